@@ -1,0 +1,1 @@
+"""casestore: one event-sourced case record per person in the levensloopaanpak."""

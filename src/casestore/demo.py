@@ -1,0 +1,190 @@
+"""A handful of realistic, entirely fictional cases that walk every event type.
+
+Used by `casestore demo` and by `make run`, so a newcomer sees a populated record at
+once. Names and BSNs are invented; the BSNs merely pass the elfproef.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from casestore.application import Author, CaseStore, Recorded, Submission
+
+ZVH = "zvh-amsterdam-amstelland"
+GEMEENTE = "gemeente-amsterdam"
+GGZ = "arkin"
+FORENSISCH = "inforsa"
+POLITIE = "politie-amsterdam"
+RECLASSERING = "reclassering-nederland"
+WONEN = "ymere"
+BIZ = "biz-kliniek-amsterdam"
+
+
+@dataclass(frozen=True)
+class Step:
+    event_type: str
+    author: str
+    days_after_start: int
+    payload: dict[str, Any]
+
+
+def _aanmelding(bsn: str, naam: str, geboren: str, reden: str) -> dict[str, Any]:
+    return {
+        "bsn": bsn,
+        "naam": naam,
+        "geboortedatum": geboren,
+        "aanmeldreden": reden,
+        "risico_indicatie": "Herhaald agressief gedrag bij decompensatie; wisselende zorgvraag.",
+        "huidige_hulpverlening": "FACT-team, bewindvoering",
+        "contactpersoon_aanmelder": "M. de Vries, FACT-team, 020-5550101",
+    }
+
+
+def _triage(uitkomst: str = "inclusietafel") -> dict[str, Any]:
+    return {
+        "uitkomst": uitkomst,
+        "onderbouwing": "Langdurig gevaarlijk gedrag met een psychiatrische grondslag; "
+        "eerdere trajecten stopten bij overdracht.",
+        "doelgroepcriteria": ["psychiatrische_stoornis"],
+    }
+
+
+def _inclusie(aanbieder: str, niveau: int) -> dict[str, Any]:
+    return {
+        "geincludeerd": True,
+        "levensloopaanbieder": aanbieder,
+        "casusregisseur": GEMEENTE,
+        "procesregisseur": ZVH,
+        "startniveau": niveau,
+        "onderbouwing": "Voldoet aan de criteria van de levensloopaanpak.",
+        "risicotaxatie": "HKT-R: hoog risico op gewelddadig recidive bij middelengebruik.",
+    }
+
+
+def _plan(versie: int) -> dict[str, Any]:
+    return {
+        "planversie": versie,
+        "doelen": [
+            {"levensdomein": "wonen", "doel": "Stabiele woonplek met ambulante begeleiding."},
+            {"levensdomein": "gezondheid", "doel": "Medicatietrouw en dagstructuur."},
+            {"levensdomein": "veiligheid", "doel": "Geen incidenten met geweld."},
+        ],
+        "acties": [
+            {"organisatie": WONEN, "actie": "Woning met begeleiding aanbieden.", "termijn": None},
+            {"organisatie": FORENSISCH, "actie": "Wekelijkse behandeling en depotmedicatie."},
+            {"organisatie": GEMEENTE, "actie": "Schuldhulp en dagbesteding regelen."},
+        ],
+        "casusregisseur_contact": "S. Bakker, casusregisseur, 020-5550199",
+        "toelichting": "Plan besproken met betrokkene en netwerk.",
+    }
+
+
+def _signalering(ernst: int) -> dict[str, Any]:
+    return {
+        "categorie": "terugval",
+        "ernst": ernst,
+        "gevraagde_actie": "Extra huisbezoek binnen 48 uur; politie alert bij meldingen.",
+        "toelichting": "Buren melden geluidsoverlast en dreigende uitspraken.",
+        "diagnose": "Schizofrenie, paranoïde type (DSM-5 295.90).",
+        "medicatie": "Depot gestopt sinds drie weken.",
+    }
+
+
+def _join(org: str, rol: str) -> dict[str, Any]:
+    return {"organisatie": org, "wijziging": "toegetreden", "rol_in_casus": rol}
+
+
+FULL_TRAJECTORY = [
+    Step("triagebesluit", ZVH, 3, _triage()),
+    Step("inclusiebesluit", ZVH, 10, _inclusie(FORENSISCH, 2)),
+    Step("netwerkwijziging", ZVH, 11, _join(POLITIE, "wijkagent")),
+    Step("netwerkwijziging", ZVH, 11, _join(WONEN, "verhuurder")),
+    Step("planwijziging", GEMEENTE, 20, _plan(1)),
+    Step("signalering", FORENSISCH, 45, _signalering(3)),
+    Step("opschaling", FORENSISCH, 46, {"niveau": 3, "reden": "Decompensatie; opname."}),
+    Step(
+        "casusoverleg",
+        ZVH,
+        47,
+        {
+            "deelnemers": [ZVH, GEMEENTE, FORENSISCH, POLITIE],
+            "besluiten": "Tijdelijke opname; woning aanhouden.",
+            "verslag": "Netwerk eens over opschaling.",
+        },
+    ),
+    Step("afschaling", FORENSISCH, 90, {"niveau": 2, "reden": "Stabiel na opname."}),
+    Step(
+        "monitoringsmoment",
+        GEMEENTE,
+        120,
+        {"bevindingen": "Doelen wonen en dagstructuur op koers.", "risico_inschatting": "laag"},
+    ),
+    Step("planwijziging", GEMEENTE, 121, _plan(2)),
+    Step(
+        "uitstroom",
+        ZVH,
+        300,
+        {"reden": "doelen_bereikt", "nazorg": "Jaarlijkse check door de casusregisseur."},
+    ),
+]
+
+ONGOING = FULL_TRAJECTORY[:6]
+CLOSED_AT_TRIAGE = [Step("triagebesluit", ZVH, 2, _triage("andere_aanpak"))]
+NOT_INCLUDED = [
+    Step("triagebesluit", ZVH, 2, _triage()),
+    Step(
+        "inclusiebesluit",
+        ZVH,
+        9,
+        {"geincludeerd": False, "onderbouwing": "Reguliere zorg volstaat; geen levensloop nodig."},
+    ),
+]
+
+SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
+    ("R. Visser", GGZ, _aanmelding("111222333", "R. Visser", "1979-04-12", "Escalatie na "
+     "uitval behandeling."), FULL_TRAJECTORY),
+    ("K. Jansen", GGZ, _aanmelding("222333443", "K. Jansen", "1991-09-30", "Herhaalde "
+     "meldingen verward gedrag en bedreiging."), ONGOING),
+    ("T. de Boer", GEMEENTE, _aanmelding("333444553", "T. de Boer", "1985-01-05", "Dreigende "
+     "huisuitzetting, zorgmijding."), CLOSED_AT_TRIAGE),
+    ("L. Smit", RECLASSERING, _aanmelding("444555663", "L. Smit", "1970-07-21", "Einde "
+     "toezicht nadert; zorgen over continuiteit."), NOT_INCLUDED),
+]
+
+
+# Fixed, so every demo load carries identical events and a reload replays them.
+DEMO_START = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
+
+
+def load(store: CaseStore, start: datetime = DEMO_START) -> Iterator[Recorded]:
+    """Record every scenario; idempotency keys make a second load a no-op."""
+    for index, (label, referrer, aanmelding, steps) in enumerate(SCENARIOS):
+        opened = store.open_case(
+            Submission(
+                "aanmelding",
+                aanmelding,
+                Author(referrer, "demo"),
+                occurred_at=start,
+                idempotency_key=f"demo-{index}-aanmelding",
+            )
+        )
+        yield opened
+        for number, step in enumerate(steps):
+            yield store.append(
+                opened.case_id,
+                Submission(
+                    step.event_type,
+                    step.payload,
+                    Author(step.author, "demo"),
+                    occurred_at=start + timedelta(days=step.days_after_start),
+                    idempotency_key=f"demo-{index}-{number}-{label}",
+                ),
+            )
+
+
+def case_ids(recordings: list[Recorded]) -> list[UUID]:
+    return list(dict.fromkeys(r.case_id for r in recordings))

@@ -1,0 +1,1 @@
+"""The case record as pure domain logic: no I/O, time passed in by the caller."""

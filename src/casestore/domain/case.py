@@ -1,0 +1,334 @@
+"""The case aggregate: one event stream per person in the levensloopaanpak.
+
+The aggregate enforces the process (what may happen when) from control attributes only:
+status, care level, plan version and network. It never sees plaintext content — the
+`content` of each event is whatever the sharing layer made of it (sealed fields), carried
+through unchanged — so rebuilding a case never needs a decryption key.
+
+Event classes carry explicit, stable topics: they are the names stored with every event,
+and renaming a Python class must never orphan a stored event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from casestore.domain import errors
+from casestore.domain.envelope import Envelope
+
+
+class Status(StrEnum):
+    aangemeld = "aangemeld"
+    getrieerd = "getrieerd"
+    geincludeerd = "geincludeerd"
+    afgesloten = "afgesloten"  # ended by triage or inclusion before any trajectory
+    uitgestroomd = "uitgestroomd"  # ended after inclusion; retention clock runs
+
+
+OPEN_STATUSES = frozenset({Status.aangemeld, Status.getrieerd, Status.geincludeerd})
+REGIE_ROLES = ("levensloopaanbieder", "casusregisseur", "procesregisseur")
+
+
+class Case(Aggregate):
+    TOPIC = "casestore.case"
+
+    class Recorded(Aggregate.Event):
+        """Every case event has the same envelope; subclasses say how state changes."""
+
+        TOPIC = "casestore.case.event"
+        event_type: ClassVar[str] = ""
+
+        event_id: str
+        author_org: str
+        author_user: str
+        occurred_at: datetime
+        control: dict[str, Any]
+        content: dict[str, Any]
+        digest: str
+
+        def apply(self, aggregate: Any) -> None:
+            case: Case = aggregate
+            self.change(case)
+            case.event_ids[self.event_id] = [self.originator_version, self.digest]
+
+        def change(self, case: Case) -> None:
+            """Subclasses evolve the control state here."""
+
+    class Aanmelding(Aggregate.Created, Recorded):
+        TOPIC = "casestore.case.aanmelding"
+        event_type = "aanmelding"
+
+        def change(self, case: Case) -> None:
+            case.status = Status.aangemeld
+            case.person_id = str(self.control["person_id"])
+            case.network = sorted(set(self.control["netwerk"]))
+            case.opened_occurred_at = self.occurred_at
+            case.level = None
+            case.plan_version = 0
+            case.regie = {}
+            case.closed_at = None
+            case.event_ids = {}
+
+    class Triagebesluit(Recorded):
+        TOPIC = "casestore.case.triagebesluit"
+        event_type = "triagebesluit"
+
+        def change(self, case: Case) -> None:
+            if self.control["uitkomst"] == "inclusietafel":
+                case.status = Status.getrieerd
+            else:
+                case.close(Status.afgesloten, self.occurred_at)
+
+    class Inclusiebesluit(Recorded):
+        TOPIC = "casestore.case.inclusiebesluit"
+        event_type = "inclusiebesluit"
+
+        def change(self, case: Case) -> None:
+            if not self.control["geincludeerd"]:
+                case.close(Status.afgesloten, self.occurred_at)
+                return
+            case.status = Status.geincludeerd
+            case.level = int(self.control["startniveau"])
+            case.regie = {role: str(self.control[role]) for role in REGIE_ROLES}
+            case.network = sorted(set(case.network) | set(case.regie.values()))
+
+    class Netwerkwijziging(Recorded):
+        TOPIC = "casestore.case.netwerkwijziging"
+        event_type = "netwerkwijziging"
+
+        def change(self, case: Case) -> None:
+            organisation = self.control["organisatie"]
+            members = set(case.network)
+            if self.control["wijziging"] == "toegetreden":
+                members.add(organisation)
+            else:
+                members.discard(organisation)
+            case.network = sorted(members)
+
+    class Planwijziging(Recorded):
+        TOPIC = "casestore.case.planwijziging"
+        event_type = "planwijziging"
+
+        def change(self, case: Case) -> None:
+            case.plan_version = int(self.control["planversie"])
+
+    class Signalering(Recorded):
+        TOPIC = "casestore.case.signalering"
+        event_type = "signalering"
+
+    class Opschaling(Recorded):
+        TOPIC = "casestore.case.opschaling"
+        event_type = "opschaling"
+
+        def change(self, case: Case) -> None:
+            case.level = int(self.control["niveau"])
+
+    class Afschaling(Recorded):
+        TOPIC = "casestore.case.afschaling"
+        event_type = "afschaling"
+
+        def change(self, case: Case) -> None:
+            case.level = int(self.control["niveau"])
+
+    class Casusoverleg(Recorded):
+        TOPIC = "casestore.case.casusoverleg"
+        event_type = "casusoverleg"
+
+    class Monitoringsmoment(Recorded):
+        TOPIC = "casestore.case.monitoringsmoment"
+        event_type = "monitoringsmoment"
+
+    class Uitstroom(Recorded):
+        TOPIC = "casestore.case.uitstroom"
+        event_type = "uitstroom"
+
+        def change(self, case: Case) -> None:
+            case.close(Status.uitgestroomd, self.occurred_at)
+
+    # The library expects these two names; they are our own base and opening events.
+    Event = Recorded
+    Created = Aanmelding
+
+    if TYPE_CHECKING:  # state set by events; class-level annotations would become __init__ args
+        status: Status
+        person_id: str
+        network: list[str]
+        level: int | None
+        plan_version: int
+        regie: dict[str, str]
+        opened_occurred_at: datetime
+        closed_at: datetime | None
+        event_ids: dict[str, list[Any]]
+
+    # ---- commands -------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        case_id: UUID,
+        person_id: UUID,
+        network: list[str],
+        envelope: Envelope,
+        control: dict[str, Any],
+        content: dict[str, Any],
+    ) -> Case:
+        """Open a case by its aanmelding; the initial network is chosen by the caller."""
+        return cls._create(
+            cls.Aanmelding,
+            id=case_id,
+            timestamp=envelope.recorded_at,
+            event_id=envelope.event_id,
+            author_org=envelope.author_org,
+            author_user=envelope.author_user,
+            occurred_at=envelope.occurred_at,
+            control={**control, "person_id": str(person_id), "netwerk": sorted(set(network))},
+            content=content,
+            digest=envelope.digest,
+        )
+
+    def record(
+        self,
+        event_type: str,
+        *,
+        envelope: Envelope,
+        control: dict[str, Any],
+        content: dict[str, Any],
+    ) -> None:
+        """Record one event after the process rules for its type allow it."""
+        event_class = EVENT_CLASSES.get(event_type)
+        if event_class is None:
+            raise errors.UnknownEventType(event_type)
+        if event_class is Case.Aanmelding:
+            raise errors.CaseAlreadyOpened()
+        self.check_open(event_type)
+        self.check_author_in_network(envelope.author_org)
+        if envelope.occurred_at < self.opened_occurred_at:
+            raise errors.OccurredBeforeOpening()
+        RULES[event_type](self, control)
+        self.trigger_event(
+            event_class,
+            timestamp=envelope.recorded_at,
+            event_id=envelope.event_id,
+            author_org=envelope.author_org,
+            author_user=envelope.author_user,
+            occurred_at=envelope.occurred_at,
+            control=control,
+            content=content,
+            digest=envelope.digest,
+        )
+
+    # ---- state helpers used by events ----------------------------------------------
+
+    def close(self, status: Status, when: datetime) -> None:
+        self.status = status
+        self.closed_at = when
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def previously_recorded(self, event_id: str) -> tuple[int, str] | None:
+        """The version and digest under which an event id was recorded, if it was."""
+        seen = self.event_ids.get(event_id)
+        return (int(seen[0]), str(seen[1])) if seen else None
+
+    # ---- process rules ----------------------------------------------------------------
+
+    def check_open(self, event_type: str) -> None:
+        if not self.is_open:
+            raise errors.CaseClosed(event_type, self.status.value)
+
+    def check_author_in_network(self, organisation: str) -> None:
+        if organisation not in self.network:
+            raise errors.AuthorNotInNetwork(organisation)
+
+    def check_included(self, event_type: str) -> None:
+        if self.status is not Status.geincludeerd:
+            raise errors.InclusionRequired(event_type)
+
+    def check_triage(self, control: dict[str, Any]) -> None:
+        if self.status is not Status.aangemeld:
+            raise errors.AlreadyTriaged()
+
+    def check_inclusion(self, control: dict[str, Any]) -> None:
+        if self.status is Status.aangemeld:
+            raise errors.TriageRequired()
+        if self.status is not Status.getrieerd:
+            raise errors.AlreadyDecided()
+
+    def check_network_change(self, control: dict[str, Any]) -> None:
+        organisation = control["organisatie"]
+        if control["wijziging"] == "toegetreden":
+            if organisation in self.network:
+                raise errors.AlreadyInNetwork(organisation)
+            return
+        if organisation not in self.network:
+            raise errors.NotInNetwork(organisation)
+        if organisation in self.regie.values():
+            raise errors.RegisseurMustStay(organisation)
+
+    def check_plan(self, control: dict[str, Any]) -> None:
+        self.check_included("planwijziging")
+        expected = self.plan_version + 1
+        if int(control["planversie"]) != expected:
+            raise errors.PlanVersionOutOfOrder(expected, int(control["planversie"]))
+
+    def check_opschaling(self, control: dict[str, Any]) -> None:
+        self.check_included("opschaling")
+        assert self.level is not None  # noqa: S101 - set by every positive inclusion
+        if int(control["niveau"]) <= self.level:
+            raise errors.LevelNotHigher(self.level, int(control["niveau"]))
+
+    def check_afschaling(self, control: dict[str, Any]) -> None:
+        self.check_included("afschaling")
+        assert self.level is not None  # noqa: S101 - set by every positive inclusion
+        if int(control["niveau"]) >= self.level:
+            raise errors.LevelNotLower(self.level, int(control["niveau"]))
+
+    def check_monitoring(self, control: dict[str, Any]) -> None:
+        self.check_included("monitoringsmoment")
+
+    def check_uitstroom(self, control: dict[str, Any]) -> None:
+        self.check_included("uitstroom")
+
+
+def _anytime(case: Case, control: dict[str, Any]) -> None:
+    """Allowed whenever the case is open (signalering, casusoverleg)."""
+
+
+RULES = {
+    "triagebesluit": Case.check_triage,
+    "inclusiebesluit": Case.check_inclusion,
+    "netwerkwijziging": Case.check_network_change,
+    "planwijziging": Case.check_plan,
+    "signalering": _anytime,
+    "opschaling": Case.check_opschaling,
+    "afschaling": Case.check_afschaling,
+    "casusoverleg": _anytime,
+    "monitoringsmoment": Case.check_monitoring,
+    "uitstroom": Case.check_uitstroom,
+}
+
+EVENT_CLASSES: dict[str, type[Case.Recorded]] = {
+    cls.event_type: cls
+    for cls in (
+        Case.Aanmelding,
+        Case.Triagebesluit,
+        Case.Inclusiebesluit,
+        Case.Netwerkwijziging,
+        Case.Planwijziging,
+        Case.Signalering,
+        Case.Opschaling,
+        Case.Afschaling,
+        Case.Casusoverleg,
+        Case.Monitoringsmoment,
+        Case.Uitstroom,
+    )
+}
+

@@ -1,0 +1,168 @@
+"""Every error the case record raises, drawn once as a tree.
+
+    CaseStoreError
+    ├── PayloadInvalid              a payload does not fit its schema (names each field)
+    ├── UnknownEventType            no such event type in the catalogue
+    ├── InvalidBsn                  not nine digits or fails the elfproef
+    ├── ProcessViolation            the levensloop process forbids this event now
+    │   ├── OpeningEventRequired / CaseAlreadyOpened
+    │   ├── CaseClosed              nothing may follow the end of a case
+    │   ├── TriageRequired / AlreadyTriaged
+    │   ├── InclusionRequired / AlreadyDecided
+    │   ├── LevelNotHigher / LevelNotLower
+    │   ├── PlanVersionOutOfOrder
+    │   ├── AlreadyInNetwork / NotInNetwork / RegisseurMustStay
+    │   ├── AuthorNotInNetwork      only network members write to a case
+    │   └── OccurredBeforeOpening
+    ├── PersonHasOpenCase           a second aanmelding while the person's case is open
+    ├── CaseNotFound
+    ├── VersionConflict             expected version is not the current version
+    └── IdempotencyConflict         a retried event id came back with other content
+
+Messages are safe to show to the caller: they name fields, versions and case ids, never
+payload content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CaseStoreError(Exception):
+    """Root of all case record errors."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with one field of a payload; `field` is a dotted path."""
+
+    field: str
+    message: str
+
+
+class PayloadInvalid(CaseStoreError):
+    def __init__(self, event_type: str, problems: Sequence[FieldProblem]) -> None:
+        self.event_type = event_type
+        self.problems = tuple(problems)
+        listed = "; ".join(f"{p.field}: {p.message}" for p in self.problems)
+        super().__init__(f"invalid {event_type} payload: {listed}")
+
+
+class UnknownEventType(CaseStoreError):
+    def __init__(self, event_type: str) -> None:
+        self.event_type = event_type
+        super().__init__(f"unknown event type {event_type!r}")
+
+
+class InvalidBsn(CaseStoreError):
+    def __init__(self) -> None:
+        # Never echo the value: a near-miss BSN is still personal data.
+        super().__init__("bsn: must be 9 digits that pass the elfproef")
+
+
+class ProcessViolation(CaseStoreError):
+    """The event is well formed but the process does not allow it in this state."""
+
+
+class OpeningEventRequired(ProcessViolation):
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"a case is opened by an aanmelding, not by {event_type}")
+
+
+class CaseAlreadyOpened(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("an aanmelding only opens a new case")
+
+
+class CaseClosed(ProcessViolation):
+    def __init__(self, event_type: str, status: str) -> None:
+        super().__init__(f"the case is {status}: no {event_type} may follow")
+
+
+class TriageRequired(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("an inclusiebesluit needs a triagebesluit that refers to the inclusietafel")
+
+
+class AlreadyTriaged(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("the case has a triagebesluit already")
+
+
+class InclusionRequired(ProcessViolation):
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"a {event_type} needs a positive inclusiebesluit first")
+
+
+class AlreadyDecided(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("the case has an inclusiebesluit already")
+
+
+class LevelNotHigher(ProcessViolation):
+    def __init__(self, current: int, requested: int) -> None:
+        super().__init__(f"opschaling goes up: level {requested} is not above {current}")
+
+
+class LevelNotLower(ProcessViolation):
+    def __init__(self, current: int, requested: int) -> None:
+        super().__init__(f"afschaling goes down: level {requested} is not below {current}")
+
+
+class PlanVersionOutOfOrder(ProcessViolation):
+    def __init__(self, expected: int, given: int) -> None:
+        super().__init__(f"planversie must be {expected}, not {given}")
+
+
+class AlreadyInNetwork(ProcessViolation):
+    def __init__(self, organisation: str) -> None:
+        super().__init__(f"{organisation} is in the case network already")
+
+
+class NotInNetwork(ProcessViolation):
+    def __init__(self, organisation: str) -> None:
+        super().__init__(f"{organisation} is not in the case network")
+
+
+class RegisseurMustStay(ProcessViolation):
+    def __init__(self, organisation: str) -> None:
+        super().__init__(
+            f"{organisation} holds a regie or levensloop role and cannot leave the network"
+        )
+
+
+class OccurredBeforeOpening(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("occurred_at lies before the aanmelding that opened the case")
+
+
+class AuthorNotInNetwork(ProcessViolation):
+    def __init__(self, organisation: str) -> None:
+        self.organisation = organisation
+        super().__init__(f"{organisation} is not in the case network and cannot write to it")
+
+
+class PersonHasOpenCase(CaseStoreError):
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"this person already has an open case: {case_id}")
+
+
+class CaseNotFound(CaseStoreError):
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case {case_id}")
+
+
+class VersionConflict(CaseStoreError):
+    def __init__(self, expected: int, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"expected version {expected}, but the case is at version {actual}")
+
+
+class IdempotencyConflict(CaseStoreError):
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(f"event {event_id} was recorded before with other content")

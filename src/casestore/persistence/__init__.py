@@ -1,0 +1,19 @@
+"""Storage: the eventsourcing recorders, extended with what the case record needs.
+
+Each backend module subclasses the library's application recorder, so events keep the
+library's guarantees (optimistic concurrency per stream, a gap-free global order) and
+our extra tables are written in the same transaction as the events they belong to.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import UUID
+
+
+class CaseRecorder(Protocol):
+    """What the application needs beyond the library's ApplicationRecorder."""
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """The global position (notification id) of one stored event."""
+        ...

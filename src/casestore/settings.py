@@ -1,0 +1,116 @@
+"""Configuration, read once: the only place that looks at the environment.
+
+Everything the service needs comes in through `Settings`; the composition root turns it
+into an explicit environment for the eventsourcing application, so no other module reads
+`os.environ`. Demo mode generates throwaway secrets under `var/`; outside demo mode a
+missing secret is an error, never a silent default.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlparse
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from casestore.secrets import load_or_create_secret
+
+
+class SettingsError(ValueError):
+    """The configuration cannot work; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASESTORE_", extra="ignore")
+
+    demo: bool = False
+    var_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:pw@host:port/db[?schema=name], or sqlite:///path; "
+        "default: an SQLite file in var_dir",
+    )
+    region: str = "amsterdam-amstelland"
+    policy_file: Path | None = None
+    custodian: str = "zvh-amsterdam-amstelland"
+    pseudonym_secret: SecretStr | None = Field(
+        default=None, description="base64, at least 32 bytes; the region's BSN hashing key"
+    )
+    pseudonym_secret_file: Path | None = None
+    snapshot_interval: int = Field(default=100, ge=2)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_format: Literal["console", "json"] = "console"
+
+    @model_validator(mode="after")
+    def _secrets_only_generated_in_demo(self) -> Settings:
+        if not self.demo and self.pseudonym_secret is None and self.pseudonym_secret_file is None:
+            raise SettingsError(
+                "CASESTORE_PSEUDONYM_SECRET or CASESTORE_PSEUDONYM_SECRET_FILE is required "
+                "outside demo mode (CASESTORE_DEMO=1 generates a throwaway one)"
+            )
+        return self
+
+    # ---- derived values -----------------------------------------------------------
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.var_dir / "demo"
+
+    def pseudonym_key(self) -> bytes:
+        if self.pseudonym_secret is not None:
+            return _decode_secret("CASESTORE_PSEUDONYM_SECRET", self.pseudonym_secret)
+        if self.pseudonym_secret_file is not None:
+            raw = self.pseudonym_secret_file.read_text().strip()
+            return _decode_secret("CASESTORE_PSEUDONYM_SECRET_FILE", SecretStr(raw))
+        return load_or_create_secret(self.demo_dir / "pseudonym.key")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The explicit environment handed to the eventsourcing application."""
+        url = self.database_url or f"sqlite:///{self.var_dir / 'casestore.sqlite3'}"
+        parsed = urlparse(url)
+        if parsed.scheme == "sqlite":
+            path = Path(unquote(parsed.path.removeprefix("/"))) if parsed.path else None
+            if path is None or not str(path):
+                raise SettingsError("CASESTORE_DATABASE_URL: sqlite:///<path> needs a path")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(path),
+                "SQLITE_LOCK_TIMEOUT": "10",
+                "APPLICATION_RECORDER_TOPIC": "casestore.persistence.sqlite:CaseSQLiteRecorder",
+            }
+        if parsed.scheme in {"postgresql", "postgres"}:
+            schema = parse_qs(parsed.query).get("schema", ["public"])[0]
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": unquote(parsed.path.removeprefix("/")) or "postgres",
+                "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(parsed.port or 5432),
+                "POSTGRES_USER": unquote(parsed.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+                "POSTGRES_SCHEMA": schema,
+                "POSTGRES_POOL_SIZE": "10",
+                "POSTGRES_MAX_OVERFLOW": "10",
+                "POSTGRES_CONNECT_TIMEOUT": "5",
+                "POSTGRES_LOCK_TIMEOUT": "5",
+                "APPLICATION_RECORDER_TOPIC": "casestore.persistence.postgres:CasePostgresRecorder",
+            }
+        raise SettingsError(
+            f"CASESTORE_DATABASE_URL: unsupported scheme {parsed.scheme!r} "
+            "(use postgresql://… or sqlite:///…)"
+        )
+
+
+def _decode_secret(name: str, value: SecretStr) -> bytes:
+    try:
+        raw = base64.b64decode(value.get_secret_value(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(f"{name}: not valid base64") from None
+    if len(raw) < 32:
+        raise SettingsError(f"{name}: must decode to at least 32 bytes")
+    return raw

@@ -1,0 +1,89 @@
+"""Shared fixtures: every integration test runs once on SQLite and once on PostgreSQL.
+
+PostgreSQL tests create a schema of their own and drop it afterwards. When the server
+named by CASESTORE_TEST_POSTGRES_URL cannot be reached they FAIL: a skipped database
+test would let a broken storage layer pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from casestore.bootstrap import Services, build
+from casestore.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "CASESTORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgres"]
+
+
+class Clock:
+    """A clock the test moves by hand: no test sleeps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+def _connect() -> psycopg.Connection:
+    try:
+        return psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc}). Start it (see README) or "
+            "point CASESTORE_TEST_POSTGRES_URL at a server; database tests never skip."
+        )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema on the test server, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with _connect() as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        with _connect() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'casestore.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(demo=True, var_dir=tmp_path / "var", database_url=database_url)
+
+
+@pytest.fixture
+def services(settings: Settings, clock: Clock) -> Iterator[Services]:
+    built = build(settings, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()

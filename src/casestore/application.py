@@ -172,7 +172,7 @@ class CaseStore(Application[UUID]):
             )
             touched: list[Any] = [case]
             if was_open and not case.is_open:
-                person = self.repository.get(UUID(case.person_id))
+                person: Person = self.repository.get(UUID(case.person_id))
                 person.end(case_id, now)
                 touched.append(person)
             try:
@@ -192,7 +192,7 @@ class CaseStore(Application[UUID]):
         if as_of is not None:
             version = self._version_at(case_id, as_of)
         try:
-            case = self.repository.get(case_id, version=version)
+            case: Any = self.repository.get(case_id, version=version)
         except AggregateNotFoundError:
             raise errors.CaseNotFound(str(case_id)) from None
         if not isinstance(case, Case):
@@ -264,9 +264,8 @@ class CaseStore(Application[UUID]):
             "author": submission.author.organisation,
         }
         canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-        return blake2b(  # type: ignore[no-any-return]
-            canonical.encode(), key=self._digest_key, digest_size=16
-        ).decode("ascii")
+        digest: bytes = blake2b(canonical.encode(), key=self._digest_key, digest_size=16)
+        return digest.decode("ascii")
 
     def _replay(self, case_id: UUID, envelope: Envelope) -> Recorded | None:
         try:
@@ -285,7 +284,7 @@ class CaseStore(Application[UUID]):
 
     def _person(self, pid: UUID, now: datetime) -> Person:
         try:
-            person = self.repository.get(pid)
+            person: Any = self.repository.get(pid)
         except AggregateNotFoundError:
             return Person.register(pid, now)
         assert isinstance(person, Person)  # noqa: S101 - ids are namespaced per kind
@@ -305,6 +304,7 @@ class CaseStore(Application[UUID]):
     def _version_at(self, case_id: UUID, as_of: datetime) -> int:
         version = None
         for event in self.events.get(case_id):
+            assert isinstance(event, Case.Recorded)  # noqa: S101 - case ids hold case events
             if event.timestamp > as_of:
                 break
             version = event.originator_version

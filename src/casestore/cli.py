@@ -76,8 +76,7 @@ def demo(demo_mode: DemoOption = True) -> None:
         services.close()
     new = sum(not r.replayed for r in recordings)
     typer.echo(
-        f"{len(demo_data.case_ids(recordings))} demo cases, {len(recordings)} events "
-        f"({new} new)"
+        f"{len(demo_data.case_ids(recordings))} demo cases, {len(recordings)} events ({new} new)"
     )
 
 

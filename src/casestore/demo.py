@@ -145,14 +145,39 @@ NOT_INCLUDED = [
 ]
 
 SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
-    ("R. Visser", GGZ, _aanmelding("111222333", "R. Visser", "1979-04-12", "Escalatie na "
-     "uitval behandeling."), FULL_TRAJECTORY),
-    ("K. Jansen", GGZ, _aanmelding("222333443", "K. Jansen", "1991-09-30", "Herhaalde "
-     "meldingen verward gedrag en bedreiging."), ONGOING),
-    ("T. de Boer", GEMEENTE, _aanmelding("333444553", "T. de Boer", "1985-01-05", "Dreigende "
-     "huisuitzetting, zorgmijding."), CLOSED_AT_TRIAGE),
-    ("L. Smit", RECLASSERING, _aanmelding("444555663", "L. Smit", "1970-07-21", "Einde "
-     "toezicht nadert; zorgen over continuiteit."), NOT_INCLUDED),
+    (
+        "R. Visser",
+        GGZ,
+        _aanmelding("111222333", "R. Visser", "1979-04-12", "Escalatie na uitval behandeling."),
+        FULL_TRAJECTORY,
+    ),
+    (
+        "K. Jansen",
+        GGZ,
+        _aanmelding(
+            "222333443",
+            "K. Jansen",
+            "1991-09-30",
+            "Herhaalde meldingen verward gedrag en bedreiging.",
+        ),
+        ONGOING,
+    ),
+    (
+        "T. de Boer",
+        GEMEENTE,
+        _aanmelding(
+            "333444553", "T. de Boer", "1985-01-05", "Dreigende huisuitzetting, zorgmijding."
+        ),
+        CLOSED_AT_TRIAGE,
+    ),
+    (
+        "L. Smit",
+        RECLASSERING,
+        _aanmelding(
+            "444555663", "L. Smit", "1970-07-21", "Einde toezicht nadert; zorgen over continuiteit."
+        ),
+        NOT_INCLUDED,
+    ),
 ]
 
 

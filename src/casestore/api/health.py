@@ -25,8 +25,12 @@ async def readyz(request: Request) -> Any:
         position = await run_in_threadpool(store.max_position)
     except Exception:  # any failure to reach storage means "not ready"
         return JSONResponse(
-            {"type": "about:blank", "title": "Not ready", "status": 503,
-             "detail": "the database cannot be reached"},
+            {
+                "type": "about:blank",
+                "title": "Not ready",
+                "status": 503,
+                "detail": "the database cannot be reached",
+            },
             status_code=503,
             media_type="application/problem+json",
         )

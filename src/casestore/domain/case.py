@@ -331,4 +331,3 @@ EVENT_CLASSES: dict[str, type[Case.Recorded]] = {
         Case.Uitstroom,
     )
 }
-

@@ -82,7 +82,9 @@ class CaseClosed(ProcessViolation):
 
 class TriageRequired(ProcessViolation):
     def __init__(self) -> None:
-        super().__init__("an inclusiebesluit needs a triagebesluit that refers to the inclusietafel")
+        super().__init__(
+            "an inclusiebesluit needs a triagebesluit that refers to the inclusietafel"
+        )
 
 
 class AlreadyTriaged(ProcessViolation):

@@ -82,3 +82,7 @@ def demo(demo_mode: DemoOption = True) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

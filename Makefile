@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CODE := $(wildcard src tests bench policies)
 
 .PHONY: run test lint format bench clean
 
@@ -20,13 +21,13 @@ test: $(STAMP)
 	$(BIN)/pytest -n auto
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench policies
-	$(BIN)/ruff format --check src tests bench policies
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy src
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench policies
-	$(BIN)/ruff format src tests bench policies
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from casestore.persistence.sharing_tables import SharingTables, create_statements
 
-class CasePostgresRecorder(PostgresApplicationRecorder):
+
+class CasePostgresRecorder(SharingTables, PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self._position_statement = SQL(
@@ -18,6 +25,17 @@ class CasePostgresRecorder(PostgresApplicationRecorder):
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
         )
+        self.sql_create_statements.extend(SQL(s) for s in create_statements(self._t))  # type: ignore[arg-type]
+
+    def _t(self, table: str) -> str:
+        schema = self.datastore.schema.replace('"', '""')
+        return f'"{schema}".casestore_{table}'
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        self.write_sharing_rows(curs, kwargs.get("sharing"))
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:

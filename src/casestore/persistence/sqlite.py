@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from casestore.persistence.sharing_tables import SharingTables, create_statements
 
 
-class CaseSQLiteRecorder(SQLiteApplicationRecorder):
+class CaseSQLiteRecorder(SharingTables, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._position_statement = (
             f"SELECT rowid FROM {self.events_table_name} "  # noqa: S608 - fixed table name
             "WHERE originator_id=? AND originator_version=?"
         )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *create_statements(self._t)]
+
+    def _t(self, table: str) -> str:
+        return f"casestore_{table}"
+
+    def _q(self, statement: str) -> str:
+        return statement.replace("%s", "?")
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        self.write_sharing_rows(c, kwargs.get("sharing"))
+        return positions
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.datastore.transaction(commit=False) as cursor:

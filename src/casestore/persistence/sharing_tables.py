@@ -1,0 +1,306 @@
+"""Tables that hold what sharing needs beside the immutable events.
+
+Wrapped keys live apart from the events so that revoking a grant is deleting a row and
+shredding a case is destroying its case key (and its grants and escrows): the events
+themselves never change. `access` records, per organisation, which events it receives at
+all (envelope and control attributes) — the index every per-organisation read uses.
+
+Rows written for a new event go in through the recorder's insert hook, inside the same
+transaction as the event, so an event is never stored without its grants or vice versa.
+The SQL is shared by both backends; each supplies its parameter style and table names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+TABLES = ("case_keys", "grants", "escrows", "access")
+
+
+@dataclass(frozen=True)
+class CaseKeyRow:
+    case_id: str
+    wrapped: str  # base64 of the case key wrapped under the master key
+    created_at: str
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    case_id: str
+    version: int
+    event_id: str
+    field: str
+    org_id: str
+    key_id: str
+    grant: str  # the grant's JSON wire form
+    policy_version: str
+    rules: str  # comma-separated rule ids
+    grounds: str  # comma-separated ground ids
+
+
+@dataclass(frozen=True)
+class EscrowRow:
+    case_id: str
+    event_id: str
+    field: str
+    escrow: str  # JSON wire form
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    org_id: str
+    case_id: str
+    version: int
+    event_id: str
+    policy_version: str
+
+
+@dataclass(frozen=True)
+class ShredRecord:
+    case_id: str
+    shredded_at: str
+    shredded_by: str
+    reason: str
+
+
+@dataclass
+class SharingRows:
+    """Everything sharing writes for one save, passed through `save(..., sharing=rows)`."""
+
+    case_keys: list[CaseKeyRow] = field(default_factory=list)
+    grants: list[GrantRow] = field(default_factory=list)
+    escrows: list[EscrowRow] = field(default_factory=list)
+    access: list[AccessRow] = field(default_factory=list)
+
+
+class Cursor(Protocol):
+    def execute(self, query: Any, params: Any = ...) -> Any: ...
+    def executemany(self, query: Any, params_seq: Any) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+def create_statements(name: Any) -> list[str]:
+    """DDL for both backends; `name(table)` gives the (qualified) table name."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {name('case_keys')} ("
+        "case_id TEXT PRIMARY KEY, wrapped TEXT, created_at TEXT NOT NULL, "
+        "shredded_at TEXT, shredded_by TEXT, reason TEXT)",
+        f"CREATE TABLE IF NOT EXISTS {name('grants')} ("
+        "case_id TEXT NOT NULL, version BIGINT NOT NULL, event_id TEXT NOT NULL, "
+        "field TEXT NOT NULL, org_id TEXT NOT NULL, key_id TEXT NOT NULL, grant_json TEXT NOT "
+        "NULL, policy_version TEXT NOT NULL, rules TEXT NOT NULL, grounds TEXT NOT NULL, "
+        "PRIMARY KEY (event_id, field, org_id, key_id))",
+        f"CREATE INDEX IF NOT EXISTS casestore_grants_by_org ON {name('grants')} "
+        "(org_id, case_id, version)",
+        f"CREATE TABLE IF NOT EXISTS {name('escrows')} ("
+        "case_id TEXT NOT NULL, event_id TEXT NOT NULL, field TEXT NOT NULL, "
+        "escrow_json TEXT NOT NULL, PRIMARY KEY (event_id, field))",
+        f"CREATE INDEX IF NOT EXISTS casestore_escrows_by_case ON {name('escrows')} (case_id)",
+        f"CREATE TABLE IF NOT EXISTS {name('access')} ("
+        "org_id TEXT NOT NULL, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
+        "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, "
+        "PRIMARY KEY (org_id, case_id, version))",
+    ]
+
+
+class SharingTables:
+    """Queries over the sharing tables, shared by the SQLite and PostgreSQL recorders.
+
+    Subclasses provide `_t(table)` (qualified table name), `_q(sql)` (parameter style) and
+    `datastore.transaction(commit=...)`.
+    """
+
+    datastore: Any
+
+    def _t(self, table: str) -> str:
+        raise NotImplementedError
+
+    def _q(self, statement: str) -> str:
+        return statement
+
+    # ---- writes inside the event transaction -----------------------------------------
+
+    def write_sharing_rows(self, cursor: Cursor, rows: SharingRows | None) -> None:
+        if rows is None:
+            return
+        if rows.case_keys:
+            cursor.executemany(
+                self._q(
+                    f"INSERT INTO {self._t('case_keys')} (case_id, wrapped, created_at) "
+                    "VALUES (%s, %s, %s)"
+                ),
+                [(k.case_id, k.wrapped, k.created_at) for k in rows.case_keys],
+            )
+        self._insert_grants(cursor, rows.grants)
+        if rows.escrows:
+            cursor.executemany(
+                self._q(
+                    f"INSERT INTO {self._t('escrows')} (case_id, event_id, field, escrow_json) "
+                    "VALUES (%s, %s, %s, %s)"
+                ),
+                [(e.case_id, e.event_id, e.field, e.escrow) for e in rows.escrows],
+            )
+        self._insert_access(cursor, rows.access)
+
+    def _insert_grants(self, cursor: Cursor, grants: Sequence[GrantRow]) -> None:
+        if grants:
+            cursor.executemany(
+                self._q(
+                    f"INSERT INTO {self._t('grants')} (case_id, version, event_id, field, "
+                    "org_id, key_id, grant_json, policy_version, rules, grounds) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                ),
+                [
+                    (g.case_id, g.version, g.event_id, g.field, g.org_id, g.key_id, g.grant)
+                    + (g.policy_version, g.rules, g.grounds)
+                    for g in grants
+                ],
+            )
+
+    def _insert_access(self, cursor: Cursor, access: Sequence[AccessRow]) -> None:
+        if access:
+            cursor.executemany(
+                self._q(
+                    f"INSERT INTO {self._t('access')} (org_id, case_id, version, event_id, "
+                    "policy_version) VALUES (%s, %s, %s, %s, %s)"
+                ),
+                [(a.org_id, a.case_id, a.version, a.event_id, a.policy_version) for a in access],
+            )
+
+    # ---- reads --------------------------------------------------------------------------
+
+    def wrapped_case_key(self, case_id: str) -> tuple[str | None, bool]:
+        """The wrapped case key and whether the case was ever keyed (False: unknown)."""
+        row = self._one(
+            f"SELECT wrapped FROM {self._t('case_keys')} WHERE case_id = %s", (case_id,)
+        )
+        return (None, False) if row is None else (row["wrapped"], True)
+
+    def shred_record(self, case_id: str) -> ShredRecord | None:
+        row = self._one(
+            f"SELECT shredded_at, shredded_by, reason FROM {self._t('case_keys')} "
+            "WHERE case_id = %s AND shredded_at IS NOT NULL",
+            (case_id,),
+        )
+        if row is None:
+            return None
+        return ShredRecord(case_id, row["shredded_at"], row["shredded_by"], row["reason"])
+
+    def access_versions(self, org_id: str, case_id: str) -> list[int]:
+        rows = self._all(
+            f"SELECT version FROM {self._t('access')} WHERE org_id = %s AND case_id = %s "
+            "ORDER BY version",
+            (org_id, case_id),
+        )
+        return [int(r["version"]) for r in rows]
+
+    def grants_for(self, org_id: str, case_id: str) -> list[GrantRow]:
+        rows = self._all(
+            f"SELECT * FROM {self._t('grants')} WHERE org_id = %s AND case_id = %s "
+            "ORDER BY version, field",
+            (org_id, case_id),
+        )
+        return [_grant_row(r) for r in rows]
+
+    def grants_of_case(self, case_id: str) -> list[GrantRow]:
+        rows = self._all(
+            f"SELECT * FROM {self._t('grants')} WHERE case_id = %s ORDER BY version, field",
+            (case_id,),
+        )
+        return [_grant_row(r) for r in rows]
+
+    def access_of_case(self, case_id: str) -> list[AccessRow]:
+        rows = self._all(
+            f"SELECT * FROM {self._t('access')} WHERE case_id = %s ORDER BY version, org_id",
+            (case_id,),
+        )
+        return [
+            AccessRow(r["org_id"], r["case_id"], int(r["version"]), r["event_id"],
+                      r["policy_version"])
+            for r in rows
+        ]
+
+    def escrows_of_case(self, case_id: str) -> list[EscrowRow]:
+        rows = self._all(
+            f"SELECT * FROM {self._t('escrows')} WHERE case_id = %s", (case_id,)
+        )
+        return [EscrowRow(r["case_id"], r["event_id"], r["field"], r["escrow_json"]) for r in rows]
+
+    # ---- changes after the fact ---------------------------------------------------------
+
+    def change_grants(
+        self,
+        *,
+        add: Sequence[GrantRow] = (),
+        remove: Iterable[tuple[str, str, str, str]] = (),
+        add_access: Sequence[AccessRow] = (),
+        remove_access: Iterable[tuple[str, str, int]] = (),
+    ) -> None:
+        """Re-grant and revoke in one transaction; `remove` keys are (event, field, org, key)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            removed = list(remove)
+            if removed:
+                cursor.executemany(
+                    self._q(
+                        f"DELETE FROM {self._t('grants')} WHERE event_id = %s AND field = %s "
+                        "AND org_id = %s AND key_id = %s"
+                    ),
+                    removed,
+                )
+            gone = list(remove_access)
+            if gone:
+                cursor.executemany(
+                    self._q(
+                        f"DELETE FROM {self._t('access')} WHERE org_id = %s AND case_id = %s "
+                        "AND version = %s"
+                    ),
+                    gone,
+                )
+            self._insert_grants(cursor, add)
+            self._insert_access(cursor, add_access)
+
+    def shred(self, record: ShredRecord) -> None:
+        """Destroy the case key and every wrapped data key of the case; keep the record."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                self._q(
+                    f"UPDATE {self._t('case_keys')} SET wrapped = NULL, shredded_at = %s, "
+                    "shredded_by = %s, reason = %s WHERE case_id = %s"
+                ),
+                (record.shredded_at, record.shredded_by, record.reason, record.case_id),
+            )
+            for table in ("grants", "escrows"):
+                cursor.execute(
+                    self._q(f"DELETE FROM {self._t(table)} WHERE case_id = %s"),  # noqa: S608
+                    (record.case_id,),
+                )
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _one(self, statement: str, params: tuple[Any, ...]) -> Any:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._q(statement), params)
+            return cursor.fetchone()
+
+    def _all(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._q(statement), params)
+            return list(cursor.fetchall())
+
+
+def _grant_row(r: Any) -> GrantRow:
+    return GrantRow(
+        r["case_id"],
+        int(r["version"]),
+        r["event_id"],
+        r["field"],
+        r["org_id"],
+        r["key_id"],
+        r["grant_json"],
+        r["policy_version"],
+        r["rules"],
+        r["grounds"],
+    )

@@ -25,7 +25,9 @@ class CasePostgresRecorder(SharingTables, PostgresApplicationRecorder):
             schema=Identifier(self.datastore.schema),
             table=Identifier(self.events_table_name),
         )
-        self.sql_create_statements.extend(SQL(s) for s in create_statements(self._t))  # type: ignore[arg-type]
+        for statement in create_statements(self._t):
+            # Built from constants and a quoted schema name, never from input.
+            self.sql_create_statements.append(SQL(statement).format())
 
     def _t(self, table: str) -> str:
         schema = self.datastore.schema.replace('"', '""')

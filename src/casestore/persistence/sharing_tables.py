@@ -153,11 +153,7 @@ class SharingTables:
                     "org_id, key_id, grant_json, policy_version, rules, grounds) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 ),
-                [
-                    (g.case_id, g.version, g.event_id, g.field, g.org_id, g.key_id, g.grant)
-                    + (g.policy_version, g.rules, g.grounds)
-                    for g in grants
-                ],
+                [_grant_params(g) for g in grants],
             )
 
     def _insert_access(self, cursor: Cursor, access: Sequence[AccessRow]) -> None:
@@ -218,15 +214,14 @@ class SharingTables:
             (case_id,),
         )
         return [
-            AccessRow(r["org_id"], r["case_id"], int(r["version"]), r["event_id"],
-                      r["policy_version"])
+            AccessRow(
+                r["org_id"], r["case_id"], int(r["version"]), r["event_id"], r["policy_version"]
+            )
             for r in rows
         ]
 
     def escrows_of_case(self, case_id: str) -> list[EscrowRow]:
-        rows = self._all(
-            f"SELECT * FROM {self._t('escrows')} WHERE case_id = %s", (case_id,)
-        )
+        rows = self._all(f"SELECT * FROM {self._t('escrows')} WHERE case_id = %s", (case_id,))
         return [EscrowRow(r["case_id"], r["event_id"], r["field"], r["escrow_json"]) for r in rows]
 
     # ---- changes after the fact ---------------------------------------------------------
@@ -274,7 +269,7 @@ class SharingTables:
             )
             for table in ("grants", "escrows"):
                 cursor.execute(
-                    self._q(f"DELETE FROM {self._t(table)} WHERE case_id = %s"),  # noqa: S608
+                    self._q(f"DELETE FROM {self._t(table)} WHERE case_id = %s"),
                     (record.case_id,),
                 )
 
@@ -289,6 +284,21 @@ class SharingTables:
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(self._q(statement), params)
             return list(cursor.fetchall())
+
+
+def _grant_params(g: GrantRow) -> tuple[Any, ...]:
+    return (
+        g.case_id,
+        g.version,
+        g.event_id,
+        g.field,
+        g.org_id,
+        g.key_id,
+        g.grant,
+        g.policy_version,
+        g.rules,
+        g.grounds,
+    )
 
 
 def _grant_row(r: Any) -> GrantRow:

@@ -24,6 +24,7 @@ POSTGRES_URL = os.environ.get(
     "CASESTORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgres"]
+POLICY = Path(__file__).resolve().parents[1] / "policies" / "amsterdam-amstelland.yaml"
 
 
 class Clock:
@@ -77,7 +78,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(demo=True, var_dir=tmp_path / "var", database_url=database_url)
+    # Signature enforcement has tests of its own (tests/integration/test_provenance.py);
+    # the record's behaviour is tested with unsigned submissions from any partner.
+    return Settings(
+        demo=True,
+        var_dir=tmp_path / "var",
+        database_url=database_url,
+        policy_file=POLICY,
+        require_signatures=False,
+    )
 
 
 @pytest.fixture

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 CLI = [sys.executable, "-m", "casestore.cli"]
+POLICY = Path(__file__).resolve().parents[1] / "policies" / "amsterdam-amstelland.yaml"
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
+    clean["CASESTORE_POLICY_FILE"] = str(POLICY)
     return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
         [*CLI, *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=120
     )
@@ -50,6 +52,12 @@ def test_unsupported_database_url_is_refused_by_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("secret", ["not base64!", "c2hvcnQ="])
 def test_a_bad_pseudonym_secret_is_refused(tmp_path: Path, secret: str) -> None:
-    result = run(["db", "init"], tmp_path, CASESTORE_PSEUDONYM_SECRET=secret)
+    result = run(
+        ["db", "init"],
+        tmp_path,
+        CASESTORE_PSEUDONYM_SECRET=secret,
+        CASESTORE_MASTER_KEY="A" * 43 + "=",
+        CASESTORE_KEYS_DIR=str(tmp_path / "keys"),
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("error: CASESTORE_PSEUDONYM_SECRET:")

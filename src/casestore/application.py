@@ -10,25 +10,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
+from casestore.disclosure import SharedEvent, visible_control
 from casestore.domain import errors
 from casestore.domain.case import Case
-from casestore.domain.catalogue import Aanmelding, parse_payload
+from casestore.domain.catalogue import Aanmelding, Payload, content_fields, parse_payload
 from casestore.domain.envelope import Envelope
 from casestore.domain.errors import FieldProblem
 from casestore.domain.person import Person, person_id, pseudonym
 from casestore.persistence import CaseRecorder
+from casestore.persistence.sharing_tables import AccessRow, ShredRecord
+from casestore.provenance import content_digests, stored_document, submission_document
+from casestore.sealing import PART, Sealed, Sharing
+from sharing.envelope import Escrow, EventContext, Grant
+from sharing.errors import SignatureInvalid
+from sharing.keys import format_time
+from sharing.policy import AccessMatrix
 
 Clock = Callable[[], datetime]
+log = structlog.get_logger("casestore")
 
 EVENT_NAMESPACE = UUID("0b8f3c52-5a7e-4d0e-8a0c-7d8a51f1c9e3")
 CASE_NAMESPACE = UUID("a3f4e1d2-9b8c-4c7d-8e6f-5a4b3c2d1e0f")
@@ -56,6 +66,7 @@ class Submission:
     author: Author
     occurred_at: datetime | None = None
     idempotency_key: str | None = None
+    signature: dict[str, Any] | None = None  # the author's, over `submission_document`
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,24 @@ class Recorded:
     version: int
     position: int
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class GrantChanges:
+    """What a reconciliation changed: grants re-sealed and revoked, access given and taken."""
+
+    granted: int
+    revoked: int
+    access_added: int
+    access_removed: int
+
+    def __add__(self, other: GrantChanges) -> GrantChanges:
+        return GrantChanges(
+            self.granted + other.granted,
+            self.revoked + other.revoked,
+            self.access_added + other.access_added,
+            self.access_removed + other.access_removed,
+        )
 
 
 @dataclass(frozen=True)
@@ -93,8 +122,10 @@ class CaseStore(Application[UUID]):
         *,
         pseudonym_secret: bytes,
         custodian: str,
+        sharing: Sharing,
         clock: Clock = utcnow,
         snapshot_interval: int = 100,
+        require_signatures: bool = True,
     ) -> None:
         self.snapshotting_intervals = {Case: snapshot_interval}  # type: ignore[misc]
         super().__init__(env)
@@ -103,6 +134,8 @@ class CaseStore(Application[UUID]):
             b"payload-digest", key=pseudonym_secret[:64], digest_size=32, encoder=RawEncoder
         )
         self.custodian = custodian
+        self.sharing = sharing
+        self.require_signatures = require_signatures
         self.clock = clock
 
     @property
@@ -128,16 +161,23 @@ class CaseStore(Application[UUID]):
                 return existing
             person = self._person(pid, now)
             person.start(case_id, now)
+            network = sorted({submission.author.organisation, self.custodian})
+            case_key, key_row = self.sharing.new_case_key(str(case_id), now)
+            control = {**payload.control_values(), "netwerk": network}
+            sealed, stored = self._seal(
+                case_id, 1, envelope, "aanmelding", network, payload, control, case_key
+            )
+            sealed.rows.case_keys.append(key_row)
             case = Case.open(
                 case_id=case_id,
                 person_id=pid,
-                network=[submission.author.organisation, self.custodian],
-                envelope=envelope,
+                network=network,
+                envelope=stored,
                 control=payload.control_values(),
-                content=payload.content_values(),
+                content=sealed.content,
             )
             try:
-                recordings = self.save(case, person)
+                recordings = self.save(case, person, sharing=sealed.rows)
             except IntegrityError:
                 continue  # a concurrent referral or retry won; look again
             return self._recorded(case_id, envelope.event_id, recordings)
@@ -164,11 +204,19 @@ class CaseStore(Application[UUID]):
             if expected_version is not None and case.version != expected_version:
                 raise errors.VersionConflict(expected_version, case.version)
             was_open = case.is_open
-            case.record(
+            control = payload.control_values()
+            sealed, stored = self._seal(
+                case_id,
+                case.version + 1,
+                envelope,
                 submission.event_type,
-                envelope=envelope,
-                control=payload.control_values(),
-                content=payload.content_values(),
+                case.audience(control),
+                payload,
+                control,
+                self._case_key(case_id),
+            )
+            case.record(
+                submission.event_type, envelope=stored, control=control, content=sealed.content
             )
             touched: list[Any] = [case]
             if was_open and not case.is_open:
@@ -176,7 +224,7 @@ class CaseStore(Application[UUID]):
                 person.end(case_id, now)
                 touched.append(person)
             try:
-                recordings = self.save(*touched)
+                recordings = self.save(*touched, sharing=sealed.rows)
             except IntegrityError:
                 continue  # someone else wrote this version first; re-check and retry
             return self._recorded(case_id, envelope.event_id, recordings)
@@ -226,9 +274,173 @@ class CaseStore(Application[UUID]):
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    # ---- what an organisation receives ------------------------------------------------
+
+    def read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
+        """The events of one case that `org_id` receives, sealed for it (or opened, for an
+        organisation the service hosts). Nothing received: CaseNotFound, not "forbidden"."""
+        versions = set(self.case_recorder.access_versions(org_id, str(case_id)))
+        if not versions:
+            raise errors.CaseNotFound(str(case_id))
+        grants: dict[str, list[Grant]] = {}
+        for row in self.case_recorder.grants_for(org_id, str(case_id)):
+            grants.setdefault(row.event_id, []).append(Grant.from_json(json.loads(row.grant)))
+        shared = []
+        for event in self.history(case_id):
+            if event.originator_version in versions:
+                shared.append(
+                    self._disclose(org_id, event, grants.get(event.event_id, []), decrypt)
+                )
+        return shared
+
+    def _disclose(
+        self, org_id: str, event: Case.Recorded, grants: list[Grant], decrypt: bool
+    ) -> SharedEvent:
+        granted = {g.field for g in grants}
+        readable = {name.partition(PART)[0] for name in granted}
+        payload = None
+        if decrypt:
+            payload = self.sharing.open(org_id, self._context(event), event.content, grants)
+        return SharedEvent(
+            region=self.sharing.region,
+            case_id=event.originator_id,
+            version=event.originator_version,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            author_org=event.author_org,
+            author_user=event.author_user,
+            occurred_at=event.occurred_at,
+            recorded_at=event.timestamp,
+            control=visible_control(event.control),
+            sealed={name: event.content[name] for name in sorted(granted)},
+            grants=[g.to_json() for g in grants],
+            withheld=[f for f in content_fields(event.event_type) if f not in readable],
+            content_digests=content_digests(event.content),
+            signature=event.signature,
+            countersignature=event.countersignature,
+            payload=payload,
+        )
+
+    # ---- grants after the fact: policy changes, key rotation, shredding ------------------
+
+    def reconcile(self, case_id: UUID) -> GrantChanges:
+        """Bring one case's grants and access in line with the current policy and keys:
+        re-seal from escrow what is newly granted, delete what no longer is."""
+        now = self.clock()
+        cid = str(case_id)
+        recorder = self.case_recorder
+        have = {(g.event_id, g.field, g.org_id, g.key_id) for g in recorder.grants_of_case(cid)}
+        have_access = {(a.org_id, a.version) for a in recorder.access_of_case(cid)}
+        want: dict[tuple[str, str, str, str], tuple[Case.Recorded, frozenset[str]]] = {}
+        want_access: dict[tuple[str, int], Case.Recorded] = {}
+        case: Any = None
+        for event in self.history(case_id):
+            network = frozenset(
+                event.control["netwerk"] if case is None else case.audience(event.control)
+            )
+            recipients = self.sharing.matrix.recipients(
+                event.event_type, network, now, author=event.author_org
+            )
+            for org in recipients.envelope:
+                want_access[(org, event.originator_version)] = event
+            for name in event.content:
+                for org in self.sharing.readers(name, recipients.fields):
+                    key = self.sharing.keyring.recipient(org, now)
+                    if key is not None:
+                        want[(event.event_id, name, org, key.key_id)] = (event, network)
+            case = event.mutate(case)
+
+        new = [k for k in want if k not in have]
+        escrows = {}
+        if new:
+            escrows = {
+                (r.event_id, r.field): Escrow.from_json(json.loads(r.escrow))
+                for r in recorder.escrows_of_case(cid)
+            }
+        case_key = self._case_key(case_id) if new else b""
+        added = []
+        for event_id, name, org, _ in new:
+            event, network = want[(event_id, name, org, _)]
+            recipient = self.sharing.keyring.recipient(org, now)
+            assert recipient is not None  # noqa: S101 - chosen above because it had a key
+            grant = self.sharing.regrant(
+                context=self._context(event),
+                field=name,
+                escrow=escrows[(event_id, name)],
+                case_key=case_key,
+                recipient=recipient,
+            )
+            added.append(
+                self.sharing.grant_row(
+                    cid,
+                    event.originator_version,
+                    event_id,
+                    event.event_type,
+                    grant,
+                    network,
+                    event.author_org,
+                    now,
+                )
+            )
+        revoked = [k for k in have if k not in want]
+        access_added = [
+            AccessRow(org, cid, version, event.event_id, self.sharing.policy_version)
+            for (org, version), event in want_access.items()
+            if (org, version) not in have_access
+        ]
+        access_removed = [(org, cid, v) for org, v in have_access if (org, v) not in want_access]
+        recorder.change_grants(
+            add=added, remove=revoked, add_access=access_added, remove_access=access_removed
+        )
+        return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
+
+    def apply_policy(self, matrix: AccessMatrix, version: str) -> GrantChanges:
+        """Put a new policy version in force and re-grant or revoke for every case."""
+        self.sharing.use_policy(matrix, version)
+        changes = self.reconcile_all()
+        log.info("policy applied", policy_version=version, **vars(changes))
+        return changes
+
+    def reconcile_all(self) -> GrantChanges:
+        """Reconcile every case that still has its key (shredded cases hold nothing)."""
+        total = GrantChanges(0, 0, 0, 0)
+        for cid in self.case_recorder.case_ids():
+            if self.case_recorder.shred_record(cid) is None:
+                total = total + self.reconcile(UUID(cid))
+        return total
+
+    def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:
+        """Destroy a closed case's key and every wrapped data key: its content can never be
+        opened again. The envelope stays, and so does the record of the shredding."""
+        case = self.case(case_id)
+        if case.is_open:
+            raise errors.CaseStillOpen(str(case_id))
+        existing = self.case_recorder.shred_record(str(case_id))
+        if existing is not None:
+            return existing
+        record = ShredRecord(str(case_id), format_time(self.clock()), by, reason)
+        self.case_recorder.shred(record)
+        self.sharing.forget_case_key(str(case_id))
+        return record
+
+    def shred_record(self, case_id: UUID) -> ShredRecord | None:
+        return self.case_recorder.shred_record(str(case_id))
+
+    def _context(self, event: Case.Recorded) -> EventContext:
+        return EventContext(
+            self.sharing.region, str(event.originator_id), event.event_id, event.event_type
+        )
+
     # ---- helpers ----------------------------------------------------------------------
 
     def _envelope(self, submission: Submission, case_id: UUID | None, now: datetime) -> Envelope:
+        author = submission.author.organisation
+        document = submission_document(
+            self.sharing.region, str(case_id) if case_id else None, author, submission
+        )
+        signature = self.sharing.authenticate(document, submission.signature, author, now)
+        if signature is None and self.require_signatures:
+            raise SignatureInvalid()
         occurred_at = submission.occurred_at or now
         if occurred_at.tzinfo is None:
             raise errors.PayloadInvalid(
@@ -245,6 +457,7 @@ class CaseStore(Application[UUID]):
             occurred_at=occurred_at,
             recorded_at=now,
             digest=self._digest(submission),
+            signature=signature,
         )
 
     def _event_id(self, submission: Submission, case_id: UUID | None) -> str:
@@ -282,6 +495,48 @@ class CaseStore(Application[UUID]):
         assert position is not None  # noqa: S101 - the aggregate saw it, so it is stored
         return Recorded(case_id, envelope.event_id, version, position, replayed=True)
 
+    def _seal(
+        self,
+        case_id: UUID,
+        version: int,
+        envelope: Envelope,
+        event_type: str,
+        network: list[str],
+        payload: Payload,
+        control: dict[str, Any],
+        case_key: bytes,
+    ) -> tuple[Sealed, Envelope]:
+        """Seal the content and countersign the event as it will be stored."""
+        sealed = self.sharing.seal(
+            case_id=str(case_id),
+            version=version,
+            event_id=envelope.event_id,
+            event_type=event_type,
+            author=envelope.author_org,
+            network=network,
+            content=payload.content_values(),
+            case_key=case_key,
+            now=envelope.recorded_at,
+        )
+        stored = stored_document(
+            region=self.sharing.region,
+            case_id=str(case_id),
+            version=version,
+            event_id=envelope.event_id,
+            event_type=event_type,
+            author_org=envelope.author_org,
+            occurred_at=envelope.occurred_at,
+            recorded_at=envelope.recorded_at,
+            control=visible_control(control),
+            content_digests=content_digests(sealed.content),
+            author_signature=envelope.signature,
+        )
+        return sealed, replace(envelope, countersignature=self.sharing.countersign(stored))
+
+    def _case_key(self, case_id: UUID) -> bytes:
+        wrapped, known = self.case_recorder.wrapped_case_key(str(case_id))
+        return self.sharing.case_key(str(case_id), wrapped, known)
+
     def _person(self, pid: UUID, now: datetime) -> Person:
         try:
             person: Any = self.repository.get(pid)
@@ -292,12 +547,19 @@ class CaseStore(Application[UUID]):
 
     def _recorded(self, case_id: UUID, event_id: str, recordings: Sequence[Any]) -> Recorded:
         for recording in recordings:
-            if recording.domain_event.originator_id == case_id:
+            event = recording.domain_event
+            if event.originator_id == case_id:
+                log.info(
+                    "event recorded",
+                    case_id=str(case_id),
+                    event_id=event_id,
+                    event_type=event.event_type,
+                    version=event.originator_version,
+                    author=event.author_org,
+                    position=recording.notification.id,
+                )
                 return Recorded(
-                    case_id,
-                    event_id,
-                    recording.domain_event.originator_version,
-                    recording.notification.id,
+                    case_id, event_id, event.originator_version, recording.notification.id
                 )
         raise AssertionError("the case event was not among the recordings")
 

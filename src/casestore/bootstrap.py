@@ -7,10 +7,16 @@ overrides (a fixed clock, a PostgreSQL schema of their own).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from casestore.application import CaseStore, Clock, utcnow
-from casestore.settings import Settings
+from casestore.domain.catalogue import describe
+from casestore.keyring import ensure_keys, load_keyring
+from casestore.sealing import Sharing
+from casestore.settings import Settings, SettingsError
+from sharing.policy import AccessMatrix, catalogue_from_description, compile_policy, load_policy
+from sharing.policy.digest import policy_digest
 
 
 @dataclass
@@ -22,16 +28,42 @@ class Services:
         self.store.close()
 
 
+def compile_region_policy(path: Path) -> tuple[AccessMatrix, str]:
+    """Load and compile a region's policy against the event catalogue."""
+    if not path.exists():
+        raise SettingsError(f"CASESTORE_POLICY_FILE: no policy at {path}")
+    catalogue = catalogue_from_description(describe())
+    policy = load_policy(path, catalogue)
+    return compile_policy(
+        policy, catalogue
+    ), f"{policy.version}@{policy_digest(policy).removeprefix('sha256:')[:16]}"
+
+
+def build_sharing(settings: Settings, now: Any) -> Sharing:
+    matrix, version = compile_region_policy(settings.policy_path)
+    if settings.demo:
+        ensure_keys(settings.key_directory, sorted(matrix.organisations), now)
+    description = describe()
+    return Sharing(
+        region=settings.region,
+        custodian=settings.custodian,
+        matrix=matrix,
+        policy_version=version,
+        keyring=load_keyring(settings.key_directory, settings.hosted_organisations),
+        master=settings.master(),
+        owned_fields={t: d["owned_fields"] for t, d in description.items()},
+    )
+
+
 def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) -> Services:
-    env: dict[str, Any] = {
-        **settings.eventsourcing_env(),
-        **env_overrides,
-    }
+    env: dict[str, Any] = {**settings.eventsourcing_env(), **env_overrides}
     store = CaseStore(
         env,
         pseudonym_secret=settings.pseudonym_key(),
         custodian=settings.custodian,
+        sharing=build_sharing(settings, clock()),
         clock=clock,
         snapshot_interval=settings.snapshot_interval,
+        require_signatures=settings.require_signatures,
     )
     return Services(settings=settings, store=store)

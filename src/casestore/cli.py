@@ -8,8 +8,10 @@ import typer
 from pydantic import ValidationError
 
 from casestore import demo as demo_data
+from casestore.application import Recorded
 from casestore.bootstrap import Services, build
 from casestore.domain.errors import CaseStoreError
+from casestore.keyring import demo_signers
 from casestore.logging import configure as configure_logging
 from casestore.settings import Settings, SettingsError
 
@@ -49,7 +51,9 @@ def serve(
 
     services = _services(demo)
     if demo:
-        recordings = list(demo_data.load(services.store))
+        recordings = list(
+            demo_data.load(services.store, demo_signers(services.settings.key_directory))
+        )
         typer.echo(f"demo region loaded: {len(demo_data.case_ids(recordings))} cases", err=True)
     settings = services.settings
     uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port)
@@ -68,7 +72,9 @@ def demo(demo_mode: DemoOption = True) -> None:
     """Load a handful of realistic demo cases through every event type."""
     services = _services(demo_mode)
     try:
-        recordings = list(demo_data.load(services.store))
+        recordings = list(
+            demo_data.load(services.store, demo_signers(services.settings.key_directory))
+        )
     except CaseStoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -78,6 +84,11 @@ def demo(demo_mode: DemoOption = True) -> None:
     typer.echo(
         f"{len(demo_data.case_ids(recordings))} demo cases, {len(recordings)} events ({new} new)"
     )
+
+
+def _load_demo(services: Services) -> list[Recorded]:
+    signers = demo_signers(services.settings.key_directory)
+    return list(demo_data.load(services.store, signers))
 
 
 def main() -> None:

@@ -6,13 +6,15 @@ once. Names and BSNs are invented; the BSNs merely pass the elfproef.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from casestore.application import Author, CaseStore, Recorded, Submission
+from casestore.provenance import sign_submission
+from sharing.keys import SigningKey
 
 ZVH = "zvh-amsterdam-amstelland"
 GEMEENTE = "gemeente-amsterdam"
@@ -185,30 +187,42 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
 DEMO_START = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
 
 
-def load(store: CaseStore, start: datetime = DEMO_START) -> Iterator[Recorded]:
-    """Record every scenario; idempotency keys make a second load a no-op."""
+def load(
+    store: CaseStore,
+    signers: Mapping[str, SigningKey] | None = None,
+    start: datetime = DEMO_START,
+) -> Iterator[Recorded]:
+    """Record every scenario, each event signed by its author's demo key where one is
+    given; idempotency keys make a second load a no-op."""
+    keys = signers or {}
+    region = store.sharing.region
+
+    def signed(submission: Submission, case_id: UUID | None) -> Submission:
+        key = keys.get(submission.author.organisation)
+        if key is None:
+            return submission
+        signature = sign_submission(region, str(case_id) if case_id else None, submission, key)
+        return replace(submission, signature=signature)
+
     for index, (label, referrer, aanmelding, steps) in enumerate(SCENARIOS):
-        opened = store.open_case(
-            Submission(
-                "aanmelding",
-                aanmelding,
-                Author(referrer, "demo"),
-                occurred_at=start,
-                idempotency_key=f"demo-{index}-aanmelding",
-            )
+        opening = Submission(
+            "aanmelding",
+            aanmelding,
+            Author(referrer, "demo"),
+            occurred_at=start,
+            idempotency_key=f"demo-{index}-aanmelding",
         )
+        opened = store.open_case(signed(opening, None))
         yield opened
         for number, step in enumerate(steps):
-            yield store.append(
-                opened.case_id,
-                Submission(
-                    step.event_type,
-                    step.payload,
-                    Author(step.author, "demo"),
-                    occurred_at=start + timedelta(days=step.days_after_start),
-                    idempotency_key=f"demo-{index}-{number}-{label}",
-                ),
+            submission = Submission(
+                step.event_type,
+                step.payload,
+                Author(step.author, "demo"),
+                occurred_at=start + timedelta(days=step.days_after_start),
+                idempotency_key=f"demo-{index}-{number}-{label}",
             )
+            yield store.append(opened.case_id, signed(submission, opened.case_id))
 
 
 def case_ids(recordings: list[Recorded]) -> list[UUID]:

@@ -18,6 +18,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casestore.secrets import load_or_create_secret
+from sharing.errors import SharingError
+from sharing.keys import MasterKey
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,21 @@ class Settings(BaseSettings):
         default=None, description="base64, at least 32 bytes; the region's BSN hashing key"
     )
     pseudonym_secret_file: Path | None = None
+    master_key: SecretStr | None = Field(
+        default=None, description="base64 32-byte service master key (wraps case keys)"
+    )
+    master_key_file: Path | None = None
+    keys_dir: Path | None = Field(
+        default=None, description="public/ and private/ key files; demo: var/demo/keys"
+    )
+    hosted: list[str] = Field(
+        default_factory=list,
+        description="organisations whose private keys the service holds (default: custodian)",
+    )
+    require_signatures: bool = Field(
+        default=True,
+        description="refuse events from non-hosted partners that carry no Ed25519 signature",
+    )
     snapshot_interval: int = Field(default=100, ge=2)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -48,11 +65,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _secrets_only_generated_in_demo(self) -> Settings:
-        if not self.demo and self.pseudonym_secret is None and self.pseudonym_secret_file is None:
-            raise SettingsError(
-                "CASESTORE_PSEUDONYM_SECRET or CASESTORE_PSEUDONYM_SECRET_FILE is required "
-                "outside demo mode (CASESTORE_DEMO=1 generates a throwaway one)"
-            )
+        if self.demo:
+            return self
+        required = {
+            "CASESTORE_PSEUDONYM_SECRET": (self.pseudonym_secret, self.pseudonym_secret_file),
+            "CASESTORE_MASTER_KEY": (self.master_key, self.master_key_file),
+        }
+        for name, (value, path) in required.items():
+            if value is None and path is None:
+                raise SettingsError(
+                    f"{name} or {name}_FILE is required outside demo mode "
+                    "(CASESTORE_DEMO=1 generates throwaway secrets under var/demo)"
+                )
+        if self.keys_dir is None:
+            raise SettingsError("CASESTORE_KEYS_DIR is required outside demo mode")
         return self
 
     # ---- derived values -----------------------------------------------------------
@@ -68,6 +94,32 @@ class Settings(BaseSettings):
             raw = self.pseudonym_secret_file.read_text().strip()
             return _decode_secret("CASESTORE_PSEUDONYM_SECRET_FILE", SecretStr(raw))
         return load_or_create_secret(self.demo_dir / "pseudonym.key")
+
+    def master(self) -> MasterKey:
+        try:
+            if self.master_key is not None:
+                return MasterKey.from_base64(self.master_key.get_secret_value())
+            if self.master_key_file is not None:
+                return MasterKey.from_file(self.master_key_file)
+        except SharingError as exc:
+            raise SettingsError(f"CASESTORE_MASTER_KEY: {exc}") from None
+        path = self.demo_dir / "master.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            MasterKey.generate().save(path)
+        return MasterKey.from_file(path)
+
+    @property
+    def key_directory(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.demo_dir / "keys"
+
+    @property
+    def policy_path(self) -> Path:
+        return self.policy_file or Path("policies") / f"{self.region}.yaml"
+
+    @property
+    def hosted_organisations(self) -> list[str]:
+        return self.hosted or [self.custodian]
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The explicit environment handed to the eventsourcing application."""

@@ -32,6 +32,7 @@ class Status(StrEnum):
 
 OPEN_STATUSES = frozenset({Status.aangemeld, Status.getrieerd, Status.geincludeerd})
 REGIE_ROLES = ("levensloopaanbieder", "casusregisseur", "procesregisseur")
+ADMITTING = ("organisatie", *REGIE_ROLES)  # control attributes that bring an org in
 
 
 class Case(Aggregate):
@@ -50,6 +51,8 @@ class Case(Aggregate):
         control: dict[str, Any]
         content: dict[str, Any]
         digest: str
+        signature: dict[str, Any] | None
+        countersignature: dict[str, Any] | None
 
         def apply(self, aggregate: Any) -> None:
             case: Case = aggregate
@@ -190,6 +193,8 @@ class Case(Aggregate):
             control={**control, "person_id": str(person_id), "netwerk": sorted(set(network))},
             content=content,
             digest=envelope.digest,
+            signature=envelope.signature,
+            countersignature=envelope.countersignature,
         )
 
     def record(
@@ -221,7 +226,18 @@ class Case(Aggregate):
             control=control,
             content=content,
             digest=envelope.digest,
+            signature=envelope.signature,
+            countersignature=envelope.countersignature,
         )
+
+    def audience(self, control: dict[str, Any]) -> list[str]:
+        """Who an event is shared with: the network before it plus whoever it admits.
+
+        A joining organisation sees its own joining, a leaving one its leaving, and the
+        regie named by an inclusion sees that inclusion.
+        """
+        admitted = {str(control[name]) for name in ADMITTING if control.get(name)}
+        return sorted(set(self.network) | admitted)
 
     # ---- state helpers used by events ----------------------------------------------
 

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from casestore.domain.errors import FieldProblem, PayloadInvalid, UnknownEventType
+from casestore.domain.errors import FieldProblem, InvalidBsn, PayloadInvalid, UnknownEventType
 from casestore.domain.person import check_bsn
 
 CONTROL = "x-casestore-control"
@@ -54,7 +54,11 @@ PastDate = Annotated[date, AfterValidator(_not_in_future)]
 
 
 def _valid_bsn(value: str) -> str:
-    check_bsn(value)
+    try:
+        check_bsn(value)
+    except InvalidBsn:
+        # Reported as a field problem beside the payload's other problems.
+        raise ValueError("must be 9 digits that pass the elfproef") from None
     return value
 
 

@@ -16,6 +16,7 @@
     │   └── OccurredBeforeOpening
     ├── PersonHasOpenCase           a second aanmelding while the person's case is open
     ├── CaseNotFound
+    ├── CaseStillOpen               shredding waits until the case has ended
     ├── VersionConflict             expected version is not the current version
     └── IdempotencyConflict         a retried event id came back with other content
 
@@ -149,6 +150,11 @@ class PersonHasOpenCase(CaseStoreError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
         super().__init__(f"this person already has an open case: {case_id}")
+
+
+class CaseStillOpen(CaseStoreError):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} is still open; only a closed case can be shredded")
 
 
 class CaseNotFound(CaseStoreError):

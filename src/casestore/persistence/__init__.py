@@ -7,13 +7,15 @@ our extra tables are written in the same transaction as the events they belong t
 
 from __future__ import annotations
 
-from typing import Protocol
 from uuid import UUID
 
+from casestore.persistence.sharing_tables import SharingTables
 
-class CaseRecorder(Protocol):
-    """What the application needs beyond the library's ApplicationRecorder."""
+
+class CaseRecorder(SharingTables):
+    """What the application needs beyond the library's ApplicationRecorder; both backend
+    recorders provide it."""
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The global position (notification id) of one stored event."""
-        ...
+        raise NotImplementedError

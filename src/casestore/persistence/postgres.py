@@ -12,10 +12,11 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from casestore.persistence.sharing_tables import SharingTables, create_statements
+from casestore.persistence import CaseRecorder
+from casestore.persistence.sharing_tables import create_statements
 
 
-class CasePostgresRecorder(SharingTables, PostgresApplicationRecorder):
+class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self._position_statement = SQL(

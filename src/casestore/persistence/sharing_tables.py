@@ -175,6 +175,11 @@ class SharingTables:
         )
         return (None, False) if row is None else (row["wrapped"], True)
 
+    def case_ids(self) -> list[str]:
+        """Every case that has (or had) a case key: every case ever opened."""
+        rows = self._all(f"SELECT case_id FROM {self._t('case_keys')} ORDER BY case_id", ())
+        return [r["case_id"] for r in rows]
+
     def shred_record(self, case_id: str) -> ShredRecord | None:
         row = self._one(
             f"SELECT shredded_at, shredded_by, reason FROM {self._t('case_keys')} "

@@ -9,10 +9,11 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from casestore.persistence.sharing_tables import SharingTables, create_statements
+from casestore.persistence import CaseRecorder
+from casestore.persistence.sharing_tables import create_statements
 
 
-class CaseSQLiteRecorder(SharingTables, SQLiteApplicationRecorder):
+class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._position_statement = (

@@ -1,0 +1,49 @@
+"""What one organisation receives of a case: envelopes, control attributes, its grants.
+
+A case the organisation receives nothing of is reported as not found, never as
+forbidden, so that asking cannot reveal that a person has a case at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+INTERNAL_CONTROL = frozenset({"person_id"})  # links a case to the person index only
+
+
+@dataclass(frozen=True)
+class SharedEvent:
+    region: str
+    case_id: UUID
+    version: int
+    event_id: str
+    event_type: str
+    author_org: str
+    author_user: str
+    occurred_at: datetime
+    recorded_at: datetime
+    control: dict[str, Any]
+    sealed: dict[str, dict[str, Any]]  # sealed field name -> SealedField JSON, granted only
+    grants: list[dict[str, Any]]  # this organisation's grants (JSON wire form)
+    withheld: list[str]  # content fields of the type this organisation may not read
+    content_digests: dict[str, str]  # every sealed field's ciphertext digest (countersigned)
+    signature: dict[str, Any] | None  # the author's, over what it submitted
+    countersignature: dict[str, Any] | None  # the service's, over the stored form
+    payload: dict[str, Any] | None = field(default=None)  # decrypted, hosted orgs only
+
+    @property
+    def context(self) -> dict[str, str]:
+        """The readable binding context a partner needs to open the sealed fields."""
+        return {
+            "region": self.region,
+            "case_id": str(self.case_id),
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+        }
+
+
+def visible_control(control: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in control.items() if k not in INTERNAL_CONTROL}

@@ -1,0 +1,114 @@
+"""Byte encodings that two independent implementations must produce identically.
+
+Signatures and associated data only work across organisations if every party derives the very
+same bytes from the same values. Three encodings are defined here and specified in
+docs/envelope.md:
+
+- ``length_prefixed``: a tuple of strings/bytes as ``u32be(len) || bytes`` per part. Unlike a
+  join with a separator it is injective, so ``("ab", "c")`` and ``("a", "bc")`` never collide.
+- ``canonical_json``: deterministic JSON for signed documents.
+- ``b64encode``/``b64decode``: unpadded base64url for binary values on the wire, decoded
+  strictly so one value has exactly one textual form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Mapping
+
+__all__ = [
+    "MAX_SAFE_INTEGER",
+    "b64decode",
+    "b64encode",
+    "canonical_json",
+    "length_prefixed",
+]
+
+#: Largest integer every JSON implementation (IEEE-754 doubles, JavaScript) represents exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_MAX_PART = 2**32 - 1
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def length_prefixed(*parts: str | bytes) -> bytes:
+    """Encode parts injectively; strings as UTF-8, byte strings as they are."""
+    out = bytearray()
+    for part in parts:
+        raw = part.encode("utf-8") if isinstance(part, str) else part
+        if len(raw) > _MAX_PART:
+            raise ValueError("part too long for a 32-bit length prefix")
+        out += len(raw).to_bytes(4, "big")
+        out += raw
+    return bytes(out)
+
+
+def canonical_json(value: object) -> bytes:
+    """Return the one byte string that represents ``value`` for signing.
+
+    Refuses, rather than approximates, anything another implementation could render
+    differently: non-integral or non-finite numbers, integers beyond 2**53-1, non-string keys,
+    strings that are not valid Unicode, and types that are not JSON.
+    """
+    normalised = _normalise(value)
+    text = json.dumps(
+        normalised,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates have no UTF-8 form
+        raise ValueError("string is not valid Unicode") from exc
+
+
+def _normalise(value: object) -> object:
+    # bool before int: bool is an int subclass but must stay true/false.
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError("integer outside the interoperable range ±(2**53-1)")
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            raise ValueError("only finite, integral numbers are allowed")
+        return _normalise(int(value))
+    if isinstance(value, Mapping):
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError("object keys must be strings")
+            out[key] = _normalise(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [_normalise(item) for item in value]
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def b64encode(data: bytes) -> str:
+    """Unpadded base64url (RFC 4648 §5), the wire form of every binary value."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    """Decode unpadded base64url, refusing every other spelling of the same bytes.
+
+    Lenient decoders accept padding, stray characters and non-zero trailing bits, which lets a
+    value be re-spelt without changing it; strictness keeps stored and signed forms unique.
+    """
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not unpadded base64url") from exc
+    if b64encode(data) != text:
+        raise ValueError("non-canonical base64url")
+    return data

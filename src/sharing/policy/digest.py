@@ -1,0 +1,37 @@
+"""A policy version's identity: a digest of its canonical content.
+
+Sealed keys record the digest of the policy that granted them, so that a later reader can
+tell which version allowed a share. Layout and comments of the YAML, and the order of
+lists that are sets (organisations, rules, roles, fields …), do not change the digest;
+any change of meaning does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sharing.policy.model import Policy
+
+_SET_KEYS = frozenset({"roles", "organisations", "grounds", "rules", "event_types", "fields"})
+
+
+def policy_digest(policy: Policy) -> str:
+    """`sha256:<hex>` over the canonical JSON form of the policy."""
+    canonical = _canonical(policy.model_dump(mode="json"))
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        if key == "special_category_fields":
+            return {event_type: sorted(fields) for event_type, fields in value.items()}
+        return {k: _canonical(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(item) for item in value]
+        if key in _SET_KEYS:
+            return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+        return items
+    return value

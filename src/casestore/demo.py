@@ -184,7 +184,7 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
 
 
 # Fixed, so every demo load carries identical events and a reload replays them.
-DEMO_START = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
+DEMO_START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
 def load(

@@ -1,4 +1,8 @@
-"""Structured logs (structlog). Log lines carry ids and event types, never payloads."""
+"""Structured logs (structlog). Log lines carry ids and event types, never payloads.
+
+structlog renders each line and hands it to the standard library's logging, so one
+handler (stderr) serves our lines, uvicorn's and the storage library's alike.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ def configure(fmt: Literal["console", "json"] = "console", level: int = logging.
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=False,
     )
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level, force=True)

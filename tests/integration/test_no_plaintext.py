@@ -1,0 +1,172 @@
+"""No plaintext of a sealed field is ever found in a database dump or a log line."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from casestore.application import Author, CaseStore, Submission
+from casestore.bootstrap import Services
+from casestore.demo import FORENSISCH, GEMEENTE, GGZ, POLITIE, WONEN, ZVH
+from casestore.logging import configure
+from tests.conftest import POSTGRES_URL
+
+
+def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
+    """A whole case with a unique marker in every free-text content field."""
+    tag = uuid.uuid4().hex[:10]
+    markers: list[str] = [bsn]
+
+    def m(name: str) -> str:
+        marker = f"MARKER{tag}{name}"
+        markers.append(marker)
+        return marker
+
+    def post(case_id: Any, event_type: str, author: str, payload: dict[str, Any]) -> Any:
+        submission = Submission(event_type, payload, Author(author, "tester"))
+        if case_id is None:
+            return store.open_case(submission).case_id
+        return store.append(case_id, submission)
+
+    case_id = post(
+        None,
+        "aanmelding",
+        GGZ,
+        {
+            "bsn": bsn,
+            "naam": m("naam"),
+            "geboortedatum": "1980-02-02",
+            "aanmeldreden": m("aanmeldreden"),
+            "risico_indicatie": m("risico"),
+            "huidige_hulpverlening": m("hulp"),
+            "contactpersoon_aanmelder": m("contact"),
+        },
+    )
+    post(
+        case_id,
+        "triagebesluit",
+        ZVH,
+        {"uitkomst": "inclusietafel", "onderbouwing": m("triage"), "doelgroepcriteria": ["nah"]},
+    )
+    post(
+        case_id,
+        "inclusiebesluit",
+        ZVH,
+        {
+            "geincludeerd": True,
+            "levensloopaanbieder": FORENSISCH,
+            "casusregisseur": GEMEENTE,
+            "procesregisseur": ZVH,
+            "startniveau": 1,
+            "onderbouwing": m("inclusie"),
+            "risicotaxatie": m("taxatie"),
+        },
+    )
+    for org in (POLITIE, WONEN):
+        post(
+            case_id,
+            "netwerkwijziging",
+            ZVH,
+            {
+                "organisatie": org,
+                "wijziging": "toegetreden",
+                "rol_in_casus": m(f"rol{org}"),
+                "reden": m(f"reden{org}"),
+            },
+        )
+    post(
+        case_id,
+        "planwijziging",
+        GEMEENTE,
+        {
+            "planversie": 1,
+            "doelen": [{"levensdomein": "wonen", "doel": m("doel")}],
+            "acties": [
+                {"organisatie": WONEN, "actie": m("actiewonen")},
+                {"organisatie": FORENSISCH, "actie": m("actiezorg")},
+            ],
+            "casusregisseur_contact": m("regiecontact"),
+            "toelichting": m("plantoelichting"),
+        },
+    )
+    post(
+        case_id,
+        "signalering",
+        FORENSISCH,
+        {
+            "categorie": "terugval",
+            "ernst": 4,
+            "gevraagde_actie": m("actie"),
+            "toelichting": m("toelichting"),
+            "diagnose": m("diagnose"),
+            "medicatie": m("medicatie"),
+        },
+    )
+    post(case_id, "opschaling", FORENSISCH, {"niveau": 3, "reden": m("op")})
+    post(case_id, "afschaling", FORENSISCH, {"niveau": 2, "reden": m("af")})
+    post(
+        case_id,
+        "casusoverleg",
+        ZVH,
+        {"deelnemers": [ZVH, GEMEENTE], "besluiten": m("besluit"), "verslag": m("verslag")},
+    )
+    post(
+        case_id,
+        "monitoringsmoment",
+        GEMEENTE,
+        {"bevindingen": m("bevinding"), "risico_inschatting": "laag"},
+    )
+    post(
+        case_id,
+        "uitstroom",
+        ZVH,
+        {"reden": "overig", "toelichting": m("uittoelichting"), "nazorg": m("nazorg")},
+    )
+    return markers
+
+
+def database_dump(services: Services) -> str:
+    url = services.settings.database_url or ""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        with sqlite3.connect(path) as connection:
+            dump = "\n".join(connection.iterdump())
+        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+        return dump + raw.decode("latin-1")
+    schema = parse_qs(urlparse(url).query)["schema"][0]
+    result = subprocess.run(  # noqa: S603 - fixed arguments
+        ["pg_dump", "--schema", schema, "--dbname", POSTGRES_URL],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert f"{schema}.casestore_events" in result.stdout  # the dump really has the events
+    return result.stdout
+
+
+def test_no_sealed_plaintext_in_the_database_or_the_logs(
+    services: Services, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    configure("json", logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    store = services.store
+    markers = marked_lifecycle(store, "666777883")
+    case_id = store.case_recorder.case_ids()[0]
+    for org in (ZVH, GEMEENTE, POLITIE, WONEN, FORENSISCH):
+        store.read_case(org, uuid.UUID(case_id), decrypt=org == ZVH)  # reads log too
+
+    logs = capfd.readouterr().err + caplog.text
+    assert '"event": "event recorded"' in logs  # the log is really captured
+    dump = database_dump(services)
+    assert "casestore_grants" in dump
+    for marker in markers:
+        assert marker not in dump, f"{marker} found in the database dump"
+        assert marker not in logs, f"{marker} found in the logs"

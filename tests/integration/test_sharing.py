@@ -1,0 +1,320 @@
+"""Sharing through the case record, on SQLite and PostgreSQL: each partner receives exactly
+what the policy grants it and opens it with its own private key; nothing else leaves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+import yaml
+
+from casestore import demo
+from casestore.application import Author, CaseStore, Submission
+from casestore.bootstrap import Services, build, compile_region_policy
+from casestore.domain.catalogue import parse_payload
+from casestore.domain.errors import CaseNotFound, CaseStillOpen
+from casestore.sealing import PART
+from casestore.settings import Settings
+from sharing.client import open_fields
+from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
+from sharing.errors import CaseKeyDestroyed, DecryptionFailed
+from sharing.keys import OrgPrivateKeys
+from tests.conftest import Clock
+
+ZVH = demo.ZVH
+POLITIE = demo.POLITIE
+
+
+def partner_keys(settings: Settings, org: str) -> OrgPrivateKeys:
+    path = settings.key_directory / "private" / f"{org}.json"
+    return OrgPrivateKeys.from_json(json.loads(path.read_text()))
+
+
+def opened_as_partner(settings: Settings, org: str, event: Any) -> dict[str, Any]:
+    """What a partner system gets out of one received event with its own private key."""
+    key = partner_keys(settings, org).decryption_key
+    raw = open_fields(event.context, event.sealed, event.grants, [key])
+    values: dict[str, Any] = {}
+    owned: dict[str, list[Any]] = {}
+    for name, plaintext in raw.items():
+        field, _, owner = name.partition(PART)
+        if owner:
+            owned.setdefault(field, []).extend(json.loads(plaintext))
+        else:
+            values[field] = json.loads(plaintext)
+    for field, parts in owned.items():
+        values[field] = [entry for _, entry in sorted(parts, key=lambda p: p[0])]
+    return values
+
+
+def demo_truth(store: CaseStore) -> dict[tuple[UUID, int], dict[str, Any]]:
+    """The content the demo submitted, per (case, version), as the catalogue normalises it."""
+    truth = {}
+    recordings = list(demo.load(store))
+    steps_by_case: dict[UUID, list[tuple[str, dict[str, Any]]]] = {}
+    for (_, _, aanmelding, steps), opened in zip(
+        demo.SCENARIOS, [r for r in recordings if r.version == 1], strict=True
+    ):
+        steps_by_case[opened.case_id] = [("aanmelding", aanmelding)] + [
+            (s.event_type, s.payload) for s in steps
+        ]
+    today = store.clock().date()
+    for case_id, steps in steps_by_case.items():
+        for version, (event_type, payload) in enumerate(steps, start=1):
+            parsed = parse_payload(event_type, payload, today=today)
+            truth[(case_id, version)] = parsed.content_values()
+    return truth
+
+
+def expected_fields(store: CaseStore, org: str, case_id: UUID) -> dict[int, set[str]]:
+    """Per version, the content fields the policy lets `org` read (None: not received)."""
+    expected: dict[int, set[str]] = {}
+    case: Any = None
+    now = store.clock()
+    for event in store.history(case_id):
+        network = event.control["netwerk"] if case is None else case.audience(event.control)
+        decision = store.sharing.matrix.decide(
+            org, event.event_type, network, now, author=event.author_org
+        )
+        if decision.receives:
+            expected[event.originator_version] = set(decision.fields)
+        case = event.mutate(case)
+    return expected
+
+
+def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services) -> None:
+    store = services.store
+    truth = demo_truth(store)
+    for org in sorted(store.sharing.matrix.organisations):
+        for case_id in {case for case, _ in truth}:
+            expected = expected_fields(store, org, case_id)
+            if not expected:
+                with pytest.raises(CaseNotFound):
+                    store.read_case(org, case_id)
+                continue
+            received = store.read_case(org, case_id)
+            assert [e.version for e in received] == sorted(expected)
+            for event in received:
+                values = opened_as_partner(services.settings, org, event)
+                original = truth[(case_id, event.version)]
+                readable = expected[event.version]
+                if "acties" in readable and "acties" in values:
+                    own = [a for a in original["acties"] if a["organisatie"] == org]
+                    scope = store.sharing.matrix.decide(
+                        org, event.event_type, [org], store.clock(), author=event.author_org
+                    ).scope("acties")
+                    if scope is not None and scope.value == "own":
+                        assert values.pop("acties") == own
+                        readable = readable - {"acties"}
+                assert set(values) == readable - ({"acties"} - set(values)), (org, event)
+                assert values == {f: original[f] for f in values}
+                assert set(event.withheld).isdisjoint(values)
+
+
+def test_the_police_never_open_diagnosis_or_medication(services: Services) -> None:
+    store = services.store
+    list(demo.load(store))
+    case_id = next(r.case_id for r in demo.load(store) if r.version == 1)
+    signaleringen = [e for e in store.read_case(POLITIE, case_id) if e.event_type == "signalering"]
+    assert signaleringen
+    for event in signaleringen:
+        assert set(event.sealed) == {"categorie", "ernst", "gevraagde_actie"}
+        assert {"toelichting", "diagnose", "medicatie"} <= set(event.withheld)
+        opened = opened_as_partner(services.settings, POLITIE, event)
+        assert set(opened) == {"categorie", "ernst", "gevraagde_actie"}
+
+
+def test_a_case_outside_the_network_is_indistinguishable_from_no_case(services: Services) -> None:
+    store = services.store
+    case_id = next(r.case_id for r in demo.load(store) if r.version == 1)
+    with pytest.raises(CaseNotFound) as outside:
+        store.read_case("om-amsterdam", case_id)
+    with pytest.raises(CaseNotFound) as nowhere:
+        store.read_case("om-amsterdam", uuid4())
+    assert type(outside.value) is type(nowhere.value)
+
+
+def test_a_sealed_field_moved_to_another_event_does_not_open(services: Services) -> None:
+    store = services.store
+    recordings = list(demo.load(store))  # every scenario, so the police are in the network
+    case_id = recordings[0].case_id
+    key = partner_keys(services.settings, POLITIE).decryption_key
+    first, second = [
+        e for e in store.read_case(POLITIE, case_id) if e.event_type == "netwerkwijziging"
+    ]
+    with pytest.raises(DecryptionFailed):
+        open_fields(second.context, first.sealed, first.grants, [key])
+    swapped = {**first.context, "case_id": str(uuid4())}
+    with pytest.raises(DecryptionFailed):
+        open_fields(swapped, first.sealed, first.grants, [key])
+    other = partner_keys(services.settings, ZVH).decryption_key
+    with pytest.raises(DecryptionFailed):
+        theirs = [{**g, "org_id": ZVH, "key_id": other.key_id} for g in first.grants]
+        open_fields(first.context, first.sealed, theirs, [other])
+
+
+def test_a_hosted_organisation_is_served_decrypted(services: Services) -> None:
+    store = services.store
+    truth = demo_truth(store)
+    case_id = next(iter(truth))[0]
+    for event in store.read_case(ZVH, case_id, decrypt=True):
+        assert event.payload is not None
+        original = truth[(case_id, event.version)]
+        assert event.payload == {f: original[f] for f in event.payload}
+
+
+def closed_case(store: CaseStore) -> UUID:
+    recordings = list(demo.load(store))
+    return recordings[0].case_id  # the first scenario runs through uitstroom
+
+
+def test_shredding_destroys_every_key_and_keeps_the_record(services: Services) -> None:
+    store = services.store
+    case_id = closed_case(store)
+    before = store.read_case(demo.GGZ, case_id)
+    assert any(e.grants for e in before)
+    record = store.shred(case_id, by=ZVH, reason="bewaartermijn verstreken")
+    assert store.shred_record(case_id) == record
+    assert store.shred(case_id, by=ZVH, reason="again") == record  # idempotent
+    after = store.read_case(demo.GGZ, case_id)
+    assert [e.version for e in after] == [e.version for e in before]
+    assert all(not e.grants and not e.sealed for e in after)
+    recorder = store.case_recorder
+    assert recorder.grants_of_case(str(case_id)) == []
+    assert recorder.escrows_of_case(str(case_id)) == []
+    assert recorder.wrapped_case_key(str(case_id)) == (None, True)
+    with pytest.raises(CaseKeyDestroyed):  # nothing can be re-granted from escrow
+        store.reconcile(case_id)
+    with pytest.raises(CaseKeyDestroyed):
+        open_field_from_escrow(
+            SealedField.from_json(next(iter(before[0].sealed.values()))),
+            Escrow(next(iter(before[0].sealed)), b"\0" * 24, b"\0" * 48),
+            EventContext(**before[0].context).field(next(iter(before[0].sealed))),
+            None,
+        )
+
+
+def test_an_open_case_cannot_be_shredded(services: Services) -> None:
+    store = services.store
+    open_case = [r.case_id for r in demo.load(store) if r.version == 1][1]
+    with pytest.raises(CaseStillOpen):
+        store.shred(open_case, by=ZVH, reason="te vroeg")
+    assert store.read_case(ZVH, open_case)[0].grants
+
+
+@pytest.fixture
+def policy_without_police_signalering(settings: Settings, tmp_path: Any) -> Iterator[Any]:
+    document = yaml.safe_load(settings.policy_path.read_text())
+    document["rules"] = [r for r in document["rules"] if r["id"] != "signalering-politie"]
+    path = tmp_path / "narrowed.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    yield path
+
+
+def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
+    services: Services, settings: Settings, policy_without_police_signalering: Any
+) -> None:
+    store = services.store
+    case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
+    original_matrix, original_version = store.sharing.matrix, store.sharing.policy_version
+
+    def police_signaleringen() -> list[Any]:
+        try:
+            events = store.read_case(POLITIE, case_id)
+        except CaseNotFound:
+            return []
+        return [e for e in events if e.event_type == "signalering"]
+
+    granted = police_signaleringen()
+    assert granted and all(e.grants for e in granted)
+    truth = opened_as_partner(settings, POLITIE, granted[0])
+    police_signalering_grants = sum(
+        1
+        for cid in store.case_recorder.case_ids()
+        for g in store.case_recorder.grants_of_case(cid)
+        if g.org_id == POLITIE and "signalering-politie" in g.rules.split(",")
+    )
+    assert police_signalering_grants >= 3 * len(granted)
+
+    narrowed, version = compile_region_policy(policy_without_police_signalering)
+    changes = store.apply_policy(narrowed, version)
+    assert changes.revoked == police_signalering_grants
+    assert police_signaleringen() == []  # no rule left: not even the envelope
+
+    changes = store.apply_policy(original_matrix, original_version)
+    assert changes.granted == police_signalering_grants
+    restored = police_signaleringen()
+    assert [e.version for e in restored] == [e.version for e in granted]
+    assert opened_as_partner(settings, POLITIE, restored[0]) == truth
+    assert store.apply_policy(original_matrix, original_version).granted == 0
+
+
+def test_a_rotated_partner_key_gets_new_grants_and_the_old_key_opens_none(
+    services: Services, settings: Settings, clock: Clock
+) -> None:
+    store = services.store
+    case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
+    old = partner_keys(settings, POLITIE)
+    clock.advance(days=1)
+    new = OrgPrivateKeys.generate(POLITIE, clock())
+    public_path = settings.key_directory / "public" / f"{POLITIE}.json"
+    retired = {**old.public.to_json(), "retired_at": new.public.to_json()["valid_from"]}
+    public_path.write_text(json.dumps([retired, new.public.to_json()]))
+    store.sharing.keyring.public[POLITIE] = [
+        type(old.public).from_json(retired),
+        new.public,
+    ]
+
+    changes = store.reconcile(case_id)
+    assert changes.granted == changes.revoked > 0
+    received = [e for e in store.read_case(POLITIE, case_id) if e.grants]
+    assert received
+    for event in received:
+        assert {g["key_id"] for g in event.grants} == {new.decryption_key.key_id}
+        assert open_fields(event.context, event.sealed, event.grants, [old.decryption_key]) == {}
+        assert open_fields(event.context, event.sealed, event.grants, [new.decryption_key])
+
+
+def test_writes_keep_working_when_a_partner_has_no_key_yet(
+    services: Services, settings: Settings
+) -> None:
+    store = services.store
+    del store.sharing.keyring.public[POLITIE]
+    recordings = list(demo.load(store))
+    case_id = recordings[0].case_id
+    assert all(not e.grants for e in store.read_case(POLITIE, case_id))
+    store.sharing.keyring.public[POLITIE] = [partner_keys(settings, POLITIE).public]
+    assert store.reconcile(case_id).granted > 0
+    assert any(e.grants for e in store.read_case(POLITIE, case_id))
+
+
+def test_a_second_store_on_the_same_database_reads_the_same_grants(
+    services: Services, settings: Settings, clock: Clock
+) -> None:
+    list(demo.load(services.store))
+    other = build(settings, clock=clock)
+    try:
+        case_id = next(r.case_id for r in demo.load(other.store) if r.version == 1)
+        assert other.store.read_case(POLITIE, case_id) == services.store.read_case(POLITIE, case_id)
+    finally:
+        other.close()
+
+
+def test_an_author_outside_the_policy_is_refused_and_nothing_is_stored(
+    services: Services,
+) -> None:
+    from sharing.errors import UnknownOrganisation
+
+    store = services.store
+    before = store.max_position()
+    submission = Submission(
+        "aanmelding",
+        demo.SCENARIOS[0][2] | {"bsn": "555666773"},
+        Author("onbekende-partij", "x"),
+    )
+    with pytest.raises(UnknownOrganisation):
+        store.open_case(submission)
+    assert store.max_position() == before

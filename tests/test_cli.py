@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +62,42 @@ def test_a_bad_pseudonym_secret_is_refused(tmp_path: Path, secret: str) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: CASESTORE_PSEUDONYM_SECRET:")
+
+
+def test_a_partner_decrypts_what_it_receives_with_its_own_key(tmp_path: Path) -> None:
+    loaded = run(["demo"], tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    case_id = loaded.stdout.split("case ")[1].split()[0]
+    received = run(["read", "--demo", "--org", "politie-amsterdam", case_id], tmp_path)
+    assert received.returncode == 0, received.stderr
+    (tmp_path / "events.json").write_text(received.stdout)
+    key = tmp_path / "var" / "demo" / "keys" / "private" / "politie-amsterdam.json"
+    opened = run(["decrypt", "--key", str(key), "events.json"], tmp_path)
+    assert opened.returncode == 0, opened.stderr
+    events = json.loads(opened.stdout)
+    signalering = next(e for e in events if e["event_type"] == "signalering")
+    assert set(signalering["fields"]) == {"categorie", "ernst", "gevraagde_actie"}
+    assert "Schizofrenie" not in opened.stdout and "Schizofrenie" not in received.stdout
+
+    wrong_key = tmp_path / "var" / "demo" / "keys" / "private" / "ymere.json"
+    refused = run(["decrypt", "--key", str(wrong_key), "events.json"], tmp_path)
+    assert refused.returncode == 0  # another partner's key simply opens none of these grants
+    assert all(not e["fields"] for e in json.loads(refused.stdout))
+
+
+def test_reading_a_case_outside_the_network_is_a_one_line_not_found(tmp_path: Path) -> None:
+    loaded = run(["demo"], tmp_path)
+    case_id = loaded.stdout.split("case ")[1].split()[0]
+    result = run(["read", "--demo", "--org", "om-amsterdam", case_id], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: no case {case_id}"
+    bad = run(["read", "--demo", "--org", "om-amsterdam", "not-a-uuid"], tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error: not a case id: 'not-a-uuid'"
+
+
+def test_decrypt_with_a_missing_key_file_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "events.json").write_text("[]")
+    result = run(["decrypt", "--key", "nope.json", "events.json"], tmp_path)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1

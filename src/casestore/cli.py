@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+from uuid import UUID
 
 import typer
 from pydantic import ValidationError
@@ -13,11 +17,16 @@ from casestore.bootstrap import Services, build
 from casestore.domain.errors import CaseStoreError
 from casestore.keyring import demo_signers
 from casestore.logging import configure as configure_logging
+from casestore.partner import open_event
 from casestore.settings import Settings, SettingsError
+from sharing.client import load_decryption_key
+from sharing.errors import SharingError
 
 app = typer.Typer(help="casestore: the levensloop case record.", no_args_is_help=True)
 db_app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+grants_app = typer.Typer(help="Grants after a policy change or key rotation.", no_args_is_help=True)
+app.add_typer(grants_app, name="grants")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -81,9 +90,104 @@ def demo(demo_mode: DemoOption = True) -> None:
     finally:
         services.close()
     new = sum(not r.replayed for r in recordings)
+    cases = demo_data.case_ids(recordings)
+    typer.echo(f"{len(cases)} demo cases, {len(recordings)} events ({new} new)")
+    for case_id in cases:
+        typer.echo(f"case {case_id}")
+
+
+@app.command()
+def read(
+    organisation: Annotated[str, typer.Option("--org", help="The receiving organisation.")],
+    case_id: Annotated[str, typer.Argument(help="The case id.")],
+    decrypt: Annotated[
+        bool, typer.Option(help="Open the fields (organisations the service hosts only).")
+    ] = False,
+    demo: DemoOption = False,
+) -> None:
+    """Print, as JSON, what one organisation receives of a case."""
+    services = _services(demo)
+    try:
+        events = services.store.read_case(organisation, _uuid(case_id), decrypt=decrypt)
+    except (CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(json.dumps([e.to_json() for e in events], indent=2, ensure_ascii=False))
+
+
+@app.command()
+def decrypt(
+    key_file: Annotated[
+        Path, typer.Option("--key", help="The organisation's private key file (JSON).")
+    ],
+    source: Annotated[
+        Path, typer.Argument(help="Events as `casestore read` prints them; - for stdin.")
+    ] = Path("-"),
+) -> None:
+    """Open received events with an organisation's own private key (partner side)."""
+    try:
+        key = load_decryption_key(json.loads(key_file.read_text()))
+        text = sys.stdin.read() if str(source) == "-" else source.read_text()
+        events = json.loads(text)
+        opened = [
+            {
+                "event_id": e["event_id"],
+                "event_type": e["event_type"],
+                "fields": open_event(e, [key]),
+            }
+            for e in (events if isinstance(events, list) else [events])
+        ]
+    except (OSError, ValueError, KeyError, TypeError, SharingError) as exc:
+        _fail(exc)
+    typer.echo(json.dumps(opened, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def shred(
+    case_id: Annotated[str, typer.Argument(help="A closed case.")],
+    by: Annotated[str, typer.Option(help="Who orders the shredding (recorded).")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. the retention period ended.")],
+    demo: DemoOption = False,
+) -> None:
+    """Destroy a closed case's keys so its content can never be opened again."""
+    services = _services(demo)
+    try:
+        record = services.store.shred(_uuid(case_id), by=by, reason=reason)
+    except (CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(f"case {record.case_id} shredded at {record.shredded_at} by {record.shredded_by}")
+
+
+@grants_app.command("reconcile")
+def grants_reconcile(demo: DemoOption = False) -> None:
+    """Re-grant and revoke for every case under the policy and keys now configured."""
+    services = _services(demo)
+    try:
+        changes = services.store.reconcile_all()
+    except (CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
     typer.echo(
-        f"{len(demo_data.case_ids(recordings))} demo cases, {len(recordings)} events ({new} new)"
+        f"{changes.granted} grants re-sealed, {changes.revoked} revoked; "
+        f"access given {changes.access_added}, taken {changes.access_removed}"
     )
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        typer.echo(f"error: not a case id: {text!r}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: Exception) -> NoReturn:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(1)
 
 
 def _load_demo(services: Services) -> list[Recorded]:

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sharing.keys import format_time
+
 INTERNAL_CONTROL = frozenset({"person_id"})  # links a case to the person index only
 
 
@@ -42,6 +44,25 @@ class SharedEvent:
             "case_id": str(self.case_id),
             "event_id": self.event_id,
             "event_type": self.event_type,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form a partner receives; `sharing.client` opens it."""
+        return {
+            **self.context,
+            "version": self.version,
+            "author_org": self.author_org,
+            "author_user": self.author_user,
+            "occurred_at": format_time(self.occurred_at),
+            "recorded_at": format_time(self.recorded_at),
+            "control": self.control,
+            "sealed": self.sealed,
+            "grants": self.grants,
+            "withheld": self.withheld,
+            "content_digests": self.content_digests,
+            "signature": self.signature,
+            "countersignature": self.countersignature,
+            **({"payload": self.payload} if self.payload is not None else {}),
         }
 
 

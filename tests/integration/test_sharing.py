@@ -16,7 +16,7 @@ from casestore.application import Author, CaseStore, Submission
 from casestore.bootstrap import Services, build, compile_region_policy
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.errors import CaseNotFound, CaseStillOpen
-from casestore.sealing import PART
+from casestore.partner import open_event
 from casestore.settings import Settings
 from sharing.client import open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
@@ -35,19 +35,7 @@ def partner_keys(settings: Settings, org: str) -> OrgPrivateKeys:
 
 def opened_as_partner(settings: Settings, org: str, event: Any) -> dict[str, Any]:
     """What a partner system gets out of one received event with its own private key."""
-    key = partner_keys(settings, org).decryption_key
-    raw = open_fields(event.context, event.sealed, event.grants, [key])
-    values: dict[str, Any] = {}
-    owned: dict[str, list[Any]] = {}
-    for name, plaintext in raw.items():
-        field, _, owner = name.partition(PART)
-        if owner:
-            owned.setdefault(field, []).extend(json.loads(plaintext))
-        else:
-            values[field] = json.loads(plaintext)
-    for field, parts in owned.items():
-        values[field] = [entry for _, entry in sorted(parts, key=lambda p: p[0])]
-    return values
+    return open_event(event.to_json(), [partner_keys(settings, org).decryption_key])
 
 
 def demo_truth(store: CaseStore) -> dict[tuple[UUID, int], dict[str, Any]]:

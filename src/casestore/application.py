@@ -156,7 +156,10 @@ class CaseStore(Application[UUID]):
         case_id = uuid5(CASE_NAMESPACE, envelope.event_id)
         pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
         for _ in range(MAX_WRITE_ATTEMPTS):
-            existing = self._replay(case_id, envelope)
+            try:
+                existing = self._replay(self.case(case_id), envelope)
+            except errors.CaseNotFound:
+                existing = None
             if existing is not None:
                 return existing
             person = self._person(pid, now)
@@ -197,10 +200,10 @@ class CaseStore(Application[UUID]):
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
         envelope = self._envelope(submission, case_id, now)
         for _ in range(MAX_WRITE_ATTEMPTS):
-            existing = self._replay(case_id, envelope)
+            case = self.case(case_id)
+            existing = self._replay(case, envelope)
             if existing is not None:
                 return existing
-            case = self.case(case_id)
             if expected_version is not None and case.version != expected_version:
                 raise errors.VersionConflict(expected_version, case.version)
             was_open = case.is_open
@@ -480,20 +483,17 @@ class CaseStore(Application[UUID]):
         digest: bytes = blake2b(canonical.encode(), key=self._digest_key, digest_size=16)
         return digest.decode("ascii")
 
-    def _replay(self, case_id: UUID, envelope: Envelope) -> Recorded | None:
-        try:
-            case = self.case(case_id)
-        except errors.CaseNotFound:
-            return None
+    def _replay(self, case: Case, envelope: Envelope) -> Recorded | None:
+        """The first recording of a retried event, if this event id was recorded before."""
         seen = case.previously_recorded(envelope.event_id)
         if seen is None:
             return None
         version, digest = seen
         if digest != envelope.digest:
             raise errors.IdempotencyConflict(envelope.event_id)
-        position = self.case_recorder.position_of(case_id, version)
+        position = self.case_recorder.position_of(case.id, version)
         assert position is not None  # noqa: S101 - the aggregate saw it, so it is stored
-        return Recorded(case_id, envelope.event_id, version, position, replayed=True)
+        return Recorded(case.id, envelope.event_id, version, position, replayed=True)
 
     def _seal(
         self,
@@ -534,6 +534,9 @@ class CaseStore(Application[UUID]):
         return sealed, replace(envelope, countersignature=self.sharing.countersign(stored))
 
     def _case_key(self, case_id: UUID) -> bytes:
+        cached = self.sharing.cached_case_key(str(case_id))
+        if cached is not None:
+            return cached
         wrapped, known = self.case_recorder.wrapped_case_key(str(case_id))
         return self.sharing.case_key(str(case_id), wrapped, known)
 

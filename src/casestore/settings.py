@@ -122,7 +122,18 @@ class Settings(BaseSettings):
         return self.hosted or [self.custodian]
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The explicit environment handed to the eventsourcing application."""
+        """The explicit environment handed to the eventsourcing application.
+
+        The aggregate cache fast-forwards from the store on every read, so a case written
+        by another process is never served stale; it only spares re-reading what is known.
+        """
+        return {
+            "AGGREGATE_CACHE_MAXSIZE": "1000",
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+            **self._storage_env(),
+        }
+
+    def _storage_env(self) -> dict[str, str]:
         url = self.database_url or f"sqlite:///{self.var_dir / 'casestore.sqlite3'}"
         parsed = urlparse(url)
         if parsed.scheme == "sqlite":

@@ -158,7 +158,7 @@ class Case(Aggregate):
     Created = Aanmelding
 
     if TYPE_CHECKING:  # state set by events; class-level annotations would become __init__ args
-        status: Status
+        _status: str
         person_id: str
         network: list[str]
         level: int | None
@@ -241,6 +241,16 @@ class Case(Aggregate):
 
     # ---- state helpers used by events ----------------------------------------------
 
+    @property
+    def status(self) -> Status:
+        return Status(self._status)
+
+    @status.setter
+    def status(self, value: Status) -> None:
+        # Kept as a plain string: snapshots store JSON, and a case loaded from one must
+        # hold exactly what a case rebuilt from its events holds.
+        self._status = str(value)
+
     def close(self, status: Status, when: datetime) -> None:
         self.status = status
         self.closed_at = when
@@ -258,24 +268,24 @@ class Case(Aggregate):
 
     def check_open(self, event_type: str) -> None:
         if not self.is_open:
-            raise errors.CaseClosed(event_type, self.status.value)
+            raise errors.CaseClosed(event_type, str(self.status))
 
     def check_author_in_network(self, organisation: str) -> None:
         if organisation not in self.network:
             raise errors.AuthorNotInNetwork(organisation)
 
     def check_included(self, event_type: str) -> None:
-        if self.status is not Status.geincludeerd:
+        if self.status != Status.geincludeerd:
             raise errors.InclusionRequired(event_type)
 
     def check_triage(self, control: dict[str, Any]) -> None:
-        if self.status is not Status.aangemeld:
+        if self.status != Status.aangemeld:
             raise errors.AlreadyTriaged()
 
     def check_inclusion(self, control: dict[str, Any]) -> None:
-        if self.status is Status.aangemeld:
+        if self.status == Status.aangemeld:
             raise errors.TriageRequired()
-        if self.status is not Status.getrieerd:
+        if self.status != Status.getrieerd:
             raise errors.AlreadyDecided()
 
     def check_network_change(self, control: dict[str, Any]) -> None:

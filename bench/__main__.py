@@ -1,0 +1,82 @@
+"""`python -m bench`: one run on PostgreSQL and on SQLite, printed and saved as JSON.
+
+PostgreSQL gets a schema of its own on CASESTORE_BENCH_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; SQLite a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from bench import backends, logs, report, suite
+
+OUTPUT = Path("var/bench/latest.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per throughput measurement")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each one")
+    parser.add_argument("--load-seconds", type=float, default=3.0, help="per load measurement")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument(
+        "--backend", choices=["postgresql", "sqlite"], action="append", help="default: both"
+    )
+    args = parser.parse_args(argv)
+    logs.quiet()
+    timing = suite.Timing(args.seconds, args.warmup, args.load_seconds)
+    chosen = args.backend or ["postgresql", "sqlite"]
+
+    started, load_before = time.perf_counter(), _load_average()
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="casestore-bench-var-") as var_dir:
+        for name in chosen:
+            setup = backends.postgres if name == "postgresql" else backends.sqlite
+            with setup(Path(var_dir)) as backend:
+                results.append(suite.run(backend, timing, log=_log))
+
+    meta: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "python": platform.python_version(),
+        "eventsourcing": version("eventsourcing"),
+        "psycopg": version("psycopg"),
+        "machine": f"{platform.system()} {platform.machine()}",
+        "cpus": os.cpu_count(),
+        "load_average_before_after": [load_before, _load_average()],
+        "timing": vars(timing),
+    }
+    print()
+    print(report.table(results))
+    report.write_json(results, meta, args.output)
+    print(
+        f"\n{meta['duration_s']} s in all on {meta['cpus']} CPUs (load average "
+        f"{load_before} before, {meta['load_average_before_after'][1]} after); "
+        f"figures written to {args.output}"
+    )
+    return 0
+
+
+def _load_average() -> float | None:
+    """Other work on the host moves commit latency a lot; the figures need this beside."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,9 +9,11 @@ concurrent writer, not the caller, caused the conflict.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from threading import Lock
 from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
 
@@ -29,7 +31,7 @@ from casestore.domain.envelope import Envelope
 from casestore.domain.errors import FieldProblem
 from casestore.domain.person import Person, person_id, pseudonym
 from casestore.persistence import CaseRecorder
-from casestore.persistence.sharing_tables import AccessRow, ShredRecord
+from casestore.persistence.side_tables import AccessRow, EventIdRow, ShredRecord
 from casestore.provenance import content_digests, stored_document, submission_document
 from casestore.sealing import PART, Sealed, Sharing
 from sharing.envelope import Escrow, EventContext, Grant
@@ -45,6 +47,7 @@ CASE_NAMESPACE = UUID("a3f4e1d2-9b8c-4c7d-8e6f-5a4b3c2d1e0f")
 CASE_TOPICS = tuple(sorted({cls.TOPIC for cls in Case.Recorded.__subclasses__()}))
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_WRITE_ATTEMPTS = 5
+RECENT_CASES = 256  # cases kept after a write, so the next append needs no read
 
 
 def utcnow() -> datetime:
@@ -137,6 +140,8 @@ class CaseStore(Application[UUID]):
         self.sharing = sharing
         self.require_signatures = require_signatures
         self.clock = clock
+        self._recent: OrderedDict[UUID, Case] = OrderedDict()
+        self._recent_lock = Lock()
 
     @property
     def case_recorder(self) -> CaseRecorder:
@@ -156,10 +161,7 @@ class CaseStore(Application[UUID]):
         case_id = uuid5(CASE_NAMESPACE, envelope.event_id)
         pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
         for _ in range(MAX_WRITE_ATTEMPTS):
-            try:
-                existing = self._replay(self.case(case_id), envelope)
-            except errors.CaseNotFound:
-                existing = None
+            existing = self._replay(submission, envelope)
             if existing is not None:
                 return existing
             person = self._person(pid, now)
@@ -179,10 +181,12 @@ class CaseStore(Application[UUID]):
                 control=payload.control_values(),
                 content=sealed.content,
             )
+            self._note_event_id(sealed, case_id, 1, envelope)
             try:
-                recordings = self.save(case, person, sharing=sealed.rows)
+                recordings = self.save(case, person, side_rows=sealed.rows)
             except IntegrityError:
                 continue  # a concurrent referral or retry won; look again
+            self._keep(case)
             return self._recorded(case_id, envelope.event_id, recordings)
         raise errors.VersionConflict(0, -1)
 
@@ -200,39 +204,71 @@ class CaseStore(Application[UUID]):
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
         envelope = self._envelope(submission, case_id, now)
         for _ in range(MAX_WRITE_ATTEMPTS):
-            case = self.case(case_id)
-            existing = self._replay(case, envelope)
+            existing = self._replay(submission, envelope)
             if existing is not None:
                 return existing
-            if expected_version is not None and case.version != expected_version:
-                raise errors.VersionConflict(expected_version, case.version)
-            was_open = case.is_open
-            control = payload.control_values()
-            sealed, stored = self._seal(
-                case_id,
-                case.version + 1,
-                envelope,
-                submission.event_type,
-                case.audience(control),
-                payload,
-                control,
-                self._case_key(case_id),
-            )
-            case.record(
-                submission.event_type, envelope=stored, control=control, content=sealed.content
-            )
-            touched: list[Any] = [case]
-            if was_open and not case.is_open:
-                person: Person = self.repository.get(UUID(case.person_id))
-                person.end(case_id, now)
-                touched.append(person)
+            case, from_cache = self._writable(case_id)
             try:
-                recordings = self.save(*touched, sharing=sealed.rows)
+                if expected_version is not None and case.version != expected_version:
+                    raise errors.VersionConflict(expected_version, case.version)
+                sealed, touched = self._record_on(case, payload, submission, envelope, now)
+            except (errors.ProcessViolation, errors.VersionConflict):
+                if from_cache:
+                    continue  # the cached case may be stale: decide on a fresh read
+                raise
+            self._note_event_id(sealed, case_id, case.version, envelope)
+            try:
+                recordings = self.save(*touched, side_rows=sealed.rows)
             except IntegrityError:
                 continue  # someone else wrote this version first; re-check and retry
+            self._keep(case)
             return self._recorded(case_id, envelope.event_id, recordings)
         current = self.case(case_id).version
         raise errors.VersionConflict(expected_version or current, current)
+
+    def _record_on(
+        self,
+        case: Case,
+        payload: Payload,
+        submission: Submission,
+        envelope: Envelope,
+        now: datetime,
+    ) -> tuple[Sealed, list[Any]]:
+        """Seal, countersign and record one event on `case`; returns what to save."""
+        was_open = case.is_open
+        control = payload.control_values()
+        sealed, stored = self._seal(
+            case.id,
+            case.version + 1,
+            envelope,
+            submission.event_type,
+            case.audience(control),
+            payload,
+            control,
+            self._case_key(case.id),
+        )
+        case.record(submission.event_type, envelope=stored, control=control, content=sealed.content)
+        touched: list[Any] = [case]
+        if was_open and not case.is_open:
+            person: Person = self.repository.get(UUID(case.person_id))
+            person.end(case.id, now)
+            touched.append(person)
+        return sealed, touched
+
+    def _writable(self, case_id: UUID) -> tuple[Case, bool]:
+        """The case to write on: the one this process saved last if it has it (no read at
+        all), else from the store. A stale copy only costs a retry: saving it conflicts."""
+        with self._recent_lock:
+            case = self._recent.pop(case_id, None)
+        if case is not None:
+            return case, True
+        return self.case(case_id), False
+
+    def _keep(self, case: Case) -> None:
+        with self._recent_lock:
+            self._recent[case.id] = case
+            while len(self._recent) > RECENT_CASES:
+                self._recent.popitem(last=False)
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -483,17 +519,26 @@ class CaseStore(Application[UUID]):
         digest: bytes = blake2b(canonical.encode(), key=self._digest_key, digest_size=16)
         return digest.decode("ascii")
 
-    def _replay(self, case: Case, envelope: Envelope) -> Recorded | None:
-        """The first recording of a retried event, if this event id was recorded before."""
-        seen = case.previously_recorded(envelope.event_id)
+    def _replay(self, submission: Submission, envelope: Envelope) -> Recorded | None:
+        """The first recording of a retried event, if its key was recorded before. Events
+        without an idempotency key have fresh random ids and cannot repeat."""
+        if submission.idempotency_key is None:
+            return None
+        seen = self.case_recorder.recorded_event(envelope.event_id)
         if seen is None:
             return None
-        version, digest = seen
-        if digest != envelope.digest:
+        if seen.digest != envelope.digest:
             raise errors.IdempotencyConflict(envelope.event_id)
-        position = self.case_recorder.position_of(case.id, version)
-        assert position is not None  # noqa: S101 - the aggregate saw it, so it is stored
-        return Recorded(case.id, envelope.event_id, version, position, replayed=True)
+        case_id = UUID(seen.case_id)
+        position = self.case_recorder.position_of(case_id, seen.version)
+        assert position is not None  # noqa: S101 - recorded in the event's transaction
+        return Recorded(case_id, envelope.event_id, seen.version, position, replayed=True)
+
+    @staticmethod
+    def _note_event_id(sealed: Sealed, case_id: UUID, version: int, envelope: Envelope) -> None:
+        sealed.rows.event_ids.append(
+            EventIdRow(envelope.event_id, str(case_id), version, envelope.digest)
+        )
 
     def _seal(
         self,

@@ -20,12 +20,12 @@ from threading import Lock
 from typing import Any
 
 from casestore.keyring import Keyring
-from casestore.persistence.sharing_tables import (
+from casestore.persistence.side_tables import (
     AccessRow,
     CaseKeyRow,
     EscrowRow,
     GrantRow,
-    SharingRows,
+    SideRows,
 )
 from casestore.provenance import STORED, SUBMISSION
 from sharing.canonical import b64decode, b64encode, canonical_json
@@ -53,7 +53,7 @@ CASE_KEY_CACHE = 1024
 @dataclass(frozen=True)
 class Sealed:
     content: dict[str, Any]  # what the event stores: sealed field name -> SealedField JSON
-    rows: SharingRows
+    rows: SideRows
 
 
 class Sharing:
@@ -144,7 +144,7 @@ class Sharing:
         }
         context = EventContext(self.region, case_id, event_id, event_type)
         sealed = seal_event(context, plaintexts, recipients_by_field, case_key)
-        rows = SharingRows(
+        rows = SideRows(
             grants=[
                 self.grant_row(case_id, version, event_id, event_type, grant, members, author, now)
                 for grant in sealed.grants

@@ -55,9 +55,7 @@ class Case(Aggregate):
         countersignature: dict[str, Any] | None
 
         def apply(self, aggregate: Any) -> None:
-            case: Case = aggregate
-            self.change(case)
-            case.event_ids[self.event_id] = [self.originator_version, self.digest]
+            self.change(aggregate)
 
         def change(self, case: Case) -> None:
             """Subclasses evolve the control state here."""
@@ -75,7 +73,6 @@ class Case(Aggregate):
             case.plan_version = 0
             case.regie = {}
             case.closed_at = None
-            case.event_ids = {}
 
     class Triagebesluit(Recorded):
         TOPIC = "casestore.case.triagebesluit"
@@ -166,7 +163,6 @@ class Case(Aggregate):
         regie: dict[str, str]
         opened_occurred_at: datetime
         closed_at: datetime | None
-        event_ids: dict[str, list[Any]]
 
     # ---- commands -------------------------------------------------------------------
 
@@ -258,11 +254,6 @@ class Case(Aggregate):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
-
-    def previously_recorded(self, event_id: str) -> tuple[int, str] | None:
-        """The version and digest under which an event id was recorded, if it was."""
-        seen = self.event_ids.get(event_id)
-        return (int(seen[0]), str(seen[1])) if seen else None
 
     # ---- process rules ----------------------------------------------------------------
 

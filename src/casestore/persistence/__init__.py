@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from casestore.persistence.sharing_tables import SharingTables
+from casestore.persistence.side_tables import SideTables
 
 
-class CaseRecorder(SharingTables):
+class CaseRecorder(SideTables):
     """What the application needs beyond the library's ApplicationRecorder; both backend
     recorders provide it."""
 

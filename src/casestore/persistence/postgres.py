@@ -13,7 +13,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from casestore.persistence import CaseRecorder
-from casestore.persistence.sharing_tables import create_statements
+from casestore.persistence.side_tables import create_statements
 
 
 class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
@@ -38,7 +38,7 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        self.write_sharing_rows(curs, kwargs.get("sharing"))
+        self.write_side_rows(curs, kwargs.get("side_rows"))
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:

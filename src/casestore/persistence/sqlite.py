@@ -10,7 +10,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from casestore.persistence import CaseRecorder
-from casestore.persistence.sharing_tables import create_statements
+from casestore.persistence.side_tables import create_statements
 
 
 class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
@@ -34,7 +34,7 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
-        self.write_sharing_rows(c, kwargs.get("sharing"))
+        self.write_side_rows(c, kwargs.get("side_rows"))
         return positions
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:

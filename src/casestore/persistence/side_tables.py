@@ -1,4 +1,4 @@
-"""Tables that hold what sharing needs beside the immutable events.
+"""Tables that hold what sharing and idempotency need beside the immutable events.
 
 Wrapped keys live apart from the events so that revoking a grant is deleting a row and
 shredding a case is destroying its case key (and its grants and escrows): the events
@@ -16,7 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-TABLES = ("case_keys", "grants", "escrows", "access")
+TABLES = ("case_keys", "grants", "escrows", "access", "event_ids")
+
+
+@dataclass(frozen=True)
+class EventIdRow:
+    event_id: str
+    case_id: str
+    version: int
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -66,9 +74,10 @@ class ShredRecord:
 
 
 @dataclass
-class SharingRows:
-    """Everything sharing writes for one save, passed through `save(..., sharing=rows)`."""
+class SideRows:
+    """Everything written beside the events of one save: `save(..., side_rows=rows)`."""
 
+    event_ids: list[EventIdRow] = field(default_factory=list)
     case_keys: list[CaseKeyRow] = field(default_factory=list)
     grants: list[GrantRow] = field(default_factory=list)
     escrows: list[EscrowRow] = field(default_factory=list)
@@ -99,6 +108,9 @@ def create_statements(name: Any) -> list[str]:
         "case_id TEXT NOT NULL, event_id TEXT NOT NULL, field TEXT NOT NULL, "
         "escrow_json TEXT NOT NULL, PRIMARY KEY (event_id, field))",
         f"CREATE INDEX IF NOT EXISTS casestore_escrows_by_case ON {name('escrows')} (case_id)",
+        f"CREATE TABLE IF NOT EXISTS {name('event_ids')} ("
+        "event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
+        "digest TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {name('access')} ("
         "org_id TEXT NOT NULL, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
         "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, "
@@ -106,7 +118,7 @@ def create_statements(name: Any) -> list[str]:
     ]
 
 
-class SharingTables:
+class SideTables:
     """Queries over the sharing tables, shared by the SQLite and PostgreSQL recorders.
 
     Subclasses provide `_t(table)` (qualified table name), `_q(sql)` (parameter style) and
@@ -123,9 +135,17 @@ class SharingTables:
 
     # ---- writes inside the event transaction -----------------------------------------
 
-    def write_sharing_rows(self, cursor: Cursor, rows: SharingRows | None) -> None:
+    def write_side_rows(self, cursor: Cursor, rows: SideRows | None) -> None:
         if rows is None:
             return
+        if rows.event_ids:
+            cursor.executemany(
+                self._q(
+                    f"INSERT INTO {self._t('event_ids')} (event_id, case_id, version, digest) "
+                    "VALUES (%s, %s, %s, %s)"
+                ),
+                [(e.event_id, e.case_id, e.version, e.digest) for e in rows.event_ids],
+            )
         if rows.case_keys:
             cursor.executemany(
                 self._q(
@@ -167,6 +187,13 @@ class SharingTables:
             )
 
     # ---- reads --------------------------------------------------------------------------
+
+    def recorded_event(self, event_id: str) -> EventIdRow | None:
+        """Where an event id was recorded, if it was."""
+        row = self._one(f"SELECT * FROM {self._t('event_ids')} WHERE event_id = %s", (event_id,))
+        if row is None:
+            return None
+        return EventIdRow(row["event_id"], row["case_id"], int(row["version"]), row["digest"])
 
     def wrapped_case_key(self, case_id: str) -> tuple[str | None, bool]:
         """The wrapped case key and whether the case was ever keyed (False: unknown)."""

@@ -13,9 +13,11 @@ The SQL is shared by both backends; each supplies its parameter style and table 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 TABLES = ("case_keys", "grants", "escrows", "access", "event_ids")
 
 
@@ -136,54 +138,24 @@ class SideTables:
     # ---- writes inside the event transaction -----------------------------------------
 
     def write_side_rows(self, cursor: Cursor, rows: SideRows | None) -> None:
+        """One multi-row INSERT per table, inside the event's transaction."""
         if rows is None:
             return
-        if rows.event_ids:
-            cursor.executemany(
-                self._q(
-                    f"INSERT INTO {self._t('event_ids')} (event_id, case_id, version, digest) "
-                    "VALUES (%s, %s, %s, %s)"
-                ),
-                [(e.event_id, e.case_id, e.version, e.digest) for e in rows.event_ids],
-            )
-        if rows.case_keys:
-            cursor.executemany(
-                self._q(
-                    f"INSERT INTO {self._t('case_keys')} (case_id, wrapped, created_at) "
-                    "VALUES (%s, %s, %s)"
-                ),
-                [(k.case_id, k.wrapped, k.created_at) for k in rows.case_keys],
-            )
-        self._insert_grants(cursor, rows.grants)
-        if rows.escrows:
-            cursor.executemany(
-                self._q(
-                    f"INSERT INTO {self._t('escrows')} (case_id, event_id, field, escrow_json) "
-                    "VALUES (%s, %s, %s, %s)"
-                ),
-                [(e.case_id, e.event_id, e.field, e.escrow) for e in rows.escrows],
-            )
-        self._insert_access(cursor, rows.access)
+        for table, values in side_values(rows).items():
+            self._insert(cursor, table, COLUMNS[table], values)
 
-    def _insert_grants(self, cursor: Cursor, grants: Sequence[GrantRow]) -> None:
-        if grants:
-            cursor.executemany(
+    def _insert(
+        self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            cursor.execute(
                 self._q(
-                    f"INSERT INTO {self._t('grants')} (case_id, version, event_id, field, "
-                    "org_id, key_id, grant_json, policy_version, rules, grounds) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    f"INSERT INTO {self._t(table)} ({', '.join(columns)}) VALUES "
+                    + ", ".join([placeholders] * len(chunk))
                 ),
-                [_grant_params(g) for g in grants],
-            )
-
-    def _insert_access(self, cursor: Cursor, access: Sequence[AccessRow]) -> None:
-        if access:
-            cursor.executemany(
-                self._q(
-                    f"INSERT INTO {self._t('access')} (org_id, case_id, version, event_id, "
-                    "policy_version) VALUES (%s, %s, %s, %s, %s)"
-                ),
-                [(a.org_id, a.case_id, a.version, a.event_id, a.policy_version) for a in access],
+                [value for row in chunk for value in row],
             )
 
     # ---- reads --------------------------------------------------------------------------
@@ -286,8 +258,10 @@ class SideTables:
                     ),
                     gone,
                 )
-            self._insert_grants(cursor, add)
-            self._insert_access(cursor, add_access)
+            self._insert(cursor, "grants", COLUMNS["grants"], [_grant_params(g) for g in add])
+            self._insert(
+                cursor, "access", COLUMNS["access"], [_access_params(a) for a in add_access]
+            )
 
     def shred(self, record: ShredRecord) -> None:
         """Destroy the case key and every wrapped data key of the case; keep the record."""
@@ -308,14 +282,53 @@ class SideTables:
     # ---- helpers ------------------------------------------------------------------------
 
     def _one(self, statement: str, params: tuple[Any, ...]) -> Any:
-        with self.datastore.transaction(commit=False) as cursor:
+        with self._reading() as cursor:
             cursor.execute(self._q(statement), params)
             return cursor.fetchone()
 
     def _all(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
-        with self.datastore.transaction(commit=False) as cursor:
+        with self._reading() as cursor:
             cursor.execute(self._q(statement), params)
             return list(cursor.fetchall())
+
+    def _reading(self) -> AbstractContextManager[Any]:
+        """A cursor for one read; backends may do better than a rolled-back transaction."""
+        return cast(AbstractContextManager[Any], self.datastore.transaction(commit=False))
+
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "event_ids": ("event_id", "case_id", "version", "digest"),
+    "case_keys": ("case_id", "wrapped", "created_at"),
+    "grants": (
+        "case_id",
+        "version",
+        "event_id",
+        "field",
+        "org_id",
+        "key_id",
+        "grant_json",
+        "policy_version",
+        "rules",
+        "grounds",
+    ),
+    "escrows": ("case_id", "event_id", "field", "escrow_json"),
+    "access": ("org_id", "case_id", "version", "event_id", "policy_version"),
+}
+
+
+def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of one save per table, as value tuples in `COLUMNS` order."""
+    return {
+        "event_ids": [(e.event_id, e.case_id, e.version, e.digest) for e in rows.event_ids],
+        "case_keys": [(k.case_id, k.wrapped, k.created_at) for k in rows.case_keys],
+        "grants": [_grant_params(g) for g in rows.grants],
+        "escrows": [(e.case_id, e.event_id, e.field, e.escrow) for e in rows.escrows],
+        "access": [_access_params(a) for a in rows.access],
+    }
+
+
+def _access_params(a: AccessRow) -> tuple[Any, ...]:
+    return (a.org_id, a.case_id, a.version, a.event_id, a.policy_version)
 
 
 def _grant_params(g: GrantRow) -> tuple[Any, ...]:

@@ -9,11 +9,9 @@ concurrent writer, not the caller, caused the conflict.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from threading import Lock
 from typing import Any, ClassVar
 from uuid import UUID, uuid4, uuid5
 
@@ -30,6 +28,7 @@ from casestore.domain.catalogue import Aanmelding, Payload, content_fields, pars
 from casestore.domain.envelope import Envelope
 from casestore.domain.errors import FieldProblem
 from casestore.domain.person import Person, person_id, pseudonym
+from casestore.lru import Lru
 from casestore.persistence import CaseRecorder
 from casestore.persistence.side_tables import AccessRow, EventIdRow, ShredRecord
 from casestore.provenance import content_digests, stored_document, submission_document
@@ -140,8 +139,7 @@ class CaseStore(Application[UUID]):
         self.sharing = sharing
         self.require_signatures = require_signatures
         self.clock = clock
-        self._recent: OrderedDict[UUID, Case] = OrderedDict()
-        self._recent_lock = Lock()
+        self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
 
     @property
     def case_recorder(self) -> CaseRecorder:
@@ -258,17 +256,13 @@ class CaseStore(Application[UUID]):
     def _writable(self, case_id: UUID) -> tuple[Case, bool]:
         """The case to write on: the one this process saved last if it has it (no read at
         all), else from the store. A stale copy only costs a retry: saving it conflicts."""
-        with self._recent_lock:
-            case = self._recent.pop(case_id, None)
+        case = self._recent.pop(case_id)
         if case is not None:
             return case, True
         return self.case(case_id), False
 
     def _keep(self, case: Case) -> None:
-        with self._recent_lock:
-            self._recent[case.id] = case
-            while len(self._recent) > RECENT_CASES:
-                self._recent.popitem(last=False)
+        self._recent.put(case.id, case)
 
     # ---- reading ----------------------------------------------------------------------
 

@@ -12,14 +12,13 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from threading import Lock
 from typing import Any
 
 from casestore.keyring import Keyring
+from casestore.lru import Lru
 from casestore.persistence.side_tables import (
     AccessRow,
     CaseKeyRow,
@@ -77,8 +76,7 @@ class Sharing:
         self.keyring = keyring
         self._master = master
         self._owned = owned_fields
-        self._case_keys: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = Lock()
+        self._case_keys: Lru[str, bytes] = Lru(CASE_KEY_CACHE)
 
     def use_policy(self, matrix: AccessMatrix, version: str) -> None:
         self.matrix = matrix
@@ -94,11 +92,7 @@ class Sharing:
 
     def cached_case_key(self, case_id: str) -> bytes | None:
         """A recently used case key, sparing a read and an unwrap per event."""
-        with self._lock:
-            cached = self._case_keys.get(case_id)
-            if cached is not None:
-                self._case_keys.move_to_end(case_id)
-            return cached
+        return self._case_keys.get(case_id)
 
     def case_key(self, case_id: str, wrapped: str | None, known: bool) -> bytes:
         """The unwrapped case key; CaseKeyDestroyed once the case was shredded."""
@@ -109,14 +103,10 @@ class Sharing:
         return key
 
     def forget_case_key(self, case_id: str) -> None:
-        with self._lock:
-            self._case_keys.pop(case_id, None)
+        self._case_keys.pop(case_id)
 
     def _remember(self, case_id: str, key: bytes) -> None:
-        with self._lock:
-            self._case_keys[case_id] = key
-            while len(self._case_keys) > CASE_KEY_CACHE:
-                self._case_keys.popitem(last=False)
+        self._case_keys.put(case_id, key)
 
     # ---- sealing ---------------------------------------------------------------------------
 

@@ -201,10 +201,9 @@ class CaseStore(Application[UUID]):
         now = self.clock()
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
         envelope = self._envelope(submission, case_id, now)
+        # Idempotency is optimistic: the unique event id makes a repeat fail on save, and
+        # only then (or when the case refuses the event) is the first recording looked up.
         for _ in range(MAX_WRITE_ATTEMPTS):
-            existing = self._replay(submission, envelope)
-            if existing is not None:
-                return existing
             case, from_cache = self._writable(case_id)
             try:
                 if expected_version is not None and case.version != expected_version:
@@ -213,12 +212,18 @@ class CaseStore(Application[UUID]):
             except (errors.ProcessViolation, errors.VersionConflict):
                 if from_cache:
                     continue  # the cached case may be stale: decide on a fresh read
+                existing = self._replay(submission, envelope)
+                if existing is not None:
+                    return existing  # a retry of what was recorded is not an error
                 raise
             self._note_event_id(sealed, case_id, case.version, envelope)
             try:
                 recordings = self.save(*touched, side_rows=sealed.rows)
             except IntegrityError:
-                continue  # someone else wrote this version first; re-check and retry
+                existing = self._replay(submission, envelope)
+                if existing is not None:
+                    return existing
+                continue  # someone else wrote this version first; retry on a fresh read
             self._keep(case)
             return self._recorded(case_id, envelope.event_id, recordings)
         current = self.case(case_id).version
@@ -403,17 +408,11 @@ class CaseStore(Application[UUID]):
                 case_key=case_key,
                 recipient=recipient,
             )
+            decision = self.sharing.matrix.decide(
+                org, event.event_type, network, now, author=event.author_org
+            )
             added.append(
-                self.sharing.grant_row(
-                    cid,
-                    event.originator_version,
-                    event_id,
-                    event.event_type,
-                    grant,
-                    network,
-                    event.author_org,
-                    now,
-                )
+                self.sharing.grant_row(cid, event.originator_version, event_id, grant, decision)
             )
         revoked = [k for k in have if k not in want]
         access_added = [

@@ -42,7 +42,7 @@ from sharing.envelope import (
 )
 from sharing.errors import CaseKeyDestroyed, SignatureInvalid
 from sharing.keys import MasterKey, Recipient, format_time
-from sharing.policy import AccessMatrix, Scope
+from sharing.policy import AccessMatrix, Decision, Scope
 from sharing.signing import Signature, sign, verify
 
 PART = "/"  # an owned field's part for one owner is sealed as "<field>/<owner>"
@@ -134,9 +134,13 @@ class Sharing:
         }
         context = EventContext(self.region, case_id, event_id, event_type)
         sealed = seal_event(context, plaintexts, recipients_by_field, case_key)
+        decisions = {
+            org: self.matrix.decide(org, event_type, members, now, author=author)
+            for org in {grant.org_id for grant in sealed.grants}
+        }
         rows = SideRows(
             grants=[
-                self.grant_row(case_id, version, event_id, event_type, grant, members, author, now)
+                self.grant_row(case_id, version, event_id, grant, decisions[grant.org_id])
                 for grant in sealed.grants
             ],
             escrows=[
@@ -176,22 +180,13 @@ class Sharing:
         return {org for org, scope in granted.items() if scope is Scope.all or org == owner}
 
     def grant_row(
-        self,
-        case_id: str,
-        version: int,
-        event_id: str,
-        event_type: str,
-        grant: Grant,
-        network: frozenset[str],
-        author: str,
-        now: datetime,
+        self, case_id: str, version: int, event_id: str, grant: Grant, decision: Decision
     ) -> GrantRow:
-        decision = self.matrix.decide(grant.org_id, event_type, network, now, author=author)
+        """The stored grant with the rules and grounds that granted it (or authorship)."""
         access = decision.fields.get(grant.field.partition(PART)[0])
-        rules = ",".join(access.rules) if access else ""
-        grounds = ",".join(access.grounds) if access else ""
+        rules = list(access.rules) if access else []
         if access is not None and access.as_author:
-            rules = ",".join(filter(None, [rules, "author"]))
+            rules.append("author")
         return GrantRow(
             case_id,
             version,
@@ -201,8 +196,8 @@ class Sharing:
             grant.key_id,
             json.dumps(grant.to_json()),
             self.policy_version,
-            rules,
-            grounds,
+            ",".join(rules),
+            ",".join(access.grounds) if access else "",
         )
 
     def regrant(

@@ -1,5 +1,8 @@
 """`python -m bench`: one run on PostgreSQL and on SQLite, printed and saved as JSON.
 
+First the CPU cost of sealing one event (no storage, see bench/crypto.py), then per
+backend the append rates (sharing on, sharing off, a plain INSERT) and the load times.
+
 PostgreSQL gets a schema of its own on CASESTORE_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; SQLite a temporary file.
 """
@@ -17,7 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import backends, logs, report, suite
+from bench import backends, crypto, logs, report, suite
 
 OUTPUT = Path("var/bench/latest.json")
 
@@ -27,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput measurement")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each one")
     parser.add_argument("--load-seconds", type=float, default=3.0, help="per load measurement")
+    parser.add_argument(
+        "--crypto-seconds", type=float, default=1.0, help="CPU seconds per sealing measurement"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument(
         "--backend", choices=["postgresql", "sqlite"], action="append", help="default: both"
@@ -39,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     started, load_before = time.perf_counter(), _load_average()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="casestore-bench-var-") as var_dir:
+        sealing = crypto.run(backends.settings(None, Path(var_dir)), args.crypto_seconds, _log)
         for name in chosen:
             setup = backends.postgres if name == "postgresql" else backends.sqlite
             with setup(Path(var_dir)) as backend:
@@ -53,11 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.system()} {platform.machine()}",
         "cpus": os.cpu_count(),
         "load_average_before_after": [load_before, _load_average()],
-        "timing": vars(timing),
+        "timing": {**vars(timing), "crypto_seconds": args.crypto_seconds},
     }
     print()
+    print(report.sealing_table(sealing))
+    print()
     print(report.table(results))
-    report.write_json(results, meta, args.output)
+    report.write_json(results, meta, args.output, sealing)
     print(
         f"\n{meta['duration_s']} s in all on {meta['cpus']} CPUs (load average "
         f"{load_before} before, {meta['load_average_before_after'][1]} after); "

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +30,9 @@ class Backend:
     settings: Settings
     raw_insert: Callable[[bytes], Workload]
     """Given a row payload, an operation that inserts one such row and commits."""
-    stored_state_bytes: Callable[[str], float]
-    """Mean size of the stored signalering states in the named events table."""
+    stored_state_bytes: Callable[[str, Sequence[uuid.UUID]], float]
+    """Mean size of the stored signalering states of the given cases in the named events
+    table."""
     server: str
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -39,7 +40,7 @@ class Backend:
         return self.settings.model_copy(update={"snapshot_interval": interval})
 
 
-def _settings(database_url: str, var_dir: Path) -> Settings:
+def settings(database_url: str | None, var_dir: Path) -> Settings:
     # Demo mode generates throwaway secrets and partner keys under var_dir (a temporary
     # directory); signatures stay required, so the bench pays for verifying them.
     return Settings(
@@ -89,20 +90,21 @@ def postgres(var_dir: Path) -> Iterator[Backend]:
 
             return Workload(insert_one)
 
-        def stored_state_bytes(events_table: str) -> float:
+        def stored_state_bytes(events_table: str, cases: Sequence[uuid.UUID]) -> float:
             with psycopg.connect(url, autocommit=True) as conn:
                 row = conn.execute(
-                    sql.SQL("SELECT avg(octet_length(state)) FROM {} WHERE topic = %s").format(
-                        sql.Identifier(schema, events_table)
-                    ),
-                    ("casestore.case.signalering",),
+                    sql.SQL(
+                        "SELECT avg(octet_length(state)) FROM {} "
+                        "WHERE topic = %s AND originator_id = ANY(%s)"
+                    ).format(sql.Identifier(schema, events_table)),
+                    ("casestore.case.signalering", list(cases)),
                 ).fetchone()
             return float(row[0]) if row and row[0] is not None else 0.0
 
         version = admin.execute("SHOW server_version").fetchone()
         yield Backend(
             name="postgresql",
-            settings=_settings(f"{url}?schema={schema}", var_dir),
+            settings=settings(f"{url}?schema={schema}", var_dir),
             raw_insert=raw_insert,
             stored_state_bytes=stored_state_bytes,
             server=f"PostgreSQL {version[0] if version else '?'} ({_host(url)})",
@@ -118,7 +120,7 @@ def sqlite(var_dir: Path) -> Iterator[Backend]:
     """A temporary file, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="casestore-bench-") as directory:
         path = Path(directory) / "bench.sqlite3"
-        settings = _settings(f"sqlite:///{path}", var_dir)
+        sqlite_settings = settings(f"sqlite:///{path}", var_dir)
         raw: sqlite3.Connection | None = None
 
         def connection() -> sqlite3.Connection:
@@ -150,12 +152,14 @@ def sqlite(var_dir: Path) -> Iterator[Backend]:
 
             return Workload(insert_one)
 
-        def stored_state_bytes(events_table: str) -> float:
+        def stored_state_bytes(events_table: str, cases: Sequence[uuid.UUID]) -> float:
+            marks = ", ".join("?" * len(cases))
             row: Any = (
                 connection()
                 .execute(
-                    f"SELECT avg(length(state)) FROM {events_table} WHERE topic = ?",
-                    ("casestore.case.signalering",),
+                    f"SELECT avg(length(state)) FROM {events_table} "
+                    f"WHERE topic = ? AND originator_id IN ({marks})",
+                    ("casestore.case.signalering", *(case.hex for case in cases)),
                 )
                 .fetchone()
             )
@@ -163,7 +167,7 @@ def sqlite(var_dir: Path) -> Iterator[Backend]:
 
         backend = Backend(
             name="sqlite",
-            settings=settings,
+            settings=sqlite_settings,
             raw_insert=raw_insert,
             stored_state_bytes=stored_state_bytes,
             server=f"SQLite {sqlite3.sqlite_version} (temp file, WAL)",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SLICE_SECONDS = 0.25
+BATCH_CPU_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,16 @@ class Duration:
     min_s: float
 
 
+@dataclass(frozen=True)
+class CpuCost:
+    """CPU time (`time.process_time`) per call, from batches of `batch` calls each."""
+
+    batches: int
+    batch: int
+    best_us: float
+    median_us: float
+
+
 def interleaved(
     workloads: Mapping[str, Workload], *, seconds: float, warmup: float
 ) -> dict[str, Throughput]:
@@ -72,6 +83,53 @@ def duration(
         operation()
     timings = _run_for(Workload(lambda _: operation()), seconds, at_least=at_least)
     return Duration(len(timings), statistics.median(timings), min(timings))
+
+
+def cpu_costs(
+    operations: Mapping[str, Callable[[int], object]], *, seconds: float, at_least: int = 7
+) -> dict[str, CpuCost]:
+    """CPU time per call of each `operation(i)` (i = 0, 1, …), measured in alternating
+    batches of about `BATCH_CPU_SECONDS` each, so that all see the same machine, until each
+    has had about `seconds` of CPU time (and at least `at_least` batches); one untimed batch
+    each first, which also sizes the batches.
+
+    Process time, not wall time: on a shared host the CPU time a computation needs moves far
+    less than how long it takes, though a busy host still inflates it (a virtual machine's
+    stolen time, shared caches). The best batch is the cleanest figure, the median the usual.
+    """
+    calls = iter(range(1 << 62))
+
+    def one_batch(operation: Callable[[int], object], size: int) -> float:
+        started = time.process_time()
+        for _ in range(size):
+            operation(next(calls))
+        return (time.process_time() - started) / size
+
+    batches = {
+        name: max(1, round(BATCH_CPU_SECONDS / max(one_batch(operation, 1), 1e-6)))
+        for name, operation in operations.items()
+    }
+    for name, operation in operations.items():
+        one_batch(operation, batches[name])
+    per_call: dict[str, list[float]] = {name: [] for name in operations}
+
+    def more(name: str) -> bool:
+        done = per_call[name]
+        return sum(done) * batches[name] < seconds or len(done) < at_least
+
+    while any(more(name) for name in operations):
+        for name, operation in operations.items():
+            if more(name):
+                per_call[name].append(one_batch(operation, batches[name]))
+    return {
+        name: CpuCost(
+            batches=len(done),
+            batch=batches[name],
+            best_us=1e6 * min(done),
+            median_us=1e6 * statistics.median(done),
+        )
+        for name, done in per_call.items()
+    }
 
 
 def _summary(latencies: list[float]) -> Throughput:

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         partner = workload.Partner(store, services.settings)
         cases = workload.open_cases(store, partner, 5)
         store.append(cases[0], partner.signalering(cases[0]))
-        state = secrets.token_bytes(round(backend.stored_state_bytes(suite.events_table(store))))
+        stored = backend.stored_state_bytes(suite.events_table(store), cases)
+        state = secrets.token_bytes(round(stored))
         layers: dict[str, measure.Workload] = {"plain": backend.raw_insert(state)}
         if backend.name == "postgresql":
             layers["locked"] = _locked_insert(backend.settings.database_url or "", state)

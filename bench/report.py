@@ -1,4 +1,4 @@
-"""The figures as a table for people and as JSON for tools."""
+"""The figures as tables for people and as JSON for tools."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-RATIO_TARGET = {"postgresql": 0.5}
+RATIO_TARGET = {"postgresql": 0.5}  # append / plain INSERT, sharing on and sharing off
+SHARING_RATIO_TARGET = 0.6  # append with sharing / append without, every backend
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -17,17 +18,30 @@ def table(results: list[dict[str, Any]]) -> str:
         rows.append((label, *values))
 
     appends = [r["append"] for r in results]
+    zipped = list(zip(results, appends, strict=True))
+
+    def ratios(key: str, targets: dict[str, float]) -> list[str]:
+        return [f"{a[key]:.2f}{_target(targets.get(r['backend']), a[key])}" for r, a in zipped]
+
     loads = [r["load"] for r in results]
     row("signalering payload (JSON bytes)", [f"{a['payload_json_bytes']}" for a in appends])
-    row("stored event state (bytes)", [f"{a['stored_state_bytes']}" for a in appends])
-    row("CaseStore.append (events/s)", [_rate(a["application"]) for a in appends])
-    row("plain INSERT+COMMIT (rows/s)", [_rate(a["plain_insert"]) for a in appends])
+    row("stored event state, sealed (bytes)", [f"{a['stored_state_bytes']}" for a in appends])
     row(
-        "ratio append / plain",
-        [
-            f"{a['ratio']:.2f}{_target(r['backend'], a['ratio'])}"
-            for r, a in zip(results, appends, strict=True)
-        ],
+        "stored event state, unsealed (bytes)",
+        [f"{a['stored_state_bytes_no_sharing']}" for a in appends],
+    )
+    row("case network (organisations)", [f"{a['case_network']}" for a in appends])
+    row("CaseStore.append, sharing on (events/s)", [_rate(a["application"]) for a in appends])
+    row(
+        "CaseStore.append, sharing off (events/s)",
+        [_rate(a["application_no_sharing"]) for a in appends],
+    )
+    row("plain INSERT+COMMIT (rows/s)", [_rate(a["plain_insert"]) for a in appends])
+    row("ratio append / plain, sharing on", ratios("ratio", RATIO_TARGET))
+    row("ratio append / plain, sharing off", ratios("ratio_no_sharing", RATIO_TARGET))
+    row(
+        "ratio sharing on / off",
+        ratios("ratio_sharing_on_off", dict.fromkeys(names, SHARING_RATIO_TARGET)),
     )
     events = loads[0]["events"]
     interval = loads[0]["with_snapshots"]["snapshot_interval"]
@@ -42,18 +56,69 @@ def table(results: list[dict[str, Any]]) -> str:
         "latest snapshot (bytes)",
         [f"{x['with_snapshots']['latest_snapshot_bytes']:,}" for x in loads],
     )
-
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
     servers = [f"{r['backend']}: {r['server']}" for r in results]
-    return "\n".join([*lines, "", *servers])
+    return "\n".join([*_columns(rows), "", *servers])
 
 
-def write_json(results: list[dict[str, Any]], meta: dict[str, Any], path: Path) -> None:
+def sealing_table(cpu: dict[str, Any]) -> str:
+    """CPU per stored event for sealing alone (no storage), from `bench.crypto`."""
+    fast, naive = cpu["seal_event"], cpu["naive_sealedbox"]
+    shape = f"{cpu['fields']} fields x {cpu['recipients']} recipients, ~{cpu['field_bytes']} B"
+    rows: list[tuple[str, ...]] = [
+        ("CPU per sealed event (process time)", "best / median", "of it seal_event", ""),
+        (
+            f"seal_event, {shape}",
+            _micros(fast),
+            "",
+            f"target ≤ {cpu['target_us']:,} µs: "
+            + ", ".join(
+                f"{which} {'met' if fast[f'{which}_us'] <= cpu['target_us'] else 'NOT met'}"
+                for which in ("best", "median")
+            ),
+        ),
+        (
+            "naive: SealedBox per field x recipient",
+            _micros(naive),
+            "",
+            f"{cpu['naive_over_seal_event']:.1f}x the CPU of seal_event (medians)",
+        ),
+    ]
+    for event in cpu["sharing_seal"]:
+        whole, crypto = event["sharing_seal"], event["seal_event"]
+        rows.append(
+            (
+                f"Sharing.seal {event['event_type']}, network of {event['network']}",
+                _micros(whole),
+                _micros(crypto),
+                f"{event['sealed_fields']} sealed fields, {event['grants']} grants, "
+                f"{event['content_json_bytes']:,} B; policy + rows "
+                f"+{whole['median_us'] - crypto['median_us']:,.0f} µs",
+            )
+        )
+    return "\n".join(_columns(rows))
+
+
+def write_json(
+    results: list[dict[str, Any]], meta: dict[str, Any], path: Path, sealing_cpu: dict[str, Any]
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {**meta, "targets": {"append_ratio": RATIO_TARGET}, "results": results}
+    targets = {
+        "append_ratio": RATIO_TARGET,
+        "append_ratio_no_sharing": RATIO_TARGET,
+        "sharing_on_off_ratio": SHARING_RATIO_TARGET,
+        "seal_event_us": sealing_cpu["target_us"],
+    }
+    document = {**meta, "targets": targets, "sealing_cpu": sealing_cpu, "results": results}
     path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
 
 
 def _rate(rate: dict[str, float]) -> str:
@@ -64,8 +129,11 @@ def _seconds(load: dict[str, Any]) -> str:
     return f"{1000 * load['median_s']:,.1f} ms (median of {load['repetitions']})"
 
 
-def _target(backend: str, ratio: float) -> str:
-    target = RATIO_TARGET.get(backend)
+def _micros(cost: dict[str, float]) -> str:
+    return f"{cost['best_us']:,.0f} / {cost['median_us']:,.0f} µs"
+
+
+def _target(target: float | None, ratio: float) -> str:
     if target is None:
         return ""
     verdict = "met" if ratio >= target else "NOT met"

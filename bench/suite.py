@@ -12,6 +12,7 @@ from uuid import UUID
 
 from bench import measure, workload
 from bench.backends import Backend
+from bench.nosharing import NoSharing
 from casestore.application import CaseStore
 from casestore.bootstrap import build
 
@@ -32,31 +33,54 @@ class Timing:
 def run(backend: Backend, timing: Timing, log: Any) -> dict[str, Any]:
     figures: dict[str, Any] = {"backend": backend.name, "server": backend.server}
 
-    log(f"[{backend.name}] CaseStore.append and a plain INSERT + COMMIT, interleaved …")
+    log(
+        f"[{backend.name}] CaseStore.append with sharing on and off, and a plain INSERT + "
+        "COMMIT, interleaved …"
+    )
     with closing(build(backend.with_snapshot_interval(SNAPSHOT_INTERVAL))) as services:
         store = services.store
         partner = workload.Partner(store, services.settings)
         cases = workload.open_cases(store, partner, OPEN_CASES)
+        # Cases of their own for the appends without sharing: their events are stored
+        # unsealed, and the sealed cases' stored sizes stay those of sealed events.
+        unsealed_cases = workload.open_cases(store, partner, OPEN_CASES)
+        sharing = store.sharing
+        no_sharing = NoSharing.replacing(sharing)  # bench only: see bench/nosharing.py
         # Size the plain rows like the store's own: measure one stored signalering first.
         store.append(cases[0], partner.signalering(cases[0]))
-        state_bytes = backend.stored_state_bytes(events_table(store))
+        state_bytes = backend.stored_state_bytes(events_table(store), cases)
         measured = measure.interleaved(
             {
-                "application": workload.appends(store, partner, cases),
+                "application": workload.appends(store, partner, cases, sharing=sharing),
+                "application_no_sharing": workload.appends(
+                    store, partner, unsealed_cases, sharing=no_sharing
+                ),
                 "plain_insert": backend.raw_insert(secrets.token_bytes(round(state_bytes))),
             },
             seconds=timing.seconds,
             warmup=timing.warmup,
         )
-        app, raw = measured["application"], measured["plain_insert"]
-        state_bytes = backend.stored_state_bytes(events_table(store))
+        store.sharing = sharing
+        app, off, raw = (
+            measured["application"],
+            measured["application_no_sharing"],
+            measured["plain_insert"],
+        )
+        state_bytes = backend.stored_state_bytes(events_table(store), cases)
+        unsealed_bytes = backend.stored_state_bytes(events_table(store), unsealed_cases)
+        network = len(store.case(cases[0]).network)
     figures["append"] = {
         "open_cases": OPEN_CASES,
+        "case_network": network,
         "payload_json_bytes": len(_json(workload.signalering(0))),
         "stored_state_bytes": round(state_bytes),
+        "stored_state_bytes_no_sharing": round(unsealed_bytes),
         "application": _rate(app),
+        "application_no_sharing": _rate(off),
         "plain_insert": _rate(raw),
         "ratio": app.per_second / raw.per_second,
+        "ratio_no_sharing": off.per_second / raw.per_second,
+        "ratio_sharing_on_off": app.per_second / off.per_second,
     }
 
     figures["load"] = {"events": LONG_CASE_EVENTS}

@@ -1,5 +1,6 @@
 """What the bench writes: realistic, signed signaleringen on a handful of open cases, and
-one long case (appending 10,000 events one by one would take the whole time budget)."""
+one long case (appending 10,000 events one by one would take the whole time budget); and
+the heavy events whose sealing alone the bench times (a plan in a network of 8)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,25 @@ from casestore.application import Author, CaseStore, Submission
 from casestore.domain.case import Case
 from casestore.keyring import demo_signers
 from casestore.provenance import sign_submission
+from casestore.sealing import Sharing
 from casestore.settings import Settings
 
 PARTNER = "arkin"  # a GGZ partner: in every case network it refers
 AUTHOR = Author(PARTNER, "bench")
 BULK_CHUNK = 1_000
+# The network of a case at full strength (the cases the append workload writes to have two
+# members: the referring partner and the ZVH, as `CaseStore.open_case` leaves them).
+NETWORK = (
+    "zvh-amsterdam-amstelland",
+    "gemeente-amsterdam",
+    "arkin",
+    "inforsa",
+    "jellinek",
+    "politie-amsterdam",
+    "reclassering-nederland",
+    "ymere",
+)
+PLAN_AUTHOR = "gemeente-amsterdam"  # the casusregisseur writes the plan
 
 
 def signalering(number: int) -> dict[str, Any]:
@@ -43,6 +58,39 @@ def signalering(number: int) -> dict[str, Any]:
         "medicatie": (
             "Depot (paliperidon 150 mg maandelijks) sinds drie weken niet gegeven; orale "
             "medicatie volgens eigen zeggen gestopt."
+        ),
+    }
+
+
+def planwijziging(version: int) -> dict[str, Any]:
+    """A full levensloopplan: goals in four domains, actions owned by seven organisations
+    (sealed per owner, so the politie and the corporatie read only their own)."""
+    acties = [
+        ("arkin", "FACT-team: huisbezoek elke week, depotmedicatie weer opstarten."),
+        ("inforsa", "Risicotaxatie HKT-R herhalen en het signaleringsplan bijwerken."),
+        ("jellinek", "Motiverende gespreksvoering over het cannabisgebruik, twee keer per maand."),
+        ("politie-amsterdam", "Wijkagent houdt contact met de buren en meldt incidenten."),
+        ("reclassering-nederland", "Toezicht op de bijzondere voorwaarden, meldplicht wekelijks."),
+        ("ymere", "Huurachterstand: betalingsregeling, geen ontruimingsprocedure starten."),
+        ("gemeente-amsterdam", "Casusregisseur: bewindvoering aanvragen, overleg elke maand."),
+    ]
+    return {
+        "planversie": version,
+        "doelen": [
+            {"levensdomein": "wonen", "doel": "Behoud van de eigen woning, geen overlast."},
+            {"levensdomein": "gezondheid", "doel": "Stabiel op depotmedicatie, geen opname."},
+            {"levensdomein": "financien", "doel": "Schulden onder bewind, huur op tijd betaald."},
+            {"levensdomein": "veiligheid", "doel": "Geen dreiging of geweld naar buren."},
+        ],
+        "acties": [
+            {"organisatie": org, "actie": actie, "termijn": "2030-01-01"} for org, actie in acties
+        ],
+        "casusregisseur_contact": "M. Bakker, casusregisseur, 020 555 0100",
+        "toelichting": (
+            "Plan na het casusoverleg: de decompensaties begonnen steeds na het stoppen van "
+            "het depot. Zorg en veiligheid lopen via één casusregisseur; de corporatie wacht "
+            "met juridische stappen zolang de betalingsregeling loopt en het plan wordt "
+            "gevolgd. Over drie maanden evalueren, eerder bij een signalering van ernst 3+."
         ),
     }
 
@@ -95,12 +143,17 @@ def open_cases(store: CaseStore, partner: Partner, how_many: int) -> list[UUID]:
     return [store.open_case(partner.aanmelding()).case_id for _ in range(how_many)]
 
 
-def appends(store: CaseStore, partner: Partner, cases: list[UUID]) -> Workload:
+def appends(
+    store: CaseStore, partner: Partner, cases: list[UUID], *, sharing: Sharing | None = None
+) -> Workload:
     """The partner signs a signalering for the next case, round robin (untimed); the
-    store performs one `CaseStore.append` (timed)."""
+    store performs one `CaseStore.append` (timed). With `sharing`, the store uses that
+    before each append (untimed), so workloads with and without it can be interleaved."""
     turns = count()
 
     def prepare() -> tuple[UUID, Submission]:
+        if sharing is not None:
+            store.sharing = sharing
         case_id = cases[next(turns) % len(cases)]
         return case_id, partner.signalering(case_id)
 

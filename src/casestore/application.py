@@ -34,7 +34,7 @@ from casestore.persistence.side_tables import AccessRow, EventIdRow, ShredRecord
 from casestore.provenance import content_digests, stored_document, submission_document
 from casestore.sealing import PART, Sealed, Sharing
 from sharing.envelope import Escrow, EventContext, Grant
-from sharing.errors import SignatureInvalid
+from sharing.errors import PolicyError, SignatureInvalid
 from sharing.keys import format_time
 from sharing.policy import AccessMatrix
 
@@ -152,6 +152,7 @@ class CaseStore(Application[UUID]):
         """Open a case with its aanmelding; a retry with the same key opens nothing new."""
         if submission.event_type != "aanmelding":
             raise errors.OpeningEventRequired(submission.event_type)
+        self._check_author(submission)
         now = self.clock()
         payload = parse_payload("aanmelding", submission.payload, today=now.date())
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
@@ -198,6 +199,7 @@ class CaseStore(Application[UUID]):
         """Append one event to an open case."""
         if submission.event_type == "aanmelding":
             raise errors.CaseAlreadyOpened()
+        self._check_author(submission)
         now = self.clock()
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
         envelope = self._envelope(submission, case_id, now)
@@ -206,6 +208,8 @@ class CaseStore(Application[UUID]):
         for _ in range(MAX_WRITE_ATTEMPTS):
             case, from_cache = self._writable(case_id)
             try:
+                if submission.author.organisation not in case.network:
+                    raise errors.AuthorNotInNetwork(submission.author.organisation)
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
                 sealed, touched = self._record_on(case, payload, submission, envelope, now)
@@ -464,6 +468,15 @@ class CaseStore(Application[UUID]):
         )
 
     # ---- helpers ----------------------------------------------------------------------
+
+    def _check_author(self, submission: Submission) -> None:
+        org = submission.author.organisation
+        try:
+            allowed = self.sharing.matrix.may_author(org, submission.event_type)
+        except PolicyError:
+            raise errors.UnknownEventType(submission.event_type) from None
+        if not allowed:
+            raise errors.AuthorNotPermitted(org, submission.event_type)
 
     def _envelope(self, submission: Submission, case_id: UUID | None, now: datetime) -> Envelope:
         author = submission.author.organisation

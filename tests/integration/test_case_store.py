@@ -207,6 +207,22 @@ def test_a_rejected_event_writes_nothing(store: CaseStore) -> None:
     assert (store.max_position(), all_events(store)) == before
 
 
+def test_an_organisation_writes_only_the_event_types_the_policy_lets_it(
+    store: CaseStore,
+) -> None:
+    opened = open_case(store)
+    store.append(opened.case_id, submit("netwerkwijziging", netwerk(POLITIE), ZVH))
+    before = (store.max_position(), all_events(store))
+
+    with pytest.raises(errors.AuthorNotPermitted, match=r"politie-amsterdam.*triagebesluit"):
+        store.append(opened.case_id, submit("triagebesluit", TRIAGE, POLITIE))
+    with pytest.raises(errors.AuthorNotPermitted):
+        store.append(opened.case_id, submit("triagebesluit", TRIAGE, GGZ))
+
+    assert (store.max_position(), all_events(store)) == before
+    store.append(opened.case_id, submit("signalering", signalering(), POLITIE))
+
+
 # ---- optimistic concurrency ---------------------------------------------------------
 
 

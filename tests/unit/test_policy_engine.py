@@ -631,3 +631,44 @@ def test_the_digest_does_not_depend_on_the_order_of_rules_or_organisations(
     )
 
     assert policy_digest(shuffled) == policy_digest(policy)
+
+
+# ---- authorship -----------------------------------------------------------------------
+
+AUTHORSHIP = """\
+authorship:
+  - description: Iedereen signaleert.
+    event_types: [signal]
+    authors: {roles: [zvh, politie, ggz, woningcorporatie, reclassering]}
+  - description: Zorg en de ZVH schalen.
+    event_types: [schaal, plan]
+    authors: {roles: [ggz], organisations: [zvh]}
+"""
+
+
+def test_nobody_may_author_what_the_policy_does_not_name(matrix: AccessMatrix) -> None:
+    assert not any(matrix.may_author(org, et) for org in EVERYONE for et in CATALOGUE)
+
+
+def test_authorship_follows_roles_and_named_organisations() -> None:
+    matrix = compile_policy(parse_policy(POLICY + AUTHORSHIP, CATALOGUE), CATALOGUE)
+    assert {o for o in EVERYONE if matrix.may_author(o, "schaal")} == {"zvh", "arkin", "inforsa"}
+    assert {o for o in EVERYONE if matrix.may_author(o, "signal")} == set(EVERYONE)
+    assert not matrix.may_author("politie", "plan")
+    assert not any(matrix.may_author(o, "monitor") for o in EVERYONE)
+
+
+def test_authorship_of_an_unknown_event_type_or_organisation_is_refused() -> None:
+    with pytest.raises(
+        PolicyError, match=r":\d+: unknown event type 'nope' \(at authorship.1.event_types.1\)"
+    ):
+        parse_policy(POLICY + AUTHORSHIP.replace("[schaal, plan]", "[schaal, nope]"), CATALOGUE)
+    with pytest.raises(PolicyError, match="unknown organisation 'ggd'"):
+        parse_policy(
+            POLICY + AUTHORSHIP.replace("organisations: [zvh]", "organisations: [ggd]"), CATALOGUE
+        )
+    matrix = compile_policy(parse_policy(POLICY + AUTHORSHIP, CATALOGUE), CATALOGUE)
+    with pytest.raises(UnknownOrganisation):
+        matrix.may_author("ggd", "signal")
+    with pytest.raises(PolicyError):
+        matrix.may_author("zvh", "nope")

@@ -14,6 +14,7 @@
     │   ├── AlreadyInNetwork / NotInNetwork / RegisseurMustStay
     │   ├── AuthorNotInNetwork      only network members write to a case
     │   └── OccurredBeforeOpening
+    ├── AuthorNotPermitted          the policy does not let this organisation write that type
     ├── PersonHasOpenCase           a second aanmelding while the person's case is open
     ├── CaseNotFound
     ├── CaseStillOpen               shredding waits until the case has ended
@@ -144,6 +145,13 @@ class AuthorNotInNetwork(ProcessViolation):
     def __init__(self, organisation: str) -> None:
         self.organisation = organisation
         super().__init__(f"{organisation} is not in the case network and cannot write to it")
+
+
+class AuthorNotPermitted(CaseStoreError):
+    def __init__(self, organisation: str, event_type: str) -> None:
+        self.organisation = organisation
+        self.event_type = event_type
+        super().__init__(f"the policy does not let {organisation} write a {event_type}")
 
 
 class PersonHasOpenCase(CaseStoreError):

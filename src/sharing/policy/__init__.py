@@ -21,6 +21,7 @@ from sharing.policy.engine import AccessMatrix, compile_policy
 from sharing.policy.explain import Explanation, Nearest, NearestKind
 from sharing.policy.loader import load_policy, parse_policy, validate_policy
 from sharing.policy.model import (
+    Authorship,
     Ground,
     Organisation,
     Policy,
@@ -34,6 +35,7 @@ from sharing.policy.model import (
 
 __all__ = [
     "AccessMatrix",
+    "Authorship",
     "Basis",
     "CaseFailure",
     "CaseReport",

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sharing.policy.catalogue import Catalogue
-from sharing.policy.model import Policy, Role, Rule
+from sharing.policy.model import Authorship, Policy, Role, Rule
 
 Path = tuple[str | int, ...]
 
@@ -36,7 +36,25 @@ def check_policy(policy: Policy, catalogue: Catalogue) -> list[Problem]:
             Problem(("rules", index, *path), message, rule.id)
             for path, message in _rule_problems(policy, catalogue, rule)
         ]
+    for index, entry in enumerate(policy.authorship):
+        problems += [
+            Problem(("authorship", index, *path), message)
+            for path, message in _authorship_problems(policy, catalogue, entry)
+        ]
     return problems
+
+
+def _authorship_problems(
+    policy: Policy, catalogue: Catalogue, entry: Authorship
+) -> Iterator[tuple[Path, str]]:
+    yield from _repeats("event_types", entry.event_types, "event type")
+    for index, event_type in enumerate(entry.event_types):
+        if event_type not in catalogue:
+            yield ("event_types", index), _no_event_type(event_type)
+    known = {o.id for o in policy.organisations}
+    for index, org_id in enumerate(entry.authors.organisations):
+        if org_id not in known:
+            yield ("authors", "organisations", index), f"unknown organisation {org_id!r}"
 
 
 def _duplicates(section: str, ids: Iterable[str], kind: str) -> Iterator[Problem]:

@@ -65,6 +65,7 @@ class AccessMatrix:
         self._boundaries = _boundaries(policy.rules)
         starts = [date.min, *self._boundaries]
         self._periods = tuple(self._period_from(start) for start in starts)
+        self._authors = _authors(policy, self._catalogue)
         self._outsider = self._fixed(Basis.not_in_network)
         self._author_outsider = self._fixed(Basis.author)
 
@@ -85,6 +86,14 @@ class AccessMatrix:
         if spec is None:
             raise _unknown_event_type(event_type)
         return spec.content_fields
+
+    def may_author(self, org_id: str, event_type: str) -> bool:
+        """Whether the policy lets `org_id` write events of `event_type` (default deny)."""
+        if event_type not in self._catalogue:
+            raise _unknown_event_type(event_type)
+        if org_id not in self._organisations:
+            raise UnknownOrganisation(org_id)
+        return org_id in self._authors[event_type]
 
     def decide(
         self,
@@ -204,6 +213,19 @@ def _unknown_event_type(event_type: str) -> PolicyError:
     return PolicyError(
         f"event type {event_type!r} is not in the catalogue this policy was compiled against"
     )
+
+
+def _authors(policy: Policy, catalogue: Mapping[str, EventTypeSpec]) -> dict[str, frozenset[str]]:
+    authors: dict[str, set[str]] = {event_type: set() for event_type in catalogue}
+    for entry in policy.authorship:
+        orgs = {
+            o.id
+            for o in policy.organisations
+            if o.id in entry.authors.organisations or set(o.roles) & set(entry.authors.roles)
+        }
+        for event_type in entry.event_types:
+            authors[event_type] |= orgs
+    return {event_type: frozenset(orgs) for event_type, orgs in authors.items()}
 
 
 def _boundaries(rules: Iterable[Rule]) -> tuple[date, ...]:

@@ -153,6 +153,15 @@ class Rule(_Document):
         return starts and (self.valid_until is None or day <= self.valid_until)
 
 
+class Authorship(_Document):
+    """Who may author events of some types: every organisation with one of the roles, and
+    the named ones. Authoring is default deny, like reading."""
+
+    description: Text
+    event_types: tuple[Name, ...] = Field(min_length=1)
+    authors: RuleRecipients
+
+
 class Policy(_Document):
     """A region's sharing policy: who takes part, on which grounds, and who receives what."""
 
@@ -167,6 +176,8 @@ class Policy(_Document):
     special_category_fields: dict[Name, tuple[Name, ...]] = Field(default_factory=dict)
     """Per event type the fields that hold special-category or criminal data (AVG art. 9/10)."""
     rules: tuple[Rule, ...] = ()
+    authorship: tuple[Authorship, ...] = ()
+    """Who may write which event types; network membership is checked beside it."""
 
     @field_validator("timezone")
     @classmethod

@@ -321,22 +321,49 @@ class CaseStore(Application[UUID]):
     def read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
         """The events of one case that `org_id` receives, sealed for it (or opened, for an
         organisation the service hosts). Nothing received: CaseNotFound, not "forbidden"."""
-        versions = set(self.case_recorder.access_versions(org_id, str(case_id)))
-        if not versions:
+        positions = self.case_recorder.access_positions(org_id, str(case_id))
+        if not positions:
             raise errors.CaseNotFound(str(case_id))
         grants: dict[str, list[Grant]] = {}
         for row in self.case_recorder.grants_for(org_id, str(case_id)):
             grants.setdefault(row.event_id, []).append(Grant.from_json(json.loads(row.grant)))
         shared = []
         for event in self.history(case_id):
-            if event.originator_version in versions:
-                shared.append(
-                    self._disclose(org_id, event, grants.get(event.event_id, []), decrypt)
-                )
+            position = positions.get(event.originator_version)
+            if position is not None:
+                event_grants = grants.get(event.event_id, [])
+                shared.append(self._disclose(org_id, event, position, event_grants, decrypt))
         return shared
 
+    def feed(
+        self, org_id: str, after: int = 0, limit: int = 100, *, decrypt: bool = False
+    ) -> list[SharedEvent]:
+        """What `org_id` receives across all cases after a global position, in order.
+
+        Positions are committed in order (one writer at a time holds the events table),
+        so a reader that resumes after the last position it saw never skips an event."""
+        notifications = self.case_recorder.feed_notifications(org_id, after, limit)
+        events = []
+        for n in notifications:
+            event = self.mapper.to_domain_event(n)
+            assert isinstance(event, Case.Recorded)  # noqa: S101 - access rows are case events
+            events.append((n.id, event))
+        grants: dict[str, list[Grant]] = {}
+        event_ids = [e.event_id for _, e in events]
+        for row in self.case_recorder.grants_for_events(org_id, event_ids):
+            grants.setdefault(row.event_id, []).append(Grant.from_json(json.loads(row.grant)))
+        return [
+            self._disclose(org_id, event, position, grants.get(event.event_id, []), decrypt)
+            for position, event in events
+        ]
+
     def _disclose(
-        self, org_id: str, event: Case.Recorded, grants: list[Grant], decrypt: bool
+        self,
+        org_id: str,
+        event: Case.Recorded,
+        position: int,
+        grants: list[Grant],
+        decrypt: bool,
     ) -> SharedEvent:
         granted = {g.field for g in grants}
         readable = {name.partition(PART)[0] for name in granted}
@@ -360,6 +387,7 @@ class CaseStore(Application[UUID]):
             content_digests=content_digests(event.content),
             signature=event.signature,
             countersignature=event.countersignature,
+            position=position,
             payload=payload,
         )
 
@@ -420,7 +448,14 @@ class CaseStore(Application[UUID]):
             )
         revoked = [k for k in have if k not in want]
         access_added = [
-            AccessRow(org, cid, version, event.event_id, self.sharing.policy_version)
+            AccessRow(
+                org,
+                cid,
+                version,
+                event.event_id,
+                self.sharing.policy_version,
+                recorder.position_of(case_id, version),
+            )
             for (org, version), event in want_access.items()
             if (org, version) not in have_access
         ]

@@ -34,6 +34,7 @@ class SharedEvent:
     content_digests: dict[str, str]  # every sealed field's ciphertext digest (countersigned)
     signature: dict[str, Any] | None  # the author's, over what it submitted
     countersignature: dict[str, Any] | None  # the service's, over the stored form
+    position: int  # in the global order: where a feed resumes
     payload: dict[str, Any] | None = field(default=None)  # decrypted, hosted orgs only
 
     @property
@@ -51,6 +52,7 @@ class SharedEvent:
         return {
             **self.context,
             "version": self.version,
+            "position": self.position,
             "author_org": self.author_org,
             "author_user": self.author_user,
             "occurred_at": format_time(self.occurred_at),

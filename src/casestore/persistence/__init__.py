@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+
 from casestore.persistence.side_tables import SideTables
 
 
@@ -18,4 +20,8 @@ class CaseRecorder(SideTables):
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The global position (notification id) of one stored event."""
+        raise NotImplementedError
+
+    def feed_notifications(self, org_id: str, after: int, limit: int) -> list[Notification]:
+        """The stored events `org_id` receives after a position, in global order."""
         raise NotImplementedError

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Cursor, InterfaceError, OperationalError
@@ -26,7 +26,12 @@ from psycopg.sql import SQL, Identifier
 from casestore.persistence import CaseRecorder
 from casestore.persistence.side_tables import COLUMNS, SideRows, create_statements, side_values
 
-COLUMN_TYPES = {"version": "bigint"}  # every other side column is text
+COLUMN_TYPES = {"version": "bigint", "position": "bigint"}  # every other column is text
+
+
+def _literal(sql: str) -> str:
+    """SQL built from constants, escaped for `SQL.format` (which reads braces)."""
+    return sql.replace("{", "{{").replace("}", "}}")
 
 
 class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
@@ -40,6 +45,15 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         for statement in create_statements(self._t):
             # Built from constants and a quoted schema name, never from input.
             self.sql_create_statements.append(SQL(statement).format())
+        self._feed_statement = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM {access} a JOIN {schema}.{table} e ON e.notification_id = a.position "
+            "WHERE a.org_id = %s AND a.position > %s ORDER BY a.position LIMIT %s"
+        ).format(
+            access=SQL(self._t("access")),
+            schema=schema,
+            table=Identifier(self.events_table_name),
+        )
         self._function = Identifier(f"{self.events_table_name}_append")
         self.sql_create_statements.append(self._create_function())
         self._append_statement = SQL("SELECT * FROM {schema}.{function}(%s, %s::jsonb)").format(
@@ -51,25 +65,42 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         return f'"{schema}".casestore_{table}'
 
     def _create_function(self) -> Any:
+        def columns(table: str) -> str:
+            return ", ".join(f"{c} {COLUMN_TYPES.get(c, 'text')}" for c in COLUMNS[table])
+
         side = "\n".join(
-            f"    INSERT INTO {self._t(table)} ({', '.join(columns)}) "
-            f"SELECT {', '.join(columns)} FROM jsonb_to_recordset(side->'{table}') AS x("
-            + ", ".join(f"{c} {COLUMN_TYPES.get(c, 'text')}" for c in columns)
-            + ");"
-            for table, columns in COLUMNS.items()
+            f"    INSERT INTO {self._t(table)} ({', '.join(names)}) "
+            f"SELECT {', '.join(names)} FROM jsonb_to_recordset(side->'{table}') "
+            f"AS x({columns(table)});"
+            for table, names in COLUMNS.items()
+            if table != "access"
+        )
+        access = ", ".join(COLUMNS["access"])
+        # Access rows take their event's position, known only once the event is in.
+        positioned = (
+            f"    INSERT INTO {self._t('access')} ({access}) "
+            "SELECT x.org_id, x.case_id, x.version, x.event_id, x.policy_version, "
+            "ins.notification_id "
+            f"FROM jsonb_to_recordset(side->'access') AS x({columns('access')}) "
+            "JOIN ins ON ins.originator_id::text = x.case_id "
+            "AND ins.originator_version = x.version"
         )
         body = (
             "CREATE OR REPLACE FUNCTION {schema}.{function}("
             "events {schema}.{event_type}[], side jsonb) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$\n"
+            "DECLARE ids bigint[];\n"
             "BEGIN\n"
             "    SET LOCAL lock_timeout = '{lock_timeout}s';\n"
             "    LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
-            "    NOTIFY {channel};\n" + side.replace("{", "{{").replace("}", "}}") + "\n"
-            "    RETURN QUERY INSERT INTO {schema}.{table} "
+            "    NOTIFY {channel};\n" + _literal(side) + "\n"
+            "    WITH ins AS (INSERT INTO {schema}.{table} "
             "(originator_id, originator_version, topic, state) "
             "SELECT originator_id, originator_version, topic, state FROM unnest(events) "
-            "RETURNING notification_id;\n"
+            "RETURNING notification_id, originator_id, originator_version), "
+            "acc AS (" + _literal(positioned) + ") "
+            "SELECT array_agg(notification_id ORDER BY notification_id) INTO ids FROM ins;\n"
+            "    RETURN QUERY SELECT unnest(ids);\n"
             "END;\n$BODY$"
         )
         return SQL(body).format(
@@ -106,6 +137,20 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         # One autocommitted statement: no BEGIN/ROLLBACK round trips around a lone read.
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
             yield cursor
+
+    def feed_notifications(self, org_id: str, after: int, limit: int) -> list[Notification]:
+        with self._reading() as cursor:
+            cursor.execute(self._feed_statement, (org_id, after, limit), prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in cursor.fetchall()
+            ]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
 INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
@@ -60,11 +60,16 @@ class EscrowRow:
 
 @dataclass(frozen=True)
 class AccessRow:
+    """One event an organisation receives. `position` is the event's place in the global
+    order, filled in by the recorder in the event's own transaction: an organisation's
+    feed is then one index range, and commits in position order keep it gap-free."""
+
     org_id: str
     case_id: str
     version: int
     event_id: str
     policy_version: str
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,8 +120,10 @@ def create_statements(name: Any) -> list[str]:
         "digest TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {name('access')} ("
         "org_id TEXT NOT NULL, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, "
+        "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, position BIGINT NOT NULL, "
         "PRIMARY KEY (org_id, case_id, version))",
+        f"CREATE UNIQUE INDEX IF NOT EXISTS casestore_access_feed ON {name('access')} "
+        "(org_id, position)",
     ]
 
 
@@ -189,19 +196,32 @@ class SideTables:
             return None
         return ShredRecord(case_id, row["shredded_at"], row["shredded_by"], row["reason"])
 
-    def access_versions(self, org_id: str, case_id: str) -> list[int]:
+    def access_positions(self, org_id: str, case_id: str) -> dict[int, int]:
+        """Version -> global position of every event of a case that `org_id` receives."""
         rows = self._all(
-            f"SELECT version FROM {self._t('access')} WHERE org_id = %s AND case_id = %s "
-            "ORDER BY version",
+            f"SELECT version, position FROM {self._t('access')} "
+            "WHERE org_id = %s AND case_id = %s ORDER BY version",
             (org_id, case_id),
         )
-        return [int(r["version"]) for r in rows]
+        return {int(r["version"]): int(r["position"]) for r in rows}
 
     def grants_for(self, org_id: str, case_id: str) -> list[GrantRow]:
         rows = self._all(
             f"SELECT * FROM {self._t('grants')} WHERE org_id = %s AND case_id = %s "
             "ORDER BY version, field",
             (org_id, case_id),
+        )
+        return [_grant_row(r) for r in rows]
+
+    def grants_for_events(self, org_id: str, event_ids: Sequence[str]) -> list[GrantRow]:
+        """The grants of one organisation for some events (a feed page)."""
+        if not event_ids:
+            return []
+        marks = ", ".join(["%s"] * len(event_ids))
+        rows = self._all(
+            f"SELECT * FROM {self._t('grants')} WHERE org_id = %s AND event_id IN ({marks}) "
+            "ORDER BY version, field",
+            (org_id, *event_ids),
         )
         return [_grant_row(r) for r in rows]
 
@@ -219,7 +239,12 @@ class SideTables:
         )
         return [
             AccessRow(
-                r["org_id"], r["case_id"], int(r["version"]), r["event_id"], r["policy_version"]
+                r["org_id"],
+                r["case_id"],
+                int(r["version"]),
+                r["event_id"],
+                r["policy_version"],
+                int(r["position"]),
             )
             for r in rows
         ]
@@ -312,7 +337,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "grounds",
     ),
     "escrows": ("case_id", "event_id", "field", "escrow_json"),
-    "access": ("org_id", "case_id", "version", "event_id", "policy_version"),
+    "access": ("org_id", "case_id", "version", "event_id", "policy_version", "position"),
 }
 
 
@@ -328,7 +353,12 @@ def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _access_params(a: AccessRow) -> tuple[Any, ...]:
-    return (a.org_id, a.case_id, a.version, a.event_id, a.policy_version)
+    return (a.org_id, a.case_id, a.version, a.event_id, a.policy_version, a.position)
+
+
+def with_positions(rows: SideRows, positions: dict[tuple[str, int], int]) -> None:
+    """Give each access row the global position of its event, by (case id, version)."""
+    rows.access = [replace(a, position=positions[(a.case_id, a.version)]) for a in rows.access]
 
 
 def _grant_params(g: GrantRow) -> tuple[Any, ...]:

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import create_statements
+from casestore.persistence.side_tables import SideRows, create_statements, with_positions
 
 
 class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
@@ -19,6 +19,12 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
         self._position_statement = (
             f"SELECT rowid FROM {self.events_table_name} "  # noqa: S608 - fixed table name
             "WHERE originator_id=? AND originator_version=?"
+        )
+        self._feed_statement = (
+            "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
+            f"FROM {self._t('access')} a JOIN {self.events_table_name} e "
+            "ON e.rowid = a.position WHERE a.org_id = ? AND a.position > ? "
+            "ORDER BY a.position LIMIT ?"
         )
 
     def construct_create_table_statements(self) -> list[str]:
@@ -34,8 +40,31 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._insert_events(c, stored_events, **kwargs)
-        self.write_side_rows(c, kwargs.get("side_rows"))
+        rows: SideRows | None = kwargs.get("side_rows")
+        if rows is not None and positions is not None:
+            with_positions(
+                rows,
+                {
+                    (str(e.originator_id), e.originator_version): p
+                    for e, p in zip(stored_events, positions, strict=True)
+                },
+            )
+        self.write_side_rows(c, rows)
         return positions
+
+    def feed_notifications(self, org_id: str, after: int, limit: int) -> list[Notification]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._feed_statement, (org_id, after, limit))
+            return [
+                Notification(
+                    id=row["position"],
+                    originator_id=self.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in cursor.fetchall()
+            ]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.datastore.transaction(commit=False) as cursor:

@@ -335,6 +335,10 @@ class CaseStore(Application[UUID]):
                 shared.append(self._disclose(org_id, event, position, event_grants, decrypt))
         return shared
 
+    def receives_any(self, org_id: str, case_id: UUID) -> bool:
+        """Whether `org_id` receives (or received) any event of the case."""
+        return bool(self.case_recorder.access_positions(org_id, str(case_id)))
+
     def feed(
         self, org_id: str, after: int = 0, limit: int = 100, *, decrypt: bool = False
     ) -> list[SharedEvent]:

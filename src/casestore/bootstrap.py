@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from casestore.application import CaseStore, Clock, utcnow
+from casestore.clients import Clients
 from casestore.domain.catalogue import describe
 from casestore.keyring import ensure_keys, load_keyring
 from casestore.sealing import Sharing
@@ -23,6 +24,7 @@ from sharing.policy.digest import policy_digest
 class Services:
     settings: Settings
     store: CaseStore
+    clients: Clients
 
     def close(self) -> None:
         self.store.close()
@@ -66,4 +68,5 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         snapshot_interval=settings.snapshot_interval,
         require_signatures=settings.require_signatures,
     )
-    return Services(settings=settings, store=store)
+    clients = Clients(store.case_recorder, store.sharing.matrix.organisations, clock)
+    return Services(settings=settings, store=store, clients=clients)

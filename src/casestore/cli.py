@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 from uuid import UUID
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from casestore import demo as demo_data
 from casestore.application import Recorded
 from casestore.bootstrap import Services, build
+from casestore.clients import ClientError
 from casestore.domain.errors import CaseStoreError
 from casestore.keyring import demo_signers
 from casestore.logging import configure as configure_logging
@@ -21,12 +23,15 @@ from casestore.partner import open_event
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key
 from sharing.errors import SharingError
+from sharing.keys import format_time
 
 app = typer.Typer(help="casestore: the levensloop case record.", no_args_is_help=True)
 db_app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 grants_app = typer.Typer(help="Grants after a policy change or key rotation.", no_args_is_help=True)
 app.add_typer(grants_app, name="grants")
+clients_app = typer.Typer(help="API clients and their bearer tokens.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -64,6 +69,8 @@ def serve(
             demo_data.load(services.store, demo_signers(services.settings.key_directory))
         )
         typer.echo(f"demo region loaded: {len(demo_data.case_ids(recordings))} cases", err=True)
+        tokens = demo_data.ensure_clients(services.clients, services.settings.demo_dir)
+        typer.echo(f"demo API tokens (one per organisation and role): {tokens}", err=True)
     settings = services.settings
     uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port)
 
@@ -175,6 +182,66 @@ def grants_reconcile(demo: DemoOption = False) -> None:
         f"{changes.granted} grants re-sealed, {changes.revoked} revoked; "
         f"access given {changes.access_added}, taken {changes.access_removed}"
     )
+
+
+@clients_app.command("add")
+def clients_add(
+    organisation: Annotated[str, typer.Option("--org", help="The client's organisation.")],
+    role: Annotated[
+        str, typer.Option(help="partner-system, coordinator, privacy-officer or auditor.")
+    ],
+    name: Annotated[str, typer.Option(help="Who or what uses the token.")],
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days until it expires.")] = 365,
+    demo: DemoOption = False,
+) -> None:
+    """Issue a bearer token; it is printed once and stored only as a hash."""
+    services = _services(demo)
+    try:
+        issued = services.clients.add(organisation, role, name, timedelta(days=days))
+    except ClientError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    client = issued.client
+    typer.echo(
+        f"client {client.client_id} for {client.org_id} as {client.role.value}, "
+        f"expires {format_time(client.expires_at)}",
+        err=True,
+    )
+    typer.echo(issued.token)
+
+
+@clients_app.command("list")
+def clients_list(
+    organisation: Annotated[str | None, typer.Option("--org", help="Only this one.")] = None,
+    demo: DemoOption = False,
+) -> None:
+    """List clients (never their tokens)."""
+    services = _services(demo)
+    try:
+        clients = services.clients.list(organisation)
+    finally:
+        services.close()
+    for c in clients:
+        state = "revoked" if c.revoked_at else f"expires {format_time(c.expires_at)}"
+        typer.echo(f"{c.client_id}  {c.org_id}  {c.role.value}  {c.name!r}  {state}")
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    client_id: Annotated[str, typer.Argument(help="The client id `clients list` shows.")],
+    demo: DemoOption = False,
+) -> None:
+    """Revoke a client's token at once."""
+    services = _services(demo)
+    try:
+        client = services.clients.revoke(client_id)
+    except ClientError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    assert client.revoked_at is not None  # noqa: S101 - just revoked
+    typer.echo(f"client {client.client_id} revoked at {format_time(client.revoked_at)}")
 
 
 def _uuid(text: str) -> UUID:

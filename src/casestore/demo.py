@@ -6,13 +6,17 @@ once. Names and BSNs are invented; the BSNs merely pass the elfproef.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from casestore.application import Author, CaseStore, Recorded, Submission
+from casestore.clients import ClientError, Clients
 from casestore.provenance import sign_submission
 from sharing.keys import SigningKey
 
@@ -227,3 +231,42 @@ def load(
 
 def case_ids(recordings: list[Recorded]) -> list[UUID]:
     return list(dict.fromkeys(r.case_id for r in recordings))
+
+
+DEMO_ROLES = {
+    "zvh-amsterdam-amstelland": ("coordinator", "privacy-officer", "auditor"),
+    "gemeente-amsterdam": ("coordinator",),
+}
+
+
+def ensure_clients(clients: Clients, demo_dir: Path) -> Path:
+    """Demo tokens in `var/demo/tokens.json`: a partner-system client for every
+    organisation, plus coordinator, privacy-officer and auditor clients of the ZVH. Tokens
+    that still work are kept, so restarting the demo does not change them."""
+    path = demo_dir / "tokens.json"
+    tokens: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        (org, role)
+        for org in sorted(clients.organisations)
+        for role in ("partner-system", *DEMO_ROLES.get(org, ()))
+    }
+    for org, role in sorted(wanted):
+        token = tokens.get(org, {}).get(role)
+        if token is not None and _works(clients, token):
+            continue
+        issued = clients.add(org, role, f"demo {role}", timedelta(days=365))
+        tokens.setdefault(org, {})[role] = issued.token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(tokens, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    return path
+
+
+def _works(clients: Clients, token: str) -> bool:
+    try:
+        clients.authenticate(token)
+    except ClientError:
+        return False
+    return True

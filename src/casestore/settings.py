@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_format: Literal["console", "json"] = "console"
+    max_request_bytes: int = Field(default=512 * 1024, ge=1024)
+    rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
+    rate_burst: int = Field(default=200, ge=1)
 
     @model_validator(mode="after")
     def _secrets_only_generated_in_demo(self) -> Settings:

@@ -1,4 +1,4 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: routers, problem handlers and limits, nothing else."""
 
 from __future__ import annotations
 
@@ -7,22 +7,36 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from casestore.api import health
+from casestore.api import cases, feed, health, policy, problems
+from casestore.api.limits import BodyLimit, RateLimiter
 from casestore.bootstrap import Services
+
+DESCRIPTION = """\
+The partner API of casestore. Every request carries a bearer token issued with
+`casestore clients add`; the token's organisation and role decide what an endpoint allows,
+and the region's policy decides which content reaches the organisation (sealed for it).
+Errors are RFC 9457 problem details.
+"""
 
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = services
         yield
         services.close()
 
     app = FastAPI(
         title="casestore",
         summary="One case record per person in the levensloopaanpak, shared as policy allows.",
+        description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.include_router(health.router)
+    settings = services.settings
+    app.state.services = services
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    problems.install(app)
+    for module in (health, cases, feed, policy):
+        app.include_router(module.router)
     return app

@@ -11,12 +11,17 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from casestore.persistence.side_tables import SideTables
+from casestore.persistence.client_table import ClientTable, client_statements
+from casestore.persistence.side_tables import create_statements
 
 
-class CaseRecorder(SideTables):
+class CaseRecorder(ClientTable):
     """What the application needs beyond the library's ApplicationRecorder; both backend
     recorders provide it."""
+
+    def table_statements(self) -> list[str]:
+        """DDL of every table beside the events, for this backend's names."""
+        return [*create_statements(self._t), *client_statements(self._t)]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The global position (notification id) of one stored event."""

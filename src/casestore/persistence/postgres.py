@@ -24,7 +24,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import COLUMNS, SideRows, create_statements, side_values
+from casestore.persistence.side_tables import COLUMNS, SideRows, side_values
 
 COLUMN_TYPES = {"version": "bigint", "position": "bigint"}  # every other column is text
 
@@ -42,7 +42,7 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             "SELECT notification_id FROM {schema}.{table} "
             "WHERE originator_id = %s AND originator_version = %s"
         ).format(schema=schema, table=Identifier(self.events_table_name))
-        for statement in create_statements(self._t):
+        for statement in self.table_statements():
             # Built from constants and a quoted schema name, never from input.
             self.sql_create_statements.append(SQL(statement).format())
         self._feed_statement = SQL(

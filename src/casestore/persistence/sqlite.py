@@ -10,25 +10,25 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import SideRows, create_statements, with_positions
+from casestore.persistence.side_tables import SideRows, with_positions
 
 
 class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
         self._position_statement = (
-            f"SELECT rowid FROM {self.events_table_name} "  # noqa: S608 - fixed table name
+            f"SELECT rowid FROM {self.events_table_name} "
             "WHERE originator_id=? AND originator_version=?"
         )
         self._feed_statement = (
-            "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
+            "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state "
             f"FROM {self._t('access')} a JOIN {self.events_table_name} e "
             "ON e.rowid = a.position WHERE a.org_id = ? AND a.position > ? "
             "ORDER BY a.position LIMIT ?"
         )
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *create_statements(self._t)]
+        return [*super().construct_create_table_statements(), *self.table_statements()]
 
     def _t(self, table: str) -> str:
         return f"casestore_{table}"

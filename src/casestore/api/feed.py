@@ -1,0 +1,30 @@
+"""The organisation's feed: every event it receives, across cases, in global order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from casestore.api.cases import ERRORS
+from casestore.api.deps import Reader, Store
+from casestore.api.schemas import FeedPage, SharedEventPublic
+
+router = APIRouter(prefix="/v1/feed", tags=["feed"])
+
+After = Annotated[int, Query(ge=0, description="The last position the caller has seen.")]
+
+
+@router.get("", response_model=FeedPage, responses=ERRORS)
+def read_feed(
+    caller: Reader,
+    store: Store,
+    after: After = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> FeedPage:
+    """The next page of events the caller's organisation receives after a position."""
+    events = store.feed(caller.org_id, after, limit)
+    return FeedPage(
+        items=[SharedEventPublic.model_validate(e.to_json()) for e in events],
+        next_after=events[-1].position if events else after,
+    )

@@ -1,0 +1,52 @@
+"""The region's policy as the service applies it: what it says, and why it decides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from casestore.api.cases import ERRORS
+from casestore.api.deps import Caller, Store, allow
+from casestore.application import utcnow
+from casestore.clients import Client, Role
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+Reviewer = Annotated[Client, Depends(allow(Role.privacy_officer, Role.auditor, Role.coordinator))]
+
+
+@router.get("", responses=ERRORS)
+def read_policy(caller: Caller, store: Store) -> dict[str, Any]:
+    """The policy in force: version, organisations, grounds, rules and authorship."""
+    policy = store.sharing.matrix.policy
+    return {
+        "version": store.sharing.policy_version,
+        **policy.model_dump(mode="json", include={"region", "custodian", "organisations"}),
+        **(
+            policy.model_dump(mode="json", include={"grounds", "rules", "authorship"})
+            if caller.role is not Role.partner_system
+            else {}
+        ),
+    }
+
+
+@router.get("/explain", responses=ERRORS)
+def explain(
+    caller: Reviewer,
+    store: Store,
+    organisation: Annotated[str, Query(min_length=1, max_length=64)],
+    event_type: Annotated[str, Query(min_length=1, max_length=64)],
+    field: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Why an organisation, as a network member, may or may not read a field now."""
+    explanation = store.sharing.matrix.explain(organisation, event_type, field, utcnow())
+    return {
+        "organisation": explanation.organisation,
+        "event_type": explanation.event_type,
+        "field": explanation.field,
+        "granted": explanation.granted,
+        "rules": [g.rule for g in explanation.grants],
+        "grounds": sorted({ground for g in explanation.grants for ground in g.grounds}),
+        "explanation": explanation.text,
+    }

@@ -1,0 +1,178 @@
+"""Errors as RFC 9457 problem details: one table from error class to status and type.
+
+Handlers never build error responses themselves; they let the application's errors
+propagate and this module turns each into `application/problem+json`. Messages of our
+own errors are written to be safe to show (they never carry payload content).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from casestore.clients import ClientError, Unauthenticated
+from casestore.domain import errors
+from sharing.errors import (
+    DecryptionFailed,
+    KeyNotFound,
+    PolicyError,
+    SharingError,
+    SignatureInvalid,
+    UnknownOrganisation,
+)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://casestore.example/problems/"
+log = structlog.get_logger("casestore.api")
+
+
+class Problem(Exception):
+    """An error the HTTP edge itself raises (authentication, roles, limits)."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, "forbidden", "Forbidden", detail)
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(404, "not-found", "Not found", detail)
+
+
+@dataclass(frozen=True)
+class Kind:
+    status: int
+    slug: str
+    title: str
+
+
+# Most specific first: the first class an error is an instance of decides.
+KINDS: tuple[tuple[type[Exception], Kind], ...] = (
+    (errors.PayloadInvalid, Kind(422, "payload-invalid", "Invalid payload")),
+    (errors.UnknownEventType, Kind(422, "unknown-event-type", "Unknown event type")),
+    (errors.InvalidBsn, Kind(422, "payload-invalid", "Invalid payload")),
+    (errors.CaseNotFound, Kind(404, "not-found", "Not found")),
+    (errors.AuthorNotInNetwork, Kind(403, "not-in-network", "Not in the case network")),
+    (errors.AuthorNotPermitted, Kind(403, "author-not-permitted", "Not permitted to write")),
+    (errors.VersionConflict, Kind(409, "version-conflict", "Version conflict")),
+    (errors.IdempotencyConflict, Kind(409, "idempotency-conflict", "Idempotency conflict")),
+    (errors.PersonHasOpenCase, Kind(409, "person-has-open-case", "Person has an open case")),
+    (errors.CaseStillOpen, Kind(409, "case-still-open", "Case still open")),
+    (errors.ProcessViolation, Kind(409, "process-violation", "Not allowed by the process")),
+    (SignatureInvalid, Kind(422, "signature-invalid", "Signature invalid")),
+    (DecryptionFailed, Kind(422, "decryption-failed", "Decryption failed")),
+    (UnknownOrganisation, Kind(403, "unknown-organisation", "Unknown organisation")),
+    (KeyNotFound, Kind(403, "key-not-found", "No key")),
+    (PolicyError, Kind(422, "policy-error", "Policy error")),
+    (SharingError, Kind(422, "sharing-error", "Sharing error")),
+    (Unauthenticated, Kind(401, "unauthenticated", "Unauthenticated")),
+    (ClientError, Kind(422, "client-error", "Client error")),
+    (errors.CaseStoreError, Kind(422, "invalid-request", "Invalid request")),
+)
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def kind_of(exc: Exception) -> Kind:
+    return next(kind for cls, kind in KINDS if isinstance(exc, cls))
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    kind = kind_of(exc)
+    extra: dict[str, Any] = {}
+    headers = None
+    if isinstance(exc, errors.PayloadInvalid):
+        extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
+    elif isinstance(exc, errors.InvalidBsn):
+        extra["errors"] = [{"field": "payload.bsn", "message": str(exc)}]
+    elif isinstance(exc, errors.VersionConflict):
+        extra["current_version"] = exc.actual
+    elif isinstance(exc, errors.PersonHasOpenCase):
+        extra["case_id"] = exc.case_id
+    elif isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
+    return problem_response(request, kind.status, kind.slug, kind.title, str(exc), headers, **extra)
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
+    return problem_response(request, exc.status, exc.slug, exc.title, exc.detail, exc.headers)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    problems = [
+        {
+            "field": ".".join(str(part) for part in e["loc"] if part != "body"),
+            "message": e["msg"],
+        }
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return problem_response(
+        request, 422, "request-invalid", "Invalid request", detail, errors=problems
+    )
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
+    title = {
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Request too large",
+    }.get(exc.status_code, "HTTP error")
+    slug = title.lower().replace(" ", "-")
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(request, exc.status_code, slug, title, str(exc.detail), headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The message may hold anything: log the class only and answer generically.
+    log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        request, 500, "internal", "Internal error", "the request could not be completed"
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    for cls in (errors.CaseStoreError, SharingError, ClientError):
+        app.add_exception_handler(cls, _domain)
+    app.add_exception_handler(Exception, _unexpected)

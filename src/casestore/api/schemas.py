@@ -1,0 +1,88 @@
+"""Request and response bodies of the partner API (`XCreate` in, `XPublic` out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+IdempotencyKey = Field(
+    default=None,
+    min_length=1,
+    max_length=200,
+    description="The client's id for this event: a retry with the same id and content "
+    "returns the first result; the same id with other content is a conflict. "
+    "May instead be sent as the Idempotency-Key header.",
+)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseCreate(_In):
+    type: str = Field(default="aanmelding", description="Always aanmelding: it opens a case.")
+    payload: dict[str, Any]
+    occurred_at: AwareDatetime | None = None
+    event_id: str | None = IdempotencyKey
+    signature: dict[str, Any] | None = Field(
+        default=None, description="The author organisation's signature over the submission."
+    )
+
+
+class EventCreate(CaseCreate):
+    type: str = Field(description="An event type of the catalogue, e.g. signalering.")
+    expected_version: int | None = Field(
+        default=None, ge=1, description="Refuse (409) unless the case is at this version."
+    )
+
+
+class EventRecorded(BaseModel):
+    case_id: UUID
+    event_id: str
+    version: int
+    position: int = Field(description="The event's place in the global order (feed cursor).")
+    replayed: bool = Field(description="True when this was a retry of a recorded event.")
+
+
+class SharedEventPublic(BaseModel):
+    """One event as an organisation receives it: envelope, control attributes, and only
+    the sealed fields and grants that are its own. `payload` only when decrypted."""
+
+    region: str
+    case_id: str
+    event_id: str
+    event_type: str
+    version: int
+    position: int
+    author_org: str
+    author_user: str
+    occurred_at: datetime
+    recorded_at: datetime
+    control: dict[str, Any]
+    sealed: dict[str, dict[str, Any]]
+    grants: list[dict[str, Any]]
+    withheld: list[str]
+    content_digests: dict[str, str]
+    signature: dict[str, Any] | None
+    countersignature: dict[str, Any] | None
+    payload: dict[str, Any] | None = None
+
+
+class FeedPage(BaseModel):
+    items: list[SharedEventPublic]
+    next_after: int = Field(description="Pass as `after` for the next page.")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error is answered."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None

@@ -1,0 +1,89 @@
+"""Real API servers on loopback for end-to-end tests: in a thread, or as a process.
+
+A thread is enough when one process is the point; a separate `casestore serve` process
+is used where the test is about several processes sharing one database.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from casestore.api.app import create_app
+from casestore.bootstrap import Services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_ready(base_url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no server answered at {base_url}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def serve_in_thread(services: Services) -> Iterator[str]:
+    """Serve `services` with uvicorn on a free loopback port; yields the base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(services), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base_url)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def serve_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """`casestore serve` as its own process with `env` (CASESTORE_* settings)."""
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        [sys.executable, "-m", "casestore.cli", "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_until_ready(base_url)
+        except RuntimeError:
+            process.kill()
+            _, err = process.communicate(timeout=10)
+            raise RuntimeError(f"casestore serve failed: {err.decode()[-2000:]}") from None
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -9,7 +9,7 @@ concurrent writer, not the caller, caused the conflict.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -30,7 +30,7 @@ from casestore.domain.errors import FieldProblem
 from casestore.domain.person import Person, person_id, pseudonym
 from casestore.lru import Lru
 from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import AccessRow, EventIdRow, ShredRecord
+from casestore.persistence.side_tables import AccessRow, EventIdRow, GrantRow, ShredRecord
 from casestore.provenance import content_digests, stored_document, submission_document
 from casestore.sealing import PART, Sealed, Sharing
 from sharing.envelope import Escrow, EventContext, Grant
@@ -180,7 +180,6 @@ class CaseStore(Application[UUID]):
                 control=payload.control_values(),
                 content=sealed.content,
             )
-            self._note_event_id(sealed, case_id, 1, envelope)
             try:
                 recordings = self.save(case, person, side_rows=sealed.rows)
             except IntegrityError:
@@ -220,7 +219,6 @@ class CaseStore(Application[UUID]):
                 if existing is not None:
                     return existing  # a retry of what was recorded is not an error
                 raise
-            self._note_event_id(sealed, case_id, case.version, envelope)
             try:
                 recordings = self.save(*touched, side_rows=sealed.rows)
             except IntegrityError:
@@ -324,15 +322,17 @@ class CaseStore(Application[UUID]):
         positions = self.case_recorder.access_positions(org_id, str(case_id))
         if not positions:
             raise errors.CaseNotFound(str(case_id))
-        grants: dict[str, list[Grant]] = {}
-        for row in self.case_recorder.grants_for(org_id, str(case_id)):
-            grants.setdefault(row.event_id, []).append(Grant.from_json(json.loads(row.grant)))
+        grants = self._grants_by_event(self.case_recorder.grants_for(org_id, str(case_id)))
+        digests = self.case_recorder.digests_of_case(str(case_id))
         shared = []
         for event in self.history(case_id):
             position = positions.get(event.originator_version)
             if position is not None:
                 event_grants = grants.get(event.event_id, [])
-                shared.append(self._disclose(org_id, event, position, event_grants, decrypt))
+                event_digests = json.loads(digests[event.event_id])
+                shared.append(
+                    self._disclose(org_id, event, position, event_grants, decrypt, event_digests)
+                )
         return shared
 
     def receives_any(self, org_id: str, case_id: UUID) -> bool:
@@ -346,34 +346,43 @@ class CaseStore(Application[UUID]):
 
         Positions are committed in order (one writer at a time holds the events table),
         so a reader that resumes after the last position it saw never skips an event."""
-        notifications = self.case_recorder.feed_notifications(org_id, after, limit)
+        rows = self.case_recorder.feed_rows(org_id, after, limit)
         events = []
-        for n in notifications:
-            event = self.mapper.to_domain_event(n)
+        for row in rows:
+            event = self.mapper.to_domain_event(row.notification)
             assert isinstance(event, Case.Recorded)  # noqa: S101 - access rows are case events
-            events.append((n.id, event))
-        grants: dict[str, list[Grant]] = {}
-        event_ids = [e.event_id for _, e in events]
-        for row in self.case_recorder.grants_for_events(org_id, event_ids):
-            grants.setdefault(row.event_id, []).append(Grant.from_json(json.loads(row.grant)))
+            events.append((row.notification.id, event, json.loads(row.content_digests)))
+        grants = self._grants_by_event(
+            self.case_recorder.grants_for_events(org_id, [e.event_id for _, e, _ in events])
+        )
         return [
-            self._disclose(org_id, event, position, grants.get(event.event_id, []), decrypt)
-            for position, event in events
+            self._disclose(org_id, event, position, grants.get(event.event_id, []), decrypt, d)
+            for position, event, d in events
         ]
+
+    @staticmethod
+    def _grants_by_event(rows: Iterable[GrantRow]) -> dict[str, list[dict[str, Any]]]:
+        """Grants in their wire form, as stored: parsed only if the service opens them."""
+        grants: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            grants.setdefault(row.event_id, []).append(json.loads(row.grant))
+        return grants
 
     def _disclose(
         self,
         org_id: str,
         event: Case.Recorded,
         position: int,
-        grants: list[Grant],
+        grants: list[dict[str, Any]],
         decrypt: bool,
+        digests: dict[str, str] | None = None,
     ) -> SharedEvent:
-        granted = {g.field for g in grants}
+        granted = {str(g["field"]) for g in grants}
         readable = {name.partition(PART)[0] for name in granted}
         payload = None
         if decrypt:
-            payload = self.sharing.open(org_id, self._context(event), event.content, grants)
+            opened = [Grant.from_json(g) for g in grants]
+            payload = self.sharing.open(org_id, self._context(event), event.content, opened)
         return SharedEvent(
             region=self.sharing.region,
             case_id=event.originator_id,
@@ -386,9 +395,9 @@ class CaseStore(Application[UUID]):
             recorded_at=event.timestamp,
             control=visible_control(event.control),
             sealed={name: event.content[name] for name in sorted(granted)},
-            grants=[g.to_json() for g in grants],
+            grants=grants,
             withheld=[f for f in content_fields(event.event_type) if f not in readable],
-            content_digests=content_digests(event.content),
+            content_digests=digests if digests is not None else content_digests(event.content),
             signature=event.signature,
             countersignature=event.countersignature,
             position=position,
@@ -579,12 +588,6 @@ class CaseStore(Application[UUID]):
         assert position is not None  # noqa: S101 - recorded in the event's transaction
         return Recorded(case_id, envelope.event_id, seen.version, position, replayed=True)
 
-    @staticmethod
-    def _note_event_id(sealed: Sealed, case_id: UUID, version: int, envelope: Envelope) -> None:
-        sealed.rows.event_ids.append(
-            EventIdRow(envelope.event_id, str(case_id), version, envelope.digest)
-        )
-
     def _seal(
         self,
         case_id: UUID,
@@ -596,7 +599,8 @@ class CaseStore(Application[UUID]):
         control: dict[str, Any],
         case_key: bytes,
     ) -> tuple[Sealed, Envelope]:
-        """Seal the content and countersign the event as it will be stored."""
+        """Seal the content and countersign the event as it will be stored; note its id
+        and digests for idempotent retries and for readers."""
         sealed = self.sharing.seal(
             case_id=str(case_id),
             version=version,
@@ -608,6 +612,7 @@ class CaseStore(Application[UUID]):
             case_key=case_key,
             now=envelope.recorded_at,
         )
+        digests = content_digests(sealed.content)
         stored = stored_document(
             region=self.sharing.region,
             case_id=str(case_id),
@@ -618,8 +623,13 @@ class CaseStore(Application[UUID]):
             occurred_at=envelope.occurred_at,
             recorded_at=envelope.recorded_at,
             control=visible_control(control),
-            content_digests=content_digests(sealed.content),
+            content_digests=digests,
             author_signature=envelope.signature,
+        )
+        sealed.rows.event_ids.append(
+            EventIdRow(
+                envelope.event_id, str(case_id), version, envelope.digest, json.dumps(digests)
+            )
         )
         return sealed, replace(envelope, countersignature=self.sharing.countersign(stored))
 

@@ -9,24 +9,27 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
-
 from casestore.persistence.client_table import ClientTable, client_statements
-from casestore.persistence.side_tables import create_statements
+from casestore.persistence.side_tables import FeedRow, create_statements
+from casestore.persistence.subscription_table import SubscriptionTable, subscription_statements
 
 
-class CaseRecorder(ClientTable):
+class CaseRecorder(ClientTable, SubscriptionTable):
     """What the application needs beyond the library's ApplicationRecorder; both backend
     recorders provide it."""
 
     def table_statements(self) -> list[str]:
         """DDL of every table beside the events, for this backend's names."""
-        return [*create_statements(self._t), *client_statements(self._t)]
+        return [
+            *create_statements(self._t),
+            *client_statements(self._t),
+            *subscription_statements(self._t),
+        ]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The global position (notification id) of one stored event."""
         raise NotImplementedError
 
-    def feed_notifications(self, org_id: str, after: int, limit: int) -> list[Notification]:
+    def feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:
         """The stored events `org_id` receives after a position, in global order."""
         raise NotImplementedError

@@ -24,7 +24,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import COLUMNS, SideRows, side_values
+from casestore.persistence.side_tables import COLUMNS, FeedRow, SideRows, side_values
 
 COLUMN_TYPES = {"version": "bigint", "position": "bigint"}  # every other column is text
 
@@ -46,11 +46,14 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             # Built from constants and a quoted schema name, never from input.
             self.sql_create_statements.append(SQL(statement).format())
         self._feed_statement = SQL(
-            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM {access} a JOIN {schema}.{table} e ON e.notification_id = a.position "
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "i.content_digests FROM {access} a "
+            "JOIN {schema}.{table} e ON e.notification_id = a.position "
+            "JOIN {event_ids} i ON i.event_id = a.event_id "
             "WHERE a.org_id = %s AND a.position > %s ORDER BY a.position LIMIT %s"
         ).format(
             access=SQL(self._t("access")),
+            event_ids=SQL(self._t("event_ids")),
             schema=schema,
             table=Identifier(self.events_table_name),
         )
@@ -138,16 +141,19 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
             yield cursor
 
-    def feed_notifications(self, org_id: str, after: int, limit: int) -> list[Notification]:
+    def feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:
         with self._reading() as cursor:
             cursor.execute(self._feed_statement, (org_id, after, limit), prepare=True)
             return [
-                Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
+                FeedRow(
+                    Notification(
+                        id=row["notification_id"],
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    ),
+                    row["content_digests"],
                 )
                 for row in cursor.fetchall()
             ]

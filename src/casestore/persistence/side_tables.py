@@ -27,6 +27,15 @@ class EventIdRow:
     case_id: str
     version: int
     digest: str
+    content_digests: str = "{}"  # JSON: sealed field -> ciphertext digest, as countersigned
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """One event of an organisation's feed as stored, with its countersigned digests."""
+
+    notification: Any
+    content_digests: str
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,7 @@ def create_statements(name: Any) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS casestore_escrows_by_case ON {name('escrows')} (case_id)",
         f"CREATE TABLE IF NOT EXISTS {name('event_ids')} ("
         "event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "digest TEXT NOT NULL)",
+        "digest TEXT NOT NULL, content_digests TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {name('access')} ("
         "org_id TEXT NOT NULL, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
         "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -172,7 +181,21 @@ class SideTables:
         row = self._one(f"SELECT * FROM {self._t('event_ids')} WHERE event_id = %s", (event_id,))
         if row is None:
             return None
-        return EventIdRow(row["event_id"], row["case_id"], int(row["version"]), row["digest"])
+        return EventIdRow(
+            row["event_id"],
+            row["case_id"],
+            int(row["version"]),
+            row["digest"],
+            row["content_digests"],
+        )
+
+    def digests_of_case(self, case_id: str) -> dict[str, str]:
+        """Event id -> its content digests (JSON) for every event of a case."""
+        rows = self._all(
+            f"SELECT event_id, content_digests FROM {self._t('event_ids')} WHERE case_id = %s",
+            (case_id,),
+        )
+        return {r["event_id"]: r["content_digests"] for r in rows}
 
     def wrapped_case_key(self, case_id: str) -> tuple[str | None, bool]:
         """The wrapped case key and whether the case was ever keyed (False: unknown)."""
@@ -322,7 +345,7 @@ class SideTables:
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "event_ids": ("event_id", "case_id", "version", "digest"),
+    "event_ids": ("event_id", "case_id", "version", "digest", "content_digests"),
     "case_keys": ("case_id", "wrapped", "created_at"),
     "grants": (
         "case_id",
@@ -344,7 +367,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of one save per table, as value tuples in `COLUMNS` order."""
     return {
-        "event_ids": [(e.event_id, e.case_id, e.version, e.digest) for e in rows.event_ids],
+        "event_ids": [
+            (e.event_id, e.case_id, e.version, e.digest, e.content_digests) for e in rows.event_ids
+        ],
         "case_keys": [(k.case_id, k.wrapped, k.created_at) for k in rows.case_keys],
         "grants": [_grant_params(g) for g in rows.grants],
         "escrows": [(e.case_id, e.event_id, e.field, e.escrow) for e in rows.escrows],

@@ -10,7 +10,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import SideRows, with_positions
+from casestore.persistence.side_tables import FeedRow, SideRows, with_positions
 
 
 class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
@@ -21,9 +21,11 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
             "WHERE originator_id=? AND originator_version=?"
         )
         self._feed_statement = (
-            "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state "
-            f"FROM {self._t('access')} a JOIN {self.events_table_name} e "
-            "ON e.rowid = a.position WHERE a.org_id = ? AND a.position > ? "
+            "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state, "
+            f"i.content_digests FROM {self._t('access')} a "
+            f"JOIN {self.events_table_name} e ON e.rowid = a.position "
+            f"JOIN {self._t('event_ids')} i ON i.event_id = a.event_id "
+            "WHERE a.org_id = ? AND a.position > ? "
             "ORDER BY a.position LIMIT ?"
         )
 
@@ -52,16 +54,19 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
         self.write_side_rows(c, rows)
         return positions
 
-    def feed_notifications(self, org_id: str, after: int, limit: int) -> list[Notification]:
+    def feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(self._feed_statement, (org_id, after, limit))
             return [
-                Notification(
-                    id=row["position"],
-                    originator_id=self.convert_originator_id(row["originator_id"]),
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=row["state"],
+                FeedRow(
+                    Notification(
+                        id=row["position"],
+                        originator_id=self.convert_originator_id(row["originator_id"]),
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=row["state"],
+                    ),
+                    row["content_digests"],
                 )
                 for row in cursor.fetchall()
             ]

@@ -346,19 +346,16 @@ class CaseStore(Application[UUID]):
 
         Positions are committed in order (one writer at a time holds the events table),
         so a reader that resumes after the last position it saw never skips an event."""
-        rows = self.case_recorder.feed_rows(org_id, after, limit)
-        events = []
-        for row in rows:
+        shared = []
+        for row in self.case_recorder.feed_rows(org_id, after, limit):
             event = self.mapper.to_domain_event(row.notification)
             assert isinstance(event, Case.Recorded)  # noqa: S101 - access rows are case events
-            events.append((row.notification.id, event, json.loads(row.content_digests)))
-        grants = self._grants_by_event(
-            self.case_recorder.grants_for_events(org_id, [e.event_id for _, e, _ in events])
-        )
-        return [
-            self._disclose(org_id, event, position, grants.get(event.event_id, []), decrypt, d)
-            for position, event, d in events
-        ]
+            grants = json.loads(f"[{row.grants}]") if row.grants else []
+            digests = json.loads(row.content_digests)
+            shared.append(
+                self._disclose(org_id, event, row.notification.id, grants, decrypt, digests)
+            )
+        return shared
 
     @staticmethod
     def _grants_by_event(rows: Iterable[GrantRow]) -> dict[str, list[dict[str, Any]]]:

@@ -47,13 +47,16 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             self.sql_create_statements.append(SQL(statement).format())
         self._feed_statement = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "i.content_digests FROM {access} a "
+            "i.content_digests, (SELECT string_agg(g.grant_json, ',' ORDER BY g.field) "
+            "FROM {grants} g WHERE g.org_id = a.org_id AND g.event_id = a.event_id) AS grants "
+            "FROM {access} a "
             "JOIN {schema}.{table} e ON e.notification_id = a.position "
             "JOIN {event_ids} i ON i.event_id = a.event_id "
             "WHERE a.org_id = %s AND a.position > %s ORDER BY a.position LIMIT %s"
         ).format(
             access=SQL(self._t("access")),
             event_ids=SQL(self._t("event_ids")),
+            grants=SQL(self._t("grants")),
             schema=schema,
             table=Identifier(self.events_table_name),
         )
@@ -154,6 +157,7 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
                         state=bytes(row["state"]),
                     ),
                     row["content_digests"],
+                    row["grants"],
                 )
                 for row in cursor.fetchall()
             ]

@@ -36,6 +36,7 @@ class FeedRow:
 
     notification: Any
     content_digests: str
+    grants: str | None  # the organisation's grants, JSON objects joined by commas
 
 
 @dataclass(frozen=True)

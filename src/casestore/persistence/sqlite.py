@@ -22,7 +22,9 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
         )
         self._feed_statement = (
             "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state, "
-            f"i.content_digests FROM {self._t('access')} a "
+            "i.content_digests, (SELECT group_concat(grant_json, ',') FROM (SELECT grant_json "
+            f"FROM {self._t('grants')} g WHERE g.org_id = a.org_id AND g.event_id = a.event_id "
+            f"ORDER BY g.field)) AS grants FROM {self._t('access')} a "
             f"JOIN {self.events_table_name} e ON e.rowid = a.position "
             f"JOIN {self._t('event_ids')} i ON i.event_id = a.event_id "
             "WHERE a.org_id = ? AND a.position > ? "
@@ -67,6 +69,7 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
                         state=row["state"],
                     ),
                     row["content_digests"],
+                    row["grants"],
                 )
                 for row in cursor.fetchall()
             ]

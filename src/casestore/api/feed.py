@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic_core import to_json
 
 from casestore.api.cases import ERRORS
 from casestore.api.deps import Reader, Store
@@ -22,14 +23,13 @@ def read_feed(
     store: Store,
     after: After = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> JSONResponse:
+) -> Response:
     """The next page of events the caller's organisation receives after a position."""
     events = store.feed(caller.org_id, after, limit)
     # Built as JSON directly: the items are already in their wire form, and validating
     # them again would cost more than reading them (the response model documents them).
-    return JSONResponse(
-        {
-            "items": [e.to_json() for e in events],
-            "next_after": events[-1].position if events else after,
-        }
-    )
+    body = {
+        "items": [e.to_json() for e in events],
+        "next_after": events[-1].position if events else after,
+    }
+    return Response(to_json(body), media_type="application/json")

@@ -76,7 +76,7 @@ def append_event(
         recorded = store.append(
             case_id, _submission(body, caller, key), expected_version=body.expected_version
         )
-    except errors.AuthorNotInNetwork:
+    except (errors.AuthorNotInNetwork, errors.AuthorNotPermitted):
         _hide_unseen(store, caller, case_id)
         raise
     response.headers["Location"] = f"/v1/cases/{case_id}/events/{recorded.event_id}"

@@ -58,7 +58,8 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         body = (
-            '{"type":"' + TYPE_BASE + 'too-large","title":"Request too large","status":413,'
+            '{"type":"' + TYPE_BASE + 'request-too-large","title":"Request too large",'
+            '"status":413,'
             f'"detail":"the request body exceeds {self.max_bytes} bytes"}}'
         ).encode()
         await send(

@@ -16,6 +16,8 @@ from casestore.domain.catalogue import describe
 from casestore.keyring import ensure_keys, load_keyring
 from casestore.sealing import Sharing
 from casestore.settings import Settings, SettingsError
+from casestore.webhooks.signing_secrets import SigningSecrets
+from casestore.webhooks.subscriptions import Subscriptions
 from sharing.policy import AccessMatrix, catalogue_from_description, compile_policy, load_policy
 from sharing.policy.digest import policy_digest
 
@@ -25,6 +27,7 @@ class Services:
     settings: Settings
     store: CaseStore
     clients: Clients
+    subscriptions: Subscriptions
 
     def close(self) -> None:
         self.store.close()
@@ -69,4 +72,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         require_signatures=settings.require_signatures,
     )
     clients = Clients(store.case_recorder, store.sharing.matrix.organisations, clock)
-    return Services(settings=settings, store=store, clients=clients)
+    subscriptions = Subscriptions(
+        store.case_recorder, SigningSecrets(settings.master()), clock, store.max_position
+    )
+    return Services(settings=settings, store=store, clients=clients, subscriptions=subscriptions)

@@ -1,0 +1,210 @@
+"""Webhook subscriptions as a partner manages them.
+
+A subscription belongs to one organisation and receives what that organisation's feed
+holds, from a start position on. Another organisation's subscription is reported as not
+found, never as forbidden. The signing secret is returned once, on creation; the store
+keeps it wrapped (see signing_secrets.py) for the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+from casestore.persistence.subscription_table import (
+    ACTIVE,
+    PARKED,
+    AttemptRow,
+    SubscriptionRow,
+    SubscriptionTable,
+    stamp,
+    unstamp,
+)
+from casestore.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
+from casestore.webhooks.signing_secrets import SigningSecrets
+
+MAX_URL_LENGTH = 2000
+MAX_DESCRIPTION = 500
+RECENT_ATTEMPTS = 50
+
+
+def check_url(url: str) -> str:
+    """An absolute http(s) URL without credentials or fragment; ValueError says why not."""
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"at most {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError("not a valid URL") from None
+    if parts.scheme not in {"http", "https"}:
+        raise ValueError("must be an http or https URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("may not carry credentials; authenticate the signature instead")
+    if parts.fragment:
+        raise ValueError("may not have a fragment")
+    if port == 0 or any(c.isspace() for c in url):
+        raise ValueError("not a valid URL")
+    return url
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subscription_id: str
+    org_id: str
+    url: str
+    description: str
+    status: str  # active | parked
+    position: int  # the last event the receiver acknowledged
+    created_at: datetime
+    parked_at: datetime | None
+    attempts: int  # at the next undelivered event, 0 when none failed
+    failing_since: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+    @property
+    def parked(self) -> bool:
+        return self.status == PARKED
+
+
+@dataclass(frozen=True)
+class Created:
+    subscription: Subscription
+    secret: str  # shown once
+
+
+@dataclass(frozen=True)
+class Attempt:
+    webhook_id: str
+    event_id: str
+    position: int
+    attempt: int
+    attempted_at: datetime
+    outcome: str  # delivered | failed | parked
+    status_code: int | None
+    error: str | None
+    next_retry_at: datetime | None
+    duration_ms: int | None
+
+
+class Subscriptions:
+    def __init__(
+        self,
+        table: SubscriptionTable,
+        secrets: SigningSecrets,
+        clock: Callable[[], datetime],
+        end: Callable[[], int],
+    ) -> None:
+        self._table = table
+        self._secrets = secrets
+        self._clock = clock
+        self._end = end  # the current end of the global order
+
+    @property
+    def table(self) -> SubscriptionTable:
+        return self._table
+
+    def create(
+        self, org_id: str, url: str, description: str = "", after: int | None = None
+    ) -> Created:
+        """A new active subscription from `after` (default: the current end, so only
+        events recorded from now on are delivered)."""
+        try:
+            url = check_url(url)
+        except ValueError as exc:
+            raise SubscriptionInvalid("url", str(exc)) from None
+        if len(description) > MAX_DESCRIPTION:
+            raise SubscriptionInvalid("description", f"at most {MAX_DESCRIPTION} characters")
+        end = self._end()
+        if after is not None and not 0 <= after <= end:
+            raise SubscriptionInvalid("after", f"must lie between 0 and the current end {end}")
+        subscription_id = uuid4().hex
+        secret = self._secrets.new()
+        row = SubscriptionRow(
+            subscription_id=subscription_id,
+            org_id=org_id,
+            url=url,
+            description=description,
+            secret=self._secrets.wrap(subscription_id, secret),
+            status=ACTIVE,
+            position=end if after is None else after,
+            created_at=stamp(self._clock()),
+        )
+        self._table.add_subscription(row)
+        return Created(_public(row), secret)
+
+    def of(self, org_id: str) -> list[Subscription]:
+        return [_public(r) for r in self._table.subscriptions(org_id)]
+
+    def get(self, org_id: str, subscription_id: str) -> Subscription:
+        return _public(self._row(org_id, subscription_id))
+
+    def attempts(
+        self, org_id: str, subscription_id: str, limit: int = RECENT_ATTEMPTS
+    ) -> list[Attempt]:
+        """The latest delivery attempts first."""
+        self._row(org_id, subscription_id)
+        return [_attempt(a) for a in self._table.attempts_of(subscription_id, limit)]
+
+    def delete(self, org_id: str, subscription_id: str) -> None:
+        self._row(org_id, subscription_id)
+        self._table.delete_subscription(subscription_id)
+
+    def resume(self, org_id: str, subscription_id: str) -> Subscription:
+        """Un-park: the undelivered event is due again at once, with a fresh retry run.
+        Resuming an active subscription changes nothing."""
+        self._row(org_id, subscription_id)
+        self._table.resume_subscription(subscription_id)
+        return self.get(org_id, subscription_id)
+
+    def secret_of(self, row: SubscriptionRow) -> str:
+        """The signing secret, for the worker only."""
+        return self._secrets.unwrap(row.subscription_id, row.secret)
+
+    def _row(self, org_id: str, subscription_id: str) -> SubscriptionRow:
+        row = self._table.subscription(subscription_id)
+        if row is None or row.org_id != org_id:
+            raise SubscriptionNotFound(subscription_id)
+        return row
+
+
+def _public(r: SubscriptionRow) -> Subscription:
+    created_at = unstamp(r.created_at)
+    assert created_at is not None  # noqa: S101 - a NOT NULL column
+    return Subscription(
+        subscription_id=r.subscription_id,
+        org_id=r.org_id,
+        url=r.url,
+        description=r.description,
+        status=r.status,
+        position=r.position,
+        created_at=created_at,
+        parked_at=unstamp(r.parked_at),
+        attempts=r.attempts,
+        failing_since=unstamp(r.failing_since),
+        next_attempt_at=unstamp(r.next_attempt_at),
+        last_error=r.last_error,
+    )
+
+
+def _attempt(a: AttemptRow) -> Attempt:
+    attempted_at = unstamp(a.attempted_at)
+    assert attempted_at is not None  # noqa: S101 - a NOT NULL column
+    return Attempt(
+        webhook_id=a.webhook_id,
+        event_id=a.event_id,
+        position=a.position,
+        attempt=a.attempt,
+        attempted_at=attempted_at,
+        outcome=a.outcome,
+        status_code=a.status_code,
+        error=a.error,
+        next_retry_at=unstamp(a.next_retry_at),
+        duration_ms=a.duration_ms,
+    )

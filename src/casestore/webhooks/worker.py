@@ -1,0 +1,275 @@
+"""The delivery worker: pushes each subscription's events to its URL, in order, at least
+once.
+
+One pass (`dispatch`) reads the end of the global order and the subscriptions that are due
+(active, not waiting for a retry, not leased by another worker) and gives each a *turn* on
+a small thread pool, so a slow or dead receiver holds one thread and never the others. A
+turn takes the subscription's lease with a conditional UPDATE, then delivers the events
+after its position one at a time: a 2xx records the attempt and moves the position in one
+transaction (conditional on still holding the lease); anything else records the attempt,
+schedules the retry (see backoff.py) or parks the subscription, and ends the turn. The
+position therefore only ever passes acknowledged events: a crash re-sends at most the one
+event that was in flight, with the same `webhook-id`.
+
+Several worker processes may run against one database: the lease keeps each subscription
+with one of them at a time, and a worker that stalls past its lease records nothing after
+another took over. The lease must outlast the longest delivery, which the constructor
+checks against the HTTP timeout.
+
+Retries wait in the database (`next_attempt_at`), not in a sleeping thread; the loop only
+ever waits for the next poll, on an event that `stop()` sets.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import partial
+from secrets import token_hex
+from types import FrameType
+
+import httpx
+import structlog
+
+from casestore.application import CaseStore, Clock, utcnow
+from casestore.disclosure import SharedEvent
+from casestore.persistence.subscription_table import AttemptRow, SubscriptionRow, stamp, unstamp
+from casestore.webhooks.backoff import Backoff
+from casestore.webhooks.delivery import Delivery, prepare
+from casestore.webhooks.subscriptions import Subscriptions
+
+log = structlog.get_logger("casestore.webhooks")
+
+PAGE = 20  # events read from the feed at a time
+LEASE_PER_TIMEOUT = 4  # connect, write, read and pool timeouts may each run their course
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one turn did: attempts made, and the end of the global order up to which the
+    subscription is known to have nothing more (None: not known)."""
+
+    sent: int
+    caught_up: int | None = None
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"
+
+
+class Worker:
+    def __init__(
+        self,
+        store: CaseStore,
+        subscriptions: Subscriptions,
+        *,
+        worker_id: str | None = None,
+        clock: Clock = utcnow,
+        wall: Clock = utcnow,
+        backoff: Backoff | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        timeout: float = 10.0,
+        poll_interval: float = 0.25,
+        concurrency: int = 8,
+        batch: int = 100,
+        http: httpx.Client | None = None,
+    ) -> None:
+        if lease.total_seconds() < LEASE_PER_TIMEOUT * timeout:
+            raise ValueError(f"the lease must last at least {LEASE_PER_TIMEOUT}x the timeout")
+        self.store = store
+        self.subscriptions = subscriptions
+        self.table = subscriptions.table
+        self.worker_id = worker_id or default_worker_id()
+        self.clock = clock  # scheduling: leases, retries, parking
+        self.wall = wall  # the signature's timestamp, which receivers check against theirs
+        self.backoff = backoff or Backoff()
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.batch = batch
+        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
+        self._lock = threading.Lock()
+        self._inflight: dict[str, Future[Turn]] = {}
+        self._seen: dict[str, int] = {}
+        self._stopping = threading.Event()
+
+    # ---- the loop ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Poll and dispatch until `stop()`; then finish the deliveries in flight."""
+        log.info("webhook worker started", worker_id=self.worker_id)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self.dispatch()
+                except Exception as exc:  # storage away: keep polling, it may come back
+                    log.warning("webhook dispatch failed", error=type(exc).__name__)
+                self._stopping.wait(self.poll_interval)
+        finally:
+            self.close()
+            log.info("webhook worker stopped", worker_id=self.worker_id)
+
+    def run_once(self) -> int:
+        """One pass, waiting for its turns: the number of delivery attempts made."""
+        return sum(future.result().sent for future in self.dispatch())
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._pool.shutdown(wait=True)
+        self._http.close()
+
+    def dispatch(self) -> list[Future[Turn]]:
+        """Start a turn for every due subscription that may have something to deliver."""
+        end = self.store.max_position()
+        now = stamp(self.clock())
+        started = []
+        for row in self.table.due_subscriptions(now, self.worker_id):
+            sid = row.subscription_id
+            retry_due = row.next_attempt_at is not None
+            nothing_new = row.position >= end or self._seen.get(sid, -1) >= end
+            with self._lock:
+                if sid in self._inflight or (nothing_new and not retry_due):
+                    continue
+                future = self._pool.submit(self._turn, sid, end)
+                self._inflight[sid] = future
+            future.add_done_callback(partial(self._done, sid))
+            started.append(future)
+        return started
+
+    def _done(self, sid: str, future: Future[Turn]) -> None:
+        with self._lock:
+            self._inflight.pop(sid, None)
+            error = future.exception()
+            if error is not None:
+                log.warning("webhook turn failed", subscription=sid, error=type(error).__name__)
+                return
+            caught_up = future.result().caught_up
+            if caught_up is not None:
+                self._seen[sid] = caught_up
+
+    # ---- one subscription's turn -----------------------------------------------------------
+
+    def _turn(self, sid: str, end: int) -> Turn:
+        now = self.clock()
+        row = self.table.claim(sid, self.worker_id, stamp(now), stamp(now + self.lease))
+        if row is None:
+            return Turn(0)  # another worker has it, or it was parked or deleted meanwhile
+        try:
+            return self._deliver_from(row, end)
+        finally:
+            self.table.release(sid, self.worker_id)
+
+    def _deliver_from(self, row: SubscriptionRow, end: int) -> Turn:
+        secret = self.subscriptions.secret_of(row)
+        sent = 0
+        while sent < self.batch:
+            events = self.store.feed(row.org_id, row.position, min(PAGE, self.batch - sent))
+            if not events:
+                return Turn(sent, caught_up=end)
+            for event in events:
+                if self._stopping.is_set():
+                    return Turn(sent)
+                next_row = self._attempt(row, secret, event)
+                sent += 1
+                if next_row is None:
+                    return Turn(sent)
+                row = next_row
+        return Turn(sent)
+
+    def _attempt(
+        self, row: SubscriptionRow, secret: str, event: SharedEvent
+    ) -> SubscriptionRow | None:
+        """Deliver one event; the subscription as it now stands, or None to end the turn."""
+        delivery = prepare(row.subscription_id, secret, event, self.wall())
+        started = time.monotonic()
+        status, error = self._post(row.url, delivery)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        now = self.clock()
+        attempt = AttemptRow(
+            subscription_id=row.subscription_id,
+            position=event.position,
+            attempt=row.attempts + 1,
+            webhook_id=delivery.webhook_id,
+            event_id=event.event_id,
+            attempted_at=stamp(now),
+            outcome="delivered",
+            status_code=status,
+            error=error,
+            duration_ms=duration_ms,
+        )
+        context = {
+            "subscription": row.subscription_id,
+            "position": event.position,
+            "attempt": attempt.attempt,
+            "webhook_id": delivery.webhook_id,
+        }
+        if error is None:
+            held = self.table.acknowledge(
+                attempt, self.worker_id, after=row.position, lease_until=stamp(now + self.lease)
+            )
+            if not held:
+                log.warning("webhook lease lost; acknowledgement not recorded", **context)
+                return None
+            log.debug("webhook delivered", status=status, **context)
+            return replace(
+                row,
+                position=event.position,
+                attempts=0,
+                failures=0,
+                failing_since=None,
+                next_attempt_at=None,
+                last_error=None,
+            )
+        failures = row.failures + 1
+        failing_since = unstamp(row.failing_since) or now
+        park = self.backoff.gives_up(failing_since, now)
+        retry_at = None if park else stamp(now + self.backoff.delay(failures))
+        attempt = replace(attempt, outcome="parked" if park else "failed", next_retry_at=retry_at)
+        held = self.table.fail(
+            attempt,
+            self.worker_id,
+            after=row.position,
+            failures=failures,
+            failing_since=stamp(failing_since),
+            park=park,
+        )
+        if park and held:
+            log.warning("webhook subscription parked", error=error, **context)
+        else:
+            log.info("webhook delivery failed", error=error, retry_at=retry_at, **context)
+        return None
+
+    def _post(self, url: str, delivery: Delivery) -> tuple[int | None, str | None]:
+        """The response status and, unless it was a 2xx, what went wrong."""
+        try:
+            with self._http.stream(
+                "POST", url, content=delivery.body.encode(), headers=delivery.headers
+            ) as response:
+                status = response.status_code
+        except httpx.TimeoutException:
+            return None, "timeout"
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return None, f"connection error ({type(exc).__name__})"
+        if 200 <= status < 300:
+            return status, None
+        return status, f"HTTP {status}"
+
+
+def run_until_signalled(worker: Worker) -> None:
+    """Run in the foreground; SIGTERM or SIGINT stops after the deliveries in flight."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        worker.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    worker.run()

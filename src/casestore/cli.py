@@ -75,6 +75,48 @@ def serve(
     uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port)
 
 
+@app.command()
+def worker(
+    demo: DemoOption = False,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between polls.")] = 0.25,
+    concurrency: Annotated[int, typer.Option(min=1, help="Deliveries at once.")] = 8,
+    timeout: Annotated[float, typer.Option(min=0.1, help="HTTP timeout, seconds.")] = 10.0,
+    lease: Annotated[
+        float, typer.Option(help="Seconds a subscription stays with this worker unrenewed.")
+    ] = 60.0,
+    backoff_base: Annotated[
+        float, typer.Option(min=0.01, help="First retry ceiling, seconds; doubles per failure.")
+    ] = 1.0,
+) -> None:
+    """Deliver webhooks: push each subscription's events to its URL until stopped."""
+    from casestore.webhooks.backoff import Backoff
+    from casestore.webhooks.worker import Worker, run_until_signalled
+
+    services = _services(demo)
+    try:
+        delivery = Worker(
+            services.store,
+            services.subscriptions,
+            backoff=Backoff(base=timedelta(seconds=backoff_base)),
+            lease=timedelta(seconds=lease),
+            timeout=timeout,
+            poll_interval=poll,
+            concurrency=concurrency,
+        )
+    except ValueError as exc:
+        services.close()
+        _fail(exc)
+    try:
+        if once:
+            typer.echo(f"{delivery.run_once()} delivery attempts")
+        else:
+            run_until_signalled(delivery)
+    finally:
+        delivery.close()
+        services.close()
+
+
 @db_app.command("init")
 def db_init(demo: DemoOption = False) -> None:
     """Create the tables (idempotent)."""

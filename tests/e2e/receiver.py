@@ -55,6 +55,7 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)  # path -> signing secret
     script: Script = always_ok
     hang_seconds: float = 5.0
+    pause_seconds: float = 0.0  # how long each answer takes
     requests: list[Request] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     released: threading.Event = field(default_factory=threading.Event)
@@ -118,6 +119,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             assert isinstance(answer, int)
+            if receiver.pause_seconds:
+                receiver.released.wait(receiver.pause_seconds)
             self.send_response(answer)
             self.send_header("content-length", "0")
             self.end_headers()
@@ -129,11 +132,16 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def receiving(script: Script = always_ok, hang_seconds: float = 5.0) -> Iterator[Receiver]:
+def receiving(
+    script: Script = always_ok, hang_seconds: float = 5.0, pause_seconds: float = 0.0
+) -> Iterator[Receiver]:
     """A receiver on a free loopback port, served from a thread."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver("")))
     receiver = Receiver(
-        f"http://127.0.0.1:{server.server_address[1]}", script=script, hang_seconds=hang_seconds
+        f"http://127.0.0.1:{server.server_address[1]}",
+        script=script,
+        hang_seconds=hang_seconds,
+        pause_seconds=pause_seconds,
     )
     server.RequestHandlerClass = _handler(receiver)
     server.daemon_threads = True

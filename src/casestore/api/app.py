@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from casestore.api import cases, feed, health, policy, problems
 from casestore.api.limits import BodyLimit, RateLimiter
+from casestore.api.subscriptions import router as subscriptions_router
 from casestore.bootstrap import Services
 
 DESCRIPTION = """\
@@ -39,4 +40,5 @@ def create_app(services: Services) -> FastAPI:
     problems.install(app)
     for module in (health, cases, feed, policy):
         app.include_router(module.router)
+    app.include_router(subscriptions_router)
     return app

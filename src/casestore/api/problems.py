@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casestore.clients import ClientError, Unauthenticated
 from casestore.domain import errors
+from casestore.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from sharing.errors import (
     DecryptionFailed,
     KeyNotFound,
@@ -69,6 +70,8 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (errors.UnknownEventType, Kind(422, "unknown-event-type", "Unknown event type")),
     (errors.InvalidBsn, Kind(422, "payload-invalid", "Invalid payload")),
     (errors.CaseNotFound, Kind(404, "not-found", "Not found")),
+    (SubscriptionNotFound, Kind(404, "not-found", "Not found")),
+    (SubscriptionInvalid, Kind(422, "request-invalid", "Invalid request")),
     (errors.AuthorNotInNetwork, Kind(403, "not-in-network", "Not in the case network")),
     (errors.AuthorNotPermitted, Kind(403, "author-not-permitted", "Not permitted to write")),
     (errors.VersionConflict, Kind(409, "version-conflict", "Version conflict")),
@@ -120,6 +123,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
     elif isinstance(exc, errors.InvalidBsn):
         extra["errors"] = [{"field": "payload.bsn", "message": str(exc)}]
+    elif isinstance(exc, SubscriptionInvalid):
+        extra["errors"] = [{"field": exc.field, "message": exc.message}]
     elif isinstance(exc, errors.VersionConflict):
         extra["current_version"] = exc.actual
     elif isinstance(exc, errors.PersonHasOpenCase):

@@ -28,6 +28,7 @@ IdempotencyHeader = Annotated[
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {"application/problem+json": {}}}
     for code, text in {
+        400: "The body is not JSON.",
         401: "No valid bearer token.",
         403: "The caller may not do this.",
         404: "No such case (or none the caller may see).",

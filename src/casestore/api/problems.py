@@ -157,6 +157,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
     title = {
+        400: "Bad request",
         404: "Not found",
         405: "Method not allowed",
         413: "Request too large",

@@ -1,0 +1,110 @@
+"""The API against its own OpenAPI schema: generated requests, a real server, both backends.
+
+Schemathesis generates valid and invalid requests for every documented operation and
+checks each answer: never a 500, and always a status, content type, headers and body the
+schema declares. Case ids point at a real case of the caller, so writes and reads reach
+past the 404. The live stream is left out: it never ends, so it cannot be called and
+checked as one response (tests/e2e/test_stream.py covers it).
+
+The operations are driven from one test per backend (schemathesis' lazy pytest loader
+does not work with this pytest), each with Hypothesis' own settings, and every failing
+operation is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import APIOperation, Case, GenerationMode
+from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.parameters import ParameterLocation
+
+from tests.e2e.conftest import Api
+from tests.integration.test_case_store import aanmelding, fresh_bsn
+
+ORG = "gemeente-amsterdam"
+STREAM = ("GET", "/v1/feed/stream")
+# Explaining the policy is not a partner system's business: fuzz it as a coordinator.
+ROLE_FOR = {"/v1/policy/explain": "coordinator"}
+EXAMPLES = 25
+# A payload's schema depends on its event type and on rules JSON Schema cannot say (the
+# BSN's elfproef, no dates in the future), so a schema-valid payload may rightly be
+# refused with 422; every other check stays on.
+EXCLUDED = [positive_data_acceptance]
+
+
+def valid(case: Case, location: ParameterLocation) -> bool:
+    component = case.meta.components.get(location) if case.meta else None
+    return component is None or component.mode is GenerationMode.POSITIVE
+
+
+def fuzz(operation: APIOperation, base_url: str, token: str, case_id: str) -> None:
+    """Generated requests for one operation, valid and invalid; raises on the first failure."""
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
+
+    @given(case=strategy)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Case) -> None:
+        # Point at the real case and carry the token, unless the case is about getting
+        # exactly that part wrong (a malformed case id, a missing Authorization header).
+        if "case_id" in (case.path_parameters or {}) and valid(case, ParameterLocation.PATH):
+            case.path_parameters = {**(case.path_parameters or {}), "case_id": case_id}
+        headers: dict[str, Any] = {}
+        if valid(case, ParameterLocation.HEADER):
+            headers["Authorization"] = f"Bearer {token}"
+        case.call_and_validate(base_url=base_url, headers=headers, excluded_checks=EXCLUDED)
+
+    check()
+
+
+def test_no_server_error_and_every_answer_as_documented(api: Api) -> None:
+    with api.client(ORG) as client:
+        opened = client.post("/v1/cases", json={"payload": aanmelding(fresh_bsn())})
+        assert opened.status_code == 201, opened.text
+    case_id = opened.json()["case_id"]
+    schema = schemathesis.openapi.from_dict(httpx.get(f"{api.base_url}/openapi.json").json())
+
+    failures: dict[str, str] = {}
+    tried = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) == STREAM:
+            continue
+        tried.append(operation.label)
+        token = api.token(ORG, ROLE_FOR.get(operation.path, "partner-system"))
+        try:
+            fuzz(operation, api.base_url, token, case_id)
+        except (Exception, FailureGroup) as exc:  # reported per operation below
+            failures[operation.label] = str(exc)
+    assert len(tried) >= 10, tried
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_control_characters_in_text_are_stored_sealed_never_a_server_error(api: Api) -> None:
+    """PostgreSQL refuses NUL in text columns; payload text and idempotency keys never
+    reach one in the clear, so they are accepted and come back intact."""
+    text = "regel 1\x00\x01\u2028regel 2"
+    with api.client(ORG) as client:
+        body = {"payload": {**aanmelding(fresh_bsn()), "aanmeldreden": text}, "event_id": text}
+        opened = client.post("/v1/cases", json=body)
+        assert opened.status_code == 201, opened.text
+        again = client.post("/v1/cases", json=body)
+        assert again.json() == {**opened.json(), "replayed": True}
+    zvh = "zvh-amsterdam-amstelland"  # hosted: the service may open it for this test
+    with api.client(zvh) as custodian:
+        read = custodian.get(f"/v1/cases/{opened.json()['case_id']}/events?decrypt=true")
+    assert read.json()[0]["payload"]["aanmeldreden"] == text

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from nacl.exceptions import CryptoError
 
 from casestore.application import CaseStore
 from casestore.bootstrap import Services
@@ -303,7 +304,7 @@ def test_the_signing_secret_is_stored_only_wrapped(services: Services, receiver:
             GGZ, receiver.url()
         ).subscription.subscription_id,
     )
-    with pytest.raises(Exception):  # noqa: B017 - opaque AEAD failure from libsodium
+    with pytest.raises(CryptoError):  # bound to its own subscription id
         services.subscriptions.secret_of(moved)
 
 

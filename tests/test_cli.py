@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from casestore.bootstrap import build
+from casestore.clients import Unauthenticated
+from casestore.settings import Settings
+
 CLI = [sys.executable, "-m", "casestore.cli"]
 POLICY = Path(__file__).resolve().parents[1] / "policies" / "amsterdam-amstelland.yaml"
 
@@ -101,3 +105,53 @@ def test_decrypt_with_a_missing_key_file_is_a_one_line_error(tmp_path: Path) -> 
     result = run(["decrypt", "--key", "nope.json", "events.json"], tmp_path)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_clients_add_prints_the_token_once_list_never_and_revoke_ends_it(tmp_path: Path) -> None:
+    add = "clients add --demo --org arkin --role partner-system --name EPD-koppeling --days 30"
+    added = run(add.split(), tmp_path)
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
+    assert added.stdout == f"{token}\n"  # the token alone on stdout, for a script to take
+    client_id = token.removeprefix("cs_").partition("_")[0]
+    assert added.stderr.startswith(f"client {client_id} for arkin as partner-system, expires ")
+    assert token not in added.stderr
+
+    listed = run(["clients", "list", "--demo"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split()[:4] == [client_id, "arkin", "partner-system", "'EPD-koppeling'"]
+    assert token not in listed.stdout + listed.stderr
+    assert token.rpartition("_")[2] not in listed.stdout
+    assert run(["clients", "list", "--demo", "--org", "ymere"], tmp_path).stdout == ""
+
+    settings = Settings(demo=True, var_dir=tmp_path / "var", policy_file=POLICY)
+    services = build(settings)
+    try:
+        assert services.clients.authenticate(token).org_id == "arkin"
+        revoked = run(["clients", "revoke", "--demo", client_id], tmp_path)
+        assert revoked.returncode == 0, revoked.stderr
+        assert revoked.stdout.startswith(f"client {client_id} revoked at ")
+        with pytest.raises(Unauthenticated):
+            services.clients.authenticate(token)
+    finally:
+        services.close()
+    assert "revoked" in run(["clients", "list", "--demo"], tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["add", "--org", "acme", "--role", "auditor", "--name", "x"], "unknown organisation"),
+        (["add", "--org", "arkin", "--role", "admin", "--name", "x"], "unknown role 'admin'"),
+        (["revoke", "0000000000000000"], "no client '0000000000000000'"),
+    ],
+)
+def test_clients_refuse_bad_input_with_a_one_line_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run(["clients", *args[:1], "--demo", *args[1:]], tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]

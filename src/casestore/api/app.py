@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from casestore.api import cases, feed, health, policy, problems
+from casestore.api import cases, feed, health, policy, problems, stream
 from casestore.api.limits import BodyLimit, RateLimiter
 from casestore.api.subscriptions import router as subscriptions_router
 from casestore.bootstrap import Services
+from casestore.wakeup import wakeup_for
 
 DESCRIPTION = """\
 The partner API of casestore. Every request carries a bearer token issued with
@@ -23,7 +24,9 @@ Errors are RFC 9457 problem details.
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.wakeup.start()
         yield
+        app.state.wakeup.stop()
         services.close()
 
     app = FastAPI(
@@ -35,10 +38,11 @@ def create_app(services: Services) -> FastAPI:
     )
     settings = services.settings
     app.state.services = services
+    app.state.wakeup = wakeup_for(services.store)  # live feeds await it (api/stream.py)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     problems.install(app)
-    for module in (health, cases, feed, policy):
+    for module in (health, cases, feed, stream, policy):
         app.include_router(module.router)
     app.include_router(subscriptions_router)
     return app

@@ -1,0 +1,206 @@
+"""A per-process signal that new events may have been committed, for live feeds to await.
+
+A wakeup is only a hint. Readers keep their own position and, after every wakeup or a
+timeout of a few seconds, re-read the feed after it; a missed or spurious wakeup costs
+latency or one empty read, never an event. That is what makes a lossy signal sufficient.
+
+Sources, per backend:
+- PostgreSQL: one dedicated connection per process LISTENs on the recorder's channel (every
+  save NOTIFYs it inside its transaction, so the notification arrives after the commit).
+  It reconnects after losing the server and wakes everyone when it is back, since
+  notifications sent while it was away are gone. The library's own `recorder.subscribe()`
+  is not used: it holds a pooled connection and two threads per subscriber, reads every
+  event of every organisation, and stops for good on the first connection error.
+- SQLite: there is no push. Saves through this process wake readers at once (the
+  application's after-save hook), and a poll of the highest position every half second
+  picks up writes by other processes on the same file.
+
+Channel names are per database, not per schema: processes on other schemas of the same
+database wake each other needlessly, which costs one empty read each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+import psycopg
+import structlog
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+from casestore.application import CaseStore
+
+log = structlog.get_logger("casestore.wakeup")
+
+SQLITE_POLL_SECONDS = 0.5
+LISTEN_POLL_SECONDS = 0.5  # how often the listener looks up to see whether to stop
+RECONNECT_SECONDS = (0.1, 5.0)  # first and longest pause before reconnecting
+
+
+class Wakeup:
+    """Waiters on any event loop, woken from any thread.
+
+    A counter of wakeups closes the race between reading and waiting: take `generation`
+    before reading, then `wait(seen)` returns at once if a wakeup came in between."""
+
+    def __init__(self, store: CaseStore) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unhook: Callable[[], None] | None = None
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.is_set()
+
+    def notify(self) -> None:
+        """Wake every waiter (thread-safe)."""
+        with self._lock:
+            self._generation += 1
+            waiters, self._waiters = self._waiters, set()
+        for loop, future in waiters:
+            with suppress(RuntimeError):  # that loop has closed: nobody is waiting there
+                loop.call_soon_threadsafe(_resolve, future)
+
+    async def wait(self, seen: int, timeout: float) -> bool:
+        """Until a wakeup after generation `seen`, a stop, or `timeout` seconds; true when
+        woken. Cancelling the caller cancels the wait."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        entry = (loop, future)
+        with self._lock:
+            if self._generation != seen or self.stopped:
+                return True
+            self._waiters.add(entry)
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return False
+        finally:
+            with self._lock:
+                self._waiters.discard(entry)
+        return True
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._unhook = after_saves(self.store, self.notify)
+        self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the source and release every waiter (they see `stopped`)."""
+        self._stopping.set()
+        self.notify()
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class PostgresWakeup(Wakeup):
+    """LISTEN on the recorder's channel over a connection of its own."""
+
+    backend_pid: int | None = None  # the listening connection's server process, if any
+
+    def _run(self) -> None:
+        recorder = self.store.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)  # noqa: S101 - chosen for it
+        pool: Any = recorder.datastore.pool
+        listen = SQL("LISTEN {}").format(Identifier(recorder.channel_name))
+        pause = RECONNECT_SECONDS[0]
+        while not self.stopped:
+            try:
+                with psycopg.connect(pool.conninfo, **_connect_kwargs(pool.kwargs)) as conn:
+                    conn.execute(listen)
+                    self.backend_pid = conn.info.backend_pid
+                    pause = RECONNECT_SECONDS[0]
+                    self.notify()  # (re)connected: whatever was missed meanwhile is re-read
+                    while not self.stopped:
+                        for _ in conn.notifies(timeout=LISTEN_POLL_SECONDS):
+                            self.notify()
+            except psycopg.Error as exc:
+                self.backend_pid = None
+                if self.stopped:
+                    break
+                log.warning("feed listener lost the database", error=str(exc), retry_in=pause)
+                self.notify()  # readers fall back on their own re-reads meanwhile
+                self._stopping.wait(pause)
+                pause = min(pause * 2, RECONNECT_SECONDS[1])
+
+
+class SQLiteWakeup(Wakeup):
+    """Poll the highest position: other processes writing to the file cannot tell us."""
+
+    def _run(self) -> None:
+        last: int | None = None  # the first look wakes everyone: one may have read before
+        while not self.stopped:
+            current: int | None = last
+            try:
+                current = self.store.max_position()
+            except Exception as exc:  # keep polling: readers re-read on their own anyway
+                log.warning("feed poll failed", error=str(exc))
+            if current != last:
+                self.notify()
+                last = current
+            self._stopping.wait(SQLITE_POLL_SECONDS)
+
+
+def wakeup_for(store: CaseStore) -> Wakeup:
+    """The wakeup that suits the store's backend (not started)."""
+    if isinstance(store.recorder, PostgresApplicationRecorder):
+        return PostgresWakeup(store)
+    return SQLiteWakeup(store)
+
+
+def after_saves(store: CaseStore, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` after every successful save through `store`; returns the undo.
+
+    Uses the application's after-save hook (`Application._notify`, which the library
+    calls once the recordings are committed), chained on this one instance."""
+    original = store._notify  # the library's hook for exactly this
+    shadowed = "_notify" in vars(store)
+
+    def notify(recordings: Any) -> None:
+        original(recordings)
+        callback()
+
+    setattr(store, "_notify", notify)  # noqa: B010 - an instance attribute, not a method
+
+    def undo() -> None:
+        if vars(store).get("_notify") is notify:
+            if shadowed:
+                setattr(store, "_notify", original)  # noqa: B010
+            else:
+                delattr(store, "_notify")
+
+    return undo
+
+
+def _connect_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The pool's connection arguments, for a plain autocommit connection."""
+    plain = {k: v for k, v in kwargs.items() if k != "row_factory"}
+    return {**plain, "autocommit": True, "connect_timeout": 5}
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/casestore serve --demo
+	$(BIN)/casestore serve --demo --with-worker
 
 test: $(STAMP)
 	$(BIN)/pytest -n auto

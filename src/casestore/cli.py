@@ -57,11 +57,21 @@ def serve(
     demo: DemoOption = False,
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Also deliver webhooks from this process (one-node set-ups and the demo).",
+        ),
+    ] = False,
 ) -> None:
     """Start the API process."""
+    import threading
+
     import uvicorn
 
     from casestore.api.app import create_app
+    from casestore.webhooks.worker import Worker
 
     services = _services(demo)
     if demo:
@@ -72,7 +82,14 @@ def serve(
         tokens = demo_data.ensure_clients(services.clients, services.settings.demo_dir)
         typer.echo(f"demo API tokens (one per organisation and role): {tokens}", err=True)
     settings = services.settings
-    uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port)
+    delivery = Worker(services.store, services.subscriptions) if with_worker else None
+    if delivery is not None:
+        threading.Thread(target=delivery.run, name="webhook-worker", daemon=True).start()
+    try:
+        uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port)
+    finally:
+        if delivery is not None:
+            delivery.stop()
 
 
 @app.command()

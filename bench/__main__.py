@@ -1,7 +1,9 @@
 """`python -m bench`: one run on PostgreSQL and on SQLite, printed and saved as JSON.
 
 First the CPU cost of sealing one event (no storage, see bench/crypto.py), then per
-backend the append rates (sharing on, sharing off, a plain INSERT) and the load times.
+backend the append rates (sharing on, sharing off, a plain INSERT) and the load times,
+then the partner API on PostgreSQL: HTTP appends against the application layer, feed
+catch-up, and the time from commit to SSE and to webhook receipt.
 
 PostgreSQL gets a schema of its own on CASESTORE_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; SQLite a temporary file.
@@ -20,7 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import backends, crypto, logs, report, suite
+from bench import backends, crypto, http, logs, report, sse_latency, suite, webhook_latency
 
 OUTPUT = Path("var/bench/latest.json")
 
@@ -33,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--crypto-seconds", type=float, default=1.0, help="CPU seconds per sealing measurement"
     )
+    parser.add_argument("--http-seconds", type=float, default=8.0, help="per HTTP comparison")
+    parser.add_argument("--latency-samples", type=int, default=50)
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument(
         "--backend", choices=["postgresql", "sqlite"], action="append", help="default: both"
@@ -50,6 +54,15 @@ def main(argv: list[str] | None = None) -> int:
             setup = backends.postgres if name == "postgresql" else backends.sqlite
             with setup(Path(var_dir)) as backend:
                 results.append(suite.run(backend, timing, log=_log))
+        api: dict[str, Any] = {}
+        if "postgresql" in chosen:
+            with backends.postgres(Path(var_dir)) as backend:
+                api = http.run(backend, args.http_seconds, _log)
+            url = backends.postgres_url()
+            _log("[http] commit to SSE receipt …")
+            api["sse_latency"] = sse_latency.measure(url, args.latency_samples)
+            _log("[http] commit to webhook receipt …")
+            api["webhook_latency"] = webhook_latency.measure(url, args.latency_samples)
 
     meta: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -66,7 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report.sealing_table(sealing))
     print()
     print(report.table(results))
-    report.write_json(results, meta, args.output, sealing)
+    if api:
+        print()
+        print(report.api_table(api))
+    report.write_json(results, meta, args.output, sealing, api)
     print(
         f"\n{meta['duration_s']} s in all on {meta['cpus']} CPUs (load average "
         f"{load_before} before, {meta['load_average_before_after'][1]} after); "

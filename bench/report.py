@@ -8,6 +8,9 @@ from typing import Any
 
 RATIO_TARGET = {"postgresql": 0.5}  # append / plain INSERT, sharing on and sharing off
 SHARING_RATIO_TARGET = 0.6  # append with sharing / append without, every backend
+HTTP_RATIO_TARGET = 0.5  # HTTP appends / application-layer appends, PostgreSQL
+LATENCY_P99_TARGET_MS = 1000.0  # commit to SSE and to webhook receipt
+FEED_TARGET_PER_S = 5000.0  # an organisation's feed, read from the start
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -60,6 +63,40 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join([*_columns(rows), "", *servers])
 
 
+def api_table(api: dict[str, Any]) -> str:
+    """The partner API on PostgreSQL, from `bench.http` and the latency probes."""
+    http, app = api["http_appends"], api["application_appends"]
+    feed, sse, hook = api["feed_catch_up"], api["sse_latency"], api["webhook_latency"]
+    rows: list[tuple[str, ...]] = [
+        ("partner API (PostgreSQL)", "figure", "target"),
+        (f"HTTP appends, {api['clients']} clients (events/s)", _rate(http), ""),
+        (f"CaseStore.append, {api['clients']} threads (events/s)", _rate(app), ""),
+        (
+            "ratio HTTP / application layer",
+            f"{api['ratio']:.2f}",
+            _verdict(api["ratio"] >= HTTP_RATIO_TARGET, f"≥ {HTTP_RATIO_TARGET}"),
+        ),
+        (
+            "feed catch-up over HTTP (events/s)",
+            f"{feed['per_second']:,.0f} ({feed['events']:,} events)",
+            _verdict(feed["per_second"] >= FEED_TARGET_PER_S, f"≥ {FEED_TARGET_PER_S:,.0f}"),
+        ),
+    ]
+    for label, figures in (("commit to SSE receipt", sse), ("commit to webhook receipt", hook)):
+        rows.append(
+            (
+                label,
+                f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms",
+                _verdict(figures["p99_ms"] < LATENCY_P99_TARGET_MS, "p99 < 1 s"),
+            )
+        )
+    return "\n".join(_columns(rows))
+
+
+def _verdict(met: bool, target: str) -> str:
+    return f"{target}: {'met' if met else 'NOT met'}"
+
+
 def sealing_table(cpu: dict[str, Any]) -> str:
     """CPU per stored event for sealing alone (no storage), from `bench.crypto`."""
     fast, naive = cpu["seal_event"], cpu["naive_sealedbox"]
@@ -99,7 +136,11 @@ def sealing_table(cpu: dict[str, Any]) -> str:
 
 
 def write_json(
-    results: list[dict[str, Any]], meta: dict[str, Any], path: Path, sealing_cpu: dict[str, Any]
+    results: list[dict[str, Any]],
+    meta: dict[str, Any],
+    path: Path,
+    sealing_cpu: dict[str, Any],
+    api: dict[str, Any] | None = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     targets = {
@@ -107,8 +148,17 @@ def write_json(
         "append_ratio_no_sharing": RATIO_TARGET,
         "sharing_on_off_ratio": SHARING_RATIO_TARGET,
         "seal_event_us": sealing_cpu["target_us"],
+        "http_ratio": HTTP_RATIO_TARGET,
+        "latency_p99_ms": LATENCY_P99_TARGET_MS,
+        "feed_per_second": FEED_TARGET_PER_S,
     }
-    document = {**meta, "targets": targets, "sealing_cpu": sealing_cpu, "results": results}
+    document = {
+        **meta,
+        "targets": targets,
+        "sealing_cpu": sealing_cpu,
+        "results": results,
+        "api": api or {},
+    }
     path.write_text(json.dumps(document, indent=2) + "\n")
 
 

@@ -64,7 +64,7 @@ class SharedEvent:
             "content_digests": self.content_digests,
             "signature": self.signature,
             "countersignature": self.countersignature,
-            **({"payload": self.payload} if self.payload is not None else {}),
+            "payload": self.payload,
         }
 
 

@@ -7,6 +7,7 @@ shared database.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -57,10 +58,14 @@ class BodyLimit:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = (
-            '{"type":"' + TYPE_BASE + 'request-too-large","title":"Request too large",'
-            '"status":413,'
-            f'"detail":"the request body exceeds {self.max_bytes} bytes"}}'
+        body = json.dumps(
+            {
+                "type": TYPE_BASE + "request-too-large",
+                "title": "Request too large",
+                "status": 413,
+                "detail": f"the request body exceeds {self.max_bytes} bytes",
+                "instance": scope.get("path", ""),
+            }
         ).encode()
         await send(
             {

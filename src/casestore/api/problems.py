@@ -122,7 +122,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, errors.PayloadInvalid):
         extra["errors"] = [{"field": p.field, "message": p.message} for p in exc.problems]
     elif isinstance(exc, errors.InvalidBsn):
-        extra["errors"] = [{"field": "payload.bsn", "message": str(exc)}]
+        extra["errors"] = [{"field": "bsn", "message": str(exc)}]
     elif isinstance(exc, SubscriptionInvalid):
         extra["errors"] = [{"field": exc.field, "message": exc.message}]
     elif isinstance(exc, errors.VersionConflict):

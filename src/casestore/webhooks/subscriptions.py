@@ -48,7 +48,7 @@ def check_url(url: str) -> str:
         raise ValueError("may not carry credentials; authenticate the signature instead")
     if parts.fragment:
         raise ValueError("may not have a fragment")
-    if port == 0 or any(c.isspace() for c in url):
+    if port == 0 or any(c.isspace() or not c.isprintable() for c in url):
         raise ValueError("not a valid URL")
     return url
 

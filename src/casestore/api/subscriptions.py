@@ -33,9 +33,7 @@ class SubscriptionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(description="Where to POST the events: an http(s) URL.")
-    description: str = Field(
-        default="", max_length=MAX_DESCRIPTION, pattern=r"^[^\x00-\x1f\x7f]*$"
-    )
+    description: str = Field(default="", max_length=MAX_DESCRIPTION, pattern=r"^[^\x00-\x1f\x7f]*$")
     after: int | None = Field(
         default=None,
         ge=0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,13 +16,18 @@ from casestore.clients import Client, Role, Unauthenticated
 bearer = HTTPBearer(auto_error=False, description="A token from `casestore clients add`.")
 
 
-def get_services(request: Request) -> Services:
+# Dependencies without I/O are `async def`: a plain `def` would cost each request a hop
+# through the thread pool per dependency.
+
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_store(request: Request) -> CaseStore:
-    return get_services(request).store
+async def get_store(request: Request) -> CaseStore:
+    services: Services = request.app.state.services
+    return services.store
 
 
 def get_caller(
@@ -32,7 +37,8 @@ def get_caller(
     """The client behind the bearer token, after its rate limit is charged."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
-    client = get_services(request).clients.authenticate(credentials.credentials)
+    services: Services = request.app.state.services
+    client = services.clients.authenticate(credentials.credentials)
     request.app.state.rate_limiter.take(client.client_id)
     return client
 
@@ -42,11 +48,11 @@ Store = Annotated[CaseStore, Depends(get_store)]
 Caller = Annotated[Client, Depends(get_caller)]
 
 
-def allow(*roles: Role) -> Callable[[Client], Client]:
+def allow(*roles: Role) -> Callable[[Client], Awaitable[Client]]:
     """A dependency that lets through only clients in one of `roles`."""
     allowed = frozenset(roles)
 
-    def check(caller: Caller) -> Client:
+    async def check(caller: Caller) -> Client:
         if caller.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise forbidden(f"the role {caller.role.value} may not do this (allowed: {names})")

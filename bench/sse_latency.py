@@ -20,29 +20,24 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import uvicorn
-from psycopg import sql
 
-from bench import backends, logs, workload
+from bench import backends, latency, logs, workload
 from casestore.api.app import create_app
 from casestore.bootstrap import Services, build
-
-ARRIVAL_TIMEOUT_SECONDS = 10.0
 
 
 def measure(database_url: str, samples: int = 50) -> dict[str, Any]:
     """Commit-to-receipt latency of `samples` events, one at a time; milliseconds."""
     with (
         tempfile.TemporaryDirectory(prefix="casestore-bench-sse-") as var_dir,
-        _schema(database_url) as url,
+        latency.schema(database_url, "bench_sse") as url,
     ):
         settings = backends.settings(url, Path(var_dir))
         server, writer = build(settings), build(settings)
@@ -56,47 +51,16 @@ def measure(database_url: str, samples: int = 50) -> dict[str, Any]:
                     submission = partner.signalering(case_id)
                     position = writer.store.append(case_id, submission).position
                     committed = time.perf_counter()
-                    received = _arrival(arrivals, position)
+                    received = latency.arrival(arrivals, position)
                     latencies.append((received - committed) * 1000)
         finally:
             writer.close()
             server.close()
     return {
         "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(_percentile(latencies, 99), 2),
+        "p99_ms": round(latency.percentile(latencies, 99), 2),
         "samples": len(latencies),
     }
-
-
-def _arrival(arrivals: queue.Queue[tuple[int, float]], position: int) -> float:
-    deadline = time.monotonic() + ARRIVAL_TIMEOUT_SECONDS
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            got, at = arrivals.get(timeout=left)
-        except queue.Empty:
-            break
-        if got == position:
-            return at
-    raise RuntimeError(f"event {position} did not arrive within {ARRIVAL_TIMEOUT_SECONDS} s")
-
-
-def _percentile(values: list[float], pct: int) -> float:
-    if len(values) < 2:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
-
-
-@contextmanager
-def _schema(database_url: str) -> Iterator[str]:
-    """A schema of its own on the server, dropped afterwards; yields the store's URL."""
-    schema = f"bench_sse_{uuid.uuid4().hex[:12]}"
-    base = database_url.split("?")[0]
-    with psycopg.connect(base, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        try:
-            yield f"{base}?schema={schema}"
-        finally:
-            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @contextmanager

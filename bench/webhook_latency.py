@@ -24,21 +24,16 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
-from bench import backends, logs, workload
+from bench import backends, latency, logs, workload
 from casestore.bootstrap import build
 from casestore.webhooks.worker import Worker
 
-ARRIVAL_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 0.25  # the worker's default
 
 
@@ -48,7 +43,7 @@ def measure(
     """Commit-to-receipt latency of `samples` webhook deliveries, one at a time; ms."""
     with (
         tempfile.TemporaryDirectory(prefix="casestore-bench-webhooks-") as var_dir,
-        _schema(database_url) as url,
+        latency.schema(database_url, "bench_webhooks") as url,
         _receiver() as (receiver_url, arrivals),
     ):
         settings = backends.settings(url, Path(var_dir))
@@ -65,7 +60,7 @@ def measure(
                 time.sleep(random.uniform(0, poll_interval))
                 recorded = writer.store.append(case_id, partner.signalering(case_id))
                 committed = time.perf_counter()
-                received = _arrival(arrivals, recorded.event_id)
+                received = latency.arrival(arrivals, recorded.event_id)
                 latencies.append((received - committed) * 1000)
         finally:
             worker.stop()
@@ -74,42 +69,11 @@ def measure(
             delivering.close()
     return {
         "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(_percentile(latencies, 99), 2),
+        "p99_ms": round(latency.percentile(latencies, 99), 2),
         "max_ms": round(max(latencies), 2),
         "samples": len(latencies),
         "poll_interval_s": poll_interval,
     }
-
-
-def _arrival(arrivals: queue.Queue[tuple[str, float]], event_id: str) -> float:
-    deadline = time.monotonic() + ARRIVAL_TIMEOUT_SECONDS
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            got, at = arrivals.get(timeout=left)
-        except queue.Empty:
-            break
-        if got == event_id:
-            return at
-    raise RuntimeError(f"event {event_id} did not arrive within {ARRIVAL_TIMEOUT_SECONDS} s")
-
-
-def _percentile(values: list[float], pct: int) -> float:
-    if len(values) < 2:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
-
-
-@contextmanager
-def _schema(database_url: str) -> Iterator[str]:
-    """A schema of its own on the server, dropped afterwards; yields the store's URL."""
-    schema = f"bench_webhooks_{uuid.uuid4().hex[:12]}"
-    base = database_url.split("?")[0]
-    with psycopg.connect(base, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        try:
-            yield f"{base}?schema={schema}"
-        finally:
-            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 @contextmanager

@@ -12,6 +12,7 @@ Validation that depends on "today" (no birth date or referral date in the future
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -278,10 +279,13 @@ def _is_control(event_type: str, field: str) -> bool:
     return isinstance(extra, dict) and bool(extra.get(CONTROL))
 
 
+# The catalogue is fixed at import; every stored and every read event asks these.
+@functools.cache
 def control_fields(event_type: str) -> tuple[str, ...]:
     return tuple(f for f in schema_of(event_type).model_fields if _is_control(event_type, f))
 
 
+@functools.cache
 def content_fields(event_type: str) -> tuple[str, ...]:
     return tuple(f for f in schema_of(event_type).model_fields if not _is_control(event_type, f))
 

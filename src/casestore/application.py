@@ -140,6 +140,17 @@ class CaseStore(Application[UUID]):
         self.require_signatures = require_signatures
         self.clock = clock
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
+        self._save_listeners: list[Callable[[], None]] = []
+
+    def on_saved(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after every committed save through this store (e.g. to wake
+        live readers in this process at once); returns the function that removes it."""
+        self._save_listeners.append(listener)
+        return lambda: self._save_listeners.remove(listener)
+
+    def _notify(self, recordings: list[Any]) -> None:
+        for listener in list(self._save_listeners):
+            listener()
 
     @property
     def case_recorder(self) -> CaseRecorder:

@@ -97,7 +97,7 @@ class Wakeup:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._unhook = after_saves(self.store, self.notify)
+        self._unhook = self.store.on_saved(self.notify)
         self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
         self._thread.start()
 
@@ -169,30 +169,6 @@ def wakeup_for(store: CaseStore) -> Wakeup:
     if isinstance(store.recorder, PostgresApplicationRecorder):
         return PostgresWakeup(store)
     return SQLiteWakeup(store)
-
-
-def after_saves(store: CaseStore, callback: Callable[[], None]) -> Callable[[], None]:
-    """Call `callback` after every successful save through `store`; returns the undo.
-
-    Uses the application's after-save hook (`Application._notify`, which the library
-    calls once the recordings are committed), chained on this one instance."""
-    original = store._notify  # the library's hook for exactly this
-    shadowed = "_notify" in vars(store)
-
-    def notify(recordings: Any) -> None:
-        original(recordings)
-        callback()
-
-    setattr(store, "_notify", notify)  # noqa: B010 - an instance attribute, not a method
-
-    def undo() -> None:
-        if vars(store).get("_notify") is notify:
-            if shadowed:
-                setattr(store, "_notify", original)  # noqa: B010
-            else:
-                delattr(store, "_notify")
-
-    return undo
 
 
 def _connect_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -206,7 +206,19 @@ class CaseStore(Application[UUID]):
         *,
         expected_version: int | None = None,
     ) -> Recorded:
-        """Append one event to an open case."""
+        """Append one event to an open case. An organisation that may not write to the
+        case and never received anything of it is told the case does not exist: refusing
+        it otherwise would reveal that the person has a case."""
+        try:
+            return self._append(case_id, submission, expected_version)
+        except (errors.AuthorNotInNetwork, errors.AuthorNotPermitted):
+            if not self.receives_any(submission.author.organisation, case_id):
+                raise errors.CaseNotFound(str(case_id)) from None
+            raise
+
+    def _append(
+        self, case_id: UUID, submission: Submission, expected_version: int | None
+    ) -> Recorded:
         if submission.event_type == "aanmelding":
             raise errors.CaseAlreadyOpened()
         self._check_author(submission)
@@ -330,6 +342,8 @@ class CaseStore(Application[UUID]):
     def read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
         """The events of one case that `org_id` receives, sealed for it (or opened, for an
         organisation the service hosts). Nothing received: CaseNotFound, not "forbidden"."""
+        if decrypt and org_id not in self.sharing.keyring.hosted:
+            raise errors.NotHosted(org_id)
         positions = self.case_recorder.access_positions(org_id, str(case_id))
         if not positions:
             raise errors.CaseNotFound(str(case_id))
@@ -345,6 +359,15 @@ class CaseStore(Application[UUID]):
                     self._disclose(org_id, event, position, event_grants, decrypt, event_digests)
                 )
         return shared
+
+    def read_event(
+        self, org_id: str, case_id: UUID, event_id: str, *, decrypt: bool = False
+    ) -> SharedEvent:
+        """One event of a case as `org_id` receives it."""
+        for event in self.read_case(org_id, case_id, decrypt=decrypt):
+            if event.event_id == event_id:
+                return event
+        raise errors.EventNotFound(str(case_id), event_id)
 
     def receives_any(self, org_id: str, case_id: UUID) -> bool:
         """Whether `org_id` receives (or received) any event of the case."""

@@ -199,7 +199,7 @@ def test_a_rejected_event_writes_nothing(store: CaseStore) -> None:
 
     with pytest.raises(errors.InclusionRequired):
         store.append(opened.case_id, submit("opschaling", {"niveau": 3, "reden": "x"}, ZVH))
-    with pytest.raises(errors.AuthorNotInNetwork):
+    with pytest.raises(errors.CaseNotFound):  # it never saw the case: nothing to say
         store.append(opened.case_id, submit("signalering", signalering(), POLITIE))
     with pytest.raises(errors.PayloadInvalid):
         store.append(opened.case_id, submit("signalering", {"ernst": 9}))
@@ -218,9 +218,21 @@ def test_an_organisation_writes_only_the_event_types_the_policy_lets_it(
         store.append(opened.case_id, submit("triagebesluit", TRIAGE, POLITIE))
     with pytest.raises(errors.AuthorNotPermitted):
         store.append(opened.case_id, submit("triagebesluit", TRIAGE, GGZ))
+    with pytest.raises(errors.CaseNotFound):  # an outsider learns nothing, not even "403"
+        store.append(opened.case_id, submit("triagebesluit", TRIAGE, "om-amsterdam"))
 
     assert (store.max_position(), all_events(store)) == before
     store.append(opened.case_id, submit("signalering", signalering(), POLITIE))
+
+
+def test_a_former_member_is_refused_by_name_not_hidden(store: CaseStore) -> None:
+    opened = open_case(store)
+    store.append(opened.case_id, submit("netwerkwijziging", netwerk(POLITIE), ZVH))
+    store.append(
+        opened.case_id, submit("netwerkwijziging", netwerk(POLITIE, "uitgetreden"), ZVH)
+    )
+    with pytest.raises(errors.AuthorNotInNetwork):
+        store.append(opened.case_id, submit("signalering", signalering(), POLITIE))
 
 
 # ---- optimistic concurrency ---------------------------------------------------------

@@ -7,10 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from casestore.api.deps import Reader, ServicesDep, Store, Writer
-from casestore.api.problems import Problem, forbidden, not_found
+from casestore.api.deps import Reader, Store, Writer
+from casestore.api.problems import Problem
 from casestore.api.schemas import CaseCreate, EventCreate, EventRecorded, SharedEventPublic
-from casestore.application import Author, CaseStore, Recorded, Submission
+from casestore.application import Author, Recorded, Submission
 from casestore.clients import Client
 from casestore.domain import errors
 
@@ -24,6 +24,9 @@ IdempotencyHeader = Annotated[
         max_length=200,
         description="The client's id for this event (or send `event_id` in the body).",
     ),
+]
+Decrypt = Annotated[
+    bool, Query(description="Open the fields (organisations the service hosts only).")
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {"application/problem+json": {}}}
@@ -73,13 +76,9 @@ def append_event(
     key: IdempotencyHeader = None,
 ) -> EventRecorded:
     """Append an event to an open case the caller's organisation is a member of."""
-    try:
-        recorded = store.append(
-            case_id, _submission(body, caller, key), expected_version=body.expected_version
-        )
-    except (errors.AuthorNotInNetwork, errors.AuthorNotPermitted):
-        _hide_unseen(store, caller, case_id)
-        raise
+    recorded = store.append(
+        case_id, _submission(body, caller, key), expected_version=body.expected_version
+    )
     response.headers["Location"] = f"/v1/cases/{case_id}/events/{recorded.event_id}"
     return _public(recorded)
 
@@ -88,15 +87,11 @@ def append_event(
 def read_events(
     case_id: UUID,
     caller: Reader,
-    services: ServicesDep,
-    decrypt: Annotated[
-        bool, Query(description="Open the fields (organisations the service hosts only).")
-    ] = False,
+    store: Store,
+    decrypt: Decrypt = False,
 ) -> list[dict[str, Any]]:
     """The events of a case the caller's organisation receives, sealed for it."""
-    _check_decrypt(services.settings.hosted_organisations, caller, decrypt)
-    events = services.store.read_case(caller.org_id, case_id, decrypt=decrypt)
-    return [e.to_json() for e in events]
+    return [e.to_json() for e in store.read_case(caller.org_id, case_id, decrypt=decrypt)]
 
 
 @router.get("/{case_id}/events/{event_id}", response_model=SharedEventPublic, responses=ERRORS)
@@ -104,15 +99,11 @@ def read_event(
     case_id: UUID,
     event_id: str,
     caller: Reader,
-    services: ServicesDep,
-    decrypt: bool = False,
+    store: Store,
+    decrypt: Decrypt = False,
 ) -> dict[str, Any]:
     """One event of a case, as the caller's organisation receives it."""
-    _check_decrypt(services.settings.hosted_organisations, caller, decrypt)
-    for event in services.store.read_case(caller.org_id, case_id, decrypt=decrypt):
-        if event.event_id == event_id:
-            return event.to_json()
-    raise not_found(f"no event {event_id} in case {case_id} for {caller.org_id}")
+    return store.read_event(caller.org_id, case_id, event_id, decrypt=decrypt).to_json()
 
 
 def _submission(body: CaseCreate, caller: Client, header_key: str | None) -> Submission:
@@ -141,17 +132,3 @@ def _public(recorded: Recorded) -> EventRecorded:
         position=recorded.position,
         replayed=recorded.replayed,
     )
-
-
-def _hide_unseen(store: CaseStore, caller: Client, case_id: UUID) -> None:
-    """An organisation that never received anything of a case learns nothing about it."""
-    if not store.receives_any(caller.org_id, case_id):
-        raise errors.CaseNotFound(str(case_id))
-
-
-def _check_decrypt(hosted: list[str], caller: Client, decrypt: bool) -> None:
-    if decrypt and caller.org_id not in hosted:
-        raise forbidden(
-            f"{caller.org_id} is not hosted by this service: open the sealed fields with "
-            "your own private key (sharing.client or `casestore decrypt`)"
-        )

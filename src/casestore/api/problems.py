@@ -74,6 +74,7 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (SubscriptionInvalid, Kind(422, "request-invalid", "Invalid request")),
     (errors.AuthorNotInNetwork, Kind(403, "not-in-network", "Not in the case network")),
     (errors.AuthorNotPermitted, Kind(403, "author-not-permitted", "Not permitted to write")),
+    (errors.NotHosted, Kind(403, "forbidden", "Forbidden")),
     (errors.VersionConflict, Kind(409, "version-conflict", "Version conflict")),
     (errors.IdempotencyConflict, Kind(409, "idempotency-conflict", "Idempotency conflict")),
     (errors.PersonHasOpenCase, Kind(409, "person-has-open-case", "Person has an open case")),

@@ -16,7 +16,9 @@
     │   └── OccurredBeforeOpening
     ├── AuthorNotPermitted          the policy does not let this organisation write that type
     ├── PersonHasOpenCase           a second aanmelding while the person's case is open
-    ├── CaseNotFound
+    ├── CaseNotFound                also what an organisation that never saw the case is told
+    │   └── EventNotFound
+    ├── NotHosted                   the service holds no private key to open fields with
     ├── CaseStillOpen               shredding waits until the case has ended
     ├── VersionConflict             expected version is not the current version
     └── IdempotencyConflict         a retried event id came back with other content
@@ -169,6 +171,20 @@ class CaseNotFound(CaseStoreError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
         super().__init__(f"no case {case_id}")
+
+
+class EventNotFound(CaseNotFound):
+    def __init__(self, case_id: str, event_id: str) -> None:
+        super().__init__(case_id)
+        self.args = (f"no event {event_id} in case {case_id}",)
+
+
+class NotHosted(CaseStoreError):
+    def __init__(self, organisation: str) -> None:
+        super().__init__(
+            f"{organisation} is not hosted by this service: open the sealed fields with "
+            "your own private key (sharing.client or `casestore decrypt`)"
+        )
 
 
 class VersionConflict(CaseStoreError):

@@ -13,7 +13,6 @@ import typer
 from pydantic import ValidationError
 
 from casestore import demo as demo_data
-from casestore.application import Recorded
 from casestore.bootstrap import Services, build
 from casestore.clients import ClientError
 from casestore.domain.errors import CaseStoreError
@@ -314,11 +313,6 @@ def _uuid(text: str) -> UUID:
 def _fail(exc: Exception) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
-
-
-def _load_demo(services: Services) -> list[Recorded]:
-    signers = demo_signers(services.settings.key_directory)
-    return list(demo_data.load(services.store, signers))
 
 
 def main() -> None:

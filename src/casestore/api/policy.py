@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 
 from casestore.api.cases import ERRORS
 from casestore.api.deps import Caller, Store, allow
-from casestore.application import utcnow
 from casestore.clients import Client, Role
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -40,7 +39,7 @@ def explain(
     field: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Why an organisation, as a network member, may or may not read a field now."""
-    explanation = store.sharing.matrix.explain(organisation, event_type, field, utcnow())
+    explanation = store.sharing.matrix.explain(organisation, event_type, field, store.clock())
     return {
         "organisation": explanation.organisation,
         "event_type": explanation.event_type,

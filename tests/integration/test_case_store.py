@@ -228,9 +228,7 @@ def test_an_organisation_writes_only_the_event_types_the_policy_lets_it(
 def test_a_former_member_is_refused_by_name_not_hidden(store: CaseStore) -> None:
     opened = open_case(store)
     store.append(opened.case_id, submit("netwerkwijziging", netwerk(POLITIE), ZVH))
-    store.append(
-        opened.case_id, submit("netwerkwijziging", netwerk(POLITIE, "uitgetreden"), ZVH)
-    )
+    store.append(opened.case_id, submit("netwerkwijziging", netwerk(POLITIE, "uitgetreden"), ZVH))
     with pytest.raises(errors.AuthorNotInNetwork):
         store.append(opened.case_id, submit("signalering", signalering(), POLITIE))
 

@@ -9,7 +9,8 @@ Measures, interleaved so they see the same machine, the layers of the write path
 
 then splits `append` into its phases (wall clock, per append) and counts PostgreSQL
 round trips. `--cprofile` adds the heaviest functions under cProfile; `--env KEY=VALUE`
-passes eventsourcing settings to `build()` to try a change (AGGREGATE_CACHE_MAXSIZE=1000).
+passes eventsourcing settings to `build()` to try a change (AGGREGATE_CACHE_MAXSIZE=1000);
+`--no-sharing` profiles the path that stores content unsealed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from eventsourcing.persistence import StoredEvent
 from psycopg import sql
 
 from bench import backends, logs, measure, suite, workload
+from bench.nosharing import NoSharing
 from casestore.application import CaseStore
 from casestore.bootstrap import build
 
@@ -54,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="per layer")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument(
+        "--no-sharing", action="store_true", help="append unsealed (bench/nosharing.py)"
+    )
     parser.add_argument("--top", type=int, default=35)
     args = parser.parse_args(argv)
     logs.quiet()
@@ -68,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         store = services.store
         partner = workload.Partner(store, services.settings)
         cases = workload.open_cases(store, partner, 5)
+        if args.no_sharing:
+            store.sharing = NoSharing.replacing(store.sharing)
         store.append(cases[0], partner.signalering(cases[0]))
         stored = backend.stored_state_bytes(suite.events_table(store), cases)
         state = secrets.token_bytes(round(stored))

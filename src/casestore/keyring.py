@@ -32,6 +32,7 @@ from sharing.keys import (
 class Keyring:
     public: dict[str, list[OrgPublicKeys]]
     hosted: dict[str, OrgPrivateKeys] = field(repr=False)
+    _signers: dict[str, SigningKey] = field(default_factory=dict, repr=False, compare=False)
 
     def records(self) -> list[OrgPublicKeys]:
         return [record for records in self.public.values() for record in records]
@@ -50,10 +51,14 @@ class Keyring:
             raise KeyNotFound(f"the service does not host {org_id!r}") from None
 
     def signing_key(self, org_id: str) -> SigningKey:
-        try:
-            return self.hosted[org_id].signing_key
-        except KeyError:
-            raise KeyNotFound(f"the service does not host {org_id!r}") from None
+        # Deriving the key pair from the seed costs more than the signature it is for.
+        signer = self._signers.get(org_id)
+        if signer is None:
+            try:
+                signer = self._signers[org_id] = self.hosted[org_id].signing_key
+            except KeyError:
+                raise KeyNotFound(f"the service does not host {org_id!r}") from None
+        return signer
 
 
 def load_keyring(directory: Path, hosted: Iterable[str]) -> Keyring:

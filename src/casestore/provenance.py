@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from nacl.bindings import crypto_generichash_blake2b_salt_personal
-
 from sharing.canonical import b64encode, canonical_json
 from sharing.keys import SigningKey, format_time
+from sharing.primitives import blake2b
 from sharing.signing import sign
 
 SUBMISSION = "casestore/submission"
@@ -90,10 +89,6 @@ def stored_document(
 def content_digests(sealed_content: dict[str, Any]) -> dict[str, str]:
     """BLAKE2b-256 of each sealed field's canonical JSON (ciphertext, nonce, commitment)."""
     return {
-        name: b64encode(
-            crypto_generichash_blake2b_salt_personal(
-                canonical_json(sealed), digest_size=32, person=b"casestore/field"
-            )
-        )
+        name: b64encode(blake2b(canonical_json(sealed), 32, b"casestore/field"))
         for name, sealed in sealed_content.items()
     }

@@ -59,6 +59,8 @@ import nacl.exceptions
 from sharing.canonical import b64decode, b64encode, length_prefixed
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed, InvalidKey
 from sharing.keys import DecryptionKey, MasterKey, Randomness, Recipient
+from sharing.primitives import aead_encrypt as _seal
+from sharing.primitives import blake2b
 
 __all__ = [
     "FORMAT",
@@ -270,7 +272,7 @@ def case_key_ad(region: str, case_id: str) -> bytes:
 
 def commitment(data_key: bytes, ctx: FieldContext) -> bytes:
     """Binds the ciphertext to one data key: Poly1305 alone does not (it is not committing)."""
-    return _hash(content_ad(ctx), COMMITMENT_BYTES, data_key, _COMMIT_PERSONAL)
+    return blake2b(content_ad(ctx), COMMITMENT_BYTES, _COMMIT_PERSONAL, data_key)
 
 
 def derive_kek(
@@ -293,7 +295,7 @@ def _kek(shared: bytes, epk: bytes, recipient: Recipient, event_bytes: bytes) ->
         + event_bytes
         + length_prefixed(recipient.org_id, recipient.key_id, epk, recipient.public_key)
     )
-    return _hash(message, KEY_BYTES, shared, _KEK_PERSONAL)
+    return blake2b(message, KEY_BYTES, _KEK_PERSONAL, shared)
 
 
 def _event_bytes(ctx: FieldContext) -> bytes:
@@ -384,7 +386,7 @@ def seal_event(
             name,
             nonce,
             _seal(plaintext, ad, nonce, data_key),
-            _hash(ad, COMMITMENT_BYTES, data_key, _COMMIT_PERSONAL),
+            blake2b(ad, COMMITMENT_BYTES, _COMMIT_PERSONAL, data_key),
         )
         escrows[name] = Escrow(
             name,
@@ -472,7 +474,7 @@ def open_field_from_escrow(
 def _open_content(sealed: SealedField, ctx: FieldContext, data_key: bytes) -> bytes:
     _need(len(sealed.nonce) == NONCE_BYTES and len(sealed.commitment) == COMMITMENT_BYTES)
     ad = content_ad(ctx)
-    expected = _hash(ad, COMMITMENT_BYTES, data_key, _COMMIT_PERSONAL)
+    expected = blake2b(ad, COMMITMENT_BYTES, _COMMIT_PERSONAL, data_key)
     _need(_equal(expected, sealed.commitment))
     return bytes(_decrypt(sealed.ciphertext, ad, sealed.nonce, data_key))
 
@@ -484,55 +486,6 @@ def _unescrow(escrow: Escrow, ctx: FieldContext, case_key: bytes | None) -> byte
         data_key = _decrypt(escrow.wrapped_key, escrow_ad(ctx), escrow.nonce, case_key)
         _need(len(data_key) == KEY_BYTES)
         return bytes(data_key)
-
-
-# --- the two hot primitives ------------------------------------------------------------------
-#
-# Sealing one event of 10 fields for 8 organisations takes about 100 AEAD and 20 BLAKE2b
-# calls. PyNaCl's public bindings spend ~4 µs of argument checking per call, more than the
-# cryptography itself, which alone would break the 1 ms budget. So the sealing path calls the
-# same libsodium functions through PyNaCl's own cffi module, with the lengths checked here.
-# Opening keeps the public bindings. tests/unit/test_envelope.py checks both paths agree; if a
-# future PyNaCl moves its cffi module, everything falls back to the public bindings.
-
-try:
-    from nacl._sodium import ffi as _ffi
-    from nacl._sodium import lib as _lib
-except ImportError:  # pragma: no cover
-    _lib = None
-
-
-def _seal(message: bytes, ad: bytes, nonce: bytes, key: bytes) -> bytes:
-    """XChaCha20-Poly1305-IETF encrypt: ``ciphertext || tag``."""
-    if _lib is None or len(nonce) != NONCE_BYTES or len(key) != KEY_BYTES:
-        return bytes(
-            nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(message, ad, nonce, key)
-        )
-    size = len(message) + TAG_BYTES
-    out = _ffi.new("unsigned char[]", size)
-    rc = _lib.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        out, _ffi.NULL, message, len(message), ad, len(ad), _ffi.NULL, nonce, key
-    )
-    if rc != 0:  # pragma: no cover  (libsodium only fails on oversized input)
-        raise nacl.exceptions.CryptoError("encryption failed")
-    return bytes(_ffi.buffer(out, size))
-
-
-def _hash(message: bytes, size: int, key: bytes, personal: bytes) -> bytes:
-    """Keyed, personalised BLAKE2b (salt all zeros)."""
-    if _lib is None or len(key) != KEY_BYTES or len(personal) != 16 or not 16 <= size <= 64:
-        return bytes(
-            nacl.bindings.crypto_generichash_blake2b_salt_personal(
-                message, digest_size=size, key=key, person=personal
-            )
-        )
-    out = _ffi.new("unsigned char[]", size)
-    rc = _lib.crypto_generichash_blake2b_salt_personal(
-        out, size, message, len(message), key, len(key), _ffi.NULL, personal
-    )
-    if rc != 0:  # pragma: no cover  (only for sizes outside 16..64)
-        raise nacl.exceptions.CryptoError("hashing failed")
-    return bytes(_ffi.buffer(out, size))
 
 
 # --- helpers ---------------------------------------------------------------------------------

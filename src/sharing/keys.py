@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +30,7 @@ import nacl.signing
 
 from sharing.canonical import b64decode, b64encode, length_prefixed
 from sharing.errors import InvalidKey, KeyNotFound
+from sharing.primitives import blake2b
 
 __all__ = [
     "KEY_BYTES",
@@ -64,10 +66,13 @@ def key_id(public_key: bytes, kind: KeyKind) -> str:
     The kind is hashed in so an encryption key and a signing key can never share an id.
     """
     _check_len(public_key, "public key")
-    digest = nacl.bindings.crypto_generichash_blake2b_salt_personal(
-        length_prefixed(kind, public_key), digest_size=16, person=_KID_PERSONAL
-    )
-    return digest.hex()
+    return _key_id(public_key, kind)
+
+
+@lru_cache(maxsize=4096)
+def _key_id(public_key: bytes, kind: KeyKind) -> str:
+    # Every seal and signature names its keys; hashing the same few keys again is waste.
+    return blake2b(length_prefixed(kind, public_key), 16, _KID_PERSONAL).hex()
 
 
 def format_time(moment: datetime) -> str:
@@ -143,7 +148,10 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         """Detached Ed25519 signature; kept here so the seed never leaves this object."""
-        return bytes(nacl.signing.SigningKey(self.seed).sign(message).signature)
+        # libsodium's secret key is seed || public key: signing from it skips re-deriving
+        # the key pair from the seed on every call.
+        signed = nacl.bindings.crypto_sign(message, self.seed + self.public_key)
+        return bytes(signed[: nacl.bindings.crypto_sign_BYTES])
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import nacl.bindings
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,8 +21,6 @@ from sharing.envelope import (
     Grant,
     SealedEvent,
     SealedField,
-    _hash,
-    _seal,
     load_case_key,
     new_case_key,
     open_field,
@@ -602,44 +599,6 @@ def test_client_loads_a_private_key_file() -> None:
     assert loaded.key_id == keys.public.enc_key_id
     grant = regrant(SEALED.escrows["toelichting"], CTX, CASE_KEY, keys.public.recipient)
     assert open_field(SEALED_FIELD, grant, CTX, loaded) == PLAINTEXTS["toelichting"]
-
-
-# --- the fast primitive path agrees with PyNaCl's public bindings --------------------------------
-
-
-@given(
-    st.binary(max_size=300),
-    st.binary(max_size=300),
-    st.binary(min_size=24, max_size=24),
-    st.binary(min_size=32, max_size=32),
-)
-def test_fast_aead_matches_public_binding(
-    message: bytes, ad: bytes, nonce: bytes, key: bytes
-) -> None:
-    expected = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(message, ad, nonce, key)
-    assert _seal(message, ad, nonce, key) == expected
-
-
-@given(
-    st.binary(max_size=300),
-    st.binary(min_size=32, max_size=32),
-    st.sampled_from([16, 32, 64]),
-    st.sampled_from([b"sharing/1/commit", b"x".ljust(16, b"\0")]),
-)
-def test_fast_hash_matches_public_binding(
-    message: bytes, key: bytes, size: int, personal: bytes
-) -> None:
-    expected = nacl.bindings.crypto_generichash_blake2b_salt_personal(
-        message, digest_size=size, key=key, person=personal
-    )
-    assert _hash(message, size, key, personal) == expected
-
-
-def test_fast_path_refuses_wrong_lengths_like_the_binding() -> None:
-    with pytest.raises(Exception, match=r"(?i)nonce|key"):
-        _seal(b"m", b"", b"short", bytes(32))
-    with pytest.raises(Exception, match=r"(?i)nonce|key"):
-        _seal(b"m", b"", bytes(24), b"short")
 
 
 def test_field_context_helpers() -> None:

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-sharing", action="store_true", help="append unsealed (bench/nosharing.py)"
     )
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--sort", default="cumulative", help="pstats key, e.g. tottime")
     args = parser.parse_args(argv)
     logs.quiet()
     overrides = dict(item.split("=", 1) for item in args.env)
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 measure.Workload(profiled, work.prepare), seconds=args.seconds, warmup=0
             )
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
             print(out.getvalue())
     return 0
 

@@ -98,10 +98,12 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         def columns(table: str) -> str:
             return ", ".join(f"{c} {COLUMN_TYPES.get(c, 'text')}" for c in COLUMNS[table])
 
+        # Each table's INSERT runs only when the save has rows for it: an append without
+        # a new case key, say, pays nothing for that table.
         side = "\n".join(
-            f"    INSERT INTO {self._t(table)} ({', '.join(names)}) "
+            f"    IF side ? '{table}' THEN INSERT INTO {self._t(table)} ({', '.join(names)}) "
             f"SELECT {', '.join(names)} FROM jsonb_to_recordset(side->'{table}') "
-            f"AS x({columns(table)});"
+            f"AS x({columns(table)}); END IF;"
             for table, names in COLUMNS.items()
             if table != "access"
         )

@@ -59,8 +59,8 @@ import nacl.exceptions
 from sharing.canonical import b64decode, b64encode, length_prefixed
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed, InvalidKey
 from sharing.keys import DecryptionKey, MasterKey, Randomness, Recipient
+from sharing.primitives import KEY_BYTES, NONCE_BYTES, TAG_BYTES, blake2b
 from sharing.primitives import aead_encrypt as _seal
-from sharing.primitives import blake2b
 
 __all__ = [
     "FORMAT",
@@ -91,9 +91,6 @@ __all__ = [
 FORMAT = "sharing/1"
 WIRE_VERSION = 1
 
-KEY_BYTES = 32
-NONCE_BYTES = 24
-TAG_BYTES = 16
 COMMITMENT_BYTES = 32
 
 # BLAKE2b personalisation is 16 bytes; shorter strings are zero-padded (as libsodium's

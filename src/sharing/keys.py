@@ -371,15 +371,11 @@ class MasterKey:
         Using the master key itself for a second job would tie that job's security to the
         case-key wrapping; a keyed BLAKE2b over the purpose name separates them.
         """
-        return nacl.bindings.crypto_generichash_blake2b_salt_personal(
-            length_prefixed(purpose), digest_size=length, key=self._key, person=_DERIVE_PERSONAL
-        )
+        return blake2b(length_prefixed(purpose), length, _DERIVE_PERSONAL, self._key)
 
     @property
     def fingerprint(self) -> str:
-        return nacl.bindings.crypto_generichash_blake2b_salt_personal(
-            b"", digest_size=8, key=self._key, person=_MASTER_FP_PERSONAL
-        ).hex()
+        return blake2b(b"", 8, _MASTER_FP_PERSONAL, self._key).hex()
 
     def __repr__(self) -> str:
         return f"MasterKey(fingerprint={self.fingerprint!r})"

@@ -396,6 +396,17 @@ def test_retries_replay_and_conflicts_are_409(region: Region) -> None:
     assert services.store.max_position() == position + 1
 
 
+def test_a_case_opened_by_anything_but_an_aanmelding_is_409_and_stores_nothing(
+    region: Region,
+) -> None:
+    services = region.api.services
+    position = services.store.max_position()
+    refused = region[ARKIN].post(None, "signalering", SIGNALERING)
+    problem = assert_problem(refused, 409, "process-violation")
+    assert "aanmelding" in problem["detail"]
+    assert services.store.max_position() == position
+
+
 def test_who_may_write_is_the_policy_and_unseen_cases_are_not_found(region: Region) -> None:
     gemeente, arkin = region[GEMEENTE], region[ARKIN]
     opened = gemeente.post(None, "aanmelding", aanmelding(fresh_bsn()))

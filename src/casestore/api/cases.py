@@ -12,7 +12,6 @@ from casestore.api.problems import Problem
 from casestore.api.schemas import CaseCreate, EventCreate, EventRecorded, SharedEventPublic
 from casestore.application import Author, Recorded, Submission
 from casestore.clients import Client
-from casestore.domain import errors
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -54,8 +53,6 @@ def open_case(
     key: IdempotencyHeader = None,
 ) -> EventRecorded:
     """Open a case with its aanmelding."""
-    if body.type != "aanmelding":
-        raise errors.OpeningEventRequired(body.type)
     recorded = store.open_case(_submission(body, caller, key))
     response.headers["Location"] = f"/v1/cases/{recorded.case_id}"
     return _public(recorded)

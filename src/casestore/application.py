@@ -33,7 +33,7 @@ from casestore.persistence import CaseRecorder
 from casestore.persistence.side_tables import AccessRow, EventIdRow, GrantRow, ShredRecord
 from casestore.provenance import content_digests, stored_document, submission_document
 from casestore.sealing import PART, Sealed, Sharing
-from sharing.envelope import Escrow, EventContext, Grant
+from sharing.envelope import Escrow, EventContext
 from sharing.errors import PolicyError, SignatureInvalid
 from sharing.keys import format_time
 from sharing.policy import AccessMatrix
@@ -427,12 +427,11 @@ class CaseStore(Application[UUID]):
         decrypt: bool,
         digests: dict[str, str] | None = None,
     ) -> SharedEvent:
-        granted = {str(g["field"]) for g in grants}
+        granted = {str(name) for g in grants for name in g["fields"]}
         readable = {name.partition(PART)[0] for name in granted}
         payload = None
         if decrypt:
-            opened = [Grant.from_json(g) for g in grants]
-            payload = self.sharing.open(org_id, self._context(event), event.content, opened)
+            payload = self.sharing.open(org_id, self._context(event), event.content, grants)
         return SharedEvent(
             region=self.sharing.region,
             case_id=event.originator_id,
@@ -458,58 +457,69 @@ class CaseStore(Application[UUID]):
 
     def reconcile(self, case_id: UUID) -> GrantChanges:
         """Bring one case's grants and access in line with the current policy and keys:
-        re-seal from escrow what is newly granted, delete what no longer is."""
+        re-seal from escrow what is newly granted, delete what no longer is. A grant whose
+        fields change is replaced by one for the fields now granted."""
         now = self.clock()
         cid = str(case_id)
         recorder = self.case_recorder
-        have = {(g.event_id, g.field, g.org_id, g.key_id) for g in recorder.grants_of_case(cid)}
+        have = {
+            (g.org_id, g.version, g.key_id): frozenset(g.fields)
+            for g in recorder.grants_of_case(cid)
+        }
         have_access = {(a.org_id, a.version) for a in recorder.access_of_case(cid)}
-        want: dict[tuple[str, str, str, str], tuple[Case.Recorded, frozenset[str]]] = {}
+        want: dict[tuple[str, int, str], frozenset[str]] = {}
+        events: dict[int, tuple[Case.Recorded, frozenset[str]]] = {}
         want_access: dict[tuple[str, int], Case.Recorded] = {}
         case: Any = None
         for event in self.history(case_id):
+            version = event.originator_version
             network = frozenset(
                 event.control["netwerk"] if case is None else case.audience(event.control)
             )
+            events[version] = (event, network)
             recipients = self.sharing.matrix.recipients(
                 event.event_type, network, now, author=event.author_org
             )
             for org in recipients.envelope:
-                want_access[(org, event.originator_version)] = event
+                want_access[(org, version)] = event
+            granted: dict[tuple[str, int, str], set[str]] = {}
             for name in event.content:
                 for org in self.sharing.readers(name, recipients.fields):
                     key = self.sharing.keyring.recipient(org, now)
                     if key is not None:
-                        want[(event.event_id, name, org, key.key_id)] = (event, network)
+                        granted.setdefault((org, version, key.key_id), set()).add(name)
+            want.update({k: frozenset(names) for k, names in granted.items()})
             case = event.mutate(case)
 
-        new = [k for k in want if k not in have]
+        new = [k for k, names in want.items() if have.get(k) != names]
         escrows = {}
         if new:
             escrows = {
-                (r.event_id, r.field): Escrow.from_json(json.loads(r.escrow))
+                r.event_id: Escrow.from_json(json.loads(r.escrow))
                 for r in recorder.escrows_of_case(cid)
             }
         case_key = self._case_key(case_id) if new else b""
         added = []
-        for event_id, name, org, _ in new:
-            event, network = want[(event_id, name, org, _)]
+        for org, version, key_id in new:
+            event, network = events[version]
             recipient = self.sharing.keyring.recipient(org, now)
-            assert recipient is not None  # noqa: S101 - chosen above because it had a key
+            assert recipient is not None and recipient.key_id == key_id  # noqa: S101 - as above
             grant = self.sharing.regrant(
                 context=self._context(event),
-                field=name,
-                escrow=escrows[(event_id, name)],
+                fields=sorted(want[(org, version, key_id)]),
+                escrow=escrows[event.event_id],
                 case_key=case_key,
                 recipient=recipient,
             )
             decision = self.sharing.matrix.decide(
                 org, event.event_type, network, now, author=event.author_org
             )
-            added.append(
-                self.sharing.grant_row(cid, event.originator_version, event_id, grant, decision)
-            )
-        revoked = [k for k in have if k not in want]
+            added.append(self.sharing.grant_row(cid, version, event.event_id, grant, decision))
+        revoked = [
+            (org, cid, version, key_id)
+            for (org, version, key_id), names in have.items()
+            if want.get((org, version, key_id)) != names
+        ]
         access_added = [
             AccessRow(
                 org,

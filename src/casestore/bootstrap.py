@@ -71,6 +71,13 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         snapshot_interval=settings.snapshot_interval,
         require_signatures=settings.require_signatures,
     )
+    if not store.case_recorder.has_current_layout():
+        store.close()
+        raise SettingsError(
+            "the database holds grants in an older layout (one per field) that this version "
+            "no longer reads; point CASESTORE_DATABASE_URL at a new database "
+            "(for the demo: make clean)"
+        )
     clients = Clients(store.case_recorder, store.sharing.matrix.organisations, clock)
     subscriptions = Subscriptions(
         store.case_recorder, SigningSecrets(settings.master()), clock, store.max_position

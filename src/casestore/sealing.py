@@ -2,7 +2,8 @@
 
 At write time every content field becomes ciphertext under a fresh data key (via
 `sharing.envelope`), granted to the organisations `AccessMatrix.recipients` names for the
-case's network and escrowed under the case key. A field whose entries are owned by
+case's network (one grant per organisation key and event, holding every field granted to
+it) and escrowed under the case key (one escrow per event). A field whose entries are owned by
 organisations (the plan's actions) is sealed per owner, so a grant limited to "own
 entries" reaches only that owner's part. The event keeps the ciphertexts; the grants,
 escrows and per-organisation access rows go to the sharing tables in the same
@@ -28,13 +29,12 @@ from casestore.persistence.side_tables import (
 )
 from casestore.provenance import STORED, SUBMISSION
 from sharing.canonical import b64decode, b64encode, canonical_json
+from sharing.client import open_fields
 from sharing.envelope import (
     Escrow,
     EventContext,
     Grant,
-    SealedField,
     new_case_key,
-    open_field,
     regrant,
     seal_event,
     unwrap_case_key,
@@ -126,27 +126,31 @@ class Sharing:
         members = frozenset(network)
         recipients = self.matrix.recipients(event_type, members, now, author=author)
         plaintexts = self.plaintexts(event_type, content)
-        readers = {name: self.readers(name, recipients.fields) for name in plaintexts}
         keys = {org: self.keyring.recipient(org, now) for org in recipients.envelope}
         recipients_by_field = {
-            name: [k for org in sorted(orgs) if (k := keys.get(org)) is not None]
-            for name, orgs in readers.items()
+            name: [
+                k
+                for org in sorted(self.readers(name, recipients.fields))
+                if (k := keys.get(org)) is not None
+            ]
+            for name in plaintexts
         }
         context = EventContext(self.region, case_id, event_id, event_type)
         sealed = seal_event(context, plaintexts, recipients_by_field, case_key)
-        decisions = {
-            org: self.matrix.decide(org, event_type, members, now, author=author)
-            for org in {grant.org_id for grant in sealed.grants}
-        }
         rows = SideRows(
             grants=[
-                self.grant_row(case_id, version, event_id, grant, decisions[grant.org_id])
+                self.grant_row(
+                    case_id,
+                    version,
+                    event_id,
+                    grant,
+                    self.matrix.decide(grant.org_id, event_type, members, now, author=author),
+                )
                 for grant in sealed.grants
             ],
-            escrows=[
-                EscrowRow(case_id, event_id, name, json.dumps(escrow.to_json()))
-                for name, escrow in sealed.escrows.items()
-            ],
+            escrows=[]
+            if sealed.escrow is None
+            else [EscrowRow(case_id, event_id, json.dumps(sealed.escrow.to_json()))],
             access=[
                 AccessRow(org, case_id, version, event_id, self.policy_version)
                 for org in sorted(recipients.envelope)
@@ -182,34 +186,36 @@ class Sharing:
     def grant_row(
         self, case_id: str, version: int, event_id: str, grant: Grant, decision: Decision
     ) -> GrantRow:
-        """The stored grant with the rules and grounds that granted it (or authorship)."""
-        access = decision.fields.get(grant.field.partition(PART)[0])
-        rules = list(access.rules) if access else []
-        if access is not None and access.as_author:
-            rules.append("author")
+        """The stored grant with, per field, the rules and grounds that granted it (or
+        authorship)."""
+        basis = {}
+        for name in grant.fields:
+            access = decision.fields.get(name.partition(PART)[0])
+            rules = list(access.rules) if access else []
+            if access is not None and access.as_author:
+                rules.append("author")
+            basis[name] = {"rules": rules, "grounds": list(access.grounds) if access else []}
         return GrantRow(
             case_id,
             version,
             event_id,
-            grant.field,
             grant.org_id,
             grant.key_id,
             json.dumps(grant.to_json()),
             self.policy_version,
-            ",".join(rules),
-            ",".join(access.grounds) if access else "",
+            json.dumps(basis),
         )
 
     def regrant(
         self,
         *,
         context: EventContext,
-        field: str,
+        fields: Sequence[str],
         escrow: Escrow,
         case_key: bytes,
         recipient: Recipient,
     ) -> Grant:
-        return regrant(escrow, context.field(field), case_key, recipient)
+        return regrant(escrow, context, case_key, recipient, fields)
 
     # ---- provenance -----------------------------------------------------------------------
 
@@ -242,27 +248,25 @@ class Sharing:
         org_id: str,
         context: EventContext,
         sealed: Mapping[str, Mapping[str, Any]],
-        grants: Sequence[Grant],
+        grants: Sequence[Mapping[str, Any]],
     ) -> dict[str, Any]:
-        """Decrypt what a hosted organisation was granted and reassemble owned fields."""
-        key = self.keyring.decryption_key(org_id)
-        values: dict[str, Any] = {}
-        owned_parts: dict[str, list[Any]] = {}
-        for grant in grants:
-            if (grant.org_id, grant.key_id) != (key.org_id, key.key_id):
-                continue
-            plaintext = open_field(
-                SealedField.from_json(sealed[grant.field]),
-                grant,
-                context.field(grant.field),
-                key,
-            )
-            value = json.loads(plaintext)
-            name, _, owner = grant.field.partition(PART)
-            if owner:
-                owned_parts.setdefault(name, []).extend(value)
-            else:
-                values[name] = value
-        for name, parts in owned_parts.items():
-            values[name] = [entry for _, entry in sorted(parts, key=lambda p: int(p[0]))]
-        return values
+        """Decrypt what a hosted organisation was granted, owned fields reassembled."""
+        return reassemble(
+            open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
+        )
+
+
+def reassemble(opened: Mapping[str, bytes]) -> dict[str, Any]:
+    """Field values from opened plaintexts: an owned field's parts, each one owner's
+    entries with their original places, are put back into one list in order."""
+    values: dict[str, Any] = {}
+    parts: dict[str, list[Any]] = {}
+    for name, plaintext in opened.items():
+        field, _, owner = name.partition(PART)
+        if owner:
+            parts.setdefault(field, []).extend(json.loads(plaintext))
+        else:
+            values[field] = json.loads(plaintext)
+    for field, entries in parts.items():
+        values[field] = [entry for _, entry in sorted(entries, key=lambda pair: int(pair[0]))]
+    return values

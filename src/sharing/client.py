@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sharing.envelope import EventContext, Grant, SealedField
+from sharing.envelope import EventContext, Grant, SealedField, open_grant
 from sharing.envelope import open_field as _open_field
 from sharing.errors import DecryptionFailed
 from sharing.keys import DecryptionKey, OrgPrivateKeys
@@ -67,13 +67,15 @@ def open_fields(
     for data in grants:
         grant = Grant.from_json(data)
         key = by_id.get((grant.org_id, grant.key_id))
-        if key is None or grant.field in opened:
+        if key is None:
             continue
-        sealed = sealed_fields.get(grant.field)
-        if sealed is None:
-            raise DecryptionFailed()
-        field_ctx = ctx.field(grant.field)
-        opened[grant.field] = _open_field(SealedField.from_json(sealed), grant, field_ctx, key)
+        sealed = {}
+        for name in grant.fields:
+            record = sealed_fields.get(name)
+            if record is None:
+                raise DecryptionFailed()
+            sealed[name] = SealedField.from_json(record)
+        opened.update(open_grant(sealed, grant, ctx, key))
     return opened
 
 

@@ -7,28 +7,30 @@ reference implementation. In short, for one event:
   associated data that names region, case, event, event type and field; a BLAKE2b key
   commitment sits beside the ciphertext so no second key can open it;
 - one ephemeral X25519 key pair serves the whole event: one Diffie-Hellman per recipient
-  organisation gives a key-encryption key (KEK), and each field's data key is wrapped under
-  the KEK of every organisation granted that field, one ``Grant`` record per
-  (field, organisation, key);
-- every data key is also wrapped under the per-case key (``Escrow``), itself wrapped under the
-  service master key, so the service can ``regrant`` after a policy change or key rotation and
-  can shred a case by destroying one key.
+  organisation key gives a key-encryption key (KEK), under which the data keys of all the
+  fields granted to that key are wrapped together, with their names: one ``Grant`` per
+  (event, organisation key);
+- the event's data keys are also wrapped together under the per-case key (one ``Escrow``
+  per event), itself wrapped under the service master key, so the service can ``regrant``
+  after a policy change or key rotation and can shred a case by destroying one key.
 
 Data (all frozen, all bytes raw; ``to_json``/``from_json`` give the wire form)::
 
     EventContext(region, case_id, event_id, event_type)       .field(name) -> FieldContext
     FieldContext(region, case_id, event_id, event_type, field)
     SealedField(field, nonce, ciphertext, commitment)          stored with the event
-    Grant(org_id, key_id, field, ephemeral_public, nonce, wrapped_key)   stored apart, deletable
-    Escrow(field, nonce, wrapped_key)                          stored apart, service only
-    SealedEvent(fields, grants, escrows)
+    Grant(org_id, key_id, fields, ephemeral_public, nonce, wrapped_keys)  stored apart, deletable
+    Escrow(fields, nonce, wrapped_keys)                        stored apart, service only
+    SealedEvent(fields, grants, escrow)
 
 Operations::
 
     seal_event(event, plaintexts, recipients_by_field, case_key, *, rng) -> SealedEvent
+    open_grant(sealed_fields, grant, event, key: DecryptionKey) -> {field: bytes}
     open_field(sealed, grant, ctx, key: DecryptionKey) -> bytes
+    open_escrow(sealed_fields, escrow, event, case_key) -> {field: bytes}
     open_field_from_escrow(sealed, escrow, ctx, case_key) -> bytes
-    regrant(escrow, ctx, case_key, recipient, *, rng) -> Grant
+    regrant(escrow, event, case_key, recipient, fields, *, rng) -> Grant
     new_case_key(rng) -> bytes
     wrap_case_key(master, region, case_id, case_key, *, rng) -> bytes
     unwrap_case_key(master, region, case_id, wrapped) -> bytes
@@ -38,10 +40,11 @@ Every failure to open raises ``DecryptionFailed`` and nothing else, whatever the
 case key given as ``None`` means the case was shredded: ``CaseKeyDestroyed``.
 
 ``rng`` exists for tests and the published vectors only. Each operation draws all its
-randomness in one call, laid out as follows (``n`` recipients of a field)::
+randomness in one call, laid out as follows::
 
-    seal_event:     ephemeral secret (32), then per field in ``plaintexts`` order:
-                    data key (32), content nonce (24), escrow nonce (24), n x grant nonce (24)
+    seal_event:     ephemeral secret (32); per field in ``plaintexts`` order: data key (32),
+                    content nonce (24); escrow nonce (24) if there are fields; per grant, in
+                    the order of ``SealedEvent.grants``: grant nonce (24)
     regrant:        ephemeral secret (32), grant nonce (24)
     wrap_case_key:  nonce (24)
 """
@@ -51,7 +54,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import nacl.bindings
 import nacl.exceptions
@@ -64,6 +67,7 @@ from sharing.primitives import aead_encrypt as _seal
 
 __all__ = [
     "FORMAT",
+    "RECORD_VERSION",
     "WIRE_VERSION",
     "CaseKeyStore",
     "Escrow",
@@ -80,8 +84,10 @@ __all__ = [
     "grant_ad",
     "load_case_key",
     "new_case_key",
+    "open_escrow",
     "open_field",
     "open_field_from_escrow",
+    "open_grant",
     "regrant",
     "seal_event",
     "unwrap_case_key",
@@ -89,7 +95,8 @@ __all__ = [
 ]
 
 FORMAT = "sharing/1"
-WIRE_VERSION = 1
+WIRE_VERSION = 1  # sealed fields
+RECORD_VERSION = 2  # grants and escrows: one per event (version 1 had one per field)
 
 COMMITMENT_BYTES = 32
 
@@ -160,7 +167,7 @@ class SealedField:
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> SealedField:
         with _Opaque():
-            _check_version(data)
+            _check_version(data, WIRE_VERSION)
             return cls(
                 field=_str(data, "field"),
                 nonce=_b64(data, "nonce"),
@@ -171,67 +178,69 @@ class SealedField:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One organisation's access to one field of one event; deleting it revokes that access.
+    """One organisation key's access to some fields of one event; deleting it revokes that.
 
-    Holds only what the recipient needs to unwrap with its private key, nothing secret.
+    One grant per (event, organisation key) wraps the data keys of every field granted to
+    it: one unwrap per event for the recipient, one stored record per reader for the
+    service. Holds only what the recipient needs to unwrap with its private key.
     """
 
     org_id: str
     key_id: str
-    field: str
+    fields: tuple[str, ...]
     ephemeral_public: bytes
     nonce: bytes
-    wrapped_key: bytes
+    wrapped_keys: bytes
 
-    def to_json(self) -> dict[str, str | int]:
+    def to_json(self) -> dict[str, Any]:
         return {
-            "v": WIRE_VERSION,
+            "v": RECORD_VERSION,
             "org_id": self.org_id,
             "key_id": self.key_id,
-            "field": self.field,
+            "fields": list(self.fields),
             "ephemeral_public": b64encode(self.ephemeral_public),
             "nonce": b64encode(self.nonce),
-            "wrapped_key": b64encode(self.wrapped_key),
+            "wrapped_keys": b64encode(self.wrapped_keys),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Grant:
         with _Opaque():
-            _check_version(data)
+            _check_version(data, RECORD_VERSION)
             return cls(
                 org_id=_str(data, "org_id"),
                 key_id=_str(data, "key_id"),
-                field=_str(data, "field"),
+                fields=_names(data),
                 ephemeral_public=_b64(data, "ephemeral_public"),
                 nonce=_b64(data, "nonce"),
-                wrapped_key=_b64(data, "wrapped_key"),
+                wrapped_keys=_b64(data, "wrapped_keys"),
             )
 
 
 @dataclass(frozen=True, slots=True)
 class Escrow:
-    """A field's data key under the case key: how the service re-issues grants."""
+    """An event's data keys under the case key: how the service re-issues grants."""
 
-    field: str
+    fields: tuple[str, ...]
     nonce: bytes
-    wrapped_key: bytes
+    wrapped_keys: bytes
 
-    def to_json(self) -> dict[str, str | int]:
+    def to_json(self) -> dict[str, Any]:
         return {
-            "v": WIRE_VERSION,
-            "field": self.field,
+            "v": RECORD_VERSION,
+            "fields": list(self.fields),
             "nonce": b64encode(self.nonce),
-            "wrapped_key": b64encode(self.wrapped_key),
+            "wrapped_keys": b64encode(self.wrapped_keys),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Escrow:
         with _Opaque():
-            _check_version(data)
+            _check_version(data, RECORD_VERSION)
             return cls(
-                field=_str(data, "field"),
+                fields=_names(data),
                 nonce=_b64(data, "nonce"),
-                wrapped_key=_b64(data, "wrapped_key"),
+                wrapped_keys=_b64(data, "wrapped_keys"),
             )
 
 
@@ -239,7 +248,7 @@ class Escrow:
 class SealedEvent:
     fields: dict[str, SealedField]
     grants: tuple[Grant, ...]
-    escrows: dict[str, Escrow]
+    escrow: Escrow | None  # None only for an event without content fields
 
 
 class CaseKeyStore(Protocol):
@@ -255,12 +264,14 @@ def content_ad(ctx: FieldContext) -> bytes:
     return _CONTENT + _event_bytes(ctx) + length_prefixed(ctx.field)
 
 
-def escrow_ad(ctx: FieldContext) -> bytes:
-    return _ESCROW + _event_bytes(ctx) + length_prefixed(ctx.field)
+def escrow_ad(event: EventContext, fields: Sequence[str]) -> bytes:
+    return _ESCROW + event.encoded() + length_prefixed(*fields)
 
 
-def grant_ad(ctx: FieldContext, org_id: str, key_id: str) -> bytes:
-    return _GRANT + _event_bytes(ctx) + length_prefixed(ctx.field, org_id, key_id)
+def grant_ad(event: EventContext, org_id: str, key_id: str, fields: Sequence[str]) -> bytes:
+    """The fields come last: the parts before them are fixed in number, so the encoding
+    stays injective for any number of fields."""
+    return _GRANT + event.encoded() + length_prefixed(org_id, key_id, *fields)
 
 
 def case_key_ad(region: str, case_id: str) -> bytes:
@@ -347,128 +358,218 @@ def seal_event(
     """Encrypt every field and grant each to exactly the recipients listed for it.
 
     A field without recipients is still sealed and escrowed: only a later ``regrant`` can
-    share it.
+    share it. Grants come in the order their recipients first appear, walking the fields
+    in ``plaintexts`` order; each lists its fields in that order too.
     """
     case_key = _live_case_key(case_key)
     unknown = set(recipients_by_field) - set(plaintexts)
     if unknown:
         raise ValueError(f"recipients given for fields not in the event: {sorted(unknown)}")
-    for name, recipients in recipients_by_field.items():
-        ids = [(r.org_id, r.key_id) for r in recipients]
-        if len(set(ids)) != len(ids):
+    granted: dict[Recipient, list[str]] = {}
+    for name in plaintexts:
+        recipients = recipients_by_field.get(name, ())
+        ids = {(r.org_id, r.key_id) for r in recipients}
+        if len(ids) != len(recipients):
             raise ValueError(f"duplicate recipient for field {name!r}")
+        for recipient in recipients:
+            granted.setdefault(recipient, []).append(name)
+    if len({(r.org_id, r.key_id) for r in granted}) != len(granted):
+        raise ValueError("one key id given with two different public keys")
 
-    per_field = KEY_BYTES + 2 * NONCE_BYTES
-    total = KEY_BYTES + sum(
-        per_field + NONCE_BYTES * len(recipients_by_field.get(name, ())) for name in plaintexts
+    per_field = KEY_BYTES + NONCE_BYTES
+    escrow_nonce_bytes = NONCE_BYTES if plaintexts else 0
+    total = (
+        KEY_BYTES + per_field * len(plaintexts) + escrow_nonce_bytes + NONCE_BYTES * len(granted)
     )
     random = _draw(rng, total)
     ephemeral_secret, at = random[:KEY_BYTES], KEY_BYTES
-    ephemeral_public = nacl.bindings.crypto_scalarmult_base(ephemeral_secret)
 
     event_bytes = event.encoded()
-    keks: dict[Recipient, tuple[bytes, bytes]] = {}
     fields: dict[str, SealedField] = {}
-    escrows: dict[str, Escrow] = {}
-    grants: list[Grant] = []
+    data_keys: dict[str, bytes] = {}
     for name, plaintext in plaintexts.items():
-        field_bytes = length_prefixed(name)
         data_key = random[at : at + KEY_BYTES]
-        nonce = random[at + KEY_BYTES : at + KEY_BYTES + NONCE_BYTES]
-        escrow_nonce = random[at + KEY_BYTES + NONCE_BYTES : at + per_field]
+        nonce = random[at + KEY_BYTES : at + per_field]
         at += per_field
-
-        ad = _CONTENT + event_bytes + field_bytes
+        ad = _CONTENT + event_bytes + length_prefixed(name)
         fields[name] = SealedField(
             name,
             nonce,
             _seal(plaintext, ad, nonce, data_key),
             blake2b(ad, COMMITMENT_BYTES, _COMMIT_PERSONAL, data_key),
         )
-        escrows[name] = Escrow(
-            name,
+        data_keys[name] = data_key
+
+    escrow = None
+    if plaintexts:
+        names = tuple(plaintexts)
+        escrow_nonce = random[at : at + NONCE_BYTES]
+        at += NONCE_BYTES
+        escrow = Escrow(
+            names,
             escrow_nonce,
-            _seal(data_key, _ESCROW + event_bytes + field_bytes, escrow_nonce, case_key),
+            _seal(
+                b"".join(data_keys.values()),
+                _ESCROW + event_bytes + length_prefixed(*names),
+                escrow_nonce,
+                case_key,
+            ),
         )
-        grant_head = _GRANT + event_bytes + field_bytes
-        for recipient in recipients_by_field.get(name, ()):
-            known = keks.get(recipient)
-            if known is None:
-                shared = _shared_secret(ephemeral_secret, recipient.public_key)
-                if shared is None:
-                    raise InvalidKey(f"unusable public key for {recipient.org_id!r}")
-                kek = _kek(shared, ephemeral_public, recipient, event_bytes)
-                tail = length_prefixed(recipient.org_id, recipient.key_id)
-                known = keks[recipient] = (kek, tail)
-            kek, tail = known
+
+    grants: list[Grant] = []
+    if granted:
+        ephemeral_public = nacl.bindings.crypto_scalarmult_base(ephemeral_secret)
+        for recipient, granted_names in granted.items():
             grant_nonce = random[at : at + NONCE_BYTES]
             at += NONCE_BYTES
-            gad = grant_head + tail
+            keys = b"".join(data_keys[name] for name in granted_names)
             grants.append(
-                Grant(
-                    recipient.org_id,
-                    recipient.key_id,
-                    name,
+                _grant(
+                    recipient,
+                    granted_names,
+                    keys,
+                    ephemeral_secret,
                     ephemeral_public,
                     grant_nonce,
-                    _seal(data_key + gad, gad, grant_nonce, kek),
+                    event_bytes,
                 )
             )
-    return SealedEvent(fields, tuple(grants), escrows)
+    return SealedEvent(fields, tuple(grants), escrow)
+
+
+def _grant(
+    recipient: Recipient,
+    names: Sequence[str],
+    keys: bytes,
+    ephemeral_secret: bytes,
+    ephemeral_public: bytes,
+    nonce: bytes,
+    event_bytes: bytes,
+) -> Grant:
+    shared = _shared_secret(ephemeral_secret, recipient.public_key)
+    if shared is None:
+        raise InvalidKey(f"unusable public key for {recipient.org_id!r}")
+    kek = _kek(shared, ephemeral_public, recipient, event_bytes)
+    gad = _GRANT + event_bytes + length_prefixed(recipient.org_id, recipient.key_id, *names)
+    return Grant(
+        recipient.org_id,
+        recipient.key_id,
+        tuple(names),
+        ephemeral_public,
+        nonce,
+        _seal(keys + gad, gad, nonce, kek),
+    )
 
 
 def regrant(
     escrow: Escrow,
-    ctx: FieldContext,
+    event: EventContext,
     case_key: bytes | None,
     recipient: Recipient,
+    fields: Sequence[str],
     *,
     rng: Randomness = os.urandom,
 ) -> Grant:
-    """Issue a new grant from the escrow, e.g. after a policy change or a key rotation."""
-    data_key = _unescrow(escrow, ctx, case_key)
+    """Issue a new grant of ``fields`` from the escrow, e.g. after a policy change or a key
+    rotation. The grant lists them in the escrow's order, as sealing would have."""
+    if isinstance(fields, str):
+        raise TypeError("fields must be a sequence of field names, not one string")
+    keys = _unescrow(escrow, event, case_key)
+    wanted = set(fields)
+    if not wanted or len(wanted) != len(fields) or not wanted <= keys.keys():
+        raise ValueError("regrant needs distinct fields that the escrow holds")
+    names = [name for name in escrow.fields if name in wanted]
     random = _draw(rng, KEY_BYTES + NONCE_BYTES)
     ephemeral_secret, nonce = random[:KEY_BYTES], random[KEY_BYTES:]
     ephemeral_public = nacl.bindings.crypto_scalarmult_base(ephemeral_secret)
-    shared = _shared_secret(ephemeral_secret, recipient.public_key)
-    if shared is None:
-        raise InvalidKey(f"unusable public key for {recipient.org_id!r}")
-    kek = _kek(shared, ephemeral_public, recipient, _event_bytes(ctx))
-    gad = grant_ad(ctx, recipient.org_id, recipient.key_id)
-    wrapped = _seal(data_key + gad, gad, nonce, kek)
-    return Grant(recipient.org_id, recipient.key_id, ctx.field, ephemeral_public, nonce, wrapped)
+    return _grant(
+        recipient,
+        names,
+        b"".join(keys[name] for name in names),
+        ephemeral_secret,
+        ephemeral_public,
+        nonce,
+        event.encoded(),
+    )
 
 
 # --- opening ---------------------------------------------------------------------------------
 
 
+def open_grant(
+    sealed_fields: Mapping[str, SealedField],
+    grant: Grant,
+    event: EventContext,
+    key: DecryptionKey,
+) -> dict[str, bytes]:
+    """Open every field ``grant`` covers, each as the field of ``event`` it is keyed by."""
+    keys = _unwrap_grant(grant, event, key)
+    with _Opaque():
+        return {
+            name: _open_content(sealed_fields[name], event.field(name), data_key)
+            for name, data_key in keys.items()
+        }
+
+
 def open_field(sealed: SealedField, grant: Grant, ctx: FieldContext, key: DecryptionKey) -> bytes:
     """Open ``sealed`` as the value of ``ctx`` using a grant issued to ``key``."""
+    keys = _unwrap_grant(grant, ctx.event, key)
     with _Opaque():
-        _need(sealed.field == ctx.field == grant.field)
-        _need(grant.org_id == key.org_id and grant.key_id == key.key_id)
-        _need(len(grant.ephemeral_public) == KEY_BYTES and len(grant.nonce) == NONCE_BYTES)
-        shared = _shared_secret(key.private_key, grant.ephemeral_public)
-        if shared is None:
-            raise _Rejected
-        kek = _kek(shared, grant.ephemeral_public, key.recipient, _event_bytes(ctx))
-        gad = grant_ad(ctx, grant.org_id, grant.key_id)
-        plain = _decrypt(grant.wrapped_key, gad, grant.nonce, kek)
-        _need(len(plain) == KEY_BYTES + len(gad) and _equal(plain[KEY_BYTES:], gad))
-        return _open_content(sealed, ctx, plain[:KEY_BYTES])
+        return _open_content(sealed, ctx, keys[ctx.field])
+
+
+def open_escrow(
+    sealed_fields: Mapping[str, SealedField],
+    escrow: Escrow,
+    event: EventContext,
+    case_key: bytes | None,
+) -> dict[str, bytes]:
+    """The service's own read path (e.g. for an authorised timeline), via the case key."""
+    keys = _unescrow(escrow, event, case_key)
+    with _Opaque():
+        return {
+            name: _open_content(sealed_fields[name], event.field(name), data_key)
+            for name, data_key in keys.items()
+        }
 
 
 def open_field_from_escrow(
     sealed: SealedField, escrow: Escrow, ctx: FieldContext, case_key: bytes | None
 ) -> bytes:
-    """The service's own read path (e.g. for an authorised timeline), via the case key."""
-    data_key = _unescrow(escrow, ctx, case_key)
+    keys = _unescrow(escrow, ctx.event, case_key)
     with _Opaque():
-        _need(sealed.field == ctx.field)
-        return _open_content(sealed, ctx, data_key)
+        return _open_content(sealed, ctx, keys[ctx.field])
+
+
+def _unwrap_grant(grant: Grant, event: EventContext, key: DecryptionKey) -> dict[str, bytes]:
+    with _Opaque():
+        _need(grant.org_id == key.org_id and grant.key_id == key.key_id)
+        _need(_distinct(grant.fields))
+        _need(len(grant.ephemeral_public) == KEY_BYTES and len(grant.nonce) == NONCE_BYTES)
+        shared = _shared_secret(key.private_key, grant.ephemeral_public)
+        if shared is None:
+            raise _Rejected
+        event_bytes = event.encoded()
+        kek = _kek(shared, grant.ephemeral_public, key.recipient, event_bytes)
+        gad = _GRANT + event_bytes + length_prefixed(grant.org_id, grant.key_id, *grant.fields)
+        plain = _decrypt(grant.wrapped_keys, gad, grant.nonce, kek)
+        size = KEY_BYTES * len(grant.fields)
+        _need(len(plain) == size + len(gad) and _equal(plain[size:], gad))
+        return _split(grant.fields, plain[:size])
+
+
+def _unescrow(escrow: Escrow, event: EventContext, case_key: bytes | None) -> dict[str, bytes]:
+    case_key = _live_case_key(case_key)
+    with _Opaque():
+        _need(_distinct(escrow.fields) and len(escrow.nonce) == NONCE_BYTES)
+        ad = escrow_ad(event, escrow.fields)
+        keys = _decrypt(escrow.wrapped_keys, ad, escrow.nonce, case_key)
+        _need(len(keys) == KEY_BYTES * len(escrow.fields))
+        return _split(escrow.fields, keys)
 
 
 def _open_content(sealed: SealedField, ctx: FieldContext, data_key: bytes) -> bytes:
+    _need(sealed.field == ctx.field)
     _need(len(sealed.nonce) == NONCE_BYTES and len(sealed.commitment) == COMMITMENT_BYTES)
     ad = content_ad(ctx)
     expected = blake2b(ad, COMMITMENT_BYTES, _COMMIT_PERSONAL, data_key)
@@ -476,13 +577,12 @@ def _open_content(sealed: SealedField, ctx: FieldContext, data_key: bytes) -> by
     return bytes(_decrypt(sealed.ciphertext, ad, sealed.nonce, data_key))
 
 
-def _unescrow(escrow: Escrow, ctx: FieldContext, case_key: bytes | None) -> bytes:
-    case_key = _live_case_key(case_key)
-    with _Opaque():
-        _need(escrow.field == ctx.field and len(escrow.nonce) == NONCE_BYTES)
-        data_key = _decrypt(escrow.wrapped_key, escrow_ad(ctx), escrow.nonce, case_key)
-        _need(len(data_key) == KEY_BYTES)
-        return bytes(data_key)
+def _split(names: Sequence[str], keys: bytes) -> dict[str, bytes]:
+    return {name: bytes(keys[i * KEY_BYTES : (i + 1) * KEY_BYTES]) for i, name in enumerate(names)}
+
+
+def _distinct(names: Sequence[str]) -> bool:
+    return bool(names) and len(set(names)) == len(names)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -542,8 +642,9 @@ def _draw(rng: Randomness, length: int) -> bytes:
     return random
 
 
-def _check_version(data: Mapping[str, object]) -> None:
-    _need(data.get("v") == WIRE_VERSION and type(data.get("v")) is int)
+def _check_version(data: Mapping[str, object], version: int) -> None:
+    _need(isinstance(data, Mapping))
+    _need(data.get("v") == version and type(data.get("v")) is int)
 
 
 def _str(data: Mapping[str, object], name: str) -> str:
@@ -551,6 +652,15 @@ def _str(data: Mapping[str, object], name: str) -> str:
     if not isinstance(value, str):
         raise _Rejected
     return value
+
+
+def _names(data: Mapping[str, object]) -> tuple[str, ...]:
+    value = data["fields"]
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        raise _Rejected
+    names = tuple(value)
+    _need(_distinct(names))
+    return names
 
 
 def _b64(data: Mapping[str, object], name: str) -> bytes:

@@ -131,12 +131,10 @@ def _event_vector(orgs: dict[str, OrgPrivateKeys]) -> dict[str, object]:
     ephemeral_secret = _bytes("event/ephemeral", 32)
     chunks = [ephemeral_secret]
     for name in _FIELDS:
-        chunks += [
-            _bytes(f"{name}/data-key", 32),
-            _bytes(f"{name}/nonce", 24),
-            _bytes(f"{name}/escrow-nonce", 24),
-        ]
-        chunks += [_bytes(f"{name}/grant-nonce/{org}", 24) for org in _GRANTED[name]]
+        chunks += [_bytes(f"{name}/data-key", 32), _bytes(f"{name}/nonce", 24)]
+    chunks.append(_bytes("escrow/nonce", 24))
+    grantees = list(dict.fromkeys(org for orgs_ in _GRANTED.values() for org in orgs_))
+    chunks += [_bytes(f"grant-nonce/{org}", 24) for org in grantees]
     tape = _Tape(*chunks)
     recipients = {org: keys.decryption_key.recipient for org, keys in orgs.items()}
     sealed = seal_event(
@@ -153,23 +151,7 @@ def _event_vector(orgs: dict[str, OrgPrivateKeys]) -> dict[str, object]:
     for name, text in _FIELDS.items():
         ctx = _EVENT.field(name)
         data_key = _bytes(f"{name}/data-key", 32)
-        item, escrow = sealed.fields[name], sealed.escrows[name]
-        grants = []
-        for grant in (g for g in sealed.grants if g.field == name):
-            recipient = recipients[grant.org_id]
-            shared = nacl.bindings.crypto_scalarmult(ephemeral_secret, recipient.public_key)
-            grants.append(
-                {
-                    "org_id": grant.org_id,
-                    "key_id": grant.key_id,
-                    "nonce": grant.nonce.hex(),
-                    "shared_secret": shared.hex(),
-                    "kek": derive_kek(shared, ephemeral_public, recipient, _EVENT).hex(),
-                    "ad": grant_ad(ctx, grant.org_id, grant.key_id).hex(),
-                    "wrapped_key": grant.wrapped_key.hex(),
-                    "wire": grant.to_json(),
-                }
-            )
+        item = sealed.fields[name]
         fields.append(
             {
                 "field": name,
@@ -180,12 +162,25 @@ def _event_vector(orgs: dict[str, OrgPrivateKeys]) -> dict[str, object]:
                 "commitment": commitment(data_key, ctx).hex(),
                 "ciphertext": item.ciphertext.hex(),
                 "wire": item.to_json(),
-                "escrow": {
-                    "nonce": escrow.nonce.hex(),
-                    "ad": escrow_ad(ctx).hex(),
-                    "wrapped_key": escrow.wrapped_key.hex(),
-                },
-                "grants": grants,
+            }
+        )
+    escrow = sealed.escrow
+    assert escrow is not None  # noqa: S101 - the event has fields
+    grants = []
+    for grant in sealed.grants:
+        recipient = recipients[grant.org_id]
+        shared = nacl.bindings.crypto_scalarmult(ephemeral_secret, recipient.public_key)
+        grants.append(
+            {
+                "org_id": grant.org_id,
+                "key_id": grant.key_id,
+                "fields": list(grant.fields),
+                "nonce": grant.nonce.hex(),
+                "shared_secret": shared.hex(),
+                "kek": derive_kek(shared, ephemeral_public, recipient, _EVENT).hex(),
+                "ad": grant_ad(_EVENT, grant.org_id, grant.key_id, grant.fields).hex(),
+                "wrapped_keys": grant.wrapped_keys.hex(),
+                "wire": grant.to_json(),
             }
         )
     return {
@@ -197,6 +192,14 @@ def _event_vector(orgs: dict[str, OrgPrivateKeys]) -> dict[str, object]:
         "ephemeral_secret": ephemeral_secret.hex(),
         "ephemeral_public": ephemeral_public.hex(),
         "fields": fields,
+        "escrow": {
+            "fields": list(escrow.fields),
+            "nonce": escrow.nonce.hex(),
+            "ad": escrow_ad(_EVENT, escrow.fields).hex(),
+            "wrapped_keys": escrow.wrapped_keys.hex(),
+            "wire": escrow.to_json(),
+        },
+        "grants": grants,
     }
 
 

@@ -17,7 +17,7 @@ from casestore.bootstrap import Services, build, compile_region_policy
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.errors import CaseNotFound, CaseStillOpen
 from casestore.partner import open_event
-from casestore.settings import Settings
+from casestore.settings import Settings, SettingsError
 from sharing.client import open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
@@ -179,7 +179,7 @@ def test_shredding_destroys_every_key_and_keeps_the_record(services: Services) -
     with pytest.raises(CaseKeyDestroyed):
         open_field_from_escrow(
             SealedField.from_json(next(iter(before[0].sealed.values()))),
-            Escrow(next(iter(before[0].sealed)), b"\0" * 24, b"\0" * 48),
+            Escrow((next(iter(before[0].sealed)),), b"\0" * 24, b"\0" * 48),
             EventContext(**before[0].context).field(next(iter(before[0].sealed))),
             None,
         )
@@ -223,9 +223,12 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
         1
         for cid in store.case_recorder.case_ids()
         for g in store.case_recorder.grants_of_case(cid)
-        if g.org_id == POLITIE and "signalering-politie" in g.rules.split(",")
+        if g.org_id == POLITIE
+        and any("signalering-politie" in basis["rules"] for basis in json.loads(g.basis).values())
     )
-    assert police_signalering_grants >= 3 * len(granted)
+    # One grant per event and organisation key, however many fields it holds.
+    assert police_signalering_grants >= len(granted)
+    assert all(len(e.grants) == 1 and len(e.sealed) >= 3 for e in granted)
 
     narrowed, version = compile_region_policy(policy_without_police_signalering)
     changes = store.apply_policy(narrowed, version)
@@ -238,6 +241,43 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
     assert [e.version for e in restored] == [e.version for e in granted]
     assert opened_as_partner(settings, POLITIE, restored[0]) == truth
     assert store.apply_policy(original_matrix, original_version).granted == 0
+
+
+def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
+    services: Services, settings: Settings, tmp_path: Any
+) -> None:
+    store = services.store
+    case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
+    original_matrix, original_version = store.sharing.matrix, store.sharing.policy_version
+
+    def police_signaleringen() -> list[Any]:
+        return [e for e in store.read_case(POLITIE, case_id) if e.event_type == "signalering"]
+
+    before = police_signaleringen()
+    assert before and all("gevraagde_actie" in e.sealed for e in before)
+    truth = [opened_as_partner(settings, POLITIE, e) for e in before]
+
+    document = yaml.safe_load(settings.policy_path.read_text())
+    for rule in document["rules"]:
+        if rule["id"] == "signalering-politie":
+            rule["fields"] = ["categorie", "ernst"]
+    path = tmp_path / "narrowed.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    changes = store.apply_policy(*compile_region_policy(path))
+    assert changes.revoked >= len(before) and changes.granted == changes.revoked
+
+    narrowed = police_signaleringen()
+    assert [e.version for e in narrowed] == [e.version for e in before]
+    for event, full in zip(narrowed, truth, strict=True):
+        assert "gevraagde_actie" not in event.sealed and "gevraagde_actie" in event.withheld
+        assert [grant["fields"] for grant in event.grants] == [["categorie", "ernst"]]
+        opened = opened_as_partner(settings, POLITIE, event)
+        assert opened == {k: v for k, v in full.items() if k != "gevraagde_actie"}
+        # The replaced grant is gone: the old one's field list no longer opens anything.
+        assert all("gevraagde_actie" not in g["fields"] for g in event.grants)
+
+    store.apply_policy(original_matrix, original_version)
+    assert [opened_as_partner(settings, POLITIE, e) for e in police_signaleringen()] == truth
 
 
 def test_a_rotated_partner_key_gets_new_grants_and_the_old_key_opens_none(
@@ -306,3 +346,21 @@ def test_an_author_outside_the_policy_is_refused_and_nothing_is_stored(
     with pytest.raises(UnknownOrganisation):
         store.open_case(submission)
     assert store.max_position() == before
+
+
+def test_a_database_with_grants_in_the_older_per_field_layout_is_refused_at_start(
+    settings: Settings, clock: Clock
+) -> None:
+    services = build(settings, clock=clock)
+    recorder = services.store.case_recorder
+    grants = recorder._t("grants")
+    with recorder.datastore.transaction(commit=True) as cursor:
+        cursor.execute(f"DROP TABLE {grants}")
+        cursor.execute(
+            f"CREATE TABLE {grants} (case_id TEXT, version BIGINT, event_id TEXT, field TEXT, "
+            "org_id TEXT, key_id TEXT, grant_json TEXT, policy_version TEXT, rules TEXT, "
+            "grounds TEXT)"
+        )
+    services.close()
+    with pytest.raises(SettingsError, match="older layout"):
+        build(settings, clock=clock)

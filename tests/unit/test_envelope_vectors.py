@@ -18,6 +18,7 @@ import pytest
 from sharing import client
 from sharing.canonical import canonical_json, length_prefixed
 from sharing.envelope import (
+    Escrow,
     EventContext,
     Grant,
     SealedField,
@@ -27,8 +28,10 @@ from sharing.envelope import (
     derive_kek,
     escrow_ad,
     grant_ad,
+    open_escrow,
     open_field,
     open_field_from_escrow,
+    open_grant,
     unwrap_case_key,
 )
 from sharing.keys import DecryptionKey, MasterKey, OrgPrivateKeys, key_id
@@ -106,56 +109,63 @@ def test_field_vector_step_by_step(index: int) -> None:
     )
     assert ciphertext.hex() == vector["ciphertext"]
 
-    escrow = vector["escrow"]
-    assert escrow_ad(ctx).hex() == escrow["ad"]
-    escrowed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-        h(escrow["wrapped_key"]), h(escrow["ad"]), h(escrow["nonce"]), h(EVENT["case_key"])
-    )
-    assert escrowed == data_key
 
-    epk = h(EVENT["ephemeral_public"])
-    for grant in vector["grants"]:
-        key = decryption_key(grant["org_id"])
-        shared = nacl.bindings.crypto_scalarmult(key.private_key, epk)
-        assert shared.hex() == grant["shared_secret"]
-        assert derive_kek(shared, epk, key.recipient, CONTEXT).hex() == grant["kek"]
-        gad = grant_ad(ctx, grant["org_id"], grant["key_id"])
-        assert gad.hex() == grant["ad"]
-        unwrapped = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-            h(grant["wrapped_key"]), gad, h(grant["nonce"]), h(grant["kek"])
-        )
-        assert unwrapped == data_key + gad
+def data_keys(names: list[str]) -> bytes:
+    by_name = {field["field"]: h(field["data_key"]) for field in EVENT["fields"]}
+    return b"".join(by_name[name] for name in names)
+
+
+def test_escrow_vector_step_by_step() -> None:
+    escrow = EVENT["escrow"]
+    assert escrow["fields"] == [field["field"] for field in EVENT["fields"]]
+    assert escrow_ad(CONTEXT, escrow["fields"]).hex() == escrow["ad"]
+    escrowed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        h(escrow["wrapped_keys"]), h(escrow["ad"]), h(escrow["nonce"]), h(EVENT["case_key"])
+    )
+    assert escrowed == data_keys(escrow["fields"])
 
 
 @pytest.mark.parametrize("index", [0, 1])
-def test_field_vector_opens_from_the_wire_records(index: int) -> None:
-    vector = EVENT["fields"][index]
-    ctx = CONTEXT.field(vector["field"])
-    sealed = SealedField.from_json(vector["wire"])
-    assert sealed.ciphertext.hex() == vector["ciphertext"]
-    for grant_vector in vector["grants"]:
+def test_grant_vector_step_by_step(index: int) -> None:
+    grant = EVENT["grants"][index]
+    epk = h(EVENT["ephemeral_public"])
+    key = decryption_key(grant["org_id"])
+    shared = nacl.bindings.crypto_scalarmult(key.private_key, epk)
+    assert shared.hex() == grant["shared_secret"]
+    assert derive_kek(shared, epk, key.recipient, CONTEXT).hex() == grant["kek"]
+    gad = grant_ad(CONTEXT, grant["org_id"], grant["key_id"], grant["fields"])
+    assert gad.hex() == grant["ad"]
+    unwrapped = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+        h(grant["wrapped_keys"]), gad, h(grant["nonce"]), h(grant["kek"])
+    )
+    assert unwrapped == data_keys(grant["fields"]) + gad
+
+
+def test_event_vector_opens_from_the_wire_records() -> None:
+    plaintexts = {field["field"]: field["plaintext"].encode() for field in EVENT["fields"]}
+    wire = {field["field"]: field["wire"] for field in EVENT["fields"]}
+    sealed = {name: SealedField.from_json(record) for name, record in wire.items()}
+    envelope = {name: EVENT[name] for name in ("region", "case_id", "event_id", "event_type")}
+    for grant_vector in EVENT["grants"]:
         key = decryption_key(grant_vector["org_id"])
         grant = Grant.from_json(grant_vector["wire"])
-        assert open_field(sealed, grant, ctx, key) == vector["plaintext"].encode()
-        envelope = {name: EVENT[name] for name in ("region", "case_id", "event_id", "event_type")}
-        opened = client.open_field(
-            envelope, vector["field"], vector["wire"], grant_vector["wire"], key
-        )
-        assert opened == vector["plaintext"].encode()
-    from sharing.envelope import Escrow
-
-    escrow = Escrow(
-        vector["field"], h(vector["escrow"]["nonce"]), h(vector["escrow"]["wrapped_key"])
-    )
-    opened = open_field_from_escrow(sealed, escrow, ctx, h(EVENT["case_key"]))
-    assert opened == vector["plaintext"].encode()
+        expected = {name: plaintexts[name] for name in grant_vector["fields"]}
+        assert open_grant(sealed, grant, CONTEXT, key) == expected
+        assert client.open_fields(envelope, wire, [grant_vector["wire"]], [key]) == expected
+        for name in grant.fields:
+            assert open_field(sealed[name], grant, CONTEXT.field(name), key) == plaintexts[name]
+            one = client.open_field(envelope, name, wire[name], grant_vector["wire"], key)
+            assert one == plaintexts[name]
+    escrow = Escrow.from_json(EVENT["escrow"]["wire"])
+    case_key = h(EVENT["case_key"])
+    assert open_escrow(sealed, escrow, CONTEXT, case_key) == plaintexts
+    for name, value in plaintexts.items():
+        assert open_field_from_escrow(sealed[name], escrow, CONTEXT.field(name), case_key) == value
 
 
 def test_grants_follow_the_documented_recipients() -> None:
-    granted = {
-        field["field"]: sorted(g["org_id"] for g in field["grants"]) for field in EVENT["fields"]
-    }
-    assert granted == {"toelichting": ["org-a", "org-b"], "ernst": ["org-a"]}
+    granted = {grant["org_id"]: grant["fields"] for grant in EVENT["grants"]}
+    assert granted == {"org-a": ["toelichting", "ernst"], "org-b": ["toelichting"]}
 
 
 def test_signature_vector() -> None:

@@ -6,9 +6,11 @@ through the engine it checks."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +18,17 @@ from hypothesis import strategies as st
 from casestore.domain.catalogue import describe, parse_payload
 from casestore.keyring import Keyring
 from casestore.sealing import PART, Sharing
-from sharing.envelope import EventContext, Grant, SealedField, new_case_key, open_field
+from sharing import client
+from sharing.envelope import (
+    Escrow,
+    EventContext,
+    Grant,
+    SealedField,
+    new_case_key,
+    open_escrow,
+    open_field,
+    open_grant,
+)
 from sharing.errors import DecryptionFailed
 from sharing.keys import MasterKey, OrgPrivateKeys
 from sharing.policy import catalogue_from_description, compile_policy, parse_policy
@@ -108,7 +120,8 @@ def oracle(
     if org not in network:
         return False, {}
     roles = next(o["roles"] for o in doc["organisations"] if o["id"] == org)
-    receives, fields = False, {}
+    receives = False
+    fields: dict[str, str] = {}
     for rule in doc["rules"]:
         in_force = rule.get("valid_until") is None or rule["valid_until"] >= NOW.date().isoformat()
         named = org in rule["recipients"]["organisations"] or set(roles) & set(
@@ -121,6 +134,12 @@ def oracle(
                 if fields.get(field) != "all":
                     fields[field] = scope
     return receives, fields
+
+
+def readable(name: str, granted: dict[str, str], org: str) -> bool:
+    """Whether a sealed field (or one owner's part of an owned field) is the oracle's to read."""
+    field, _, owner = name.partition(PART)
+    return granted.get(field) == "all" or (granted.get(field) == "own" and owner == org)
 
 
 @settings(max_examples=60, deadline=None)
@@ -144,6 +163,7 @@ def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
         owned_fields={t: d["owned_fields"] for t, d in DESCRIPTION.items()},
     )
     content = parse_payload(event_type, PAYLOADS[event_type], today=NOW.date()).content_values()
+    case_key = new_case_key()
     sealed = sharing.seal(
         case_id="c",
         version=2,
@@ -152,51 +172,62 @@ def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
         author=author,
         network=network | {author},
         content=content,
-        case_key=new_case_key(),
+        case_key=case_key,
         now=NOW,
     )
     context = EventContext("rr", "c", "e", event_type)
+    fields = {name: SealedField.from_json(record) for name, record in sealed.content.items()}
+    order = list(sealed.content)
+    all_grants = [json.loads(row.grant) for row in sealed.rows.grants]
+
+    # One escrow for the event, holding every sealed field: the service can always regrant.
+    (escrow_row,) = sealed.rows.escrows
+    escrow = Escrow.from_json(json.loads(escrow_row.escrow))
+    assert escrow.fields == tuple(order)
+    plaintexts = open_escrow(fields, escrow, context, case_key)
+    assert set(plaintexts) == set(order)
+
     for org in ORGS:
-        receives, fields = oracle(doc, org, event_type, network | {author}, author)
-        grants = [
-            Grant.from_json(json.loads(r.grant)) for r in sealed.rows.grants if r.org_id == org
-        ]
-        expected = set()
-        for name in sealed.content:
-            field, _, owner = name.partition(PART)
-            if fields.get(field) == "all" or (fields.get(field) == "own" and owner == org):
-                expected.add(name)
-        assert {g.field for g in grants} == expected, (org, fields)
+        receives, granted = oracle(doc, org, event_type, network | {author}, author)
+        expected = [name for name in order if readable(name, granted, org)]
+        rows = [row for row in sealed.rows.grants if row.org_id == org]
+        grants = [Grant.from_json(json.loads(row.grant)) for row in rows]
+        # One grant per organisation key (each has one here), never one per field.
+        assert len(grants) == (1 if expected else 0), (org, granted)
+        assert all(g.org_id == org and g.key_id == KEYS[org].public.enc_key_id for g in grants)
+        assert [f for g in grants for f in g.fields] == expected, (org, granted)
         assert (org in {a.org_id for a in sealed.rows.access}) == receives
         key = KEYS[org].decryption_key
-        for grant in grants:
-            value = open_field(
-                SealedField.from_json(sealed.content[grant.field]),
-                grant,
-                context.field(grant.field),
-                key,
-            )
-            field, _, owner = grant.field.partition(PART)
+
+        # Opened from the wire, as a partner does, among every organisation's grants.
+        opened = client.open_fields(context, sealed.content, all_grants, [key])
+        assert opened == {name: plaintexts[name] for name in expected}
+        for name, value in opened.items():
+            field, _, owner = name.partition(PART)
             expected_value = content[field]
             if owner:
                 expected_value = [
                     [i, e] for i, e in enumerate(content[field]) if e["organisatie"] == owner
                 ]
             assert json.loads(value) == expected_value
-        for name in set(sealed.content) - expected:
-            for grant in grants:  # no grant it holds opens a field it was not granted
-                moved = Grant(
-                    grant.org_id,
-                    grant.key_id,
-                    name,
-                    grant.ephemeral_public,
-                    grant.nonce,
-                    grant.wrapped_key,
-                )
-                try:
-                    open_field(
-                        SealedField.from_json(sealed.content[name]), moved, context.field(name), key
-                    )
-                except DecryptionFailed:
-                    continue
-                raise AssertionError(f"{org} opened {name} without a grant")
+
+        for name in set(order) - set(expected):
+            for grant in grants:  # no grant it holds opens a field it was not granted,
+                with pytest.raises(DecryptionFailed):
+                    open_field(fields[name], grant, context.field(name), key)
+                # ... even with the field's name added to or swapped into its list,
+                for stretched in (
+                    replace(grant, fields=(*grant.fields, name)),
+                    replace(grant, fields=(name, *grant.fields[1:])),
+                ):
+                    with pytest.raises(DecryptionFailed):
+                        open_grant(fields, stretched, context, key)
+                    with pytest.raises(DecryptionFailed):
+                        open_field(fields[name], stretched, context.field(name), key)
+            # ... nor does another organisation's grant that holds it.
+            for data in all_grants:
+                other = Grant.from_json(data)
+                if name in other.fields and other.org_id != org:
+                    stolen = replace(other, org_id=org, key_id=key.key_id)
+                    with pytest.raises(DecryptionFailed):
+                        open_grant(fields, stolen, context, key)

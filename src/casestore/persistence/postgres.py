@@ -47,8 +47,9 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             self.sql_create_statements.append(SQL(statement).format())
         self._feed_statement = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "i.content_digests, (SELECT string_agg(g.grant_json, ',' ORDER BY g.field) "
-            "FROM {grants} g WHERE g.org_id = a.org_id AND g.event_id = a.event_id) AS grants "
+            "i.content_digests, (SELECT string_agg(g.grant_json, ',' ORDER BY g.key_id) "
+            "FROM {grants} g WHERE g.org_id = a.org_id AND g.case_id = a.case_id "
+            "AND g.version = a.version) AS grants "
             "FROM {access} a "
             "JOIN {schema}.{table} e ON e.notification_id = a.position "
             "JOIN {event_ids} i ON i.event_id = a.event_id "

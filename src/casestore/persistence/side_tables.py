@@ -12,10 +12,13 @@ The SQL is shared by both backends; each supplies its parameter style and table 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
+
+from eventsourcing.persistence import DatabaseError
 
 INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 TABLES = ("case_keys", "grants", "escrows", "access", "event_ids")
@@ -48,24 +51,27 @@ class CaseKeyRow:
 
 @dataclass(frozen=True)
 class GrantRow:
+    """One organisation key's grant of some fields of one event, and why it was granted."""
+
     case_id: str
     version: int
     event_id: str
-    field: str
     org_id: str
     key_id: str
     grant: str  # the grant's JSON wire form
     policy_version: str
-    rules: str  # comma-separated rule ids
-    grounds: str  # comma-separated ground ids
+    basis: str  # JSON: sealed field -> {"rules": [...], "grounds": [...]}, in grant order
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(json.loads(self.basis))
 
 
 @dataclass(frozen=True)
 class EscrowRow:
     case_id: str
     event_id: str
-    field: str
-    escrow: str  # JSON wire form
+    escrow: str  # JSON wire form: every data key of the event under the case key
 
 
 @dataclass(frozen=True)
@@ -116,14 +122,12 @@ def create_statements(name: Any) -> list[str]:
         "shredded_at TEXT, shredded_by TEXT, reason TEXT)",
         f"CREATE TABLE IF NOT EXISTS {name('grants')} ("
         "case_id TEXT NOT NULL, version BIGINT NOT NULL, event_id TEXT NOT NULL, "
-        "field TEXT NOT NULL, org_id TEXT NOT NULL, key_id TEXT NOT NULL, grant_json TEXT NOT "
-        "NULL, policy_version TEXT NOT NULL, rules TEXT NOT NULL, grounds TEXT NOT NULL, "
-        "PRIMARY KEY (event_id, field, org_id, key_id))",
-        f"CREATE INDEX IF NOT EXISTS casestore_grants_by_org ON {name('grants')} "
-        "(org_id, case_id, version)",
+        "org_id TEXT NOT NULL, key_id TEXT NOT NULL, grant_json TEXT NOT NULL, "
+        "policy_version TEXT NOT NULL, basis TEXT NOT NULL, "
+        "PRIMARY KEY (org_id, case_id, version, key_id))",
+        f"CREATE INDEX IF NOT EXISTS casestore_grants_by_case ON {name('grants')} (case_id)",
         f"CREATE TABLE IF NOT EXISTS {name('escrows')} ("
-        "case_id TEXT NOT NULL, event_id TEXT NOT NULL, field TEXT NOT NULL, "
-        "escrow_json TEXT NOT NULL, PRIMARY KEY (event_id, field))",
+        "case_id TEXT NOT NULL, event_id TEXT PRIMARY KEY, escrow_json TEXT NOT NULL)",
         f"CREATE INDEX IF NOT EXISTS casestore_escrows_by_case ON {name('escrows')} (case_id)",
         f"CREATE TABLE IF NOT EXISTS {name('event_ids')} ("
         "event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
@@ -151,6 +155,18 @@ class SideTables:
 
     def _q(self, statement: str) -> str:
         return statement
+
+    # ---- the layout in place ----------------------------------------------------------
+
+    def has_current_layout(self) -> bool:
+        """False for a database whose sharing tables predate one grant per (event,
+        organisation key): `CREATE TABLE IF NOT EXISTS` leaves such tables as they are, and
+        writing to them would fail on the first sealed event instead of at start-up."""
+        try:
+            self._all(f"SELECT basis FROM {self._t('grants')} WHERE 1 = 0", ())
+        except DatabaseError:  # "no such column": SQLite and PostgreSQL name it differently
+            return False
+        return True
 
     # ---- writes inside the event transaction -----------------------------------------
 
@@ -232,26 +248,15 @@ class SideTables:
     def grants_for(self, org_id: str, case_id: str) -> list[GrantRow]:
         rows = self._all(
             f"SELECT * FROM {self._t('grants')} WHERE org_id = %s AND case_id = %s "
-            "ORDER BY version, field",
+            "ORDER BY version, key_id",
             (org_id, case_id),
-        )
-        return [_grant_row(r) for r in rows]
-
-    def grants_for_events(self, org_id: str, event_ids: Sequence[str]) -> list[GrantRow]:
-        """The grants of one organisation for some events (a feed page)."""
-        if not event_ids:
-            return []
-        marks = ", ".join(["%s"] * len(event_ids))
-        rows = self._all(
-            f"SELECT * FROM {self._t('grants')} WHERE org_id = %s AND event_id IN ({marks}) "
-            "ORDER BY version, field",
-            (org_id, *event_ids),
         )
         return [_grant_row(r) for r in rows]
 
     def grants_of_case(self, case_id: str) -> list[GrantRow]:
         rows = self._all(
-            f"SELECT * FROM {self._t('grants')} WHERE case_id = %s ORDER BY version, field",
+            f"SELECT * FROM {self._t('grants')} WHERE case_id = %s "
+            "ORDER BY version, org_id, key_id",
             (case_id,),
         )
         return [_grant_row(r) for r in rows]
@@ -275,7 +280,7 @@ class SideTables:
 
     def escrows_of_case(self, case_id: str) -> list[EscrowRow]:
         rows = self._all(f"SELECT * FROM {self._t('escrows')} WHERE case_id = %s", (case_id,))
-        return [EscrowRow(r["case_id"], r["event_id"], r["field"], r["escrow_json"]) for r in rows]
+        return [EscrowRow(r["case_id"], r["event_id"], r["escrow_json"]) for r in rows]
 
     # ---- changes after the fact ---------------------------------------------------------
 
@@ -283,18 +288,18 @@ class SideTables:
         self,
         *,
         add: Sequence[GrantRow] = (),
-        remove: Iterable[tuple[str, str, str, str]] = (),
+        remove: Iterable[tuple[str, str, int, str]] = (),
         add_access: Sequence[AccessRow] = (),
         remove_access: Iterable[tuple[str, str, int]] = (),
     ) -> None:
-        """Re-grant and revoke in one transaction; `remove` keys are (event, field, org, key)."""
+        """Re-grant and revoke in one transaction; `remove` keys are (org, case, version, key)."""
         with self.datastore.transaction(commit=True) as cursor:
             removed = list(remove)
             if removed:
                 cursor.executemany(
                     self._q(
-                        f"DELETE FROM {self._t('grants')} WHERE event_id = %s AND field = %s "
-                        "AND org_id = %s AND key_id = %s"
+                        f"DELETE FROM {self._t('grants')} WHERE org_id = %s AND case_id = %s "
+                        "AND version = %s AND key_id = %s"
                     ),
                     removed,
                 )
@@ -352,15 +357,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "case_id",
         "version",
         "event_id",
-        "field",
         "org_id",
         "key_id",
         "grant_json",
         "policy_version",
-        "rules",
-        "grounds",
+        "basis",
     ),
-    "escrows": ("case_id", "event_id", "field", "escrow_json"),
+    "escrows": ("case_id", "event_id", "escrow_json"),
     "access": ("org_id", "case_id", "version", "event_id", "policy_version", "position"),
 }
 
@@ -373,7 +376,7 @@ def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
         ],
         "case_keys": [(k.case_id, k.wrapped, k.created_at) for k in rows.case_keys],
         "grants": [_grant_params(g) for g in rows.grants],
-        "escrows": [(e.case_id, e.event_id, e.field, e.escrow) for e in rows.escrows],
+        "escrows": [(e.case_id, e.event_id, e.escrow) for e in rows.escrows],
         "access": [_access_params(a) for a in rows.access],
     }
 
@@ -392,13 +395,11 @@ def _grant_params(g: GrantRow) -> tuple[Any, ...]:
         g.case_id,
         g.version,
         g.event_id,
-        g.field,
         g.org_id,
         g.key_id,
         g.grant,
         g.policy_version,
-        g.rules,
-        g.grounds,
+        g.basis,
     )
 
 
@@ -407,11 +408,9 @@ def _grant_row(r: Any) -> GrantRow:
         r["case_id"],
         int(r["version"]),
         r["event_id"],
-        r["field"],
         r["org_id"],
         r["key_id"],
         r["grant_json"],
         r["policy_version"],
-        r["rules"],
-        r["grounds"],
+        r["basis"],
     )

@@ -23,8 +23,8 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
         self._feed_statement = (
             "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state, "
             "i.content_digests, (SELECT group_concat(grant_json, ',') FROM (SELECT grant_json "
-            f"FROM {self._t('grants')} g WHERE g.org_id = a.org_id AND g.event_id = a.event_id "
-            f"ORDER BY g.field)) AS grants FROM {self._t('access')} a "
+            f"FROM {self._t('grants')} g WHERE g.org_id = a.org_id AND g.case_id = a.case_id "
+            f"AND g.version = a.version ORDER BY g.key_id)) AS grants FROM {self._t('access')} a "
             f"JOIN {self.events_table_name} e ON e.rowid = a.position "
             f"JOIN {self._t('event_ids')} i ON i.event_id = a.event_id "
             "WHERE a.org_id = ? AND a.position > ? "

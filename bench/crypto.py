@@ -2,7 +2,9 @@
 
 seal_event   `sharing.envelope.seal_event`: 10 synthetic fields of ~200 bytes, each
              granted to the same 8 recipients (one ephemeral X25519 key per event, one
-             Diffie-Hellman per recipient, then only symmetric wrapping).
+             Diffie-Hellman per recipient, then only symmetric wrapping). The target is
+             read on this, the cost of a case's first event; beside it the same with the
+             case's `SenderKey` kept, as the store seals every later event of a case.
 naive        the obvious construction for comparison: per field one XChaCha20-Poly1305
              under a fresh data key, and per field and recipient one
              `nacl.public.SealedBox(pk).encrypt(data_key)` (two X25519 per call). It does
@@ -10,7 +12,8 @@ naive        the obvious construction for comparison: per field one XChaCha20-Po
              key) and its boxes are built once, outside the timing: favourable to it.
 Sharing.seal the store's whole sealing step for real events under the region's policy:
              policy lookup, canonical JSON, seal_event, grant/escrow/access rows; beside it
-             seal_event alone on exactly the inputs `Sharing.seal` gave it.
+             seal_event alone on exactly the inputs `Sharing.seal` gave it (its sender key
+             for the case included).
 
 The two of each pair are measured in alternating batches (`measure.cpu_costs`), so their
 ratio holds even when the host is busy.
@@ -34,7 +37,7 @@ from casestore.bootstrap import build_sharing
 from casestore.domain.catalogue import parse_payload
 from casestore.sealing import Sharing
 from casestore.settings import Settings
-from sharing.envelope import EventContext, content_ad, new_case_key, seal_event
+from sharing.envelope import EventContext, SenderKey, content_ad, new_case_key, seal_event
 from sharing.keys import OrgPrivateKeys, Recipient
 
 FIELDS = 10
@@ -73,11 +76,18 @@ def run(settings: Settings, seconds: float, log: Callable[[str], None]) -> dict[
             "seal_event": _seal_event(
                 contexts, plaintexts, dict.fromkeys(plaintexts, recipients), case_key
             ),
+            "kept_sender": _seal_event(
+                contexts,
+                plaintexts,
+                dict.fromkeys(plaintexts, recipients),
+                case_key,
+                SenderKey.generate(),
+            ),
             "naive": _naive(contexts, plaintexts, recipients),
         },
         seconds=seconds,
     )
-    fast, naive = costs["seal_event"], costs["naive"]
+    fast, kept, naive = costs["seal_event"], costs["kept_sender"], costs["naive"]
 
     log("CPU per sealed event: Sharing.seal under the region's policy …")
     sharing = build_sharing(settings, now)
@@ -91,6 +101,7 @@ def run(settings: Settings, seconds: float, log: Callable[[str], None]) -> dict[
         "field_bytes": FIELD_BYTES,
         "target_us": TARGET_US,
         "seal_event": _cost(fast),
+        "seal_event_kept_sender": _cost(kept),
         "naive_sealedbox": _cost(naive),
         "naive_over_seal_event": naive.median_us / fast.median_us,
         "sharing_seal": heavy,
@@ -102,9 +113,12 @@ def _seal_event(
     plaintexts: Mapping[str, bytes],
     recipients_by_field: Mapping[str, Sequence[Recipient]],
     case_key: bytes,
+    sender: SenderKey | None = None,
 ) -> Callable[[int], object]:
     def seal(i: int) -> object:
-        return seal_event(contexts[i % CONTEXTS], plaintexts, recipients_by_field, case_key)
+        return seal_event(
+            contexts[i % CONTEXTS], plaintexts, recipients_by_field, case_key, sender=sender
+        )
 
     return seal
 
@@ -156,9 +170,11 @@ def _sharing_seal(
 
     # Once with seal_event watched: what it was given, to time it alone on the same inputs.
     given: list[Any] = []
+    given_options: dict[str, Any] = {}
 
     def watched(*args: Any, **kwargs: Any) -> Any:
         given.extend(args)
+        given_options.update(kwargs)
         return seal_event(*args, **kwargs)
 
     with mock.patch.object(casestore.sealing, "seal_event", watched):
@@ -168,7 +184,11 @@ def _sharing_seal(
         {
             "sharing_seal": seal,
             "seal_event": _seal_event(
-                _contexts(event_type), plaintexts, recipients_by_field, case_key
+                _contexts(event_type),
+                plaintexts,
+                recipients_by_field,
+                case_key,
+                given_options.get("sender"),
             ),
         },
         seconds=seconds,

@@ -118,6 +118,12 @@ def sealing_table(cpu: dict[str, Any]) -> str:
             ),
         ),
         (
+            "  the same, the case's sender key kept",
+            _micros(cpu["seal_event_kept_sender"]),
+            "",
+            "every event of a case after its first",
+        ),
+        (
             "naive: SealedBox per field x recipient",
             _micros(naive),
             "",

@@ -34,6 +34,7 @@ from sharing.envelope import (
     Escrow,
     EventContext,
     Grant,
+    SenderKey,
     new_case_key,
     regrant,
     seal_event,
@@ -77,6 +78,9 @@ class Sharing:
         self._master = master
         self._owned = owned_fields
         self._case_keys: Lru[str, bytes] = Lru(CASE_KEY_CACHE)
+        # One ephemeral sender key per recently written case: its X25519 exchange with each
+        # recipient key is made once, not once per event (see SenderKey).
+        self._senders: Lru[str, SenderKey] = Lru(CASE_KEY_CACHE)
 
     def use_policy(self, matrix: AccessMatrix, version: str) -> None:
         self.matrix = matrix
@@ -104,6 +108,14 @@ class Sharing:
 
     def forget_case_key(self, case_id: str) -> None:
         self._case_keys.pop(case_id)
+        self._senders.pop(case_id)
+
+    def sender(self, case_id: str) -> SenderKey:
+        sender = self._senders.get(case_id)
+        if sender is None:
+            sender = SenderKey.generate()
+            self._senders.put(case_id, sender)
+        return sender
 
     def _remember(self, case_id: str, key: bytes) -> None:
         self._case_keys.put(case_id, key)
@@ -136,7 +148,9 @@ class Sharing:
             for name in plaintexts
         }
         context = EventContext(self.region, case_id, event_id, event_type)
-        sealed = seal_event(context, plaintexts, recipients_by_field, case_key)
+        sealed = seal_event(
+            context, plaintexts, recipients_by_field, case_key, sender=self.sender(case_id)
+        )
         rows = SideRows(
             grants=[
                 self.grant_row(
@@ -215,7 +229,9 @@ class Sharing:
         case_key: bytes,
         recipient: Recipient,
     ) -> Grant:
-        return regrant(escrow, context, case_key, recipient, fields)
+        return regrant(
+            escrow, context, case_key, recipient, fields, sender=self.sender(context.case_id)
+        )
 
     # ---- provenance -----------------------------------------------------------------------
 

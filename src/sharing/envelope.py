@@ -6,10 +6,11 @@ reference implementation. In short, for one event:
 - every field gets a fresh 32-byte data key and is encrypted with XChaCha20-Poly1305 under
   associated data that names region, case, event, event type and field; a BLAKE2b key
   commitment sits beside the ciphertext so no second key can open it;
-- one ephemeral X25519 key pair serves the whole event: one Diffie-Hellman per recipient
-  organisation key gives a key-encryption key (KEK), under which the data keys of all the
-  fields granted to that key are wrapped together, with their names: one ``Grant`` per
-  (event, organisation key);
+- one ephemeral X25519 key pair serves the whole event, or, when the sealer passes a
+  ``SenderKey``, all the events it seals for one case: one Diffie-Hellman per recipient
+  organisation key (and per sender key) gives a shared secret, hashed with the event into a
+  key-encryption key (KEK), under which the data keys of all the fields granted to that key
+  are wrapped together, with their names: one ``Grant`` per (event, organisation key);
 - the event's data keys are also wrapped together under the per-case key (one ``Escrow``
   per event), itself wrapped under the service master key, so the service can ``regrant``
   after a policy change or key rotation and can shred a case by destroying one key.
@@ -25,12 +26,13 @@ Data (all frozen, all bytes raw; ``to_json``/``from_json`` give the wire form)::
 
 Operations::
 
-    seal_event(event, plaintexts, recipients_by_field, case_key, *, rng) -> SealedEvent
+    SenderKey.generate(rng) -> SenderKey                        ephemeral key pair + its exchanges
+    seal_event(event, plaintexts, recipients_by_field, case_key, *, sender, rng) -> SealedEvent
     open_grant(sealed_fields, grant, event, key: DecryptionKey) -> {field: bytes}
     open_field(sealed, grant, ctx, key: DecryptionKey) -> bytes
     open_escrow(sealed_fields, escrow, event, case_key) -> {field: bytes}
     open_field_from_escrow(sealed, escrow, ctx, case_key) -> bytes
-    regrant(escrow, event, case_key, recipient, fields, *, rng) -> Grant
+    regrant(escrow, event, case_key, recipient, fields, *, sender, rng) -> Grant
     new_case_key(rng) -> bytes
     wrap_case_key(master, region, case_id, case_key, *, rng) -> bytes
     unwrap_case_key(master, region, case_id, wrapped) -> bytes
@@ -42,10 +44,12 @@ case key given as ``None`` means the case was shredded: ``CaseKeyDestroyed``.
 ``rng`` exists for tests and the published vectors only. Each operation draws all its
 randomness in one call, laid out as follows::
 
-    seal_event:     ephemeral secret (32); per field in ``plaintexts`` order: data key (32),
-                    content nonce (24); escrow nonce (24) if there are fields; per grant, in
-                    the order of ``SealedEvent.grants``: grant nonce (24)
-    regrant:        ephemeral secret (32), grant nonce (24)
+    seal_event:     ephemeral secret (32) unless a sender key is given; per field in
+                    ``plaintexts`` order: data key (32), content nonce (24); escrow nonce
+                    (24) if there are fields; per grant, in the order of
+                    ``SealedEvent.grants``: grant nonce (24)
+    regrant:        ephemeral secret (32) unless a sender key is given, grant nonce (24)
+    SenderKey.generate: secret (32)
     wrap_case_key:  nonce (24)
 """
 
@@ -76,6 +80,7 @@ __all__ = [
     "Grant",
     "SealedEvent",
     "SealedField",
+    "SenderKey",
     "case_key_ad",
     "commitment",
     "content_ad",
@@ -244,6 +249,46 @@ class Escrow:
             )
 
 
+class SenderKey:
+    """An ephemeral X25519 key pair that a sealer may keep for the events of one case,
+    with the exchanges made with it.
+
+    The Diffie-Hellman per recipient key is the costliest step of sealing an event; kept
+    here it is paid once per case and recipient key. Every KEK still differs per event (the
+    event is hashed into it) and every wrap has its own random nonce, so the only thing
+    reuse reveals is that grants with the same ``ephemeral_public`` belong to one case,
+    which their events' envelopes say anyway. The secret stays in memory only: drop the
+    object when the case is shredded.
+    """
+
+    __slots__ = ("_secret", "_shared", "public")
+
+    def __init__(self, secret: bytes) -> None:
+        if not isinstance(secret, bytes) or len(secret) != KEY_BYTES:
+            raise InvalidKey("an X25519 secret is 32 bytes")
+        self._secret = secret
+        self.public = nacl.bindings.crypto_scalarmult_base(secret)
+        self._shared: dict[tuple[str, str, bytes], bytes] = {}
+
+    @classmethod
+    def generate(cls, rng: Randomness = os.urandom) -> SenderKey:
+        return cls(_draw(rng, KEY_BYTES))
+
+    def __repr__(self) -> str:
+        return "SenderKey(<secret>)"
+
+    def kek(self, recipient: Recipient, event_bytes: bytes) -> bytes:
+        """The KEK for one recipient key and one event (``event.encoded()``)."""
+        index = (recipient.org_id, recipient.key_id, recipient.public_key)
+        shared = self._shared.get(index)
+        if shared is None:
+            shared = _shared_secret(self._secret, recipient.public_key)
+            if shared is None:
+                raise InvalidKey(f"unusable public key for {recipient.org_id!r}")
+            self._shared[index] = shared
+        return _kek(shared, self.public, recipient, event_bytes)
+
+
 @dataclass(frozen=True, slots=True)
 class SealedEvent:
     fields: dict[str, SealedField]
@@ -353,13 +398,15 @@ def seal_event(
     recipients_by_field: Mapping[str, Sequence[Recipient]],
     case_key: bytes | None,
     *,
+    sender: SenderKey | None = None,
     rng: Randomness = os.urandom,
 ) -> SealedEvent:
     """Encrypt every field and grant each to exactly the recipients listed for it.
 
     A field without recipients is still sealed and escrowed: only a later ``regrant`` can
     share it. Grants come in the order their recipients first appear, walking the fields
-    in ``plaintexts`` order; each lists its fields in that order too.
+    in ``plaintexts`` order; each lists its fields in that order too. Without ``sender``,
+    the event gets an ephemeral key pair of its own.
     """
     case_key = _live_case_key(case_key)
     unknown = set(recipients_by_field) - set(plaintexts)
@@ -378,11 +425,10 @@ def seal_event(
 
     per_field = KEY_BYTES + NONCE_BYTES
     escrow_nonce_bytes = NONCE_BYTES if plaintexts else 0
-    total = (
-        KEY_BYTES + per_field * len(plaintexts) + escrow_nonce_bytes + NONCE_BYTES * len(granted)
-    )
+    own_key = KEY_BYTES if sender is None else 0
+    total = own_key + per_field * len(plaintexts) + escrow_nonce_bytes + NONCE_BYTES * len(granted)
     random = _draw(rng, total)
-    ephemeral_secret, at = random[:KEY_BYTES], KEY_BYTES
+    at = own_key
 
     event_bytes = event.encoded()
     fields: dict[str, SealedField] = {}
@@ -418,22 +464,13 @@ def seal_event(
 
     grants: list[Grant] = []
     if granted:
-        ephemeral_public = nacl.bindings.crypto_scalarmult_base(ephemeral_secret)
+        if sender is None:
+            sender = SenderKey(random[:KEY_BYTES])
         for recipient, granted_names in granted.items():
             grant_nonce = random[at : at + NONCE_BYTES]
             at += NONCE_BYTES
             keys = b"".join(data_keys[name] for name in granted_names)
-            grants.append(
-                _grant(
-                    recipient,
-                    granted_names,
-                    keys,
-                    ephemeral_secret,
-                    ephemeral_public,
-                    grant_nonce,
-                    event_bytes,
-                )
-            )
+            grants.append(_grant(recipient, granted_names, keys, sender, grant_nonce, event_bytes))
     return SealedEvent(fields, tuple(grants), escrow)
 
 
@@ -441,21 +478,17 @@ def _grant(
     recipient: Recipient,
     names: Sequence[str],
     keys: bytes,
-    ephemeral_secret: bytes,
-    ephemeral_public: bytes,
+    sender: SenderKey,
     nonce: bytes,
     event_bytes: bytes,
 ) -> Grant:
-    shared = _shared_secret(ephemeral_secret, recipient.public_key)
-    if shared is None:
-        raise InvalidKey(f"unusable public key for {recipient.org_id!r}")
-    kek = _kek(shared, ephemeral_public, recipient, event_bytes)
+    kek = sender.kek(recipient, event_bytes)
     gad = _GRANT + event_bytes + length_prefixed(recipient.org_id, recipient.key_id, *names)
     return Grant(
         recipient.org_id,
         recipient.key_id,
         tuple(names),
-        ephemeral_public,
+        sender.public,
         nonce,
         _seal(keys + gad, gad, nonce, kek),
     )
@@ -468,6 +501,7 @@ def regrant(
     recipient: Recipient,
     fields: Sequence[str],
     *,
+    sender: SenderKey | None = None,
     rng: Randomness = os.urandom,
 ) -> Grant:
     """Issue a new grant of ``fields`` from the escrow, e.g. after a policy change or a key
@@ -479,18 +513,12 @@ def regrant(
     if not wanted or len(wanted) != len(fields) or not wanted <= keys.keys():
         raise ValueError("regrant needs distinct fields that the escrow holds")
     names = [name for name in escrow.fields if name in wanted]
-    random = _draw(rng, KEY_BYTES + NONCE_BYTES)
-    ephemeral_secret, nonce = random[:KEY_BYTES], random[KEY_BYTES:]
-    ephemeral_public = nacl.bindings.crypto_scalarmult_base(ephemeral_secret)
-    return _grant(
-        recipient,
-        names,
-        b"".join(keys[name] for name in names),
-        ephemeral_secret,
-        ephemeral_public,
-        nonce,
-        event.encoded(),
-    )
+    own_key = KEY_BYTES if sender is None else 0
+    random = _draw(rng, own_key + NONCE_BYTES)
+    if sender is None:
+        sender = SenderKey(random[:KEY_BYTES])
+    keys_bytes = b"".join(keys[name] for name in names)
+    return _grant(recipient, names, keys_bytes, sender, random[own_key:], event.encoded())
 
 
 # --- opening ---------------------------------------------------------------------------------

@@ -159,6 +159,23 @@ def closed_case(store: CaseStore) -> UUID:
     return recordings[0].case_id  # the first scenario runs through uitstroom
 
 
+def test_the_grants_of_one_case_share_its_sender_key_and_shredding_drops_it(
+    services: Services,
+) -> None:
+    store = services.store
+    closed = closed_case(store)
+    recorder = store.case_recorder
+    senders = {
+        cid: {json.loads(g.grant)["ephemeral_public"] for g in recorder.grants_of_case(cid)}
+        for cid in recorder.case_ids()
+    }
+    assert all(len(keys) == 1 for keys in senders.values())
+    assert len({next(iter(keys)) for keys in senders.values()}) == len(senders)
+    kept = store.sharing.sender(str(closed))
+    store.shred(closed, by=ZVH, reason="bewaartermijn verstreken")
+    assert store.sharing.sender(str(closed)).public != kept.public
+
+
 def test_shredding_destroys_every_key_and_keeps_the_record(services: Services) -> None:
     store = services.store
     case_id = closed_case(store)

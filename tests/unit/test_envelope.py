@@ -30,6 +30,7 @@ from sharing.envelope import (
     Grant,
     SealedEvent,
     SealedField,
+    SenderKey,
     commitment,
     content_ad,
     escrow_ad,
@@ -617,6 +618,68 @@ def test_low_order_recipient_key_is_refused_when_sealing(point: bytes) -> None:
         seal_event(EVENT, {"a": b"x", "b": b"y"}, {"a": recipients(["ggz"]), "b": [bad]}, CASE_KEY)
     with pytest.raises(InvalidKey):
         regrant(ESCROW, EVENT, CASE_KEY, bad, ["toelichting"])
+    with pytest.raises(InvalidKey):
+        seal_event(EVENT, {"a": b"x"}, {"a": [bad]}, CASE_KEY, sender=SenderKey.generate())
+
+
+# --- a sender key kept for the events of one case ----------------------------------------------
+
+
+def test_a_kept_sender_key_serves_many_events_each_under_its_own_keks() -> None:
+    sender = SenderKey.generate()
+    first = EVENT
+    second = dataclasses.replace(EVENT, event_id="evt-4")
+    by_event = {
+        event: seal_event(
+            event,
+            PLAINTEXTS,
+            {f: recipients(orgs) for f, orgs in GRANTED.items()},
+            CASE_KEY,
+            sender=sender,
+        )
+        for event in (first, second)
+    }
+    for event, sealed in by_event.items():
+        assert {g.ephemeral_public for g in sealed.grants} == {sender.public}
+        assert open_grant(sealed.fields, grant_of(sealed, "ggz"), event, KEYS["ggz"]) == {
+            "toelichting": PLAINTEXTS["toelichting"],
+            "categorie": PLAINTEXTS["categorie"],
+        }
+    # Same sender, same recipient, same fields: still, one event's grant opens nothing of
+    # the other's, because the event is hashed into the KEK and the grant's context.
+    other = by_event[second]
+    with fails_opaquely():
+        open_grant(other.fields, grant_of(by_event[first], "ggz"), second, KEYS["ggz"])
+    with fails_opaquely():
+        open_grant(by_event[first].fields, grant_of(other, "ggz"), first, KEYS["ggz"])
+    # A regrant with the same sender opens too, under a fresh nonce.
+    again = regrant(ESCROW, EVENT, CASE_KEY, KEYS["om"].recipient, ["leeg"], sender=sender)
+    assert again.ephemeral_public == sender.public
+    assert open_grant(SEALED.fields, again, EVENT, KEYS["om"]) == {"leeg": b""}
+
+
+def test_a_kept_sender_key_draws_no_ephemeral_secret() -> None:
+    recorded = Recorded()
+    seal_event(
+        EVENT,
+        PLAINTEXTS,
+        {"toelichting": recipients(["ggz"])},
+        CASE_KEY,
+        sender=SenderKey.generate(),
+        rng=recorded,
+    )
+    (drawn,) = recorded.calls
+    assert len(drawn) == 3 * (32 + 24) + 24 + 24  # fields, escrow nonce, one grant nonce
+
+
+def test_a_sender_key_keeps_its_secret_out_of_its_repr_and_refuses_bad_secrets() -> None:
+    secret = os.urandom(32)
+    sender = SenderKey(secret)
+    assert secret.hex() not in repr(sender) and b64encode(secret) not in repr(sender)
+    assert sender.public == nacl.bindings.crypto_scalarmult_base(secret)
+    for bad in (b"", os.urandom(31), os.urandom(33)):
+        with pytest.raises(InvalidKey):
+            SenderKey(bad)
 
 
 # --- escrow and regrant -----------------------------------------------------------------------

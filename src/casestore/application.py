@@ -688,7 +688,12 @@ class CaseStore(Application[UUID]):
         )
         sealed.rows.event_ids.append(
             EventIdRow(
-                envelope.event_id, str(case_id), version, envelope.digest, json.dumps(digests)
+                envelope.event_id,
+                str(case_id),
+                version,
+                envelope.digest,
+                json.dumps(digests),
+                sealed.escrow,
             )
         )
         return sealed, replace(envelope, countersignature=self.sharing.countersign(stored))

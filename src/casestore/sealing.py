@@ -5,9 +5,9 @@ At write time every content field becomes ciphertext under a fresh data key (via
 case's network (one grant per organisation key and event, holding every field granted to
 it) and escrowed under the case key (one escrow per event). A field whose entries are owned by
 organisations (the plan's actions) is sealed per owner, so a grant limited to "own
-entries" reaches only that owner's part. The event keeps the ciphertexts; the grants,
-escrows and per-organisation access rows go to the sharing tables in the same
-transaction.
+entries" reaches only that owner's part. The event keeps the ciphertexts; the grants and
+per-organisation access rows go to the sharing tables, the escrow to the event's id row,
+all in the event's transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from casestore.lru import Lru
 from casestore.persistence.side_tables import (
     AccessRow,
     CaseKeyRow,
-    EscrowRow,
     GrantRow,
     SideRows,
 )
@@ -54,6 +53,7 @@ CASE_KEY_CACHE = 1024
 class Sealed:
     content: dict[str, Any]  # what the event stores: sealed field name -> SealedField JSON
     rows: SideRows
+    escrow: str | None = None  # JSON, kept with the event's id row; None without content
 
 
 class Sharing:
@@ -162,16 +162,14 @@ class Sharing:
                 )
                 for grant in sealed.grants
             ],
-            escrows=[]
-            if sealed.escrow is None
-            else [EscrowRow(case_id, event_id, json.dumps(sealed.escrow.to_json()))],
             access=[
                 AccessRow(org, case_id, version, event_id, self.policy_version)
                 for org in sorted(recipients.envelope)
             ],
         )
         stored = {name: field.to_json() for name, field in sealed.fields.items()}
-        return Sealed(stored, rows)
+        escrow = None if sealed.escrow is None else json.dumps(sealed.escrow.to_json())
+        return Sealed(stored, rows, escrow)
 
     def plaintexts(self, event_type: str, content: Mapping[str, Any]) -> dict[str, bytes]:
         """Canonical JSON per sealed field; owned fields split into one part per owner."""

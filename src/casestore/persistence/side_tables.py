@@ -4,6 +4,8 @@ Wrapped keys live apart from the events so that revoking a grant is deleting a r
 shredding a case is destroying its case key (and its grants and escrows): the events
 themselves never change. `access` records, per organisation, which events it receives at
 all (envelope and control attributes) — the index every per-organisation read uses.
+`event_ids` holds one row per event: its digests for idempotent retries and readers, and
+its escrow (emptied when the case is shredded).
 
 Rows written for a new event go in through the recorder's insert hook, inside the same
 transaction as the event, so an event is never stored without its grants or vice versa.
@@ -21,7 +23,7 @@ from typing import Any, Protocol, cast
 from eventsourcing.persistence import DatabaseError
 
 INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
-TABLES = ("case_keys", "grants", "escrows", "access", "event_ids")
+TABLES = ("case_keys", "grants", "access", "event_ids")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class EventIdRow:
     version: int
     digest: str
     content_digests: str = "{}"  # JSON: sealed field -> ciphertext digest, as countersigned
+    # JSON wire form of the event's escrow (its data keys under the case key); None for an
+    # event without content and once the case is shredded.
+    escrow: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ class GrantRow:
 
 @dataclass(frozen=True)
 class EscrowRow:
+    """An event's escrow as read back (it is stored in the event's `event_ids` row)."""
+
     case_id: str
     event_id: str
     escrow: str  # JSON wire form: every data key of the event under the case key
@@ -103,7 +110,6 @@ class SideRows:
     event_ids: list[EventIdRow] = field(default_factory=list)
     case_keys: list[CaseKeyRow] = field(default_factory=list)
     grants: list[GrantRow] = field(default_factory=list)
-    escrows: list[EscrowRow] = field(default_factory=list)
     access: list[AccessRow] = field(default_factory=list)
 
 
@@ -126,12 +132,11 @@ def create_statements(name: Any) -> list[str]:
         "policy_version TEXT NOT NULL, basis TEXT NOT NULL, "
         "PRIMARY KEY (org_id, case_id, version, key_id))",
         f"CREATE INDEX IF NOT EXISTS casestore_grants_by_case ON {name('grants')} (case_id)",
-        f"CREATE TABLE IF NOT EXISTS {name('escrows')} ("
-        "case_id TEXT NOT NULL, event_id TEXT PRIMARY KEY, escrow_json TEXT NOT NULL)",
-        f"CREATE INDEX IF NOT EXISTS casestore_escrows_by_case ON {name('escrows')} (case_id)",
         f"CREATE TABLE IF NOT EXISTS {name('event_ids')} ("
         "event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "digest TEXT NOT NULL, content_digests TEXT NOT NULL)",
+        "digest TEXT NOT NULL, content_digests TEXT NOT NULL, escrow_json TEXT)",
+        f"CREATE INDEX IF NOT EXISTS casestore_event_ids_by_case ON {name('event_ids')} "
+        "(case_id, version)",
         f"CREATE TABLE IF NOT EXISTS {name('access')} ("
         "org_id TEXT NOT NULL, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
         "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, position BIGINT NOT NULL, "
@@ -164,6 +169,7 @@ class SideTables:
         writing to them would fail on the first sealed event instead of at start-up."""
         try:
             self._all(f"SELECT basis FROM {self._t('grants')} WHERE 1 = 0", ())
+            self._all(f"SELECT escrow_json FROM {self._t('event_ids')} WHERE 1 = 0", ())
         except DatabaseError:  # "no such column": SQLite and PostgreSQL name it differently
             return False
         return True
@@ -279,7 +285,11 @@ class SideTables:
         ]
 
     def escrows_of_case(self, case_id: str) -> list[EscrowRow]:
-        rows = self._all(f"SELECT * FROM {self._t('escrows')} WHERE case_id = %s", (case_id,))
+        rows = self._all(
+            f"SELECT case_id, event_id, escrow_json FROM {self._t('event_ids')} "
+            "WHERE case_id = %s AND escrow_json IS NOT NULL",
+            (case_id,),
+        )
         return [EscrowRow(r["case_id"], r["event_id"], r["escrow_json"]) for r in rows]
 
     # ---- changes after the fact ---------------------------------------------------------
@@ -327,11 +337,13 @@ class SideTables:
                 ),
                 (record.shredded_at, record.shredded_by, record.reason, record.case_id),
             )
-            for table in ("grants", "escrows"):
-                cursor.execute(
-                    self._q(f"DELETE FROM {self._t(table)} WHERE case_id = %s"),
-                    (record.case_id,),
-                )
+            cursor.execute(
+                self._q(f"DELETE FROM {self._t('grants')} WHERE case_id = %s"), (record.case_id,)
+            )
+            cursor.execute(
+                self._q(f"UPDATE {self._t('event_ids')} SET escrow_json = NULL WHERE case_id = %s"),
+                (record.case_id,),
+            )
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -351,7 +363,7 @@ class SideTables:
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "event_ids": ("event_id", "case_id", "version", "digest", "content_digests"),
+    "event_ids": ("event_id", "case_id", "version", "digest", "content_digests", "escrow_json"),
     "case_keys": ("case_id", "wrapped", "created_at"),
     "grants": (
         "case_id",
@@ -363,7 +375,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "policy_version",
         "basis",
     ),
-    "escrows": ("case_id", "event_id", "escrow_json"),
     "access": ("org_id", "case_id", "version", "event_id", "policy_version", "position"),
 }
 
@@ -372,11 +383,11 @@ def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of one save per table, as value tuples in `COLUMNS` order."""
     return {
         "event_ids": [
-            (e.event_id, e.case_id, e.version, e.digest, e.content_digests) for e in rows.event_ids
+            (e.event_id, e.case_id, e.version, e.digest, e.content_digests, e.escrow)
+            for e in rows.event_ids
         ],
         "case_keys": [(k.case_id, k.wrapped, k.created_at) for k in rows.case_keys],
         "grants": [_grant_params(g) for g in rows.grants],
-        "escrows": [(e.case_id, e.event_id, e.escrow) for e in rows.escrows],
         "access": [_access_params(a) for a in rows.access],
     }
 

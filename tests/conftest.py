@@ -76,10 +76,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    # Signature enforcement has tests of its own (tests/integration/test_provenance.py);
-    # the record's behaviour is tested with unsigned submissions from any partner.
+def demo_settings(database_url: str, tmp_path: Path) -> Settings:
+    """The demo region on `database_url`, its keys under `tmp_path`.
+
+    Signature enforcement has tests of its own (tests/integration/test_provenance.py);
+    the record's behaviour is tested with unsigned submissions from any partner."""
     return Settings(
         demo=True,
         var_dir=tmp_path / "var",
@@ -87,6 +88,11 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         policy_file=POLICY,
         require_signatures=False,
     )
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return demo_settings(database_url, tmp_path)
 
 
 @pytest.fixture

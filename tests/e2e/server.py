@@ -21,6 +21,19 @@ import uvicorn
 
 from casestore.api.app import create_app
 from casestore.bootstrap import Services
+from casestore.settings import Settings
+
+
+def serve_env(settings: Settings) -> dict[str, str]:
+    """The CASESTORE_* variables that give another process the same `settings` (those the
+    tests set: see tests.conftest.demo_settings)."""
+    return {
+        "CASESTORE_DATABASE_URL": str(settings.database_url),
+        "CASESTORE_DEMO": "1" if settings.demo else "0",
+        "CASESTORE_VAR_DIR": str(settings.var_dir),
+        "CASESTORE_POLICY_FILE": str(settings.policy_file),
+        "CASESTORE_REQUIRE_SIGNATURES": "1" if settings.require_signatures else "0",
+    }
 
 
 def free_port() -> int:

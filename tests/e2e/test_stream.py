@@ -24,9 +24,9 @@ import pytest
 
 from casestore.bootstrap import Services, build
 from casestore.settings import Settings
-from tests.conftest import POLICY, Clock
+from tests.conftest import Clock, demo_settings
 from tests.e2e.conftest import Api
-from tests.e2e.server import serve_in_thread, serve_process
+from tests.e2e.server import serve_env, serve_in_thread, serve_process
 from tests.integration.test_case_store import (
     GGZ,
     POLITIE,
@@ -209,20 +209,8 @@ class TwoProcesses:
 
 @pytest.fixture
 def shared(postgres_url: str, tmp_path: Path) -> Iterator[TwoProcesses]:
-    settings = Settings(
-        demo=True,
-        var_dir=tmp_path / "var",
-        database_url=postgres_url,
-        policy_file=POLICY,
-        require_signatures=False,
-    )
-    env = {
-        "CASESTORE_DATABASE_URL": postgres_url,
-        "CASESTORE_DEMO": "1",
-        "CASESTORE_VAR_DIR": str(settings.var_dir),
-        "CASESTORE_POLICY_FILE": str(POLICY),
-        "CASESTORE_REQUIRE_SIGNATURES": "0",
-    }
+    settings = demo_settings(postgres_url, tmp_path)
+    env = serve_env(settings)
     services = build(settings)  # the real clock: the other process checks tokens with its own
     try:
         tokens = {

@@ -27,6 +27,7 @@ from casestore.webhooks.backoff import Backoff
 from casestore.webhooks.worker import Worker
 from tests.e2e.conftest import Api
 from tests.e2e.receiver import DROP, HANG, Receiver, receiving
+from tests.e2e.server import serve_env
 from tests.integration.test_case_store import (
     GGZ,
     POLITIE,
@@ -232,14 +233,7 @@ def test_every_event_arrives_in_order_through_errors_drops_and_timeouts(api: Api
 
 def worker_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
-    env.update(
-        CASESTORE_DATABASE_URL=str(settings.database_url),
-        CASESTORE_DEMO="1",
-        CASESTORE_VAR_DIR=str(settings.var_dir),
-        CASESTORE_POLICY_FILE=str(settings.policy_file),
-        CASESTORE_REQUIRE_SIGNATURES="0",
-    )
-    return env
+    return env | serve_env(settings)
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:

@@ -14,9 +14,8 @@ from pathlib import Path
 import psycopg
 
 from casestore.bootstrap import build
-from casestore.settings import Settings
 from casestore.wakeup import PostgresWakeup
-from tests.conftest import POLICY, POSTGRES_URL, Clock
+from tests.conftest import POSTGRES_URL, Clock, demo_settings
 from tests.integration.test_case_store import open_case
 
 BOUND_SECONDS = 10.0
@@ -33,13 +32,7 @@ def eventually(probe: Callable[[], int | None]) -> int:
 def test_the_listener_reconnects_after_its_connection_is_killed(
     postgres_url: str, tmp_path: Path, clock: Clock
 ) -> None:
-    settings = Settings(
-        demo=True,
-        var_dir=tmp_path / "var",
-        database_url=postgres_url,
-        policy_file=POLICY,
-        require_signatures=False,
-    )
+    settings = demo_settings(postgres_url, tmp_path)
     services, writer = build(settings, clock=clock), build(settings, clock=clock)
     wakeup = PostgresWakeup(services.store)
     wakeup.start()

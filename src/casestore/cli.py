@@ -85,7 +85,12 @@ def serve(
     if delivery is not None:
         threading.Thread(target=delivery.run, name="webhook-worker", daemon=True).start()
     try:
-        uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port)
+        uvicorn.run(
+            create_app(services),
+            host=host or settings.host,
+            port=port or settings.port,
+            access_log=settings.access_log,
+        )
     finally:
         if delivery is not None:
             delivery.stop()

@@ -3,18 +3,25 @@
 A token is shown once, when issued; the store keeps only its BLAKE2b hash, so a database
 dump yields no usable credential. The token names its client id in the clear, so a check
 is one lookup by primary key and one constant-time comparison.
+
+An API process may keep the rows it has looked up (`TokenCache`), so that a request costs
+no database round trip. Revocation still takes effect for every process by the time
+`Clients.revoke` returns: see `TokenCache` for how.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import math
+import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from nacl.encoding import HexEncoder, URLSafeBase64Encoder
-from nacl.hash import blake2b
+from nacl.encoding import URLSafeBase64Encoder
 from nacl.utils import random
 
 from casestore.persistence.client_table import ClientRow, ClientTable
@@ -23,6 +30,9 @@ from sharing.keys import format_time, parse_time
 PREFIX = "cs_"
 SECRET_BYTES = 32
 DEFAULT_VALIDITY = timedelta(days=365)
+REVOCATION_BOUND_SECONDS = 0.1
+"""The most a process's `TokenCache` may lag behind the revocations committed; a revoke
+waits slightly longer than this before it returns (only where caches exist)."""
 
 
 class Role(StrEnum):
@@ -65,6 +75,95 @@ class Issued:
     token: str  # shown once; never stored
 
 
+@dataclass(frozen=True)
+class CachedClient:
+    """A client as a process keeps it: the hash its token must match, and what it is."""
+
+    token_hash: str
+    client: Client
+
+
+class TokenCache:
+    """Clients by id in one API process, trusted only as far as a listener vouches for it.
+
+    The listener (`casestore.wakeup.PostgresWakeup`) receives every revocation the
+    database broadcasts and drops that client, and it pings itself over the same
+    connection: notifications arrive in commit order, so when its ping comes back, every
+    revocation committed before the ping was sent has been applied (`confirm`). Entries
+    are used only while that moment is at most `bound` seconds old; a lost connection
+    (`reset`) or a slow listener sends requests back to the database, never to a stale
+    entry. Since `Clients.revoke` waits out the bound after its commit, a revoked token is
+    refused by every process once the revoke has returned. Expiry needs no broadcast:
+    every request compares the cached expiry with the clock.
+
+    A row read from the database is kept only if no invalidation came in between the read
+    and the keeping (`generation`): otherwise a revocation that arrived during the read
+    would be overwritten by the row from before it.
+    """
+
+    IDLE_SECONDS = 1.0  # without requests for this long, the listener stops pinging
+
+    def __init__(
+        self,
+        bound: float = REVOCATION_BOUND_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bound = bound
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._entries: dict[str, CachedClient] = {}
+        self._generation = 0
+        self._confirmed = -math.inf
+        self._wanted = -math.inf
+
+    # ---- the listener's side -----------------------------------------------------------
+
+    def invalidate(self, client_id: str) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.pop(client_id, None)
+
+    def reset(self) -> None:
+        """Forget everything and trust nothing until the next `confirm`: revocations may
+        have been missed (the listener lost the database, or has only just started)."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+            self._confirmed = -math.inf
+
+    def confirm(self, as_of: float) -> None:
+        """Every revocation committed before `as_of` (this clock) has been applied."""
+        with self._lock:
+            self._confirmed = max(self._confirmed, as_of)
+
+    def wants_confirmation(self) -> bool:
+        """Whether requests would soon find the cache untrusted without a new ping."""
+        now = self._monotonic()
+        return now - self._wanted < self.IDLE_SECONDS and now - self._confirmed > self.bound / 4
+
+    def now(self) -> float:
+        """The clock `confirm` is given times of."""
+        return self._monotonic()
+
+    # ---- the request side --------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def get(self, client_id: str) -> CachedClient | None:
+        now = self._monotonic()
+        self._wanted = now
+        if now - self._confirmed > self.bound:
+            return None
+        return self._entries.get(client_id)
+
+    def put(self, client_id: str, entry: CachedClient, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:
+                self._entries[client_id] = entry
+
+
 class Clients:
     def __init__(
         self,
@@ -75,6 +174,17 @@ class Clients:
         self._table = table
         self._organisations = frozenset(organisations)
         self._clock = clock
+        self._cache: TokenCache | None = None
+
+    @property
+    def broadcasts_revocations(self) -> bool:
+        """Whether a cache can be kept honest on this backend (see `TokenCache`)."""
+        return self._table.broadcasts_revocations
+
+    def use_cache(self, cache: TokenCache | None) -> None:
+        """Keep looked-up clients in `cache` (an API process on PostgreSQL, whose listener
+        keeps it honest), or stop."""
+        self._cache = cache
 
     @property
     def organisations(self) -> frozenset[str]:
@@ -113,33 +223,66 @@ class Clients:
         return [_client(r) for r in self._table.clients() if org_id in (None, r.org_id)]
 
     def revoke(self, client_id: str) -> Client:
+        """Revoke a client's token; once this returns, no API process accepts it."""
         if self._table.client(client_id) is None:
             raise ClientError(f"no client {client_id!r}")
         self._table.revoke_client(client_id, format_time(self._clock()))
+        if self._cache is not None:
+            self._cache.invalidate(client_id)
+        if self._table.broadcasts_revocations:
+            # API processes may serve from a cache that lags by up to the bound: outwait it.
+            time.sleep(REVOCATION_BOUND_SECONDS * 1.1)
         row = self._table.client(client_id)
         assert row is not None  # noqa: S101 - clients are never deleted
         return _client(row)
 
     def authenticate(self, token: str) -> Client:
-        client_id, _, secret = token.removeprefix(PREFIX).partition("_")
-        if not token.startswith(PREFIX) or not client_id or not secret:
-            raise Unauthenticated()
+        """The active client behind `token`: from the cache if it can tell, else from the
+        database."""
+        client = self.authenticate_cached(token)
+        if client is not None:
+            return client
+        client_id, secret = _parse(token)
+        cache = self._cache
+        generation = cache.generation if cache is not None else 0
         row = self._table.client(client_id)
+        if row is not None and cache is not None:
+            cache.put(client_id, CachedClient(row.token_hash, _client(row)), generation)
         # Hash even when the client is unknown, so timing does not tell which it was.
         given = _hash(secret)
         if row is None or not hmac.compare_digest(given, row.token_hash):
             raise Unauthenticated()
-        client = _client(row)
+        return self._active(_client(row))
+
+    def authenticate_cached(self, token: str) -> Client | None:
+        """As `authenticate`, without I/O: None when only the database can tell (no cache,
+        the cache is not trusted just now, or the client is not in it)."""
+        client_id, secret = _parse(token)
+        entry = self._cache.get(client_id) if self._cache is not None else None
+        if entry is None:
+            return None
+        if not hmac.compare_digest(_hash(secret), entry.token_hash):
+            raise Unauthenticated()
+        return self._active(entry.client)
+
+    def _active(self, client: Client) -> Client:
         if not client.active(self._clock()):
             raise Unauthenticated()
         return client
 
 
+def _parse(token: str) -> tuple[str, str]:
+    client_id, _, secret = token.removeprefix(PREFIX).partition("_")
+    if not token.startswith(PREFIX) or not client_id or not secret:
+        raise Unauthenticated()
+    return client_id, secret
+
+
 def _hash(secret: str) -> str:
-    digest: bytes = blake2b(
-        secret.encode(), digest_size=32, person=b"casestore-token", encoder=HexEncoder
-    )
-    return digest.decode()
+    # The standard library's BLAKE2b, the same function as libsodium's: a short input is
+    # hashed without releasing the GIL, which on the API's event loop would cost a wait
+    # for it behind the request threads.
+    return hashlib.blake2b(secret.encode(), digest_size=32, person=b"casestore-token").hexdigest()
 
 
 def _client(row: ClientRow) -> Client:

@@ -17,6 +17,12 @@ Sources, per backend:
 
 Channel names are per database, not per schema: processes on other schemas of the same
 database wake each other needlessly, which costs one empty read each.
+
+On PostgreSQL the same connection keeps the process's cache of API clients honest
+(casestore.clients.TokenCache), which, unlike a wakeup, must never miss anything: it
+applies the revocations broadcast on their own channel and pings itself to confirm how
+far it has got; whenever the connection is lost or new, the cache is reset and trusted
+again only after the next ping.
 """
 
 from __future__ import annotations
@@ -30,15 +36,18 @@ from typing import Any
 import psycopg
 import structlog
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from casestore.application import CaseStore
+from casestore.clients import TokenCache
+from casestore.persistence.client_table import REVOCATIONS_CHANNEL
 
 log = structlog.get_logger("casestore.wakeup")
 
 SQLITE_POLL_SECONDS = 0.5
 LISTEN_POLL_SECONDS = 0.5  # how often the listener looks up to see whether to stop
 RECONNECT_SECONDS = (0.1, 5.0)  # first and longest pause before reconnecting
+PING_TIMEOUT_SECONDS = 5.0  # a ping unanswered this long: the connection is dead
 
 
 class Wakeup:
@@ -117,9 +126,19 @@ class Wakeup:
 
 
 class PostgresWakeup(Wakeup):
-    """LISTEN on the recorder's channel over a connection of its own."""
+    """LISTEN on the recorder's channel over a connection of its own; with `tokens`, also
+    on the revocations channel and a ping channel of this connection's own."""
 
     backend_pid: int | None = None  # the listening connection's server process, if any
+
+    def __init__(self, store: CaseStore, tokens: TokenCache | None = None) -> None:
+        super().__init__(store)
+        self.tokens = tokens
+
+    def stop(self) -> None:
+        super().stop()
+        if self.tokens is not None:
+            self.tokens.reset()
 
     def _run(self) -> None:
         recorder = self.store.recorder
@@ -131,20 +150,77 @@ class PostgresWakeup(Wakeup):
             try:
                 with psycopg.connect(pool.conninfo, **_connect_kwargs(pool.kwargs)) as conn:
                     conn.execute(listen)
+                    tokens = _TokenListener(conn, self.tokens) if self.tokens else None
                     self.backend_pid = conn.info.backend_pid
                     pause = RECONNECT_SECONDS[0]
                     self.notify()  # (re)connected: whatever was missed meanwhile is re-read
                     while not self.stopped:
-                        for _ in conn.notifies(timeout=LISTEN_POLL_SECONDS):
-                            self.notify()
+                        poll = LISTEN_POLL_SECONDS if tokens is None else tokens.poll_seconds
+                        for notice in conn.notifies(timeout=poll):
+                            if tokens is None or not tokens.take(notice):
+                                self.notify()
+                        if tokens is not None:
+                            tokens.ping_if_wanted()
             except psycopg.Error as exc:
                 self.backend_pid = None
+                if self.tokens is not None:
+                    self.tokens.reset()
                 if self.stopped:
                     break
                 log.warning("feed listener lost the database", error=str(exc), retry_in=pause)
                 self.notify()  # readers fall back on their own re-reads meanwhile
                 self._stopping.wait(pause)
                 pause = min(pause * 2, RECONNECT_SECONDS[1])
+
+
+class _TokenListener:
+    """The token cache's half of a listening connection: revocations and self-pings."""
+
+    def __init__(self, conn: psycopg.Connection[Any], cache: TokenCache) -> None:
+        self.conn, self.cache = conn, cache
+        self.ping_channel = f"casestore_ping_{conn.info.backend_pid}"
+        # A ping commits a transaction of its own; nothing is lost if one is never flushed.
+        conn.execute("SET synchronous_commit = off")
+        conn.execute(SQL("LISTEN {}").format(Identifier(REVOCATIONS_CHANNEL)))
+        conn.execute(SQL("LISTEN {}").format(Identifier(self.ping_channel)))
+        # Only now is every revocation seen: whatever was cached before may have missed one.
+        cache.reset()
+        self._sent: tuple[str, float] | None = None  # the ping on its way: payload, when
+        self._pings = 0
+
+    @property
+    def poll_seconds(self) -> float:
+        # Often enough, even while idle, that the first requests after a pause find the
+        # cache confirmed again within a few hundredths of a second.
+        return self.cache.bound / 4
+
+    def take(self, notice: psycopg.Notify) -> bool:
+        """Apply a notification meant for the cache; False if it is not one."""
+        if notice.channel == REVOCATIONS_CHANNEL:
+            self.cache.invalidate(notice.payload)
+        elif notice.channel == self.ping_channel:
+            if self._sent is not None and notice.payload == self._sent[0]:
+                self.cache.confirm(self._sent[1])
+                self._sent = None
+        else:
+            return False
+        return True
+
+    def ping_if_wanted(self) -> None:
+        if self._sent is not None:
+            if self.cache.now() - self._sent[1] > PING_TIMEOUT_SECONDS:
+                # Silently gone (a dropped idle connection sends no error): reconnect.
+                raise psycopg.OperationalError("the listener's ping went unanswered")
+            return
+        if not self.cache.wants_confirmation():
+            return
+        self._pings += 1
+        payload = str(self._pings)
+        self._sent = (payload, self.cache.now())
+        # Its echo arrives after every notification committed before it was sent.
+        self.conn.execute(
+            SQL("NOTIFY {}, {}").format(Identifier(self.ping_channel), Literal(payload))
+        )
 
 
 class SQLiteWakeup(Wakeup):
@@ -164,10 +240,11 @@ class SQLiteWakeup(Wakeup):
             self._stopping.wait(SQLITE_POLL_SECONDS)
 
 
-def wakeup_for(store: CaseStore) -> Wakeup:
-    """The wakeup that suits the store's backend (not started)."""
+def wakeup_for(store: CaseStore, tokens: TokenCache | None = None) -> Wakeup:
+    """The wakeup that suits the store's backend (not started); `tokens` is kept honest by
+    it on PostgreSQL and ignored on SQLite, where clients are not cached."""
     if isinstance(store.recorder, PostgresApplicationRecorder):
-        return PostgresWakeup(store)
+        return PostgresWakeup(store, tokens)
     return SQLiteWakeup(store)
 
 

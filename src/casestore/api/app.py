@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from casestore.api import cases, feed, health, policy, problems, stream
 from casestore.api.limits import BodyLimit, RateLimiter
 from casestore.api.subscriptions import router as subscriptions_router
 from casestore.bootstrap import Services
+from casestore.clients import TokenCache
 from casestore.wakeup import wakeup_for
 
 DESCRIPTION = """\
@@ -19,14 +21,22 @@ The partner API of casestore. Every request carries a bearer token issued with
 and the region's policy decides which content reaches the organisation (sealed for it).
 Errors are RFC 9457 problem details.
 """
+WRITE_THREADS = 3
+"""Threads for the writes (api/cases.py). Saves take turns at the events table's lock, so
+a few threads keep it busy; more only take turns at the GIL with the event loop and one
+another, which costs every write more CPU (a quarter more and worse with forty)."""
 
 
 def create_app(services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.writes = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="casestore-write")
+        services.clients.use_cache(app.state.tokens)
         app.state.wakeup.start()
         yield
         app.state.wakeup.stop()
+        services.clients.use_cache(None)
+        app.state.writes.shutdown()
         services.close()
 
     app = FastAPI(
@@ -38,7 +48,11 @@ def create_app(services: Services) -> FastAPI:
     )
     settings = services.settings
     app.state.services = services
-    app.state.wakeup = wakeup_for(services.store)  # live feeds await it (api/stream.py)
+    # Clients are cached only where a listener keeps the cache honest (PostgreSQL): there
+    # a request's bearer token costs no database round trip.
+    app.state.tokens = TokenCache() if services.clients.broadcasts_revocations else None
+    # Live feeds await the wakeup (api/stream.py); on PostgreSQL it also feeds the cache.
+    app.state.wakeup = wakeup_for(services.store, app.state.tokens)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     problems.install(app)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
+from fastapi.security.utils import get_authorization_scheme_param
 
 from casestore.api.problems import forbidden
 from casestore.application import CaseStore
 from casestore.bootstrap import Services
-from casestore.clients import Client, Role, Unauthenticated
-
-bearer = HTTPBearer(auto_error=False, description="A token from `casestore clients add`.")
-
+from casestore.clients import Client, Clients, Role, Unauthenticated
 
 # Dependencies without I/O are `async def`: a plain `def` would cost each request a hop
 # through the thread pool per dependency.
@@ -30,36 +29,55 @@ async def get_store(request: Request) -> CaseStore:
     return services.store
 
 
-def get_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Client:
-    """The client behind the bearer token, after its rate limit is charged."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+class Bearer(SecurityBase):
+    """The bearer token scheme, as OpenAPI documents it, that also authenticates the
+    caller, charges its rate limit and checks its role: in one dependency rather than
+    FastAPI's HTTPBearer under a dependency of our own, since every level of dependencies
+    costs each request a resolution of its own."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.model = HTTPBearerModel(description="A token from `casestore clients add`.")
+        self.scheme_name = "HTTPBearer"  # one scheme, however many role sets use it
+        self.allowed = frozenset(roles)
+
+    async def __call__(self, request: Request) -> Client:
+        caller = await authenticate(request)
+        if self.allowed and caller.role not in self.allowed:
+            names = ", ".join(sorted(r.value for r in self.allowed))
+            raise forbidden(f"the role {caller.role.value} may not do this (allowed: {names})")
+        return caller
+
+
+CALLER_KEY = "casestore.caller"
+
+
+async def authenticate(request: Request) -> Client:
+    """The client behind the bearer token, after its rate limit is charged (once per
+    request, however many dependencies ask). Answered on the event loop when the token
+    cache can tell; only a database lookup takes a thread."""
+    known: Client | None = request.scope.get(CALLER_KEY)
+    if known is not None:
+        return known
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() != "bearer" or not token:
         raise Unauthenticated()
-    services: Services = request.app.state.services
-    client = services.clients.authenticate(credentials.credentials)
+    clients: Clients = request.app.state.services.clients
+    client = clients.authenticate_cached(token)
+    if client is None:
+        client = await asyncio.to_thread(clients.authenticate, token)
     request.app.state.rate_limiter.take(client.client_id)
+    request.scope[CALLER_KEY] = client
     return client
+
+
+def allow(*roles: Role) -> Bearer:
+    """A dependency that lets through only clients in one of `roles`."""
+    return Bearer(*roles)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 Store = Annotated[CaseStore, Depends(get_store)]
-Caller = Annotated[Client, Depends(get_caller)]
-
-
-def allow(*roles: Role) -> Callable[[Client], Awaitable[Client]]:
-    """A dependency that lets through only clients in one of `roles`."""
-    allowed = frozenset(roles)
-
-    async def check(caller: Caller) -> Client:
-        if caller.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise forbidden(f"the role {caller.role.value} may not do this (allowed: {names})")
-        return caller
-
-    return check
-
+Caller = Annotated[Client, Depends(Bearer())]
 
 WRITERS = (Role.partner_system, Role.coordinator)
 READERS = (Role.partner_system, Role.coordinator)

@@ -1,11 +1,23 @@
-"""The table of API clients: one row per issued bearer token, holding only its hash."""
+"""The table of API clients: one row per issued bearer token, holding only its hash.
+
+On PostgreSQL a revocation is broadcast on `REVOCATIONS_CHANNEL` (the client id as
+payload) in the revoking transaction, so API processes that cache clients drop it as the
+revocation commits (casestore.clients.TokenCache). The channel is shared by every schema
+of the database: another schema's revocation costs a process one needless cache miss.
+A client revoked by hand in SQL must be announced the same way (`NOTIFY
+casestore_clients, '<client id>'`), or it stays usable from a cache.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from eventsourcing.postgres import PostgresDatastore
+
 from casestore.persistence.side_tables import SideTables
+
+REVOCATIONS_CHANNEL = "casestore_clients"
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,11 @@ class ClientTable(SideTables):
         rows = self._all(f"SELECT * FROM {self._t('clients')} ORDER BY org_id, created_at", ())
         return [_client(r) for r in rows]
 
+    @property
+    def broadcasts_revocations(self) -> bool:
+        """Whether other processes learn of a revocation (and so may cache clients)."""
+        return isinstance(self.datastore, PostgresDatastore)
+
     def revoke_client(self, client_id: str, at: str) -> None:
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(
@@ -65,6 +82,8 @@ class ClientTable(SideTables):
                 ),
                 (at, client_id),
             )
+            if self.broadcasts_revocations:
+                cursor.execute("SELECT pg_notify(%s, %s)", (REVOCATIONS_CHANNEL, client_id))
 
 
 def _client(r: dict[str, str]) -> ClientRow:

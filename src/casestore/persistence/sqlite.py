@@ -24,12 +24,14 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
             "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state, "
             "i.content_digests, (SELECT group_concat(grant_json, ',') FROM (SELECT grant_json "
             f"FROM {self._t('grants')} g WHERE g.org_id = a.org_id AND g.case_id = a.case_id "
-            f"AND g.version = a.version ORDER BY g.key_id)) AS grants FROM {self._t('access')} a "
+            f"AND g.version = a.version ORDER BY g.key_id)) AS grants "
+            "FROM (SELECT org_id, case_id, version, event_id, position "
+            f"FROM {self._t('access')} WHERE org_id = ? AND position > ? "
+            "ORDER BY position LIMIT ?) a "
             f"JOIN {self.events_table_name} e ON e.rowid = a.position "
             f"JOIN {self._t('event_ids')} i ON i.event_id = a.event_id "
-            "WHERE a.org_id = ? AND a.position > ? "
-            "ORDER BY a.position LIMIT ?"
-        )
+            "ORDER BY a.position"
+        )  # the page cut from the access index first, as on PostgreSQL
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.table_statements()]

@@ -47,6 +47,7 @@ from sharing.signing import Signature, sign, verify
 
 PART = "/"  # an owned field's part for one owner is sealed as "<field>/<owner>"
 CASE_KEY_CACHE = 1024
+BASIS_CACHE = 4096  # distinct (decision, fields granted): bounded by the policy, not the cases
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class Sharing:
         # One ephemeral sender key per recently written case: its X25519 exchange with each
         # recipient key is made once, not once per event (see SenderKey).
         self._senders: Lru[str, SenderKey] = Lru(CASE_KEY_CACHE)
+        # A grant's basis, as JSON, per decision and fields granted: the matrix answers
+        # with the same Decision objects for as long as it is in use, so the few distinct
+        # bases are written out once each rather than once per grant.
+        self._bases: Lru[tuple[int, tuple[str, ...]], tuple[Decision, str]] = Lru(BASIS_CACHE)
 
     def use_policy(self, matrix: AccessMatrix, version: str) -> None:
         self.matrix = matrix
@@ -200,13 +205,6 @@ class Sharing:
     ) -> GrantRow:
         """The stored grant with, per field, the rules and grounds that granted it (or
         authorship)."""
-        basis = {}
-        for name in grant.fields:
-            access = decision.fields.get(name.partition(PART)[0])
-            rules = list(access.rules) if access else []
-            if access is not None and access.as_author:
-                rules.append("author")
-            basis[name] = {"rules": rules, "grounds": list(access.grounds) if access else []}
         return GrantRow(
             case_id,
             version,
@@ -215,8 +213,26 @@ class Sharing:
             grant.key_id,
             json.dumps(grant.to_json()),
             self.policy_version,
-            json.dumps(basis),
+            self._basis(decision, tuple(grant.fields)),
         )
+
+    def _basis(self, decision: Decision, fields: tuple[str, ...]) -> str:
+        key = (id(decision), fields)
+        cached = self._bases.get(key)
+        # Keyed by identity, checked by identity: an id is only unique while its object
+        # lives, and the cache holds the decision it was made for.
+        if cached is not None and cached[0] is decision:
+            return cached[1]
+        basis = {}
+        for name in fields:
+            access = decision.fields.get(name.partition(PART)[0])
+            rules = list(access.rules) if access else []
+            if access is not None and access.as_author:
+                rules.append("author")
+            basis[name] = {"rules": rules, "grounds": list(access.grounds) if access else []}
+        written = json.dumps(basis)
+        self._bases.put(key, (decision, written))
+        return written
 
     def regrant(
         self,

@@ -23,6 +23,7 @@ from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
 from sharing.keys import OrgPrivateKeys
 from tests.conftest import Clock
+from tests.integration.test_case_store import signalering, submit
 
 ZVH = demo.ZVH
 POLITIE = demo.POLITIE
@@ -295,6 +296,37 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
 
     store.apply_policy(original_matrix, original_version)
     assert [opened_as_partner(settings, POLITIE, e) for e in police_signaleringen()] == truth
+
+
+def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
+    services: Services, settings: Settings, tmp_path: Any
+) -> None:
+    """A grant records the rules and grounds that granted it; bases are written once per
+    decision, and a new policy's decisions must not be given an old one's."""
+    store = services.store
+    case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
+
+    def police_bases_of_latest() -> dict[str, Any]:
+        latest = store.append(case_id, submit("signalering", signalering(), demo.FORENSISCH))
+        rows = store.case_recorder.grants_of_case(str(case_id))
+        [row] = [r for r in rows if r.version == latest.version and r.org_id == POLITIE]
+        return dict(json.loads(row.basis))
+
+    before = police_bases_of_latest()
+    assert before and all(b["rules"] == ["signalering-politie"] for b in before.values())
+
+    document = yaml.safe_load(settings.policy_path.read_text())
+    for rule in document["rules"]:
+        if rule["id"] == "signalering-politie":
+            rule["id"] = "signalering-politie-herzien"
+    path = tmp_path / "renamed.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True))
+    store.apply_policy(*compile_region_policy(path))
+
+    after = police_bases_of_latest()
+    assert after.keys() == before.keys()
+    assert all(b["rules"] == ["signalering-politie-herzien"] for b in after.values())
+    assert [b["grounds"] for b in after.values()] == [b["grounds"] for b in before.values()]
 
 
 def test_a_rotated_partner_key_gets_new_grants_and_the_old_key_opens_none(

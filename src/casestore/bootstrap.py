@@ -80,6 +80,10 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         )
     clients = Clients(store.case_recorder, store.sharing.matrix.organisations, clock)
     subscriptions = Subscriptions(
-        store.case_recorder, SigningSecrets(settings.master()), clock, store.max_position
+        store.case_recorder,
+        SigningSecrets(settings.master()),
+        clock,
+        store.max_position,
+        private_destinations=settings.private_webhook_destinations,
     )
     return Services(settings=settings, store=store, clients=clients, subscriptions=subscriptions)

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="uvicorn's line per request; off saves about a tenth of the API's CPU "
         "per request (where a proxy in front logs requests anyway)",
     )
+    webhook_private_destinations: bool | None = Field(
+        default=None,
+        description="let webhooks go to loopback, private and other non-public addresses "
+        "(default: only in demo mode; see casestore.webhooks.destinations)",
+    )
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
     rate_burst: int = Field(default=200, ge=1)
@@ -124,6 +129,12 @@ class Settings(BaseSettings):
     @property
     def policy_path(self) -> Path:
         return self.policy_file or Path("policies") / f"{self.region}.yaml"
+
+    @property
+    def private_webhook_destinations(self) -> bool:
+        if self.webhook_private_destinations is not None:
+            return self.webhook_private_destinations
+        return self.demo
 
     @property
     def hosted_organisations(self) -> list[str]:

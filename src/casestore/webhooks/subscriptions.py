@@ -23,6 +23,7 @@ from casestore.persistence.subscription_table import (
     stamp,
     unstamp,
 )
+from casestore.webhooks.destinations import check_host
 from casestore.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from casestore.webhooks.signing_secrets import SigningSecrets
 
@@ -100,11 +101,15 @@ class Subscriptions:
         secrets: SigningSecrets,
         clock: Callable[[], datetime],
         end: Callable[[], int],
+        *,
+        private_destinations: bool = False,
     ) -> None:
         self._table = table
         self._secrets = secrets
         self._clock = clock
         self._end = end  # the current end of the global order
+        # Whether webhooks may go to non-public addresses (see destinations.py).
+        self.private_destinations = private_destinations
 
     @property
     def table(self) -> SubscriptionTable:
@@ -117,6 +122,8 @@ class Subscriptions:
         events recorded from now on are delivered)."""
         try:
             url = check_url(url)
+            if not self.private_destinations:
+                check_host(urlsplit(url).hostname or "")
         except ValueError as exc:
             raise SubscriptionInvalid("url", str(exc)) from None
         if len(description) > MAX_DESCRIPTION:

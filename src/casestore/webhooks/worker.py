@@ -42,6 +42,7 @@ from casestore.disclosure import SharedEvent
 from casestore.persistence.subscription_table import AttemptRow, SubscriptionRow, stamp, unstamp
 from casestore.webhooks.backoff import Backoff
 from casestore.webhooks.delivery import Delivery, prepare
+from casestore.webhooks.destinations import http_client, refused
 from casestore.webhooks.subscriptions import Subscriptions
 
 log = structlog.get_logger("casestore.webhooks")
@@ -92,7 +93,9 @@ class Worker:
         self.lease = lease
         self.poll_interval = poll_interval
         self.batch = batch
-        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._http = http or http_client(
+            timeout, private_destinations=subscriptions.private_destinations
+        )
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[Turn]] = {}
@@ -258,6 +261,8 @@ class Worker:
         except httpx.TimeoutException:
             return None, "timeout"
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            if (refusal := refused(exc)) is not None:
+                return None, f"destination refused ({refusal.address} is not public)"
             return None, f"connection error ({type(exc).__name__})"
         if 200 <= status < 300:
             return status, None

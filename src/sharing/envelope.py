@@ -306,17 +306,33 @@ class CaseKeyStore(Protocol):
 
 
 def content_ad(ctx: FieldContext) -> bytes:
-    return _CONTENT + _event_bytes(ctx) + length_prefixed(ctx.field)
+    return _content_ad(ctx.event.encoded(), ctx.field)
 
 
 def escrow_ad(event: EventContext, fields: Sequence[str]) -> bytes:
-    return _ESCROW + event.encoded() + length_prefixed(*fields)
+    return _escrow_ad(event.encoded(), fields)
 
 
 def grant_ad(event: EventContext, org_id: str, key_id: str, fields: Sequence[str]) -> bytes:
     """The fields come last: the parts before them are fixed in number, so the encoding
     stays injective for any number of fields."""
-    return _GRANT + event.encoded() + length_prefixed(org_id, key_id, *fields)
+    return _grant_ad(event.encoded(), org_id, key_id, fields)
+
+
+# The same three, from an event already encoded: sealing encodes it once for all its fields
+# and grants.
+
+
+def _content_ad(event_bytes: bytes, field: str) -> bytes:
+    return _CONTENT + event_bytes + length_prefixed(field)
+
+
+def _escrow_ad(event_bytes: bytes, fields: Sequence[str]) -> bytes:
+    return _ESCROW + event_bytes + length_prefixed(*fields)
+
+
+def _grant_ad(event_bytes: bytes, org_id: str, key_id: str, fields: Sequence[str]) -> bytes:
+    return _GRANT + event_bytes + length_prefixed(org_id, key_id, *fields)
 
 
 def case_key_ad(region: str, case_id: str) -> bytes:
@@ -349,10 +365,6 @@ def _kek(shared: bytes, epk: bytes, recipient: Recipient, event_bytes: bytes) ->
         + length_prefixed(recipient.org_id, recipient.key_id, epk, recipient.public_key)
     )
     return blake2b(message, KEY_BYTES, _KEK_PERSONAL, shared)
-
-
-def _event_bytes(ctx: FieldContext) -> bytes:
-    return length_prefixed(ctx.region, ctx.case_id, ctx.event_id, ctx.event_type)
 
 
 # --- case keys -------------------------------------------------------------------------------
@@ -437,7 +449,7 @@ def seal_event(
         data_key = random[at : at + KEY_BYTES]
         nonce = random[at + KEY_BYTES : at + per_field]
         at += per_field
-        ad = _CONTENT + event_bytes + length_prefixed(name)
+        ad = _content_ad(event_bytes, name)
         fields[name] = SealedField(
             name,
             nonce,
@@ -456,7 +468,7 @@ def seal_event(
             escrow_nonce,
             _seal(
                 b"".join(data_keys.values()),
-                _ESCROW + event_bytes + length_prefixed(*names),
+                _escrow_ad(event_bytes, names),
                 escrow_nonce,
                 case_key,
             ),
@@ -483,7 +495,7 @@ def _grant(
     event_bytes: bytes,
 ) -> Grant:
     kek = sender.kek(recipient, event_bytes)
-    gad = _GRANT + event_bytes + length_prefixed(recipient.org_id, recipient.key_id, *names)
+    gad = _grant_ad(event_bytes, recipient.org_id, recipient.key_id, names)
     return Grant(
         recipient.org_id,
         recipient.key_id,
@@ -531,12 +543,7 @@ def open_grant(
     key: DecryptionKey,
 ) -> dict[str, bytes]:
     """Open every field ``grant`` covers, each as the field of ``event`` it is keyed by."""
-    keys = _unwrap_grant(grant, event, key)
-    with _Opaque():
-        return {
-            name: _open_content(sealed_fields[name], event.field(name), data_key)
-            for name, data_key in keys.items()
-        }
+    return _open_all(sealed_fields, event, _unwrap_grant(grant, event, key))
 
 
 def open_field(sealed: SealedField, grant: Grant, ctx: FieldContext, key: DecryptionKey) -> bytes:
@@ -553,12 +560,7 @@ def open_escrow(
     case_key: bytes | None,
 ) -> dict[str, bytes]:
     """The service's own read path (e.g. for an authorised timeline), via the case key."""
-    keys = _unescrow(escrow, event, case_key)
-    with _Opaque():
-        return {
-            name: _open_content(sealed_fields[name], event.field(name), data_key)
-            for name, data_key in keys.items()
-        }
+    return _open_all(sealed_fields, event, _unescrow(escrow, event, case_key))
 
 
 def open_field_from_escrow(
@@ -579,7 +581,7 @@ def _unwrap_grant(grant: Grant, event: EventContext, key: DecryptionKey) -> dict
             raise _Rejected
         event_bytes = event.encoded()
         kek = _kek(shared, grant.ephemeral_public, key.recipient, event_bytes)
-        gad = _GRANT + event_bytes + length_prefixed(grant.org_id, grant.key_id, *grant.fields)
+        gad = _grant_ad(event_bytes, grant.org_id, grant.key_id, grant.fields)
         plain = _decrypt(grant.wrapped_keys, gad, grant.nonce, kek)
         size = KEY_BYTES * len(grant.fields)
         _need(len(plain) == size + len(gad) and _equal(plain[size:], gad))
@@ -594,6 +596,16 @@ def _unescrow(escrow: Escrow, event: EventContext, case_key: bytes | None) -> di
         keys = _decrypt(escrow.wrapped_keys, ad, escrow.nonce, case_key)
         _need(len(keys) == KEY_BYTES * len(escrow.fields))
         return _split(escrow.fields, keys)
+
+
+def _open_all(
+    sealed_fields: Mapping[str, SealedField], event: EventContext, keys: Mapping[str, bytes]
+) -> dict[str, bytes]:
+    with _Opaque():
+        return {
+            name: _open_content(sealed_fields[name], event.field(name), data_key)
+            for name, data_key in keys.items()
+        }
 
 
 def _open_content(sealed: SealedField, ctx: FieldContext, data_key: bytes) -> bytes:

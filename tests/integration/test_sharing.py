@@ -4,7 +4,8 @@ what the policy grants it and opens it with its own private key; nothing else le
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -22,6 +23,7 @@ from sharing.client import open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
 from sharing.keys import OrgPrivateKeys
+from sharing.policy import AccessMatrix
 from tests.conftest import Clock
 from tests.integration.test_case_store import signalering, submit
 
@@ -211,30 +213,49 @@ def test_an_open_case_cannot_be_shredded(services: Services) -> None:
     assert store.read_case(ZVH, open_case)[0].grants
 
 
-@pytest.fixture
-def policy_without_police_signalering(settings: Settings, tmp_path: Any) -> Iterator[Any]:
+# ---- policy changes: the demo region's police rule for signaleringen, edited ---------------
+
+POLICE_RULE = "signalering-politie"
+
+
+def demo_case_with_police(store: CaseStore) -> UUID:
+    """The demo loaded; the case whose network holds the police."""
+    return [r.case_id for r in demo.load(store) if r.version == 1][1]
+
+
+def police_signaleringen(store: CaseStore, case_id: UUID) -> list[Any]:
+    """The signaleringen of the case as the police read them (none if they see no event)."""
+    try:
+        events = store.read_case(POLITIE, case_id)
+    except CaseNotFound:
+        return []
+    return [e for e in events if e.event_type == "signalering"]
+
+
+def edited_policy(
+    settings: Settings, tmp_path: Path, edit: Callable[[dict[str, Any]], None]
+) -> tuple[AccessMatrix, str]:
+    """The region's policy with `edit` applied to its document, compiled."""
     document = yaml.safe_load(settings.policy_path.read_text())
-    document["rules"] = [r for r in document["rules"] if r["id"] != "signalering-politie"]
-    path = tmp_path / "narrowed.yaml"
+    edit(document)
+    path = tmp_path / "edited.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True))
-    yield path
+    return compile_region_policy(path)
+
+
+def police_rule(document: dict[str, Any]) -> dict[str, Any]:
+    rule: dict[str, Any] = next(r for r in document["rules"] if r["id"] == POLICE_RULE)
+    return rule
 
 
 def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
-    services: Services, settings: Settings, policy_without_police_signalering: Any
+    services: Services, settings: Settings, tmp_path: Path
 ) -> None:
     store = services.store
-    case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
+    case_id = demo_case_with_police(store)
     original_matrix, original_version = store.sharing.matrix, store.sharing.policy_version
 
-    def police_signaleringen() -> list[Any]:
-        try:
-            events = store.read_case(POLITIE, case_id)
-        except CaseNotFound:
-            return []
-        return [e for e in events if e.event_type == "signalering"]
-
-    granted = police_signaleringen()
+    granted = police_signaleringen(store, case_id)
     assert granted and all(e.grants for e in granted)
     truth = opened_as_partner(settings, POLITIE, granted[0])
     police_signalering_grants = sum(
@@ -242,49 +263,45 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
         for cid in store.case_recorder.case_ids()
         for g in store.case_recorder.grants_of_case(cid)
         if g.org_id == POLITIE
-        and any("signalering-politie" in basis["rules"] for basis in json.loads(g.basis).values())
+        and any(POLICE_RULE in basis["rules"] for basis in json.loads(g.basis).values())
     )
     # One grant per event and organisation key, however many fields it holds.
     assert police_signalering_grants >= len(granted)
     assert all(len(e.grants) == 1 and len(e.sealed) >= 3 for e in granted)
 
-    narrowed, version = compile_region_policy(policy_without_police_signalering)
-    changes = store.apply_policy(narrowed, version)
+    def without_police_rule(document: dict[str, Any]) -> None:
+        document["rules"].remove(police_rule(document))
+
+    changes = store.apply_policy(*edited_policy(settings, tmp_path, without_police_rule))
     assert changes.revoked == police_signalering_grants
-    assert police_signaleringen() == []  # no rule left: not even the envelope
+    assert police_signaleringen(store, case_id) == []  # no rule left: not even the envelope
 
     changes = store.apply_policy(original_matrix, original_version)
     assert changes.granted == police_signalering_grants
-    restored = police_signaleringen()
+    restored = police_signaleringen(store, case_id)
     assert [e.version for e in restored] == [e.version for e in granted]
     assert opened_as_partner(settings, POLITIE, restored[0]) == truth
     assert store.apply_policy(original_matrix, original_version).granted == 0
 
 
 def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
-    services: Services, settings: Settings, tmp_path: Any
+    services: Services, settings: Settings, tmp_path: Path
 ) -> None:
     store = services.store
-    case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
+    case_id = demo_case_with_police(store)
     original_matrix, original_version = store.sharing.matrix, store.sharing.policy_version
 
-    def police_signaleringen() -> list[Any]:
-        return [e for e in store.read_case(POLITIE, case_id) if e.event_type == "signalering"]
-
-    before = police_signaleringen()
+    before = police_signaleringen(store, case_id)
     assert before and all("gevraagde_actie" in e.sealed for e in before)
     truth = [opened_as_partner(settings, POLITIE, e) for e in before]
 
-    document = yaml.safe_load(settings.policy_path.read_text())
-    for rule in document["rules"]:
-        if rule["id"] == "signalering-politie":
-            rule["fields"] = ["categorie", "ernst"]
-    path = tmp_path / "narrowed.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True))
-    changes = store.apply_policy(*compile_region_policy(path))
+    def narrowed_police_rule(document: dict[str, Any]) -> None:
+        police_rule(document)["fields"] = ["categorie", "ernst"]
+
+    changes = store.apply_policy(*edited_policy(settings, tmp_path, narrowed_police_rule))
     assert changes.revoked >= len(before) and changes.granted == changes.revoked
 
-    narrowed = police_signaleringen()
+    narrowed = police_signaleringen(store, case_id)
     assert [e.version for e in narrowed] == [e.version for e in before]
     for event, full in zip(narrowed, truth, strict=True):
         assert "gevraagde_actie" not in event.sealed and "gevraagde_actie" in event.withheld
@@ -295,16 +312,17 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
         assert all("gevraagde_actie" not in g["fields"] for g in event.grants)
 
     store.apply_policy(original_matrix, original_version)
-    assert [opened_as_partner(settings, POLITIE, e) for e in police_signaleringen()] == truth
+    restored = police_signaleringen(store, case_id)
+    assert [opened_as_partner(settings, POLITIE, e) for e in restored] == truth
 
 
 def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
-    services: Services, settings: Settings, tmp_path: Any
+    services: Services, settings: Settings, tmp_path: Path
 ) -> None:
     """A grant records the rules and grounds that granted it; bases are written once per
     decision, and a new policy's decisions must not be given an old one's."""
     store = services.store
-    case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
+    case_id = demo_case_with_police(store)
 
     def police_bases_of_latest() -> dict[str, Any]:
         latest = store.append(case_id, submit("signalering", signalering(), demo.FORENSISCH))
@@ -313,15 +331,12 @@ def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
         return dict(json.loads(row.basis))
 
     before = police_bases_of_latest()
-    assert before and all(b["rules"] == ["signalering-politie"] for b in before.values())
+    assert before and all(b["rules"] == [POLICE_RULE] for b in before.values())
 
-    document = yaml.safe_load(settings.policy_path.read_text())
-    for rule in document["rules"]:
-        if rule["id"] == "signalering-politie":
-            rule["id"] = "signalering-politie-herzien"
-    path = tmp_path / "renamed.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True))
-    store.apply_policy(*compile_region_policy(path))
+    def renamed_police_rule(document: dict[str, Any]) -> None:
+        police_rule(document)["id"] = "signalering-politie-herzien"
+
+    store.apply_policy(*edited_policy(settings, tmp_path, renamed_police_rule))
 
     after = police_bases_of_latest()
     assert after.keys() == before.keys()

@@ -10,11 +10,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from casestore.api.deps import Reader, Store, Writer
+from casestore.api.deps import Reader, Store, Writer, services_of
 from casestore.api.problems import Problem
 from casestore.api.schemas import CaseCreate, EventCreate, EventRecorded, SharedEventPublic
-from casestore.application import Author, CaseStore, Recorded, Submission
-from casestore.bootstrap import Services
+from casestore.application import Author, Recorded, Submission
 from casestore.clients import Client
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -63,7 +62,7 @@ async def open_case(
     key: IdempotencyHeader = None,
 ) -> Response:
     """Open a case with its aanmelding."""
-    store = _store(request)
+    store = services_of(request).store
     recorded = await _write(request, partial(store.open_case, _submission(body, caller, key)))
     return _created(recorded, f"/v1/cases/{recorded.case_id}")
 
@@ -82,7 +81,7 @@ async def append_event(
     key: IdempotencyHeader = None,
 ) -> Response:
     """Append an event to an open case the caller's organisation is a member of."""
-    store, submission = _store(request), _submission(body, caller, key)
+    store, submission = services_of(request).store, _submission(body, caller, key)
     recorded = await _write(
         request,
         partial(store.append, case_id, submission, expected_version=body.expected_version),
@@ -111,11 +110,6 @@ def read_event(
 ) -> dict[str, Any]:
     """One event of a case, as the caller's organisation receives it."""
     return store.read_event(caller.org_id, case_id, event_id, decrypt=decrypt).to_json()
-
-
-def _store(request: Request) -> CaseStore:
-    services: Services = request.app.state.services
-    return services.store
 
 
 async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:

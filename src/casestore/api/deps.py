@@ -13,20 +13,24 @@ from fastapi.security.utils import get_authorization_scheme_param
 from casestore.api.problems import forbidden
 from casestore.application import CaseStore
 from casestore.bootstrap import Services
-from casestore.clients import Client, Clients, Role, Unauthenticated
+from casestore.clients import Client, Role, Unauthenticated
 
 # Dependencies without I/O are `async def`: a plain `def` would cost each request a hop
 # through the thread pool per dependency.
 
 
-async def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """The app's services, for handlers that take the request anyway (api/cases.py)."""
     services: Services = request.app.state.services
     return services
 
 
+async def get_services(request: Request) -> Services:
+    return services_of(request)
+
+
 async def get_store(request: Request) -> CaseStore:
-    services: Services = request.app.state.services
-    return services.store
+    return services_of(request).store
 
 
 class Bearer(SecurityBase):
@@ -61,7 +65,7 @@ async def authenticate(request: Request) -> Client:
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated()
-    clients: Clients = request.app.state.services.clients
+    clients = services_of(request).clients
     client = clients.authenticate_cached(token)
     if client is None:
         client = await asyncio.to_thread(clients.authenticate, token)

@@ -31,11 +31,11 @@ from uuid import uuid4
 import nacl.bindings
 from nacl.public import PublicKey, SealedBox
 
-import casestore.sealing
+import casestore.services.sealing
 from bench import measure, workload
 from casestore.bootstrap import build_sharing
 from casestore.domain.catalogue import parse_payload
-from casestore.sealing import Sharing
+from casestore.services.sealing import Sharing
 from casestore.settings import Settings
 from sharing.envelope import EventContext, SenderKey, content_ad, new_case_key, seal_event
 from sharing.keys import OrgPrivateKeys, Recipient
@@ -155,7 +155,7 @@ def _sharing_seal(
     case_key = new_case_key()
     event_ids = [str(uuid4()) for _ in range(CONTEXTS)]
 
-    def seal(i: int) -> casestore.sealing.Sealed:
+    def seal(i: int) -> casestore.services.sealing.Sealed:
         return sharing.seal(
             case_id=case_id,
             version=2 + i,
@@ -177,7 +177,7 @@ def _sharing_seal(
         given_options.update(kwargs)
         return seal_event(*args, **kwargs)
 
-    with mock.patch.object(casestore.sealing, "seal_event", watched):
+    with mock.patch.object(casestore.services.sealing, "seal_event", watched):
         sealed = seal(0)
     _, plaintexts, recipients_by_field, _ = given
     costs = measure.cpu_costs(

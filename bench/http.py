@@ -33,8 +33,8 @@ import urllib3
 
 from bench import workload
 from bench.backends import Backend
-from casestore.application import CaseStore, Submission
 from casestore.bootstrap import build
+from casestore.services.case_store import CaseStore, Submission
 from casestore.settings import Settings
 
 CLIENTS = 8
@@ -104,7 +104,7 @@ def server(settings: Settings) -> Iterator[str]:
         "CASESTORE_ACCESS_LOG": "0",
     }
     process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "casestore.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "casestore.entrypoints.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

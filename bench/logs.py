@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from casestore.logging import configure
+from casestore.adapters.logging import configure
 
 
 def quiet() -> None:

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from casestore.persistence.side_tables import SideRows
-from casestore.sealing import Sealed, Sharing
+from casestore.adapters.persistence.side_tables import SideRows
+from casestore.services.sealing import Sealed, Sharing
 
 
 class NoSharing(Sharing):

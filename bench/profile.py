@@ -37,8 +37,8 @@ from psycopg import sql
 
 from bench import backends, logs, measure, suite, workload
 from bench.nosharing import NoSharing
-from casestore.application import CaseStore
 from casestore.bootstrap import build
+from casestore.services.case_store import CaseStore
 
 PHASES = {
     "_envelope": "verify the submission (signature, times, ids)",

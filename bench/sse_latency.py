@@ -29,8 +29,8 @@ import httpx
 import uvicorn
 
 from bench import backends, latency, logs, workload
-from casestore.api.app import create_app
 from casestore.bootstrap import Services, build
+from casestore.entrypoints.api.app import create_app
 
 
 def measure(database_url: str, samples: int = 50) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from uuid import UUID
 from bench import measure, workload
 from bench.backends import Backend
 from bench.nosharing import NoSharing
-from casestore.application import CaseStore
 from casestore.bootstrap import build
+from casestore.services.case_store import CaseStore
 
 OPEN_CASES = 5
 LONG_CASE_EVENTS = 10_000

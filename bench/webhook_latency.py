@@ -32,7 +32,7 @@ from typing import Any
 
 from bench import backends, latency, logs, workload
 from casestore.bootstrap import build
-from casestore.webhooks.worker import Worker
+from casestore.services.webhooks.worker import Worker
 
 POLL_SECONDS = 0.25  # the worker's default
 

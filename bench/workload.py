@@ -11,11 +11,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from bench.measure import Workload
-from casestore.application import Author, CaseStore, Submission
+from casestore.adapters.keyring import demo_signers
 from casestore.domain.case import Case
-from casestore.keyring import demo_signers
-from casestore.provenance import sign_submission
-from casestore.sealing import Sharing
+from casestore.services.case_store import Author, CaseStore, Submission
+from casestore.services.provenance import sign_submission
+from casestore.services.sealing import Sharing
 from casestore.settings import Settings
 
 PARTNER = "arkin"  # a GGZ partner: in every case network it refers

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from casestore.bootstrap import build
-from casestore.clients import Unauthenticated
+from casestore.services.clients import Unauthenticated
 from casestore.settings import Settings
 
-CLI = [sys.executable, "-m", "casestore.cli"]
+CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
 POLICY = Path(__file__).resolve().parents[1] / "policies" / "amsterdam-amstelland.yaml"
 
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from casestore.application import CaseStore, Clock, utcnow
-from casestore.clients import Clients
+from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.domain.catalogue import describe
-from casestore.keyring import ensure_keys, load_keyring
-from casestore.sealing import Sharing
+from casestore.services.case_store import CaseStore, Clock, utcnow
+from casestore.services.clients import Clients
+from casestore.services.sealing import Sharing
+from casestore.services.webhooks.signing_secrets import SigningSecrets
+from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.settings import Settings, SettingsError
-from casestore.webhooks.signing_secrets import SigningSecrets
-from casestore.webhooks.subscriptions import Subscriptions
 from sharing.policy import AccessMatrix, catalogue_from_description, compile_policy, load_policy
 from sharing.policy.digest import policy_digest
 

@@ -17,9 +17,11 @@ from urllib.parse import parse_qs, unquote, urlparse
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from casestore.secrets import load_or_create_secret
+from casestore.adapters.secrets import load_or_create_secret
 from sharing.errors import SharingError
 from sharing.keys import MasterKey
+
+RECORDERS = "casestore.adapters.persistence"  # where the recorder topics point
 
 
 class SettingsError(ValueError):
@@ -70,7 +72,7 @@ class Settings(BaseSettings):
     webhook_private_destinations: bool | None = Field(
         default=None,
         description="let webhooks go to loopback, private and other non-public addresses "
-        "(default: only in demo mode; see casestore.webhooks.destinations)",
+        "(default: only in demo mode; see casestore.services.webhooks.destinations)",
     )
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
@@ -164,7 +166,7 @@ class Settings(BaseSettings):
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(path),
                 "SQLITE_LOCK_TIMEOUT": "10",
-                "APPLICATION_RECORDER_TOPIC": "casestore.persistence.sqlite:CaseSQLiteRecorder",
+                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}.sqlite:CaseSQLiteRecorder",
             }
         if parsed.scheme in {"postgresql", "postgres"}:
             schema = parse_qs(parsed.query).get("schema", ["public"])[0]
@@ -180,7 +182,7 @@ class Settings(BaseSettings):
                 "POSTGRES_MAX_OVERFLOW": "10",
                 "POSTGRES_CONNECT_TIMEOUT": "5",
                 "POSTGRES_LOCK_TIMEOUT": "5",
-                "APPLICATION_RECORDER_TOPIC": "casestore.persistence.postgres:CasePostgresRecorder",
+                "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}.postgres:CasePostgresRecorder",
             }
         raise SettingsError(
             f"CASESTORE_DATABASE_URL: unsupported scheme {parsed.scheme!r} "

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from casestore.api.app import create_app
 from casestore.bootstrap import Services
+from casestore.entrypoints.api.app import create_app
 from casestore.settings import Settings
 
 
@@ -79,7 +79,7 @@ def serve_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
     """`casestore serve` as its own process with `env` (CASESTORE_* settings)."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "casestore.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "casestore.entrypoints.cli", "serve", "--port", str(port)],
         env={**os.environ, **env},
         cwd=cwd,
         stdout=subprocess.DEVNULL,

@@ -30,8 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
-from casestore.api.app import create_app
 from casestore.bootstrap import Services
+from casestore.entrypoints.api.app import create_app
 from tests.conftest import Clock
 from tests.e2e.conftest import Api
 from tests.integration.test_case_store import aanmelding, fresh_bsn, signalering

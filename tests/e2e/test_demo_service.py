@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import yaml
 
-from casestore.keyring import demo_signers
-from casestore.provenance import sign_submission
+from casestore.adapters.keyring import demo_signers
+from casestore.services.provenance import sign_submission
 from tests.conftest import POLICY
 from tests.e2e.receiver import receiving
 from tests.e2e.server import free_port, wait_until_ready
@@ -28,7 +28,14 @@ from tests.integration.test_case_store import GGZ, POLITIE, ZVH, aanmelding, fre
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "amsterdam-amstelland"
-SERVE = [sys.executable, "-m", "casestore.cli", "serve", "--demo", "--with-worker"]  # make run
+SERVE = [
+    sys.executable,
+    "-m",
+    "casestore.entrypoints.cli",
+    "serve",
+    "--demo",
+    "--with-worker",
+]  # make run
 
 
 @contextmanager

@@ -17,12 +17,12 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from casestore.application import Author, Submission
+from casestore.adapters.keyring import demo_signers
 from casestore.bootstrap import Services, build
 from casestore.domain.catalogue import parse_payload
-from casestore.keyring import demo_signers
-from casestore.partner import open_event
-from casestore.provenance import sign_submission
+from casestore.entrypoints.partner import open_event
+from casestore.services.case_store import Author, Submission
+from casestore.services.provenance import sign_submission
 from casestore.settings import Settings
 from sharing.client import load_decryption_key
 from sharing.keys import DecryptionKey

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from casestore.api.app import WRITE_THREADS
+from casestore.entrypoints.api.app import WRITE_THREADS
 from tests.conftest import POLICY
 from tests.e2e.conftest import Api
 from tests.e2e.server import free_port, wait_until_ready
@@ -64,7 +64,7 @@ def test_serve_logs_each_request_unless_the_access_log_is_off(
     out = tmp_path / "serve.out"
     with out.open("w") as sink:
         process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-            [sys.executable, "-m", "casestore.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "casestore.entrypoints.cli", "serve", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=sink,

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from casestore.application import utcnow
 from casestore.bootstrap import Services
+from casestore.services.case_store import utcnow
+from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
-from casestore.webhooks.worker import Worker
 from tests.conftest import demo_settings
 from tests.e2e.conftest import Api
 from tests.e2e.receiver import receiving

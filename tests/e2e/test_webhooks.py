@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from casestore.bootstrap import Services
+from casestore.services.webhooks.backoff import Backoff
+from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
-from casestore.webhooks.backoff import Backoff
-from casestore.webhooks.worker import Worker
 from tests.e2e.conftest import Api
 from tests.e2e.receiver import DROP, HANG, Receiver, receiving
 from tests.e2e.server import serve_env
@@ -240,7 +240,7 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     arguments = ["--poll", "0.05", "--timeout", "0.5", "--lease", "2"]
     with log.open("ab") as out:
         return subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-            [sys.executable, "-m", "casestore.cli", "worker", *arguments],
+            [sys.executable, "-m", "casestore.entrypoints.cli", "worker", *arguments],
             env=worker_env(settings),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -308,7 +308,7 @@ def test_the_worker_command_makes_one_pass_with_once(
         receiver.secrets["/hook"] = created.secret
         services.store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
         result = subprocess.run(
-            [sys.executable, "-m", "casestore.cli", "worker", "--once"],
+            [sys.executable, "-m", "casestore.entrypoints.cli", "worker", "--once"],
             env=worker_env(settings),
             capture_output=True,
             text=True,

@@ -20,12 +20,12 @@ from uuid import UUID
 
 import pytest
 
-from casestore import demo
-from casestore.application import Author, CaseStore, Recorded, Submission
+from casestore.adapters.keyring import demo_signers
 from casestore.bootstrap import Services, build
 from casestore.domain import errors
 from casestore.domain.case import Case, Status
-from casestore.keyring import demo_signers
+from casestore.entrypoints import demo
+from casestore.services.case_store import Author, CaseStore, Recorded, Submission
 from casestore.settings import Settings
 from tests.conftest import Clock
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
-from casestore.application import CaseStore
 from casestore.bootstrap import Services, build
+from casestore.services.case_store import CaseStore
 from casestore.settings import Settings
 from tests.conftest import Clock
 from tests.integration.test_case_store import ZVH, open_case, signalering, submit

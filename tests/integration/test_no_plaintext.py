@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from casestore.application import Author, CaseStore, Submission
+from casestore.adapters.logging import configure
 from casestore.bootstrap import Services
-from casestore.demo import FORENSISCH, GEMEENTE, GGZ, POLITIE, WONEN, ZVH
-from casestore.logging import configure
+from casestore.entrypoints.demo import FORENSISCH, GEMEENTE, GGZ, POLITIE, WONEN, ZVH
+from casestore.services.case_store import Author, CaseStore, Submission
 from tests.conftest import POSTGRES_URL
 
 

@@ -11,8 +11,8 @@ from uuid import UUID
 
 import pytest
 
-from casestore.application import CaseStore
 from casestore.bootstrap import Services
+from casestore.services.case_store import CaseStore
 from tests.integration.test_case_store import (
     FORENSISCH,
     GEMEENTE,

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from casestore import demo
-from casestore.application import Author, Submission
+from casestore.adapters.keyring import demo_signers
 from casestore.bootstrap import Services, build
-from casestore.keyring import demo_signers
-from casestore.provenance import STORED, SUBMISSION, content_digests, sign_submission
+from casestore.entrypoints import demo
+from casestore.services.case_store import Author, Submission
+from casestore.services.provenance import STORED, SUBMISSION, content_digests, sign_submission
 from casestore.settings import Settings
 from sharing.canonical import b64encode, canonical_json
 from sharing.errors import SignatureInvalid

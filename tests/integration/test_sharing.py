@@ -12,12 +12,12 @@ from uuid import UUID, uuid4
 import pytest
 import yaml
 
-from casestore import demo
-from casestore.application import Author, CaseStore, Submission
 from casestore.bootstrap import Services, build, compile_region_policy
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.errors import CaseNotFound, CaseStillOpen
-from casestore.partner import open_event
+from casestore.entrypoints import demo
+from casestore.entrypoints.partner import open_event
+from casestore.services.case_store import Author, CaseStore, Submission
 from casestore.settings import Settings, SettingsError
 from sharing.client import open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from nacl.exceptions import CryptoError
 
-from casestore.application import CaseStore
+from casestore.adapters.persistence.subscription_table import AttemptRow, stamp
 from casestore.bootstrap import Services
-from casestore.persistence.subscription_table import AttemptRow, stamp
-from casestore.webhooks.backoff import Backoff
-from casestore.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
-from casestore.webhooks.subscriptions import Subscriptions
-from casestore.webhooks.worker import Worker
+from casestore.services.case_store import CaseStore
+from casestore.services.webhooks.backoff import Backoff
+from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
+from casestore.services.webhooks.subscriptions import Subscriptions
+from casestore.services.webhooks.worker import Worker
 from tests.conftest import Clock
 from tests.e2e.receiver import HANG, Receiver, receiving
 from tests.integration.test_case_store import (

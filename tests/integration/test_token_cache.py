@@ -17,10 +17,10 @@ from nacl.encoding import HexEncoder
 from nacl.hash import blake2b
 from psycopg import sql
 
+from casestore.adapters.persistence.client_table import REVOCATIONS_CHANNEL
+from casestore.adapters.wakeup import PostgresWakeup
 from casestore.bootstrap import Services, build
-from casestore.clients import PREFIX, Clients, TokenCache, Unauthenticated
-from casestore.persistence.client_table import REVOCATIONS_CHANNEL
-from casestore.wakeup import PostgresWakeup
+from casestore.services.clients import PREFIX, Clients, TokenCache, Unauthenticated
 from tests.conftest import POSTGRES_URL, Clock, demo_settings
 
 ORG = "arkin"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 
+from casestore.adapters.wakeup import PostgresWakeup
 from casestore.bootstrap import build
-from casestore.wakeup import PostgresWakeup
 from tests.conftest import POSTGRES_URL, Clock, demo_settings
 from tests.integration.test_case_store import open_case
 

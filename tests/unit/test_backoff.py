@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from casestore.webhooks.backoff import Backoff
+from casestore.services.webhooks.backoff import Backoff
 
 SECOND = timedelta(seconds=1)
 

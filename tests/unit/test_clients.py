@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from casestore.bootstrap import Services
-from casestore.clients import PREFIX, ClientError, Clients, Role, Unauthenticated
+from casestore.services.clients import PREFIX, ClientError, Clients, Role, Unauthenticated
 from tests.conftest import Clock
 
 ORG = "arkin"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from casestore.webhooks.destinations import check_host, is_public
+from casestore.services.webhooks.destinations import check_host, is_public
 
 NOT_PUBLIC = [
     "127.0.0.1",  # loopback

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from casestore.api import problems
-from casestore.api.limits import BodyLimit, RateLimiter
-from casestore.api.problems import Problem
+from casestore.entrypoints.api import problems
+from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
+from casestore.entrypoints.api.problems import Problem
 
 MAX = 1024
 

@@ -15,9 +15,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from casestore.adapters.keyring import Keyring
 from casestore.domain.catalogue import describe, parse_payload
-from casestore.keyring import Keyring
-from casestore.sealing import PART, Sharing
+from casestore.services.sealing import PART, Sharing
 from sharing import client
 from sharing.envelope import (
     Escrow,

@@ -4,7 +4,7 @@ the listener: tests/integration/test_token_cache.py."""
 
 from __future__ import annotations
 
-from casestore.clients import CachedClient, TokenCache
+from casestore.services.clients import CachedClient, TokenCache
 
 
 class Ticks:

@@ -21,18 +21,18 @@ from eventsourcing.persistence import IntegrityError
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
-from casestore.disclosure import SharedEvent, visible_control
+from casestore.adapters.persistence import CaseRecorder
+from casestore.adapters.persistence.side_tables import AccessRow, EventIdRow, GrantRow, ShredRecord
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.catalogue import Aanmelding, Payload, content_fields, parse_payload
 from casestore.domain.envelope import Envelope
 from casestore.domain.errors import FieldProblem
 from casestore.domain.person import Person, person_id, pseudonym
-from casestore.lru import Lru
-from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import AccessRow, EventIdRow, GrantRow, ShredRecord
-from casestore.provenance import content_digests, stored_document, submission_document
-from casestore.sealing import PART, Sealed, Sharing
+from casestore.services.disclosure import SharedEvent, visible_control
+from casestore.services.lru import Lru
+from casestore.services.provenance import content_digests, stored_document, submission_document
+from casestore.services.sealing import PART, Sealed, Sharing
 from sharing.envelope import Escrow, EventContext
 from sharing.errors import PolicyError, SignatureInvalid
 from sharing.keys import format_time

@@ -12,13 +12,13 @@ from uuid import UUID
 import typer
 from pydantic import ValidationError
 
-from casestore import demo as demo_data
+from casestore.adapters.keyring import demo_signers
+from casestore.adapters.logging import configure as configure_logging
 from casestore.bootstrap import Services, build
-from casestore.clients import ClientError
 from casestore.domain.errors import CaseStoreError
-from casestore.keyring import demo_signers
-from casestore.logging import configure as configure_logging
-from casestore.partner import open_event
+from casestore.entrypoints import demo as demo_data
+from casestore.entrypoints.partner import open_event
+from casestore.services.clients import ClientError
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key
 from sharing.errors import SharingError
@@ -69,8 +69,8 @@ def serve(
 
     import uvicorn
 
-    from casestore.api.app import create_app
-    from casestore.webhooks.worker import Worker
+    from casestore.entrypoints.api.app import create_app
+    from casestore.services.webhooks.worker import Worker
 
     services = _services(demo)
     if demo:
@@ -111,8 +111,8 @@ def worker(
     ] = 1.0,
 ) -> None:
     """Deliver webhooks: push each subscription's events to its URL until stopped."""
-    from casestore.webhooks.backoff import Backoff
-    from casestore.webhooks.worker import Worker, run_until_signalled
+    from casestore.services.webhooks.backoff import Backoff
+    from casestore.services.webhooks.worker import Worker, run_until_signalled
 
     services = _services(demo)
     try:

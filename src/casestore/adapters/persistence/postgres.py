@@ -23,8 +23,8 @@ from psycopg import Cursor, InterfaceError, OperationalError
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import COLUMNS, FeedRow, SideRows, side_values
+from casestore.adapters.persistence import CaseRecorder
+from casestore.adapters.persistence.side_tables import COLUMNS, FeedRow, SideRows, side_values
 
 COLUMN_TYPES = {"version": "bigint", "position": "bigint"}  # every other column is text
 

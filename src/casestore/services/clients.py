@@ -24,7 +24,7 @@ from enum import StrEnum
 from nacl.encoding import URLSafeBase64Encoder
 from nacl.utils import random
 
-from casestore.persistence.client_table import ClientRow, ClientTable
+from casestore.adapters.persistence.client_table import ClientRow, ClientTable
 from sharing.keys import format_time, parse_time
 
 PREFIX = "cs_"
@@ -86,7 +86,7 @@ class CachedClient:
 class TokenCache:
     """Clients by id in one API process, trusted only as far as a listener vouches for it.
 
-    The listener (`casestore.wakeup.PostgresWakeup`) receives every revocation the
+    The listener (`casestore.adapters.wakeup.PostgresWakeup`) receives every revocation the
     database broadcasts and drops that client, and it pings itself over the same
     connection: notifications arrive in commit order, so when its ping comes back, every
     revocation committed before the ping was sent has been applied (`confirm`). Entries

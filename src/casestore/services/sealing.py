@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from casestore.keyring import Keyring
-from casestore.lru import Lru
-from casestore.persistence.side_tables import (
+from casestore.adapters.keyring import Keyring
+from casestore.adapters.persistence.side_tables import (
     AccessRow,
     CaseKeyRow,
     GrantRow,
     SideRows,
 )
-from casestore.provenance import STORED, SUBMISSION
+from casestore.services.lru import Lru
+from casestore.services.provenance import STORED, SUBMISSION
 from sharing.canonical import b64decode, b64encode, canonical_json
 from sharing.client import open_fields
 from sharing.envelope import (

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casestore.api.problems import MEDIA_TYPE, TYPE_BASE, Problem
+from casestore.entrypoints.api.problems import MEDIA_TYPE, TYPE_BASE, Problem
 
 
 class TooLarge(HTTPException):

@@ -19,7 +19,7 @@ Channel names are per database, not per schema: processes on other schemas of th
 database wake each other needlessly, which costs one empty read each.
 
 On PostgreSQL the same connection keeps the process's cache of API clients honest
-(casestore.clients.TokenCache), which, unlike a wakeup, must never miss anything: it
+(casestore.services.clients.TokenCache), which, unlike a wakeup, must never miss anything: it
 applies the revocations broadcast on their own channel and pings itself to confirm how
 far it has got; whenever the connection is lost or new, the cache is reset and trusted
 again only after the next ping.
@@ -38,11 +38,11 @@ import structlog
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier, Literal
 
-from casestore.application import CaseStore
-from casestore.clients import TokenCache
-from casestore.persistence.client_table import REVOCATIONS_CHANNEL
+from casestore.adapters.persistence.client_table import REVOCATIONS_CHANNEL
+from casestore.services.case_store import CaseStore
+from casestore.services.clients import TokenCache
 
-log = structlog.get_logger("casestore.wakeup")
+log = structlog.get_logger("casestore.adapters.wakeup")
 
 SQLITE_POLL_SECONDS = 0.5
 LISTEN_POLL_SECONDS = 0.5  # how often the listener looks up to see whether to stop

@@ -9,8 +9,8 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from casestore.persistence import CaseRecorder
-from casestore.persistence.side_tables import FeedRow, SideRows, with_positions
+from casestore.adapters.persistence import CaseRecorder
+from casestore.adapters.persistence.side_tables import FeedRow, SideRows, with_positions
 
 
 class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):

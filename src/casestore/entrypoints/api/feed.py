@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic_core import to_json
 
-from casestore.api.cases import ERRORS
-from casestore.api.deps import Reader, Store
-from casestore.api.schemas import FeedPage
+from casestore.entrypoints.api.cases import ERRORS
+from casestore.entrypoints.api.deps import Reader, Store
+from casestore.entrypoints.api.schemas import FeedPage
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 

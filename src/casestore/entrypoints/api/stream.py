@@ -1,7 +1,7 @@
 """The organisation's feed, live: Server-Sent Events from a position on, as events commit.
 
 The stream is the catch-up feed read in a loop: read after the last position sent, send
-what came back, then wait for the process's wakeup (casestore.wakeup) or a few seconds,
+what came back, then wait for the process's wakeup (casestore.adapters.wakeup) or a few seconds,
 and read again. Correctness rests on the reads (positions commit in order), never on the
 wakeup, so a notification lost between processes only delays an event.
 """
@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from casestore.api.cases import ERRORS
-from casestore.api.deps import Reader, Store
-from casestore.api.feed import After
-from casestore.application import CaseStore
-from casestore.wakeup import Wakeup
+from casestore.adapters.wakeup import Wakeup
+from casestore.entrypoints.api.cases import ERRORS
+from casestore.entrypoints.api.deps import Reader, Store
+from casestore.entrypoints.api.feed import After
+from casestore.services.case_store import CaseStore
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 

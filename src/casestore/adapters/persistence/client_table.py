@@ -2,7 +2,7 @@
 
 On PostgreSQL a revocation is broadcast on `REVOCATIONS_CHANNEL` (the client id as
 payload) in the revoking transaction, so API processes that cache clients drop it as the
-revocation commits (casestore.clients.TokenCache). The channel is shared by every schema
+revocation commits (casestore.services.clients.TokenCache). The channel is shared by every schema
 of the database: another schema's revocation costs a process one needless cache miss.
 A client revoked by hand in SQL must be announced the same way (`NOTIFY
 casestore_clients, '<client id>'`), or it stays usable from a cache.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from eventsourcing.postgres import PostgresDatastore
 
-from casestore.persistence.side_tables import SideTables
+from casestore.adapters.persistence.side_tables import SideTables
 
 REVOCATIONS_CHANNEL = "casestore_clients"
 

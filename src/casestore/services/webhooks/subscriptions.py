@@ -14,7 +14,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from casestore.persistence.subscription_table import (
+from casestore.adapters.persistence.subscription_table import (
     ACTIVE,
     PARKED,
     AttemptRow,
@@ -23,9 +23,9 @@ from casestore.persistence.subscription_table import (
     stamp,
     unstamp,
 )
-from casestore.webhooks.destinations import check_host
-from casestore.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
-from casestore.webhooks.signing_secrets import SigningSecrets
+from casestore.services.webhooks.destinations import check_host
+from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
+from casestore.services.webhooks.signing_secrets import SigningSecrets
 
 MAX_URL_LENGTH = 2000
 MAX_DESCRIPTION = 500

@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from casestore.api import cases, feed, health, policy, problems, stream
-from casestore.api.limits import BodyLimit, RateLimiter
-from casestore.api.subscriptions import router as subscriptions_router
+from casestore.adapters.wakeup import wakeup_for
 from casestore.bootstrap import Services
-from casestore.clients import TokenCache
-from casestore.wakeup import wakeup_for
+from casestore.entrypoints.api import cases, feed, health, policy, problems, stream
+from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
+from casestore.entrypoints.api.subscriptions import router as subscriptions_router
+from casestore.services.clients import TokenCache
 
 DESCRIPTION = """\
 The partner API of casestore. Every request carries a bearer token issued with

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from casestore.persistence.client_table import ClientTable, client_statements
-from casestore.persistence.side_tables import FeedRow, create_statements
-from casestore.persistence.subscription_table import SubscriptionTable, subscription_statements
+from casestore.adapters.persistence.client_table import ClientTable, client_statements
+from casestore.adapters.persistence.side_tables import FeedRow, create_statements
+from casestore.adapters.persistence.subscription_table import (
+    SubscriptionTable,
+    subscription_statements,
+)
 
 
 class CaseRecorder(ClientTable, SubscriptionTable):

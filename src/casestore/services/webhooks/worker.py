@@ -37,15 +37,20 @@ from types import FrameType
 import httpx
 import structlog
 
-from casestore.application import CaseStore, Clock, utcnow
-from casestore.disclosure import SharedEvent
-from casestore.persistence.subscription_table import AttemptRow, SubscriptionRow, stamp, unstamp
-from casestore.webhooks.backoff import Backoff
-from casestore.webhooks.delivery import Delivery, prepare
-from casestore.webhooks.destinations import http_client, refused
-from casestore.webhooks.subscriptions import Subscriptions
+from casestore.adapters.persistence.subscription_table import (
+    AttemptRow,
+    SubscriptionRow,
+    stamp,
+    unstamp,
+)
+from casestore.services.case_store import CaseStore, Clock, utcnow
+from casestore.services.disclosure import SharedEvent
+from casestore.services.webhooks.backoff import Backoff
+from casestore.services.webhooks.delivery import Delivery, prepare
+from casestore.services.webhooks.destinations import http_client, refused
+from casestore.services.webhooks.subscriptions import Subscriptions
 
-log = structlog.get_logger("casestore.webhooks")
+log = structlog.get_logger("casestore.services.webhooks")
 
 PAGE = 20  # events read from the feed at a time
 LEASE_PER_TIMEOUT = 4  # connect, write, read and pool timeouts may each run their course

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from casestore.sealing import reassemble
+from casestore.services.sealing import reassemble
 from sharing.client import open_fields
 from sharing.keys import DecryptionKey
 

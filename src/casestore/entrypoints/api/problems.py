@@ -16,9 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from casestore.clients import ClientError, Unauthenticated
 from casestore.domain import errors
-from casestore.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
+from casestore.services.clients import ClientError, Unauthenticated
+from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from sharing.errors import (
     DecryptionFailed,
     KeyNotFound,
@@ -30,7 +30,7 @@ from sharing.errors import (
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://casestore.example/problems/"
-log = structlog.get_logger("casestore.api")
+log = structlog.get_logger("casestore.entrypoints.api")
 
 
 class Problem(Exception):

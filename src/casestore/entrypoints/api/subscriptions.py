@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from casestore.api.cases import ERRORS
-from casestore.api.deps import ServicesDep, allow
-from casestore.clients import Client, Role
-from casestore.webhooks.subscriptions import (
+from casestore.entrypoints.api.cases import ERRORS
+from casestore.entrypoints.api.deps import ServicesDep, allow
+from casestore.services.clients import Client, Role
+from casestore.services.webhooks.subscriptions import (
     MAX_DESCRIPTION,
     RECENT_ATTEMPTS,
     Attempt,

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from casestore.api.cases import ERRORS
-from casestore.api.deps import Caller, Store, allow
-from casestore.clients import Client, Role
+from casestore.entrypoints.api.cases import ERRORS
+from casestore.entrypoints.api.deps import Caller, Store, allow
+from casestore.services.clients import Client, Role
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 

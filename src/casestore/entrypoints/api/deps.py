@@ -10,10 +10,10 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from fastapi.security.utils import get_authorization_scheme_param
 
-from casestore.api.problems import forbidden
-from casestore.application import CaseStore
 from casestore.bootstrap import Services
-from casestore.clients import Client, Role, Unauthenticated
+from casestore.entrypoints.api.problems import forbidden
+from casestore.services.case_store import CaseStore
+from casestore.services.clients import Client, Role, Unauthenticated
 
 # Dependencies without I/O are `async def`: a plain `def` would cost each request a hop
 # through the thread pool per dependency.

@@ -10,11 +10,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from casestore.api.deps import Reader, Store, Writer, services_of
-from casestore.api.problems import Problem
-from casestore.api.schemas import CaseCreate, EventCreate, EventRecorded, SharedEventPublic
-from casestore.application import Author, Recorded, Submission
-from casestore.clients import Client
+from casestore.entrypoints.api.deps import Reader, Store, Writer, services_of
+from casestore.entrypoints.api.problems import Problem
+from casestore.entrypoints.api.schemas import (
+    CaseCreate,
+    EventCreate,
+    EventRecorded,
+    SharedEventPublic,
+)
+from casestore.services.case_store import Author, Recorded, Submission
+from casestore.services.clients import Client
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 

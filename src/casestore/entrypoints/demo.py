@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from casestore.application import Author, CaseStore, Recorded, Submission
-from casestore.clients import ClientError, Clients
-from casestore.provenance import sign_submission
+from casestore.services.case_store import Author, CaseStore, Recorded, Submission
+from casestore.services.clients import ClientError, Clients
+from casestore.services.provenance import sign_submission
 from sharing.keys import SigningKey
 
 ZVH = "zvh-amsterdam-amstelland"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from casestore.persistence.side_tables import SideTables
+from casestore.adapters.persistence.side_tables import SideTables
 
 ACTIVE = "active"
 PARKED = "parked"
@@ -39,7 +39,7 @@ class SubscriptionRow:
     org_id: str
     url: str
     description: str
-    secret: str  # the signing secret, wrapped (see casestore.webhooks.subscriptions)
+    secret: str  # the signing secret, wrapped (see casestore.services.webhooks.subscriptions)
     status: str
     position: int  # the last acknowledged position
     created_at: str

@@ -18,7 +18,7 @@ from nacl.encoding import HexEncoder
 from nacl.hash import blake2b
 from standardwebhooks.webhooks import Webhook
 
-from casestore.disclosure import SharedEvent
+from casestore.services.disclosure import SharedEvent
 from sharing.keys import format_time
 
 MEDIA_TYPE = "application/cloudevents+json"

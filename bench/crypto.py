@@ -10,9 +10,9 @@ naive        the obvious construction for comparison: per field one XChaCha20-Po
              `nacl.public.SealedBox(pk).encrypt(data_key)` (two X25519 per call). It does
              less than seal_event (no escrow, no key commitment, no context in the wrapped
              key) and its boxes are built once, outside the timing: favourable to it.
-Sharing.seal the store's whole sealing step for real events under the region's policy:
+Sealer.seal the store's whole sealing step for real events under the region's policy:
              policy lookup, canonical JSON, seal_event, grant/escrow/access rows; beside it
-             seal_event alone on exactly the inputs `Sharing.seal` gave it (its sender key
+             seal_event alone on exactly the inputs `Sealer.seal` gave it (its sender key
              for the case included).
 
 The two of each pair are measured in alternating batches (`measure.cpu_costs`), so their
@@ -33,9 +33,9 @@ from nacl.public import PublicKey, SealedBox
 
 import casestore.services.sealing
 from bench import measure, workload
-from casestore.bootstrap import build_sharing
+from casestore.bootstrap import build_sealer
 from casestore.domain.catalogue import parse_payload
-from casestore.services.sealing import Sharing
+from casestore.services.sealing import Sealer
 from casestore.settings import Settings
 from sharing.envelope import EventContext, SenderKey, content_ad, new_case_key, seal_event
 from sharing.keys import OrgPrivateKeys, Recipient
@@ -47,7 +47,7 @@ TARGET_US = 1_000  # per event, seal_event with 10 fields x 8 recipients
 CONTEXTS = 256  # distinct event ids cycled through (made before timing)
 REGION = "amsterdam-amstelland"
 
-# The real events timed through `Sharing.seal`: (event type, network, author, payload).
+# The real events timed through `Sealer.seal`: (event type, network, author, payload).
 HEAVY_EVENTS: list[tuple[str, Sequence[str], str, dict[str, Any]]] = [
     ("planwijziging", workload.NETWORK, workload.PLAN_AUTHOR, workload.planwijziging(1)),
     ("signalering", workload.NETWORK, workload.PARTNER, workload.signalering(0)),
@@ -89,10 +89,10 @@ def run(settings: Settings, seconds: float, log: Callable[[str], None]) -> dict[
     )
     fast, kept, naive = costs["seal_event"], costs["kept_sender"], costs["naive"]
 
-    log("CPU per sealed event: Sharing.seal under the region's policy …")
-    sharing = build_sharing(settings, now)
+    log("CPU per sealed event: Sealer.seal under the region's policy …")
+    sealer = build_sealer(settings, now)
     heavy = [
-        _sharing_seal(sharing, event_type, network, author, payload, now, seconds / 2)
+        _sharing_seal(sealer, event_type, network, author, payload, now, seconds / 2)
         for event_type, network, author, payload in HEAVY_EVENTS
     ]
     return {
@@ -142,7 +142,7 @@ def _naive(
 
 
 def _sharing_seal(
-    sharing: Sharing,
+    sealer: Sealer,
     event_type: str,
     network: Sequence[str],
     author: str,
@@ -156,7 +156,7 @@ def _sharing_seal(
     event_ids = [str(uuid4()) for _ in range(CONTEXTS)]
 
     def seal(i: int) -> casestore.services.sealing.Sealed:
-        return sharing.seal(
+        return sealer.seal(
             case_id=case_id,
             version=2 + i,
             event_id=event_ids[i % CONTEXTS],

@@ -18,17 +18,17 @@ from datetime import datetime
 from typing import Any
 
 from casestore.adapters.persistence.side_tables import SideRows
-from casestore.services.sealing import Sealed, Sharing
+from casestore.services.sealing import Sealed, Sealer
 
 
-class NoSharing(Sharing):
+class NoSharing(Sealer):
     """A `Sharing` whose `seal` returns the content as it came: bench-only, see above."""
 
     @classmethod
-    def replacing(cls, sharing: Sharing) -> NoSharing:
+    def replacing(cls, sealer: Sealer) -> NoSharing:
         """The same policy, keys, master key and case-key cache as `sharing`."""
         unsealed = cls.__new__(cls)
-        unsealed.__dict__.update(vars(sharing))
+        unsealed.__dict__.update(vars(sealer))
         return unsealed
 
     def seal(

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         partner = workload.Partner(store, services.settings)
         cases = workload.open_cases(store, partner, 5)
         if args.no_sharing:
-            store.sharing = NoSharing.replacing(store.sharing)
+            store.sealer = NoSharing.replacing(store.sealer)
         store.append(cases[0], partner.signalering(cases[0]))
         stored = backend.stored_state_bytes(suite.events_table(store), cases)
         state = secrets.token_bytes(round(stored))

@@ -134,7 +134,7 @@ def sealing_table(cpu: dict[str, Any]) -> str:
         whole, crypto = event["sharing_seal"], event["seal_event"]
         rows.append(
             (
-                f"Sharing.seal {event['event_type']}, network of {event['network']}",
+                f"Sealer.seal {event['event_type']}, network of {event['network']}",
                 _micros(whole),
                 _micros(crypto),
                 f"{event['sealed_fields']} sealed fields, {event['grants']} grants, "

@@ -44,23 +44,23 @@ def run(backend: Backend, timing: Timing, log: Any) -> dict[str, Any]:
         # Cases of their own for the appends without sharing: their events are stored
         # unsealed, and the sealed cases' stored sizes stay those of sealed events.
         unsealed_cases = workload.open_cases(store, partner, OPEN_CASES)
-        sharing = store.sharing
-        no_sharing = NoSharing.replacing(sharing)  # bench only: see bench/nosharing.py
+        sealer = store.sealer
+        no_sharing = NoSharing.replacing(sealer)  # bench only: see bench/nosharing.py
         # Size the plain rows like the store's own: measure one stored signalering first.
         store.append(cases[0], partner.signalering(cases[0]))
         state_bytes = backend.stored_state_bytes(events_table(store), cases)
         measured = measure.interleaved(
             {
-                "application": workload.appends(store, partner, cases, sharing=sharing),
+                "application": workload.appends(store, partner, cases, sealer=sealer),
                 "application_no_sharing": workload.appends(
-                    store, partner, unsealed_cases, sharing=no_sharing
+                    store, partner, unsealed_cases, sealer=no_sharing
                 ),
                 "plain_insert": backend.raw_insert(secrets.token_bytes(round(state_bytes))),
             },
             seconds=timing.seconds,
             warmup=timing.warmup,
         )
-        store.sharing = sharing
+        store.sealer = sealer
         app, off, raw = (
             measured["application"],
             measured["application_no_sharing"],

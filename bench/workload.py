@@ -15,7 +15,7 @@ from casestore.adapters.keyring import demo_signers
 from casestore.domain.case import Case
 from casestore.services.case_store import Author, CaseStore, Submission
 from casestore.services.provenance import sign_submission
-from casestore.services.sealing import Sharing
+from casestore.services.sealing import Sealer
 from casestore.settings import Settings
 
 PARTNER = "arkin"  # a GGZ partner: in every case network it refers
@@ -99,7 +99,7 @@ class Partner:
     """The partner system's side: it builds and signs what it submits."""
 
     def __init__(self, store: CaseStore, settings: Settings) -> None:
-        self.region = store.sharing.region
+        self.region = store.sealer.region
         self.key = demo_signers(settings.key_directory)[PARTNER]
         self._bsns = count(10_000_000 + secrets.randbelow(80_000_000))
         self._numbers = count()
@@ -144,16 +144,16 @@ def open_cases(store: CaseStore, partner: Partner, how_many: int) -> list[UUID]:
 
 
 def appends(
-    store: CaseStore, partner: Partner, cases: list[UUID], *, sharing: Sharing | None = None
+    store: CaseStore, partner: Partner, cases: list[UUID], *, sealer: Sealer | None = None
 ) -> Workload:
     """The partner signs a signalering for the next case, round robin (untimed); the
-    store performs one `CaseStore.append` (timed). With `sharing`, the store uses that
+    store performs one `CaseStore.append` (timed). With `sealer`, the store uses that
     before each append (untimed), so workloads with and without it can be interleaved."""
     turns = count()
 
     def prepare() -> tuple[UUID, Submission]:
-        if sharing is not None:
-            store.sharing = sharing
+        if sealer is not None:
+            store.sealer = sealer
         case_id = cases[next(turns) % len(cases)]
         return case_id, partner.signalering(case_id)
 
@@ -174,7 +174,7 @@ def long_case(store: CaseStore, partner: Partner, events: int, snapshot_interval
     store.append(case_id, partner.signalering(case_id))
     stored = store.history(case_id)[-1]
     assert isinstance(stored, Case.Signalering)
-    template: Any = stored  # its fields are declared on Case.Recorded, out of mypy's sight
+    template: Any = stored  # its fields are declared on Case.Event, out of mypy's sight
     version = template.originator_version
     while version < events:
         chunk = []

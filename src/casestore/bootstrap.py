@@ -14,7 +14,7 @@ from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.domain.catalogue import describe
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
-from casestore.services.sealing import Sharing
+from casestore.services.sealing import Sealer
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.settings import Settings, SettingsError
@@ -44,12 +44,12 @@ def compile_region_policy(path: Path) -> tuple[AccessMatrix, str]:
     ), f"{policy.version}@{policy_digest(policy).removeprefix('sha256:')[:16]}"
 
 
-def build_sharing(settings: Settings, now: Any) -> Sharing:
+def build_sealer(settings: Settings, now: Any) -> Sealer:
     matrix, version = compile_region_policy(settings.policy_path)
     if settings.demo:
         ensure_keys(settings.key_directory, sorted(matrix.organisations), now)
     description = describe()
-    return Sharing(
+    return Sealer(
         region=settings.region,
         custodian=settings.custodian,
         matrix=matrix,
@@ -66,7 +66,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         env,
         pseudonym_secret=settings.pseudonym_key(),
         custodian=settings.custodian,
-        sharing=build_sharing(settings, clock()),
+        sealer=build_sealer(settings, clock()),
         clock=clock,
         snapshot_interval=settings.snapshot_interval,
         require_signatures=settings.require_signatures,
@@ -78,7 +78,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
             "no longer reads; point CASESTORE_DATABASE_URL at a new database "
             "(for the demo: make clean)"
         )
-    clients = Clients(store.case_recorder, store.sharing.matrix.organisations, clock)
+    clients = Clients(store.case_recorder, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
         store.case_recorder,
         SigningSecrets(settings.master()),

@@ -103,7 +103,7 @@ class Region:
 
     def __getitem__(self, org: str) -> Partner:
         if org not in self.partners:
-            region = self.api.services.store.sharing.region
+            region = self.api.services.store.sealer.region
             self.partners[org] = Partner(org, self.api.client(org), self.api.services, region)
         return self.partners[org]
 
@@ -233,7 +233,7 @@ def expected_fields(
     services: Services, org: str, posted: Posted, clock: Clock
 ) -> dict[str, Any] | None:
     """What `org` should open of one event by the policy: None if it receives nothing."""
-    matrix = services.store.sharing.matrix
+    matrix = services.store.sealer.matrix
     decision = matrix.decide(org, posted.event_type, posted.audience, clock(), author=posted.author)
     if not decision.receives:
         return None
@@ -294,7 +294,7 @@ def test_each_organisation_opens_exactly_what_the_policy_grants_it(
     by_id = {p.event_id: p for p in posted}
 
     opened: dict[str, dict[str, dict[str, Any]]] = {}
-    for org in sorted(services.store.sharing.matrix.organisations):
+    for org in sorted(services.store.sealer.matrix.organisations):
         partner = region[org]
         expected = {p.event_id: expected_fields(services, org, p, clock) for p in posted}
         received_ids = [eid for eid, fields in expected.items() if fields is not None]

@@ -604,7 +604,7 @@ def test_the_feed_lists_every_case_event_once_in_increasing_position(store: Case
     positions = [item.position for item in feed]
     assert positions == sorted(set(positions))
     assert len(feed) == total
-    assert all(isinstance(item.event, Case.Recorded) for item in feed)
+    assert all(isinstance(item.event, Case.Event) for item in feed)
     assert {item.case_id for item in feed} == set(versions)
     for case_id, version in versions.items():
         assert [i.version for i in feed if i.case_id == case_id] == list(range(1, version + 1))

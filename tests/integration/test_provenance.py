@@ -43,7 +43,7 @@ def referral(author: str = demo.GGZ, bsn: str = "111222333") -> Submission:
 
 def signed(services: Services, submission: Submission, signer: str | None = None) -> Submission:
     key = demo_signers(services.settings.key_directory)[signer or submission.author.organisation]
-    region = services.store.sharing.region
+    region = services.store.sealer.region
     return replace(submission, signature=sign_submission(region, None, submission, key))
 
 
@@ -113,7 +113,7 @@ def test_a_partner_verifies_the_countersignature_over_what_it_received(
     signers = demo_signers(signed_services.settings.key_directory)
     recordings = list(demo.load(store, signers))
     case_id = recordings[0].case_id
-    records = store.sharing.keyring.records()
+    records = store.sealer.keyring.records()
     checked = 0
     for event in store.read_case(demo.POLITIE, case_id):
         document = stored_document_as_received(event)
@@ -143,7 +143,7 @@ def test_a_partner_key_file_alone_signs_a_valid_submission(
     path = settings.key_directory / "private" / f"{demo.GGZ}.json"
     key = OrgPrivateKeys.from_json(json.loads(path.read_text())).signing_key
     submission = referral()
-    signature = sign_submission(signed_services.store.sharing.region, None, submission, key)
+    signature = sign_submission(signed_services.store.sealer.region, None, submission, key)
     assert Signature.from_json(signature).org_id == demo.GGZ
     recorded = signed_services.store.open_case(replace(submission, signature=signature))
     assert recorded.version == 1

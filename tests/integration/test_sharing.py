@@ -67,7 +67,7 @@ def expected_fields(store: CaseStore, org: str, case_id: UUID) -> dict[int, set[
     now = store.clock()
     for event in store.history(case_id):
         network = event.control["netwerk"] if case is None else case.audience(event.control)
-        decision = store.sharing.matrix.decide(
+        decision = store.sealer.matrix.decide(
             org, event.event_type, network, now, author=event.author_org
         )
         if decision.receives:
@@ -79,7 +79,7 @@ def expected_fields(store: CaseStore, org: str, case_id: UUID) -> dict[int, set[
 def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services) -> None:
     store = services.store
     truth = demo_truth(store)
-    for org in sorted(store.sharing.matrix.organisations):
+    for org in sorted(store.sealer.matrix.organisations):
         for case_id in {case for case, _ in truth}:
             expected = expected_fields(store, org, case_id)
             if not expected:
@@ -94,7 +94,7 @@ def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services
                 readable = expected[event.version]
                 if "acties" in readable and "acties" in values:
                     own = [a for a in original["acties"] if a["organisatie"] == org]
-                    scope = store.sharing.matrix.decide(
+                    scope = store.sealer.matrix.decide(
                         org, event.event_type, [org], store.clock(), author=event.author_org
                     ).scope("acties")
                     if scope is not None and scope.value == "own":
@@ -174,9 +174,9 @@ def test_the_grants_of_one_case_share_its_sender_key_and_shredding_drops_it(
     }
     assert all(len(keys) == 1 for keys in senders.values())
     assert len({next(iter(keys)) for keys in senders.values()}) == len(senders)
-    kept = store.sharing.sender(str(closed))
+    kept = store.sealer.sender(str(closed))
     store.shred(closed, by=ZVH, reason="bewaartermijn verstreken")
-    assert store.sharing.sender(str(closed)).public != kept.public
+    assert store.sealer.sender(str(closed)).public != kept.public
 
 
 def test_shredding_destroys_every_key_and_keeps_the_record(services: Services) -> None:
@@ -253,7 +253,7 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
 ) -> None:
     store = services.store
     case_id = demo_case_with_police(store)
-    original_matrix, original_version = store.sharing.matrix, store.sharing.policy_version
+    original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
 
     granted = police_signaleringen(store, case_id)
     assert granted and all(e.grants for e in granted)
@@ -289,7 +289,7 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
 ) -> None:
     store = services.store
     case_id = demo_case_with_police(store)
-    original_matrix, original_version = store.sharing.matrix, store.sharing.policy_version
+    original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
 
     before = police_signaleringen(store, case_id)
     assert before and all("gevraagde_actie" in e.sealed for e in before)
@@ -355,7 +355,7 @@ def test_a_rotated_partner_key_gets_new_grants_and_the_old_key_opens_none(
     public_path = settings.key_directory / "public" / f"{POLITIE}.json"
     retired = {**old.public.to_json(), "retired_at": new.public.to_json()["valid_from"]}
     public_path.write_text(json.dumps([retired, new.public.to_json()]))
-    store.sharing.keyring.public[POLITIE] = [
+    store.sealer.keyring.public[POLITIE] = [
         type(old.public).from_json(retired),
         new.public,
     ]
@@ -374,11 +374,11 @@ def test_writes_keep_working_when_a_partner_has_no_key_yet(
     services: Services, settings: Settings
 ) -> None:
     store = services.store
-    del store.sharing.keyring.public[POLITIE]
+    del store.sealer.keyring.public[POLITIE]
     recordings = list(demo.load(store))
     case_id = recordings[0].case_id
     assert all(not e.grants for e in store.read_case(POLITIE, case_id))
-    store.sharing.keyring.public[POLITIE] = [partner_keys(settings, POLITIE).public]
+    store.sealer.keyring.public[POLITIE] = [partner_keys(settings, POLITIE).public]
     assert store.reconcile(case_id).granted > 0
     assert any(e.grants for e in store.read_case(POLITIE, case_id))
 

@@ -18,7 +18,7 @@ import pytest
 from casestore.domain import errors
 from casestore.domain.case import EVENT_CLASSES, RULES, Case, Status
 from casestore.domain.catalogue import CATALOGUE, parse_payload
-from casestore.domain.envelope import Envelope
+from casestore.domain.header import EventHeader
 
 TODAY = date(2026, 3, 2)
 OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -78,16 +78,16 @@ APPENDABLE = sorted(set(PAYLOADS) - {"aanmelding"})
 _event_ids = itertools.count(1)
 
 
-def envelope(
+def header(
     author: str = ZVH,
     *,
     occurred_at: datetime | None = None,
     event_id: str | None = None,
     digest: str | None = None,
-) -> Envelope:
+) -> EventHeader:
     event_id = event_id or f"evt-{next(_event_ids):04d}"
     occurred_at = occurred_at or OPENED + timedelta(hours=1)
-    return Envelope(
+    return EventHeader(
         event_id=event_id,
         author_org=author,
         author_user=f"medewerker@{author}",
@@ -108,7 +108,7 @@ def open_case(network: tuple[str, ...] = (POLITIE, ZVH), **envelope_args: Any) -
         case_id=CASE_ID,
         person_id=PERSON_ID,
         network=list(network),
-        envelope=envelope(POLITIE, **envelope_args),
+        header=header(POLITIE, **envelope_args),
         **values("aanmelding"),
     )
 
@@ -126,7 +126,7 @@ def record(
 ) -> None:
     case.record(
         event_type,
-        envelope=envelope(author, occurred_at=occurred_at, event_id=event_id, digest=digest),
+        header=header(author, occurred_at=occurred_at, event_id=event_id, digest=digest),
         **values(event_type, data, **changes),
     )
 
@@ -209,7 +209,7 @@ def test_an_unknown_event_type_is_refused() -> None:
     before = state(case)
 
     with pytest.raises(errors.UnknownEventType) as caught:
-        case.record("verhuizing", envelope=envelope(), control={}, content={})
+        case.record("verhuizing", header=header(), control={}, content={})
 
     assert caught.value.event_type == "verhuizing"
     assert not isinstance(caught.value, errors.ProcessViolation)
@@ -222,9 +222,9 @@ def test_an_unknown_event_type_is_refused() -> None:
 def test_a_recorded_event_carries_its_envelope_control_and_content() -> None:
     case = included()
     case.collect_events()
-    sent = envelope(GGZ, occurred_at=OPENED + timedelta(days=3), event_id="evt-sig")
+    sent = header(GGZ, occurred_at=OPENED + timedelta(days=3), event_id="evt-sig")
 
-    case.record("signalering", envelope=sent, **values("signalering"))
+    case.record("signalering", header=sent, **values("signalering"))
 
     [event] = case.collect_events()
     assert type(event) is Case.Signalering
@@ -727,7 +727,7 @@ def test_signatures_travel_with_the_event_unchanged() -> None:
     signature = {"alg": "ed25519", "key": "politie-zuid#1", "sig": "c2lnbmF0dXJl"}
     countersignature = {"alg": "ed25519", "key": "zvh-zuid#1", "sig": "Y291bnRlcg=="}
     case = open_case()
-    sent = Envelope(
+    sent = EventHeader(
         event_id="evt-signed",
         author_org=POLITIE,
         author_user="agent",
@@ -738,7 +738,7 @@ def test_signatures_travel_with_the_event_unchanged() -> None:
         countersignature=countersignature,
     )
 
-    case.record("signalering", envelope=sent, **values("signalering"))
+    case.record("signalering", header=sent, **values("signalering"))
 
     event = case.collect_events()[-1]
     assert event.signature == signature

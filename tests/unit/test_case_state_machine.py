@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from casestore.domain import errors
 from casestore.domain.case import Case, Status
 from casestore.domain.catalogue import parse_payload
-from casestore.domain.envelope import Envelope
+from casestore.domain.header import EventHeader
 
 TODAY = date(2026, 3, 2)
 OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -252,7 +252,7 @@ class CaseProcess(RuleBasedStateMachine):
             case_id=CASE_ID,
             person_id=PERSON_ID,
             network=[REFERRER, CUSTODIAN],
-            envelope=Envelope("evt-0", REFERRER, "agent", OPENED, OPENED, "digest-0"),
+            header=EventHeader("evt-0", REFERRER, "agent", OPENED, OPENED, "digest-0"),
             control=payload.control_values(),
             content=payload.content_values(),
         )
@@ -283,7 +283,7 @@ class CaseProcess(RuleBasedStateMachine):
         when = OPENED + timedelta(hours=hours)
         self.sequence += 1
         event_id = f"evt-{self.sequence}"
-        envelope = Envelope(event_id, author, "user", when, when, f"digest-{self.sequence}")
+        header = EventHeader(event_id, author, "user", when, when, f"digest-{self.sequence}")
         expected = predict(self.model, event_type, author, when, control)
         admitted = {control[name] for name in ADMITTING if control.get(name)}
         assert self.case.audience(control) == sorted(self.model.network | admitted)
@@ -292,7 +292,7 @@ class CaseProcess(RuleBasedStateMachine):
         try:
             self.case.record(
                 event_type,
-                envelope=envelope,
+                header=header,
                 control=control,
                 content=payload.content_values(),
             )
@@ -310,7 +310,7 @@ class CaseProcess(RuleBasedStateMachine):
         self.events.extend(new)
         self.model = expected
         self._check_level_change(event_type, old_level, self.case.level)
-        assert (new[0].originator_version, new[0].digest) == (self.model.version, envelope.digest)
+        assert (new[0].originator_version, new[0].digest) == (self.model.version, header.digest)
 
     @staticmethod
     def _check_level_change(event_type: str, old: int | None, new: int | None) -> None:

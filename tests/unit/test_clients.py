@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from casestore.bootstrap import Services
-from casestore.services.clients import PREFIX, ClientError, Clients, Role, Unauthenticated
+from casestore.services.clients import PREFIX, ClientError, ClientRole, Clients, Unauthenticated
 from tests.conftest import Clock
 
 ORG = "arkin"
@@ -26,13 +26,17 @@ def test_an_issued_token_authenticates_as_its_client(clients: Clients, clock: Cl
     assert issued.token.startswith(f"{PREFIX}{issued.client.client_id}_")
     client = clients.authenticate(issued.token)
     assert client == issued.client
-    assert (client.org_id, client.role, client.name) == (ORG, Role.partner_system, "EPD-koppeling")
+    assert (client.org_id, client.role, client.name) == (
+        ORG,
+        ClientRole.partner_system,
+        "EPD-koppeling",
+    )
     assert client.expires_at == clock() + timedelta(days=365)
     assert client.revoked_at is None
 
 
 def test_only_a_hash_of_the_token_is_stored(clients: Clients, services: Services) -> None:
-    issued = clients.add(ORG, Role.coordinator, "regie")
+    issued = clients.add(ORG, ClientRole.coordinator, "regie")
     secret = issued.token.rpartition("_")[2]
     rows = services.store.case_recorder.clients()
     assert len(rows) == 1
@@ -98,7 +102,7 @@ def test_a_revoked_token_stops_working_at_once(clients: Clients, clock: Clock) -
 def test_a_token_expires(clients: Clients, clock: Clock) -> None:
     issued = clients.add(ORG, "auditor", "x", valid_for=timedelta(hours=1))
     clock.advance(minutes=59)
-    assert clients.authenticate(issued.token).role is Role.auditor
+    assert clients.authenticate(issued.token).role is ClientRole.auditor
     clock.advance(minutes=1)
     with pytest.raises(Unauthenticated) as caught:
         clients.authenticate(issued.token)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from casestore.entrypoints.api import problems
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
-from casestore.entrypoints.api.problems import Problem
+from casestore.entrypoints.api.problems import HttpProblem
 
 MAX = 1024
 
@@ -28,8 +28,8 @@ class Ticks:
         return self.now
 
 
-def refused(limiter: RateLimiter, key: str) -> Problem:
-    with pytest.raises(Problem) as caught:
+def refused(limiter: RateLimiter, key: str) -> HttpProblem:
+    with pytest.raises(HttpProblem) as caught:
         limiter.take(key)
     return caught.value
 

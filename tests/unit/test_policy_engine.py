@@ -176,7 +176,7 @@ def test_a_grant_names_its_rules_grounds_purpose_retention_and_scope(matrix: Acc
 def test_grants_of_several_rules_add_up(matrix: AccessMatrix) -> None:
     decision = matrix.decide("inforsa", "schaal", EVERYONE, NOW)
 
-    assert decision.envelope_rules == ("schaal-iedereen", "schaal-reden")
+    assert decision.receiving_rules == ("schaal-iedereen", "schaal-reden")
     assert decision.fields["reden"].rules == ("schaal-reden",)
 
 
@@ -207,7 +207,7 @@ def test_an_envelope_only_rule_grants_the_event_but_no_content(matrix: AccessMat
 
     assert decision.receives
     assert decision.basis is Basis.policy
-    assert decision.envelope_rules == ("schaal-iedereen",)
+    assert decision.receiving_rules == ("schaal-iedereen",)
     assert decision.fields == {}
 
 
@@ -300,7 +300,7 @@ def test_unknown_organisations_and_event_types_are_errors_not_denials(
 def test_network_members_the_policy_does_not_list_receive_nothing(matrix: AccessMatrix) -> None:
     recipients = matrix.recipients("schaal", (*EVERYONE, "onbekend"), NOW)
 
-    assert "onbekend" not in recipients.envelope
+    assert "onbekend" not in recipients.receivers
 
 
 def test_view_shows_what_an_organisation_receives_of_every_event_type(
@@ -318,7 +318,7 @@ def test_view_shows_what_an_organisation_receives_of_every_event_type(
 def test_recipients_lists_every_content_field_with_who_reads_it(matrix: AccessMatrix) -> None:
     recipients = matrix.recipients("plan", ("zvh", "arkin", "ymere", "politie"), NOW)
 
-    assert recipients.envelope == {"arkin", "ymere", "politie"}
+    assert recipients.receivers == {"arkin", "ymere", "politie"}
     assert set(recipients.fields) == CATALOGUE["plan"].content_fields
     assert recipients.of("doelen") == {"arkin"}
     assert recipients.of("acties") == {"arkin", "ymere", "politie"}
@@ -329,7 +329,7 @@ def test_recipients_lists_every_content_field_with_who_reads_it(matrix: AccessMa
 def test_recipients_include_the_author_for_every_field(matrix: AccessMatrix) -> None:
     recipients = matrix.recipients("signal", ("politie",), NOW, author="ymere")
 
-    assert recipients.envelope == {"politie", "ymere"}
+    assert recipients.receivers == {"politie", "ymere"}
     assert recipients.of("diagnose") == {"ymere"}
     assert recipients.of("categorie") == {"politie", "ymere"}
 
@@ -413,12 +413,12 @@ def test_a_denial_with_no_rule_anywhere_says_so() -> None:
 def test_explaining_the_envelope_or_a_control_field_explains_receiving_the_event(
     matrix: AccessMatrix,
 ) -> None:
-    envelope = matrix.explain("ymere", "schaal", None, NOW)
+    header = matrix.explain("ymere", "schaal", None, NOW)
     control = matrix.explain("ymere", "schaal", "niveau", NOW)
 
-    assert envelope.granted and control.granted
+    assert header.granted and control.granted
     assert control.field is None
-    assert "schaal (envelope) → ymere: granted by rule schaal-iedereen" in control.text
+    assert "schaal (header) → ymere: granted by rule schaal-iedereen" in control.text
 
 
 def test_explain_refuses_a_field_the_event_type_does_not_have(matrix: AccessMatrix) -> None:
@@ -560,8 +560,8 @@ def test_decide_grants_exactly_what_a_valid_rule_names_for_a_network_member_or_t
     for org_id in matrix.organisations:
         for event_type in matrix.event_types:
             decision = matrix.decide(org_id, event_type, network, now, author)
-            envelope = expected_scope(policy, org_id, event_type, None, network, now, author)
-            assert decision.receives == (envelope is not None)
+            header = expected_scope(policy, org_id, event_type, None, network, now, author)
+            assert decision.receives == (header is not None)
             for field in matrix.content_fields(event_type):
                 expected = expected_scope(policy, org_id, event_type, field, network, now, author)
                 assert decision.scope(field) == expected, (org_id, event_type, field)
@@ -578,7 +578,7 @@ def test_recipients_agree_with_decide(
         decisions = {
             o: matrix.decide(o, event_type, network, now, author) for o in matrix.organisations
         }
-        assert recipients.envelope == {o for o, d in decisions.items() if d.receives}
+        assert recipients.receivers == {o for o, d in decisions.items() if d.receives}
         assert set(recipients.fields) == matrix.content_fields(event_type)
         for field, readers in recipients.fields.items():
             assert dict(readers) == {
@@ -610,7 +610,7 @@ def test_rules_outside_their_validity_never_grant(
     for org_id in matrix.organisations:
         for event_type in matrix.event_types:
             decision = matrix.decide(org_id, event_type, network, now, author)
-            assert set(decision.envelope_rules) <= in_force
+            assert set(decision.receiving_rules) <= in_force
             for access in decision.fields.values():
                 assert set(access.rules) <= in_force
 

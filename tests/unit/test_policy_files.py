@@ -244,7 +244,7 @@ def test_level_changes_reach_every_network_member_but_the_reason_only_regie_and_
     for event_type in ("opschaling", "afschaling"):
         recipients = amsterdam.recipients(event_type, EVERYONE, NOW)
 
-        assert recipients.envelope == set(EVERYONE)
+        assert recipients.receivers == set(EVERYONE)
         assert recipients.of("reden") == expected
 
 

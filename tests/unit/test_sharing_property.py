@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from casestore.adapters.keyring import Keyring
 from casestore.domain.catalogue import describe, parse_payload
-from casestore.services.sealing import PART, Sharing
+from casestore.services.sealing import PART, Sealer
 from sharing import client
 from sharing.envelope import (
     Escrow,
@@ -153,7 +153,7 @@ def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
     doc: dict[str, Any], event_type: str, network: set[str], author: str
 ) -> None:
     matrix = compile_policy(parse_policy(yaml.safe_dump(doc), CATALOGUE), CATALOGUE)
-    sharing = Sharing(
+    sealer = Sealer(
         region="rr",
         custodian="zvh",
         matrix=matrix,
@@ -164,7 +164,7 @@ def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
     )
     content = parse_payload(event_type, PAYLOADS[event_type], today=NOW.date()).content_values()
     case_key = new_case_key()
-    sealed = sharing.seal(
+    sealed = sealer.seal(
         case_id="c",
         version=2,
         event_id="e",

@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from casestore.domain import errors
-from casestore.domain.envelope import Envelope
+from casestore.domain.header import EventHeader
 
 
 class Status(StrEnum):
@@ -38,8 +38,8 @@ ADMITTING = ("organisatie", *REGIE_ROLES)  # control attributes that bring an or
 class Case(Aggregate):
     TOPIC = "casestore.case"
 
-    class Recorded(Aggregate.Event):
-        """Every case event has the same envelope; subclasses say how state changes."""
+    class Event(Aggregate.Event):
+        """Every case event has the same header; subclasses say how state changes."""
 
         TOPIC = "casestore.case.event"
         event_type: ClassVar[str] = ""
@@ -60,7 +60,7 @@ class Case(Aggregate):
         def change(self, case: Case) -> None:
             """Subclasses evolve the control state here."""
 
-    class Aanmelding(Aggregate.Created, Recorded):
+    class Aanmelding(Aggregate.Created, Event):
         TOPIC = "casestore.case.aanmelding"
         event_type = "aanmelding"
 
@@ -74,7 +74,7 @@ class Case(Aggregate):
             case.regie = {}
             case.closed_at = None
 
-    class Triagebesluit(Recorded):
+    class Triagebesluit(Event):
         TOPIC = "casestore.case.triagebesluit"
         event_type = "triagebesluit"
 
@@ -84,7 +84,7 @@ class Case(Aggregate):
             else:
                 case.close(Status.afgesloten, self.occurred_at)
 
-    class Inclusiebesluit(Recorded):
+    class Inclusiebesluit(Event):
         TOPIC = "casestore.case.inclusiebesluit"
         event_type = "inclusiebesluit"
 
@@ -97,7 +97,7 @@ class Case(Aggregate):
             case.regie = {role: str(self.control[role]) for role in REGIE_ROLES}
             case.network = sorted(set(case.network) | set(case.regie.values()))
 
-    class Netwerkwijziging(Recorded):
+    class Netwerkwijziging(Event):
         TOPIC = "casestore.case.netwerkwijziging"
         event_type = "netwerkwijziging"
 
@@ -110,48 +110,47 @@ class Case(Aggregate):
                 members.discard(organisation)
             case.network = sorted(members)
 
-    class Planwijziging(Recorded):
+    class Planwijziging(Event):
         TOPIC = "casestore.case.planwijziging"
         event_type = "planwijziging"
 
         def change(self, case: Case) -> None:
             case.plan_version = int(self.control["planversie"])
 
-    class Signalering(Recorded):
+    class Signalering(Event):
         TOPIC = "casestore.case.signalering"
         event_type = "signalering"
 
-    class Opschaling(Recorded):
+    class Opschaling(Event):
         TOPIC = "casestore.case.opschaling"
         event_type = "opschaling"
 
         def change(self, case: Case) -> None:
             case.level = int(self.control["niveau"])
 
-    class Afschaling(Recorded):
+    class Afschaling(Event):
         TOPIC = "casestore.case.afschaling"
         event_type = "afschaling"
 
         def change(self, case: Case) -> None:
             case.level = int(self.control["niveau"])
 
-    class Casusoverleg(Recorded):
+    class Casusoverleg(Event):
         TOPIC = "casestore.case.casusoverleg"
         event_type = "casusoverleg"
 
-    class Monitoringsmoment(Recorded):
+    class Monitoringsmoment(Event):
         TOPIC = "casestore.case.monitoringsmoment"
         event_type = "monitoringsmoment"
 
-    class Uitstroom(Recorded):
+    class Uitstroom(Event):
         TOPIC = "casestore.case.uitstroom"
         event_type = "uitstroom"
 
         def change(self, case: Case) -> None:
             case.close(Status.uitgestroomd, self.occurred_at)
 
-    # The library expects these two names; they are our own base and opening events.
-    Event = Recorded
+    # The library expects this name for the opening event.
     Created = Aanmelding
 
     if TYPE_CHECKING:  # state set by events; class-level annotations would become __init__ args
@@ -173,7 +172,7 @@ class Case(Aggregate):
         case_id: UUID,
         person_id: UUID,
         network: list[str],
-        envelope: Envelope,
+        header: EventHeader,
         control: dict[str, Any],
         content: dict[str, Any],
     ) -> Case:
@@ -181,23 +180,23 @@ class Case(Aggregate):
         return cls._create(
             cls.Aanmelding,
             id=case_id,
-            timestamp=envelope.recorded_at,
-            event_id=envelope.event_id,
-            author_org=envelope.author_org,
-            author_user=envelope.author_user,
-            occurred_at=envelope.occurred_at,
+            timestamp=header.recorded_at,
+            event_id=header.event_id,
+            author_org=header.author_org,
+            author_user=header.author_user,
+            occurred_at=header.occurred_at,
             control={**control, "person_id": str(person_id), "netwerk": sorted(set(network))},
             content=content,
-            digest=envelope.digest,
-            signature=envelope.signature,
-            countersignature=envelope.countersignature,
+            digest=header.digest,
+            signature=header.signature,
+            countersignature=header.countersignature,
         )
 
     def record(
         self,
         event_type: str,
         *,
-        envelope: Envelope,
+        header: EventHeader,
         control: dict[str, Any],
         content: dict[str, Any],
     ) -> None:
@@ -208,22 +207,22 @@ class Case(Aggregate):
         if event_class is Case.Aanmelding:
             raise errors.CaseAlreadyOpened()
         self.check_open(event_type)
-        self.check_author_in_network(envelope.author_org)
-        if envelope.occurred_at < self.opened_occurred_at:
+        self.check_author_in_network(header.author_org)
+        if header.occurred_at < self.opened_occurred_at:
             raise errors.OccurredBeforeOpening()
         RULES[event_type](self, control)
         self.trigger_event(
             event_class,
-            timestamp=envelope.recorded_at,
-            event_id=envelope.event_id,
-            author_org=envelope.author_org,
-            author_user=envelope.author_user,
-            occurred_at=envelope.occurred_at,
+            timestamp=header.recorded_at,
+            event_id=header.event_id,
+            author_org=header.author_org,
+            author_user=header.author_user,
+            occurred_at=header.occurred_at,
             control=control,
             content=content,
-            digest=envelope.digest,
-            signature=envelope.signature,
-            countersignature=envelope.countersignature,
+            digest=header.digest,
+            signature=header.signature,
+            countersignature=header.countersignature,
         )
 
     def audience(self, control: dict[str, Any]) -> list[str]:
@@ -332,7 +331,7 @@ RULES = {
     "uitstroom": Case.check_uitstroom,
 }
 
-EVENT_CLASSES: dict[str, type[Case.Recorded]] = {
+EVENT_CLASSES: dict[str, type[Case.Event]] = {
     cls.event_type: cls
     for cls in (
         Case.Aanmelding,

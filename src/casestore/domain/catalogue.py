@@ -2,7 +2,7 @@
 
 Each schema says which fields exist, their types and limits, and which of them are
 *control attributes* — the few values the process itself needs (status, level, plan
-version, network) and that therefore stay readable in the envelope — versus *content*,
+version, network) and that therefore stay readable in the header — versus *content*,
 which the sharing layer seals per recipient. The policy layer and the docs read the
 machine-readable form from `describe()`; nothing else defines a field.
 
@@ -67,7 +67,7 @@ Bsn = Annotated[str, AfterValidator(_valid_bsn)]
 
 
 def control(**kwargs: Any) -> Any:
-    """Mark a field as a control attribute: readable envelope, used by the process."""
+    """Mark a field as a control attribute: readable header, used by the process."""
     return Field(json_schema_extra={CONTROL: True}, **kwargs)
 
 

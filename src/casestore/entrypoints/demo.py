@@ -199,7 +199,7 @@ def load(
     """Record every scenario, each event signed by its author's demo key where one is
     given; idempotency keys make a second load a no-op."""
     keys = signers or {}
-    region = store.sharing.region
+    region = store.sealer.region
 
     def signed(submission: Submission, case_id: UUID | None) -> Submission:
         key = keys.get(submission.author.organisation)

@@ -26,13 +26,13 @@ from casestore.adapters.persistence.side_tables import AccessRow, EventIdRow, Gr
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.catalogue import Aanmelding, Payload, content_fields, parse_payload
-from casestore.domain.envelope import Envelope
 from casestore.domain.errors import FieldProblem
+from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, person_id, pseudonym
 from casestore.services.disclosure import SharedEvent, visible_control
 from casestore.services.lru import Lru
 from casestore.services.provenance import content_digests, stored_document, submission_document
-from casestore.services.sealing import PART, Sealed, Sharing
+from casestore.services.sealing import PART, Sealed, Sealer
 from sharing.envelope import Escrow, EventContext
 from sharing.errors import PolicyError, SignatureInvalid
 from sharing.keys import format_time
@@ -43,7 +43,7 @@ log = structlog.get_logger("casestore")
 
 EVENT_NAMESPACE = UUID("0b8f3c52-5a7e-4d0e-8a0c-7d8a51f1c9e3")
 CASE_NAMESPACE = UUID("a3f4e1d2-9b8c-4c7d-8e6f-5a4b3c2d1e0f")
-CASE_TOPICS = tuple(sorted({cls.TOPIC for cls in Case.Recorded.__subclasses__()}))
+CASE_TOPICS = tuple(sorted({cls.TOPIC for cls in Case.Event.__subclasses__()}))
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_WRITE_ATTEMPTS = 5
 RECENT_CASES = 256  # cases kept after a write, so the next append needs no read
@@ -102,12 +102,12 @@ class GrantChanges:
 
 @dataclass(frozen=True)
 class StoredCaseEvent:
-    """One case event as stored: envelope, control attributes and (sealed) content."""
+    """One case event as stored: header, control attributes and (sealed) content."""
 
     position: int
     case_id: UUID
     version: int
-    event: Case.Recorded
+    event: Case.Event
 
     @property
     def event_type(self) -> str:
@@ -124,7 +124,7 @@ class CaseStore(Application[UUID]):
         *,
         pseudonym_secret: bytes,
         custodian: str,
-        sharing: Sharing,
+        sealer: Sealer,
         clock: Clock = utcnow,
         snapshot_interval: int = 100,
         require_signatures: bool = True,
@@ -136,7 +136,7 @@ class CaseStore(Application[UUID]):
             b"payload-digest", key=pseudonym_secret[:64], digest_size=32, encoder=RawEncoder
         )
         self.custodian = custodian
-        self.sharing = sharing
+        self.sealer = sealer
         self.require_signatures = require_signatures
         self.clock = clock
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
@@ -186,27 +186,27 @@ class CaseStore(Application[UUID]):
         now = self.clock()
         payload = parse_payload("aanmelding", submission.payload, today=now.date())
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
-        envelope = self._envelope(submission, None, now)
-        case_id = uuid5(CASE_NAMESPACE, envelope.event_id)
+        header = self._header(submission, None, now)
+        case_id = uuid5(CASE_NAMESPACE, header.event_id)
         pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
         for _ in range(MAX_WRITE_ATTEMPTS):
-            existing = self._replay(submission, envelope)
+            existing = self._replay(submission, header)
             if existing is not None:
                 return existing
             person = self._person(pid, now)
             person.start(case_id, now)
             network = sorted({submission.author.organisation, self.custodian})
-            case_key, key_row = self.sharing.new_case_key(str(case_id), now)
+            case_key, key_row = self.sealer.new_case_key(str(case_id), now)
             control = {**payload.control_values(), "netwerk": network}
             sealed, stored = self._seal(
-                case_id, 1, envelope, "aanmelding", network, payload, control, case_key
+                case_id, 1, header, "aanmelding", network, payload, control, case_key
             )
             sealed.rows.case_keys.append(key_row)
             case = Case.open(
                 case_id=case_id,
                 person_id=pid,
                 network=network,
-                envelope=stored,
+                header=stored,
                 control=payload.control_values(),
                 content=sealed.content,
             )
@@ -215,7 +215,7 @@ class CaseStore(Application[UUID]):
             except IntegrityError:
                 continue  # a concurrent referral or retry won; look again
             self._keep(case)
-            return self._recorded(case_id, envelope.event_id, recordings)
+            return self._recorded(case_id, header.event_id, recordings)
         raise errors.VersionConflict(0, -1)
 
     def append(
@@ -243,7 +243,7 @@ class CaseStore(Application[UUID]):
         self._check_author(submission)
         now = self.clock()
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
-        envelope = self._envelope(submission, case_id, now)
+        header = self._header(submission, case_id, now)
         # Idempotency is optimistic: the unique event id makes a repeat fail on save, and
         # only then (or when the case refuses the event) is the first recording looked up.
         for _ in range(MAX_WRITE_ATTEMPTS):
@@ -253,23 +253,23 @@ class CaseStore(Application[UUID]):
                     raise errors.AuthorNotInNetwork(submission.author.organisation)
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
-                sealed, touched = self._record_on(case, payload, submission, envelope, now)
+                sealed, touched = self._record_on(case, payload, submission, header, now)
             except (errors.ProcessViolation, errors.VersionConflict):
                 if from_cache:
                     continue  # the cached case may be stale: decide on a fresh read
-                existing = self._replay(submission, envelope)
+                existing = self._replay(submission, header)
                 if existing is not None:
                     return existing  # a retry of what was recorded is not an error
                 raise
             try:
                 recordings = self.save(*touched, side_rows=sealed.rows)
             except IntegrityError:
-                existing = self._replay(submission, envelope)
+                existing = self._replay(submission, header)
                 if existing is not None:
                     return existing
                 continue  # someone else wrote this version first; retry on a fresh read
             self._keep(case)
-            return self._recorded(case_id, envelope.event_id, recordings)
+            return self._recorded(case_id, header.event_id, recordings)
         current = self.case(case_id).version
         raise errors.VersionConflict(expected_version or current, current)
 
@@ -278,7 +278,7 @@ class CaseStore(Application[UUID]):
         case: Case,
         payload: Payload,
         submission: Submission,
-        envelope: Envelope,
+        header: EventHeader,
         now: datetime,
     ) -> tuple[Sealed, list[Any]]:
         """Seal, countersign and record one event on `case`; returns what to save."""
@@ -287,14 +287,14 @@ class CaseStore(Application[UUID]):
         sealed, stored = self._seal(
             case.id,
             case.version + 1,
-            envelope,
+            header,
             submission.event_type,
             case.audience(control),
             payload,
             control,
             self._case_key(case.id),
         )
-        case.record(submission.event_type, envelope=stored, control=control, content=sealed.content)
+        case.record(submission.event_type, header=stored, control=control, content=sealed.content)
         touched: list[Any] = [case]
         if was_open and not case.is_open:
             person: Person = self.repository.get(UUID(case.person_id))
@@ -329,9 +329,9 @@ class CaseStore(Application[UUID]):
             raise errors.CaseNotFound(str(case_id))
         return case
 
-    def history(self, case_id: UUID) -> list[Case.Recorded]:
+    def history(self, case_id: UUID) -> list[Case.Event]:
         """Every event of one case, in order."""
-        events = [e for e in self.events.get(case_id) if isinstance(e, Case.Recorded)]
+        events = [e for e in self.events.get(case_id) if isinstance(e, Case.Event)]
         if not events:
             raise errors.CaseNotFound(str(case_id))
         return events
@@ -344,7 +344,7 @@ class CaseStore(Application[UUID]):
         items = []
         for n in notifications:
             event = self.mapper.to_domain_event(n)
-            assert isinstance(event, Case.Recorded)  # noqa: S101 - filtered by topic
+            assert isinstance(event, Case.Event)  # noqa: S101 - filtered by topic
             items.append(StoredCaseEvent(n.id, event.originator_id, n.originator_version, event))
         return items
 
@@ -361,7 +361,7 @@ class CaseStore(Application[UUID]):
     def read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
         """The events of one case that `org_id` receives, sealed for it (or opened, for an
         organisation the service hosts). Nothing received: CaseNotFound, not "forbidden"."""
-        if decrypt and org_id not in self.sharing.keyring.hosted:
+        if decrypt and org_id not in self.sealer.keyring.hosted:
             raise errors.NotHosted(org_id)
         positions = self.case_recorder.access_positions(org_id, str(case_id))
         if not positions:
@@ -402,7 +402,7 @@ class CaseStore(Application[UUID]):
         shared = []
         for row in self.case_recorder.feed_rows(org_id, after, limit):
             event = self.mapper.to_domain_event(row.notification)
-            assert isinstance(event, Case.Recorded)  # noqa: S101 - access rows are case events
+            assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
             grants = json.loads(f"[{row.grants}]") if row.grants else []
             digests = json.loads(row.content_digests)
             shared.append(
@@ -421,7 +421,7 @@ class CaseStore(Application[UUID]):
     def _disclose(
         self,
         org_id: str,
-        event: Case.Recorded,
+        event: Case.Event,
         position: int,
         grants: list[dict[str, Any]],
         decrypt: bool,
@@ -431,9 +431,9 @@ class CaseStore(Application[UUID]):
         readable = {name.partition(PART)[0] for name in granted}
         payload = None
         if decrypt:
-            payload = self.sharing.open(org_id, self._context(event), event.content, grants)
+            payload = self.sealer.open(org_id, self._context(event), event.content, grants)
         return SharedEvent(
-            region=self.sharing.region,
+            region=self.sealer.region,
             case_id=event.originator_id,
             version=event.originator_version,
             event_id=event.event_id,
@@ -468,8 +468,8 @@ class CaseStore(Application[UUID]):
         }
         have_access = {(a.org_id, a.version) for a in recorder.access_of_case(cid)}
         want: dict[tuple[str, int, str], frozenset[str]] = {}
-        events: dict[int, tuple[Case.Recorded, frozenset[str]]] = {}
-        want_access: dict[tuple[str, int], Case.Recorded] = {}
+        events: dict[int, tuple[Case.Event, frozenset[str]]] = {}
+        want_access: dict[tuple[str, int], Case.Event] = {}
         case: Any = None
         for event in self.history(case_id):
             version = event.originator_version
@@ -477,15 +477,15 @@ class CaseStore(Application[UUID]):
                 event.control["netwerk"] if case is None else case.audience(event.control)
             )
             events[version] = (event, network)
-            recipients = self.sharing.matrix.recipients(
+            recipients = self.sealer.matrix.recipients(
                 event.event_type, network, now, author=event.author_org
             )
-            for org in recipients.envelope:
+            for org in recipients.receivers:
                 want_access[(org, version)] = event
             granted: dict[tuple[str, int, str], set[str]] = {}
             for name in event.content:
-                for org in self.sharing.readers(name, recipients.fields):
-                    key = self.sharing.keyring.recipient(org, now)
+                for org in self.sealer.readers(name, recipients.fields):
+                    key = self.sealer.keyring.recipient(org, now)
                     if key is not None:
                         granted.setdefault((org, version, key.key_id), set()).add(name)
             want.update({k: frozenset(names) for k, names in granted.items()})
@@ -502,19 +502,19 @@ class CaseStore(Application[UUID]):
         added = []
         for org, version, key_id in new:
             event, network = events[version]
-            recipient = self.sharing.keyring.recipient(org, now)
+            recipient = self.sealer.keyring.recipient(org, now)
             assert recipient is not None and recipient.key_id == key_id  # noqa: S101 - as above
-            grant = self.sharing.regrant(
+            grant = self.sealer.regrant(
                 context=self._context(event),
                 fields=sorted(want[(org, version, key_id)]),
                 escrow=escrows[event.event_id],
                 case_key=case_key,
                 recipient=recipient,
             )
-            decision = self.sharing.matrix.decide(
+            decision = self.sealer.matrix.decide(
                 org, event.event_type, network, now, author=event.author_org
             )
-            added.append(self.sharing.grant_row(cid, version, event.event_id, grant, decision))
+            added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision))
         revoked = [
             (org, cid, version, key_id)
             for (org, version, key_id), names in have.items()
@@ -526,7 +526,7 @@ class CaseStore(Application[UUID]):
                 cid,
                 version,
                 event.event_id,
-                self.sharing.policy_version,
+                self.sealer.policy_version,
                 recorder.position_of(case_id, version),
             )
             for (org, version), event in want_access.items()
@@ -540,7 +540,7 @@ class CaseStore(Application[UUID]):
 
     def apply_policy(self, matrix: AccessMatrix, version: str) -> GrantChanges:
         """Put a new policy version in force and re-grant or revoke for every case."""
-        self.sharing.use_policy(matrix, version)
+        self.sealer.use_policy(matrix, version)
         changes = self.reconcile_all()
         log.info("policy applied", policy_version=version, **vars(changes))
         return changes
@@ -555,7 +555,7 @@ class CaseStore(Application[UUID]):
 
     def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:
         """Destroy a closed case's key and every wrapped data key: its content can never be
-        opened again. The envelope stays, and so does the record of the shredding."""
+        opened again. The header stays, and so does the record of the shredding."""
         case = self.case(case_id)
         if case.is_open:
             raise errors.CaseStillOpen(str(case_id))
@@ -564,15 +564,15 @@ class CaseStore(Application[UUID]):
             return existing
         record = ShredRecord(str(case_id), format_time(self.clock()), by, reason)
         self.case_recorder.shred(record)
-        self.sharing.forget_case_key(str(case_id))
+        self.sealer.forget_case_key(str(case_id))
         return record
 
     def shred_record(self, case_id: UUID) -> ShredRecord | None:
         return self.case_recorder.shred_record(str(case_id))
 
-    def _context(self, event: Case.Recorded) -> EventContext:
+    def _context(self, event: Case.Event) -> EventContext:
         return EventContext(
-            self.sharing.region, str(event.originator_id), event.event_id, event.event_type
+            self.sealer.region, str(event.originator_id), event.event_id, event.event_type
         )
 
     # ---- helpers ----------------------------------------------------------------------
@@ -580,18 +580,18 @@ class CaseStore(Application[UUID]):
     def _check_author(self, submission: Submission) -> None:
         org = submission.author.organisation
         try:
-            allowed = self.sharing.matrix.may_author(org, submission.event_type)
+            allowed = self.sealer.matrix.may_author(org, submission.event_type)
         except PolicyError:
             raise errors.UnknownEventType(submission.event_type) from None
         if not allowed:
             raise errors.AuthorNotPermitted(org, submission.event_type)
 
-    def _envelope(self, submission: Submission, case_id: UUID | None, now: datetime) -> Envelope:
+    def _header(self, submission: Submission, case_id: UUID | None, now: datetime) -> EventHeader:
         author = submission.author.organisation
         document = submission_document(
-            self.sharing.region, str(case_id) if case_id else None, author, submission
+            self.sealer.region, str(case_id) if case_id else None, author, submission
         )
-        signature = self.sharing.authenticate(document, submission.signature, author, now)
+        signature = self.sealer.authenticate(document, submission.signature, author, now)
         if signature is None and self.require_signatures:
             raise SignatureInvalid()
         occurred_at = submission.occurred_at or now
@@ -603,7 +603,7 @@ class CaseStore(Application[UUID]):
             raise errors.PayloadInvalid(
                 submission.event_type, [FieldProblem("occurred_at", "may not lie in the future")]
             )
-        return Envelope(
+        return EventHeader(
             event_id=self._event_id(submission, case_id),
             author_org=submission.author.organisation,
             author_user=submission.author.user,
@@ -633,77 +633,77 @@ class CaseStore(Application[UUID]):
         digest: bytes = blake2b(canonical.encode(), key=self._digest_key, digest_size=16)
         return digest.decode("ascii")
 
-    def _replay(self, submission: Submission, envelope: Envelope) -> Recorded | None:
+    def _replay(self, submission: Submission, header: EventHeader) -> Recorded | None:
         """The first recording of a retried event, if its key was recorded before. Events
         without an idempotency key have fresh random ids and cannot repeat."""
         if submission.idempotency_key is None:
             return None
-        seen = self.case_recorder.recorded_event(envelope.event_id)
+        seen = self.case_recorder.recorded_event(header.event_id)
         if seen is None:
             return None
-        if seen.digest != envelope.digest:
-            raise errors.IdempotencyConflict(envelope.event_id)
+        if seen.digest != header.digest:
+            raise errors.IdempotencyConflict(header.event_id)
         case_id = UUID(seen.case_id)
         position = self.case_recorder.position_of(case_id, seen.version)
         assert position is not None  # noqa: S101 - recorded in the event's transaction
-        return Recorded(case_id, envelope.event_id, seen.version, position, replayed=True)
+        return Recorded(case_id, header.event_id, seen.version, position, replayed=True)
 
     def _seal(
         self,
         case_id: UUID,
         version: int,
-        envelope: Envelope,
+        header: EventHeader,
         event_type: str,
         network: list[str],
         payload: Payload,
         control: dict[str, Any],
         case_key: bytes,
-    ) -> tuple[Sealed, Envelope]:
+    ) -> tuple[Sealed, EventHeader]:
         """Seal the content and countersign the event as it will be stored; note its id
         and digests for idempotent retries and for readers."""
-        sealed = self.sharing.seal(
+        sealed = self.sealer.seal(
             case_id=str(case_id),
             version=version,
-            event_id=envelope.event_id,
+            event_id=header.event_id,
             event_type=event_type,
-            author=envelope.author_org,
+            author=header.author_org,
             network=network,
             content=payload.content_values(),
             case_key=case_key,
-            now=envelope.recorded_at,
+            now=header.recorded_at,
         )
         digests = content_digests(sealed.content)
         stored = stored_document(
-            region=self.sharing.region,
+            region=self.sealer.region,
             case_id=str(case_id),
             version=version,
-            event_id=envelope.event_id,
+            event_id=header.event_id,
             event_type=event_type,
-            author_org=envelope.author_org,
-            occurred_at=envelope.occurred_at,
-            recorded_at=envelope.recorded_at,
+            author_org=header.author_org,
+            occurred_at=header.occurred_at,
+            recorded_at=header.recorded_at,
             control=visible_control(control),
             content_digests=digests,
-            author_signature=envelope.signature,
+            author_signature=header.signature,
         )
         sealed.rows.event_ids.append(
             EventIdRow(
-                envelope.event_id,
+                header.event_id,
                 str(case_id),
                 version,
-                envelope.digest,
+                header.digest,
                 json.dumps(digests),
                 sealed.escrow,
             )
         )
-        return sealed, replace(envelope, countersignature=self.sharing.countersign(stored))
+        return sealed, replace(header, countersignature=self.sealer.countersign(stored))
 
     def _case_key(self, case_id: UUID) -> bytes:
-        cached = self.sharing.cached_case_key(str(case_id))
+        cached = self.sealer.cached_case_key(str(case_id))
         if cached is not None:
             return cached
         wrapped, known = self.case_recorder.wrapped_case_key(str(case_id))
-        return self.sharing.case_key(str(case_id), wrapped, known)
+        return self.sealer.case_key(str(case_id), wrapped, known)
 
     def _person(self, pid: UUID, now: datetime) -> Person:
         try:
@@ -734,7 +734,7 @@ class CaseStore(Application[UUID]):
     def _version_at(self, case_id: UUID, as_of: datetime) -> int:
         version = None
         for event in self.events.get(case_id):
-            assert isinstance(event, Case.Recorded)  # noqa: S101 - case ids hold case events
+            assert isinstance(event, Case.Event)  # noqa: S101 - case ids hold case events
             if event.timestamp > as_of:
                 break
             version = event.originator_version

@@ -35,7 +35,7 @@ REVOCATION_BOUND_SECONDS = 0.1
 waits slightly longer than this before it returns (only where caches exist)."""
 
 
-class Role(StrEnum):
+class ClientRole(StrEnum):
     """What a client does for its organisation; each endpoint names the roles it serves."""
 
     partner_system = "partner-system"
@@ -59,7 +59,7 @@ class Unauthenticated(ClientError):
 class Client:
     client_id: str
     org_id: str
-    role: Role
+    role: ClientRole
     name: str
     created_at: datetime
     expires_at: datetime
@@ -191,14 +191,18 @@ class Clients:
         return self._organisations
 
     def add(
-        self, org_id: str, role: Role | str, name: str, valid_for: timedelta = DEFAULT_VALIDITY
+        self,
+        org_id: str,
+        role: ClientRole | str,
+        name: str,
+        valid_for: timedelta = DEFAULT_VALIDITY,
     ) -> Issued:
         if org_id not in self._organisations:
             raise ClientError(f"unknown organisation {org_id!r}: the policy does not list it")
         try:
-            role = Role(role)
+            role = ClientRole(role)
         except ValueError:
-            roles = ", ".join(r.value for r in Role)
+            roles = ", ".join(r.value for r in ClientRole)
             raise ClientError(f"unknown role {role!r} (one of: {roles})") from None
         if not name.strip():
             raise ClientError("a client needs a name")
@@ -289,7 +293,7 @@ def _client(row: ClientRow) -> Client:
     return Client(
         client_id=row.client_id,
         org_id=row.org_id,
-        role=Role(row.role),
+        role=ClientRole(row.role),
         name=row.name,
         created_at=parse_time(row.created_at),
         expires_at=parse_time(row.expires_at),

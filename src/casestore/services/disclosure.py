@@ -1,4 +1,4 @@
-"""What one organisation receives of a case: envelopes, control attributes, its grants.
+"""What one organisation receives of a case: headers, control attributes, its grants.
 
 A case the organisation receives nothing of is reported as not found, never as
 forbidden, so that asking cannot reveal that a person has a case at all.

@@ -57,7 +57,7 @@ class Sealed:
     escrow: str | None = None  # JSON, kept with the event's id row; None without content
 
 
-class Sharing:
+class Sealer:
     """The policy, the keys and the envelope format, composed for the case record."""
 
     def __init__(
@@ -143,7 +143,7 @@ class Sharing:
         members = frozenset(network)
         recipients = self.matrix.recipients(event_type, members, now, author=author)
         plaintexts = self.plaintexts(event_type, content)
-        keys = {org: self.keyring.recipient(org, now) for org in recipients.envelope}
+        keys = {org: self.keyring.recipient(org, now) for org in recipients.receivers}
         recipients_by_field = {
             name: [
                 k
@@ -169,7 +169,7 @@ class Sharing:
             ],
             access=[
                 AccessRow(org, case_id, version, event_id, self.policy_version)
-                for org in sorted(recipients.envelope)
+                for org in sorted(recipients.receivers)
             ],
         )
         stored = {name: field.to_json() for name, field in sealed.fields.items()}

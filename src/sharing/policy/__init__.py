@@ -15,7 +15,7 @@ force grant; the author of an event always reads it in full.
 
 from sharing.policy.cases import CaseFailure, CaseReport, PolicyCase, run_case_file
 from sharing.policy.catalogue import Catalogue, EventTypeSpec, catalogue_from_description
-from sharing.policy.decisions import Basis, Decision, FieldAccess, Grant, Recipients
+from sharing.policy.decisions import Basis, Decision, FieldAccess, Recipients, RuleGrant
 from sharing.policy.digest import policy_digest
 from sharing.policy.engine import AccessMatrix, compile_policy
 from sharing.policy.explain import Explanation, Nearest, NearestKind
@@ -44,7 +44,6 @@ __all__ = [
     "EventTypeSpec",
     "Explanation",
     "FieldAccess",
-    "Grant",
     "Ground",
     "Nearest",
     "NearestKind",
@@ -56,6 +55,7 @@ __all__ = [
     "Retention",
     "Role",
     "Rule",
+    "RuleGrant",
     "RuleRecipients",
     "Scope",
     "catalogue_from_description",

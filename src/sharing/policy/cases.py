@@ -1,10 +1,10 @@
 """A policy's own tests: expected allow/deny cases kept beside it as `<name>.tests.yaml`.
 
 A case asks whether an organisation, in a given case network, receives an event type
-(no `field`: the envelope) or one content field, and states the expected answer. Running
+(no `field`: the header) or one content field, and states the expected answer. Running
 the cases also tells which rules no allowed case exercised: a rule nobody can show working
 is a rule nobody has reviewed. A rule with fields is exercised by an allowed field case it
-grants; an envelope-only rule (`fields: []`) by an allowed envelope case.
+grants; an header-only rule (`fields: []`) by an allowed header case.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class CaseFailure:
         what = (
             f"{self.case.event_type}.{self.case.field}"
             if self.case.field
-            else (f"{self.case.event_type} (envelope)")
+            else (f"{self.case.event_type} (header)")
         )
         expected = self.case.expect + (f" ({self.case.scope})" if self.case.scope else "")
         return f"line {self.line}: {self.case.org} / {what}: expected {expected}, got {self.actual}"
@@ -110,10 +110,10 @@ def _outcome(
     """The answer in the same words as the expectation, and the rules that gave it."""
     decision = matrix.decide(case.org, case.event_type, network, now, author=case.author)
     if case.field is None:
-        envelope_only = {rule.id for rule in matrix.policy.rules if not rule.fields} & set(
-            decision.envelope_rules
+        header_only = {rule.id for rule in matrix.policy.rules if not rule.fields} & set(
+            decision.receiving_rules
         )
-        return ("allow" if decision.receives else "deny"), envelope_only
+        return ("allow" if decision.receives else "deny"), header_only
     access = decision.fields.get(case.field)
     if access is None:
         return "deny", set()

@@ -18,7 +18,7 @@ from sharing.errors import PolicyError
 class EventTypeSpec:
     """The fields of one event type.
 
-    Control fields stay readable in every envelope; content fields are sealed per
+    Control fields stay readable in every header; content fields are sealed per
     recipient; owned fields are content fields whose entries each name an owning
     organisation (so a grant can be limited to the recipient's own entries).
     """

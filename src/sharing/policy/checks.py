@@ -1,6 +1,6 @@
 """Whether a well-shaped policy holds together, against itself and the event catalogue.
 
-Each problem carries the path of the offending value inside the document, so the loader
+Each finding carries the path of the offending value inside the document, so the loader
 can turn it into a file line; policies built in code get the same checks without lines.
 """
 
@@ -16,15 +16,15 @@ Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class Finding:
     path: Path
     message: str
     rule: str | None = None
 
 
-def check_policy(policy: Policy, catalogue: Catalogue) -> list[Problem]:
+def check_policy(policy: Policy, catalogue: Catalogue) -> list[Finding]:
     """Every reason the policy cannot be compiled against `catalogue`; empty when sound."""
-    problems = [
+    findings = [
         *_duplicates("organisations", (o.id for o in policy.organisations), "organisation"),
         *_duplicates("grounds", (g.id for g in policy.grounds), "ground"),
         *_duplicates("rules", (r.id for r in policy.rules), "rule"),
@@ -32,16 +32,16 @@ def check_policy(policy: Policy, catalogue: Catalogue) -> list[Problem]:
         *_special_fields(policy, catalogue),
     ]
     for index, rule in enumerate(policy.rules):
-        problems += [
-            Problem(("rules", index, *path), message, rule.id)
+        findings += [
+            Finding(("rules", index, *path), message, rule.id)
             for path, message in _rule_problems(policy, catalogue, rule)
         ]
     for index, entry in enumerate(policy.authorship):
-        problems += [
-            Problem(("authorship", index, *path), message)
+        findings += [
+            Finding(("authorship", index, *path), message)
             for path, message in _authorship_problems(policy, catalogue, entry)
         ]
-    return problems
+    return findings
 
 
 def _authorship_problems(
@@ -57,35 +57,35 @@ def _authorship_problems(
             yield ("authors", "organisations", index), f"unknown organisation {org_id!r}"
 
 
-def _duplicates(section: str, ids: Iterable[str], kind: str) -> Iterator[Problem]:
+def _duplicates(section: str, ids: Iterable[str], kind: str) -> Iterator[Finding]:
     seen: set[str] = set()
     for index, item_id in enumerate(ids):
         if item_id in seen:
             rule = item_id if kind == "rule" else None
-            yield Problem((section, index, "id"), f"duplicate {kind} id {item_id!r}", rule)
+            yield Finding((section, index, "id"), f"duplicate {kind} id {item_id!r}", rule)
         seen.add(item_id)
 
 
-def _custodian(policy: Policy) -> Iterator[Problem]:
+def _custodian(policy: Policy) -> Iterator[Finding]:
     custodian = policy.organisation(policy.custodian)
     if custodian is None:
-        yield Problem(
+        yield Finding(
             ("custodian",), f"custodian {policy.custodian!r} is not a listed organisation"
         )
     elif Role.zvh not in custodian.roles:
-        yield Problem(("custodian",), f"custodian {policy.custodian!r} does not have the role zvh")
+        yield Finding(("custodian",), f"custodian {policy.custodian!r} does not have the role zvh")
 
 
-def _special_fields(policy: Policy, catalogue: Catalogue) -> Iterator[Problem]:
+def _special_fields(policy: Policy, catalogue: Catalogue) -> Iterator[Finding]:
     for event_type, fields in policy.special_category_fields.items():
         spec = catalogue.get(event_type)
         if spec is None:
-            yield Problem(("special_category_fields", event_type), _no_event_type(event_type))
+            yield Finding(("special_category_fields", event_type), _no_event_type(event_type))
             continue
         for index, field in enumerate(fields):
             if field not in spec.content_fields:
                 path = ("special_category_fields", event_type, index)
-                yield Problem(path, f"{event_type} has no content field {field!r}")
+                yield Finding(path, f"{event_type} has no content field {field!r}")
 
 
 def _rule_problems(policy: Policy, catalogue: Catalogue, rule: Rule) -> Iterator[tuple[Path, str]]:
@@ -118,7 +118,7 @@ def _event_type_problems(catalogue: Catalogue, rule: Rule) -> Iterator[tuple[Pat
                     where,
                     (
                         f"{field!r} is a control attribute of {event_type}; it is always in the "
-                        "envelope, list only content fields"
+                        "header, list only content fields"
                     ),
                 )
             elif field not in spec.content_fields:

@@ -10,7 +10,7 @@ from sharing.policy.model import Retention, Scope
 
 
 @dataclass(frozen=True, slots=True)
-class Grant:
+class RuleGrant:
     """One rule's grant of a field: on which grounds, for what, for how long, how much."""
 
     rule: str
@@ -26,7 +26,7 @@ class FieldAccess:
 
     field: str
     scope: Scope
-    grants: tuple[Grant, ...] = ()
+    grants: tuple[RuleGrant, ...] = ()
     as_author: bool = False
 
     @property
@@ -53,14 +53,14 @@ class Basis(StrEnum):
 class Decision:
     """Whether an organisation receives an event, and which content fields it may read.
 
-    Receiving an event means its envelope and control attributes; `fields` holds only the
+    Receiving an event means its header and control attributes; `fields` holds only the
     content fields granted, each with the rules, grounds and scope that grant it.
     """
 
     organisation: str
     event_type: str
     basis: Basis
-    envelope_rules: tuple[str, ...]
+    receiving_rules: tuple[str, ...]
     fields: Mapping[str, FieldAccess]
 
     @property
@@ -77,14 +77,14 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Recipients:
-    """Who receives one new event: the envelope, and per content field who reads it (and how much).
+    """Who receives one new event: the header, and per content field who reads it (and how much).
 
     `fields` has every content field of the event type; a field that no one may read maps
     to an empty mapping, so a sealer can tell "nobody" from "forgotten".
     """
 
     event_type: str
-    envelope: frozenset[str]
+    receivers: frozenset[str]
     fields: Mapping[str, Mapping[str, Scope]]
 
     def of(self, field: str) -> frozenset[str]:

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from sharing.errors import PolicyError, UnknownOrganisation
 from sharing.policy.catalogue import Catalogue, EventTypeSpec
-from sharing.policy.decisions import Basis, Decision, FieldAccess, Grant, Recipients
+from sharing.policy.decisions import Basis, Decision, FieldAccess, Recipients, RuleGrant
 from sharing.policy.digest import policy_digest
 from sharing.policy.explain import Explanation, explain_access
 from sharing.policy.loader import validate_policy
@@ -29,9 +29,9 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class _Audience:
-    """For one event type in one period: who gets the envelope, and each field at which scope."""
+    """For one event type in one period: who gets the header, and each field at which scope."""
 
-    envelope: frozenset[str]
+    receivers: frozenset[str]
     fields: Mapping[str, Mapping[str, Scope]]
 
 
@@ -141,8 +141,8 @@ class AccessMatrix:
             )
             for field, grants in audience.fields.items()
         }
-        envelope = (audience.envelope & members) | frozenset(author_scope)
-        return Recipients(event_type, envelope, MappingProxyType(fields))
+        header = (audience.receivers & members) | frozenset(author_scope)
+        return Recipients(event_type, header, MappingProxyType(fields))
 
     def view(self, org_id: str, now: datetime) -> Mapping[str, Decision]:
         """What `org_id` receives of each event type as a network member (not the author)."""
@@ -154,7 +154,7 @@ class AccessMatrix:
     def explain(
         self, org_id: str, event_type: str, field: str | None, now: datetime
     ) -> Explanation:
-        """Why `org_id`, as a network member, may or may not read `field` (None: the envelope)."""
+        """Why `org_id`, as a network member, may or may not read `field` (None: the header)."""
         day = self._day(now)
         period = self._periods[bisect_right(self._boundaries, day)]
         decision = period.member.get((org_id, event_type))
@@ -261,8 +261,8 @@ def _decision(
     )
 
 
-def _grant(rule: Rule) -> Grant:
-    return Grant(rule.id, rule.grounds, rule.purpose, rule.retention, rule.scope)
+def _grant(rule: Rule) -> RuleGrant:
+    return RuleGrant(rule.id, rule.grounds, rule.purpose, rule.retention, rule.scope)
 
 
 def _nothing(org_id: str, event_type: str, basis: Basis) -> Decision:
@@ -284,18 +284,18 @@ def _as_author(decision: Decision, spec: EventTypeSpec) -> Decision:
         decision.organisation,
         decision.event_type,
         Basis.author,
-        decision.envelope_rules,
+        decision.receiving_rules,
         MappingProxyType(fields),
     )
 
 
 def _audience(event_type: str, spec: EventTypeSpec, decisions: Iterable[Decision]) -> _Audience:
     ours = [d for d in decisions if d.event_type == event_type]
-    envelope = frozenset(d.organisation for d in ours if d.receives)
+    header = frozenset(d.organisation for d in ours if d.receives)
     fields = {
         field: MappingProxyType(
             {d.organisation: d.fields[field].scope for d in ours if field in d.fields}
         )
         for field in sorted(spec.content_fields)
     }
-    return _Audience(envelope, MappingProxyType(fields))
+    return _Audience(header, MappingProxyType(fields))

@@ -16,7 +16,7 @@ from datetime import date
 from enum import StrEnum
 
 from sharing.errors import UnknownOrganisation
-from sharing.policy.decisions import Basis, Decision, Grant
+from sharing.policy.decisions import Basis, Decision, RuleGrant
 from sharing.policy.model import Organisation, Policy, Rule, RuleRecipients, Scope
 
 
@@ -41,10 +41,10 @@ class Explanation:
     organisation: str
     event_type: str
     field: str | None
-    """A content field, or None for the event's envelope and control attributes."""
+    """A content field, or None for the event's header and control attributes."""
     granted: bool
     scope: Scope | None
-    grants: tuple[Grant, ...]
+    grants: tuple[RuleGrant, ...]
     nearest: Nearest | None
     text: str
 
@@ -55,7 +55,7 @@ class Explanation:
 def explain_access(policy: Policy, decision: Decision, field: str | None, day: date) -> Explanation:
     """Explain `decision` (for a network member on `day`) as it concerns `field`."""
     org = _organisation(policy, decision.organisation)
-    subject = f"{decision.event_type}.{field}" if field else f"{decision.event_type} (envelope)"
+    subject = f"{decision.event_type}.{field}" if field else f"{decision.event_type} (header)"
     grants = _grants(policy, decision, field)
     if grants:
         scope = Scope.all if any(g.scope is Scope.all for g in grants) else Scope.own
@@ -79,17 +79,17 @@ def _rule(policy: Policy, rule_id: str) -> Rule:
     return next(rule for rule in policy.rules if rule.id == rule_id)
 
 
-def _grants(policy: Policy, decision: Decision, field: str | None) -> tuple[Grant, ...]:
+def _grants(policy: Policy, decision: Decision, field: str | None) -> tuple[RuleGrant, ...]:
     if field is not None:
         access = decision.fields.get(field)
         return access.grants if access is not None else ()
     if decision.basis is not Basis.policy:
         return ()
-    rules = [_rule(policy, rule_id) for rule_id in decision.envelope_rules]
-    return tuple(Grant(r.id, r.grounds, r.purpose, r.retention, Scope.all) for r in rules)
+    rules = [_rule(policy, rule_id) for rule_id in decision.receiving_rules]
+    return tuple(RuleGrant(r.id, r.grounds, r.purpose, r.retention, Scope.all) for r in rules)
 
 
-def _granted_text(policy: Policy, grants: tuple[Grant, ...], scope: Scope) -> str:
+def _granted_text(policy: Policy, grants: tuple[RuleGrant, ...], scope: Scope) -> str:
     prefix = "granted for its own entries only" if scope is Scope.own else "granted"
     parts = [f"rule {g.rule} on {_grounds_text(policy, g.grounds)}" for g in grants]
     return f"{prefix} by " + "; and by ".join(parts)
@@ -146,7 +146,7 @@ def _nearest_text(policy: Policy, org: Organisation, nearest: Nearest, day: date
         return f"{lead} (it grants {org.id} this, but {_window(rule)}, not on {day})"
     if nearest.kind is NearestKind.other_recipients:
         return f"{lead} (it grants {nearest.recipients})"
-    granted = f"fields {', '.join(nearest.fields)}" if nearest.fields else "the envelope only"
+    granted = f"fields {', '.join(nearest.fields)}" if nearest.fields else "the header only"
     return f"{lead} (it grants {org.id} {granted})"
 
 

@@ -11,13 +11,13 @@ from pydantic import ValidationError
 
 from sharing.errors import PolicyError
 from sharing.policy.catalogue import Catalogue
-from sharing.policy.checks import Problem, check_policy
+from sharing.policy.checks import Finding, check_policy
 from sharing.policy.model import Policy
 from sharing.policy.yamlmarks import Marked, read_marked
 
 
 def load_policy(path: str | os.PathLike[str], catalogue: Catalogue) -> Policy:
-    """Read and check the policy file at `path`; raise PolicyError naming every problem."""
+    """Read and check the policy file at `path`; raise PolicyError naming every finding."""
     try:
         text = FilePath(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -33,7 +33,7 @@ def parse_policy(text: str, catalogue: Catalogue, *, source: str = "<policy>") -
         raise PolicyError(str(exc)) from None
     if marked.duplicates:
         raise _error(
-            source, marked, [Problem(path, "key given twice") for path, _ in marked.duplicates]
+            source, marked, [Finding(path, "key given twice") for path, _ in marked.duplicates]
         )
     if not isinstance(marked.data, dict):
         raise PolicyError(f"{source}:1: a policy is a mapping with region, organisations, rules …")
@@ -41,19 +41,19 @@ def parse_policy(text: str, catalogue: Catalogue, *, source: str = "<policy>") -
         policy = Policy.model_validate(marked.data)
     except ValidationError as exc:
         raise _error(source, marked, _shape_problems(exc, marked.data)) from None
-    if problems := check_policy(policy, catalogue):
-        raise _error(source, marked, problems)
+    if findings := check_policy(policy, catalogue):
+        raise _error(source, marked, findings)
     return policy
 
 
 def validate_policy(policy: Policy, catalogue: Catalogue) -> None:
-    """Check a policy built in code; raise PolicyError naming every problem (no lines)."""
-    if problems := check_policy(policy, catalogue):
-        raise _error(f"policy {policy.region.id}", None, problems)
+    """Check a policy built in code; raise PolicyError naming every finding (no lines)."""
+    if findings := check_policy(policy, catalogue):
+        raise _error(f"policy {policy.region.id}", None, findings)
 
 
-def _shape_problems(exc: ValidationError, data: dict[str, Any]) -> list[Problem]:
-    problems = []
+def _shape_problems(exc: ValidationError, data: dict[str, Any]) -> list[Finding]:
+    findings = []
     for err in exc.errors(include_url=False, include_input=False):
         path = tuple(err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
@@ -61,8 +61,8 @@ def _shape_problems(exc: ValidationError, data: dict[str, Any]) -> list[Problem]
             message = "unknown key"
         elif err["type"] == "missing":
             message = "required key missing"
-        problems.append(Problem(path, message, _rule_id(data, path)))
-    return problems
+        findings.append(Finding(path, message, _rule_id(data, path)))
+    return findings
 
 
 def _rule_id(data: dict[str, Any], path: tuple[str | int, ...]) -> str | None:
@@ -75,18 +75,18 @@ def _rule_id(data: dict[str, Any], path: tuple[str | int, ...]) -> str | None:
     return None
 
 
-def _error(source: str, marked: Marked | None, problems: Sequence[Problem]) -> PolicyError:
-    lines = [_describe(source, marked, problem) for problem in problems]
+def _error(source: str, marked: Marked | None, findings: Sequence[Finding]) -> PolicyError:
+    lines = [_describe(source, marked, finding) for finding in findings]
     if len(lines) == 1:
         return PolicyError(lines[0])
     return PolicyError(f"{len(lines)} problems in {source}:\n" + "\n".join(lines))
 
 
-def _describe(source: str, marked: Marked | None, problem: Problem) -> str:
-    line = marked.line(problem.path) if marked is not None else None
+def _describe(source: str, marked: Marked | None, finding: Finding) -> str:
+    line = marked.line(finding.path) if marked is not None else None
     where = f"{source}:{line}" if line is not None else source
-    at = ".".join(str(p) for p in problem.path)
-    rule = f"rule {problem.rule!r}: " if problem.rule else ""
+    at = ".".join(str(p) for p in finding.path)
+    rule = f"rule {finding.rule!r}: " if finding.rule else ""
     return (
-        f"{where}: {rule}{problem.message} (at {at})" if at else f"{where}: {rule}{problem.message}"
+        f"{where}: {rule}{finding.message} (at {at})" if at else f"{where}: {rule}{finding.message}"
     )

@@ -126,7 +126,7 @@ class RuleRecipients(_Document):
 class Rule(_Document):
     """One grant: these event types, to these recipients, these content fields, on these grounds.
 
-    `fields: []` grants the envelope only (the event with its control attributes, no content).
+    `fields: []` grants the header only (the event with its control attributes, no content).
     `own_only: true` limits owned fields (a list whose entries each name an owner) to the
     entries the recipient owns. Validity dates are inclusive and local to the policy's timezone.
     """

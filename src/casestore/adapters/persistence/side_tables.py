@@ -3,7 +3,7 @@
 Wrapped keys live apart from the events so that revoking a grant is deleting a row and
 shredding a case is destroying its case key (and its grants and escrows): the events
 themselves never change. `access` records, per organisation, which events it receives at
-all (envelope and control attributes) — the index every per-organisation read uses.
+all (header and control attributes) — the index every per-organisation read uses.
 `event_ids` holds one row per event: its digests for idempotent retries and readers, and
 its escrow (emptied when the case is shredded).
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from casestore.entrypoints.api.deps import Reader, Store, Writer, services_of
-from casestore.entrypoints.api.problems import Problem
+from casestore.entrypoints.api.problems import HttpProblem
 from casestore.entrypoints.api.schemas import (
     CaseCreate,
     EventCreate,
@@ -123,7 +123,7 @@ async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:
 
 def _submission(body: CaseCreate, caller: Client, header_key: str | None) -> Submission:
     if header_key is not None and body.event_id is not None and header_key != body.event_id:
-        raise Problem(
+        raise HttpProblem(
             422,
             "request-invalid",
             "Invalid request",

@@ -13,7 +13,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from casestore.bootstrap import Services
 from casestore.entrypoints.api.problems import forbidden
 from casestore.services.case_store import CaseStore
-from casestore.services.clients import Client, Role, Unauthenticated
+from casestore.services.clients import Client, ClientRole, Unauthenticated
 
 # Dependencies without I/O are `async def`: a plain `def` would cost each request a hop
 # through the thread pool per dependency.
@@ -39,7 +39,7 @@ class Bearer(SecurityBase):
     FastAPI's HTTPBearer under a dependency of our own, since every level of dependencies
     costs each request a resolution of its own."""
 
-    def __init__(self, *roles: Role) -> None:
+    def __init__(self, *roles: ClientRole) -> None:
         self.model = HTTPBearerModel(description="A token from `casestore clients add`.")
         self.scheme_name = "HTTPBearer"  # one scheme, however many role sets use it
         self.allowed = frozenset(roles)
@@ -74,7 +74,7 @@ async def authenticate(request: Request) -> Client:
     return client
 
 
-def allow(*roles: Role) -> Bearer:
+def allow(*roles: ClientRole) -> Bearer:
     """A dependency that lets through only clients in one of `roles`."""
     return Bearer(*roles)
 
@@ -83,7 +83,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 Store = Annotated[CaseStore, Depends(get_store)]
 Caller = Annotated[Client, Depends(Bearer())]
 
-WRITERS = (Role.partner_system, Role.coordinator)
-READERS = (Role.partner_system, Role.coordinator)
+WRITERS = (ClientRole.partner_system, ClientRole.coordinator)
+READERS = (ClientRole.partner_system, ClientRole.coordinator)
 Writer = Annotated[Client, Depends(allow(*WRITERS))]
 Reader = Annotated[Client, Depends(allow(*READERS))]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casestore.entrypoints.api.problems import MEDIA_TYPE, TYPE_BASE, Problem
+from casestore.entrypoints.api.problems import MEDIA_TYPE, TYPE_BASE, HttpProblem
 
 
 class TooLarge(HTTPException):
@@ -99,7 +99,7 @@ class RateLimiter:
             if tokens < 1:
                 self._buckets[key] = (tokens, now)
                 wait = max(1, int((1 - tokens) / self.rate + 0.999))
-                raise Problem(
+                raise HttpProblem(
                     429,
                     "rate-limited",
                     "Too many requests",

@@ -8,23 +8,25 @@ from fastapi import APIRouter, Depends, Query
 
 from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import Caller, Store, allow
-from casestore.services.clients import Client, Role
+from casestore.services.clients import Client, ClientRole
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
-Reviewer = Annotated[Client, Depends(allow(Role.privacy_officer, Role.auditor, Role.coordinator))]
+Reviewer = Annotated[
+    Client, Depends(allow(ClientRole.privacy_officer, ClientRole.auditor, ClientRole.coordinator))
+]
 
 
 @router.get("", responses=ERRORS)
 def read_policy(caller: Caller, store: Store) -> dict[str, Any]:
     """The policy in force: version, organisations, grounds, rules and authorship."""
-    policy = store.sharing.matrix.policy
+    policy = store.sealer.matrix.policy
     return {
-        "version": store.sharing.policy_version,
+        "version": store.sealer.policy_version,
         **policy.model_dump(mode="json", include={"region", "custodian", "organisations"}),
         **(
             policy.model_dump(mode="json", include={"grounds", "rules", "authorship"})
-            if caller.role is not Role.partner_system
+            if caller.role is not ClientRole.partner_system
             else {}
         ),
     }
@@ -39,7 +41,7 @@ def explain(
     field: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Why an organisation, as a network member, may or may not read a field now."""
-    explanation = store.sharing.matrix.explain(organisation, event_type, field, store.clock())
+    explanation = store.sealer.matrix.explain(organisation, event_type, field, store.clock())
     return {
         "organisation": explanation.organisation,
         "event_type": explanation.event_type,

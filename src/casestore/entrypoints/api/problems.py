@@ -33,7 +33,7 @@ TYPE_BASE = "https://casestore.example/problems/"
 log = structlog.get_logger("casestore.entrypoints.api")
 
 
-class Problem(Exception):
+class HttpProblem(Exception):
     """An error the HTTP edge itself raises (authentication, roles, limits)."""
 
     def __init__(
@@ -49,12 +49,12 @@ class Problem(Exception):
         self.headers = headers or {}
 
 
-def forbidden(detail: str) -> Problem:
-    return Problem(403, "forbidden", "Forbidden", detail)
+def forbidden(detail: str) -> HttpProblem:
+    return HttpProblem(403, "forbidden", "Forbidden", detail)
 
 
-def not_found(detail: str) -> Problem:
-    return Problem(404, "not-found", "Not found", detail)
+def not_found(detail: str) -> HttpProblem:
+    return HttpProblem(404, "not-found", "Not found", detail)
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Problem)  # noqa: S101 - registered for Problem only
+    assert isinstance(exc, HttpProblem)  # noqa: S101 - registered for HttpProblem only
     return problem_response(request, exc.status, exc.slug, exc.title, exc.detail, exc.headers)
 
 
@@ -177,7 +177,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(HttpProblem, _problem)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     for cls in (errors.CaseStoreError, SharingError, ClientError):

@@ -48,7 +48,7 @@ class EventRecorded(BaseModel):
 
 
 class SharedEventPublic(BaseModel):
-    """One event as an organisation receives it: envelope, control attributes, and only
+    """One event as an organisation receives it: header, control attributes, and only
     the sealed fields and grants that are its own. `payload` only when decrypted."""
 
     region: str

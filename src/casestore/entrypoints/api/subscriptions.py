@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import ServicesDep, allow
-from casestore.services.clients import Client, Role
+from casestore.services.clients import Client, ClientRole
 from casestore.services.webhooks.subscriptions import (
     MAX_DESCRIPTION,
     RECENT_ATTEMPTS,
@@ -25,8 +25,8 @@ from casestore.services.webhooks.subscriptions import (
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
-Manager = Annotated[Client, Depends(allow(Role.partner_system))]
-Viewer = Annotated[Client, Depends(allow(Role.partner_system, Role.auditor))]
+Manager = Annotated[Client, Depends(allow(ClientRole.partner_system))]
+Viewer = Annotated[Client, Depends(allow(ClientRole.partner_system, ClientRole.auditor))]
 
 
 class SubscriptionCreate(BaseModel):

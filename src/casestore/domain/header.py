@@ -1,4 +1,4 @@
-"""The readable envelope of a case event: who wrote it, when, under which id."""
+"""The readable header of a case event: who wrote it, when, under which id."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Envelope:
+class EventHeader:
     """What the process knows of an event besides its payload.
 
     `occurred_at` is when the fact happened (told by the author); `recorded_at` is when

@@ -36,7 +36,6 @@ Operations::
     new_case_key(rng) -> bytes
     wrap_case_key(master, region, case_id, case_key, *, rng) -> bytes
     unwrap_case_key(master, region, case_id, wrapped) -> bytes
-    load_case_key(store: CaseKeyStore, master, region, case_id) -> bytes
 
 Every failure to open raises ``DecryptionFailed`` and nothing else, whatever the cause. A
 case key given as ``None`` means the case was shredded: ``CaseKeyDestroyed``.
@@ -58,7 +57,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import nacl.bindings
 import nacl.exceptions
@@ -73,7 +72,6 @@ __all__ = [
     "FORMAT",
     "RECORD_VERSION",
     "WIRE_VERSION",
-    "CaseKeyStore",
     "Escrow",
     "EventContext",
     "FieldContext",
@@ -87,7 +85,6 @@ __all__ = [
     "derive_kek",
     "escrow_ad",
     "grant_ad",
-    "load_case_key",
     "new_case_key",
     "open_escrow",
     "open_field",
@@ -296,12 +293,6 @@ class SealedEvent:
     escrow: Escrow | None  # None only for an event without content fields
 
 
-class CaseKeyStore(Protocol):
-    """Where the caller keeps wrapped case keys; ``None`` once a case is shredded."""
-
-    def wrapped_case_key(self, region: str, case_id: str) -> bytes | None: ...
-
-
 # --- associated data and derivations (the building blocks docs/envelope.md specifies) -------
 
 
@@ -395,10 +386,6 @@ def unwrap_case_key(master: MasterKey, region: str, case_id: str, wrapped: bytes
         _need(len(wrapped) == NONCE_BYTES + KEY_BYTES + TAG_BYTES)
         nonce, sealed = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
         return bytes(_decrypt(sealed, case_key_ad(region, case_id), nonce, master.reveal()))
-
-
-def load_case_key(store: CaseKeyStore, master: MasterKey, region: str, case_id: str) -> bytes:
-    return unwrap_case_key(master, region, case_id, store.wrapped_case_key(region, case_id))
 
 
 # --- sealing ---------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
     SharingError
     ├── PolicyError                 a policy file or rule is invalid (names file, line, rule)
-    ├── PolicyDenied                the policy grants no access for what was asked
     ├── UnknownOrganisation         an organisation id the policy does not list
     ├── KeyNotFound                 no (current) key with that id for that organisation
     ├── InvalidKey                  key material is malformed or of the wrong kind
@@ -23,10 +22,6 @@ class SharingError(Exception):
 
 class PolicyError(SharingError):
     """A policy document is invalid; the message names the file, line or rule."""
-
-
-class PolicyDenied(SharingError):
-    """The policy does not grant the requested access."""
 
 
 class UnknownOrganisation(SharingError):

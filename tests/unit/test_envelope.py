@@ -35,7 +35,6 @@ from sharing.envelope import (
     content_ad,
     escrow_ad,
     grant_ad,
-    load_case_key,
     new_case_key,
     open_escrow,
     open_field,
@@ -808,26 +807,12 @@ def test_flipped_byte_in_wrapped_case_key(position: int, mask: int) -> None:
         unwrap_case_key(master, "r", "c", wrapped)
 
 
-class DictCaseKeyStore:
-    def __init__(self) -> None:
-        self.wrapped: dict[tuple[str, str], bytes] = {}
-
-    def wrapped_case_key(self, region: str, case_id: str) -> bytes | None:
-        return self.wrapped.get((region, case_id))
-
-
 def test_destroying_the_case_key_makes_the_case_unopenable() -> None:
     master = MasterKey.generate()
-    store = DictCaseKeyStore()
-    store.wrapped[("regio-west", "case-17")] = wrap_case_key(
-        master, "regio-west", "case-17", CASE_KEY
-    )
-    case_key = load_case_key(store, master, "regio-west", "case-17")
+    wrapped = wrap_case_key(master, "regio-west", "case-17", CASE_KEY)
+    case_key = unwrap_case_key(master, "regio-west", "case-17", wrapped)
     assert open_escrow(SEALED.fields, ESCROW, EVENT, case_key) == PLAINTEXTS
 
-    del store.wrapped[("regio-west", "case-17")]
-    with pytest.raises(CaseKeyDestroyed):
-        load_case_key(store, master, "regio-west", "case-17")
     with pytest.raises(CaseKeyDestroyed):
         unwrap_case_key(master, "regio-west", "case-17", None)
 

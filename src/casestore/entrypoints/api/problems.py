@@ -53,10 +53,6 @@ def forbidden(detail: str) -> HttpProblem:
     return HttpProblem(403, "forbidden", "Forbidden", detail)
 
 
-def not_found(detail: str) -> HttpProblem:
-    return HttpProblem(404, "not-found", "Not found", detail)
-
-
 @dataclass(frozen=True)
 class Kind:
     status: int

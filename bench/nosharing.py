@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from casestore.adapters.persistence.side_tables import SideRows
+from casestore.adapters.persistence.sharing_tables import SideRows
 from casestore.services.sealing import Sealed, Sealer
 
 

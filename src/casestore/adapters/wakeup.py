@@ -39,8 +39,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier, Literal
 
 from casestore.adapters.persistence.client_table import REVOCATIONS_CHANNEL
+from casestore.adapters.token_cache import TokenCache
 from casestore.services.case_store import CaseStore
-from casestore.services.clients import TokenCache
 
 log = structlog.get_logger("casestore.adapters.wakeup")
 
@@ -131,7 +131,7 @@ class PostgresWakeup(Wakeup):
 
     backend_pid: int | None = None  # the listening connection's server process, if any
 
-    def __init__(self, store: CaseStore, tokens: TokenCache | None = None) -> None:
+    def __init__(self, store: CaseStore, tokens: TokenCache[Any] | None = None) -> None:
         super().__init__(store)
         self.tokens = tokens
 
@@ -176,7 +176,7 @@ class PostgresWakeup(Wakeup):
 class _TokenListener:
     """The token cache's half of a listening connection: revocations and self-pings."""
 
-    def __init__(self, conn: psycopg.Connection[Any], cache: TokenCache) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], cache: TokenCache[Any]) -> None:
         self.conn, self.cache = conn, cache
         self.ping_channel = f"casestore_ping_{conn.info.backend_pid}"
         # A ping commits a transaction of its own; nothing is lost if one is never flushed.
@@ -240,7 +240,7 @@ class SQLiteWakeup(Wakeup):
             self._stopping.wait(SQLITE_POLL_SECONDS)
 
 
-def wakeup_for(store: CaseStore, tokens: TokenCache | None = None) -> Wakeup:
+def wakeup_for(store: CaseStore, tokens: TokenCache[Any] | None = None) -> Wakeup:
     """The wakeup that suits the store's backend (not started); `tokens` is kept honest by
     it on PostgreSQL and ignored on SQLite, where clients are not cached."""
     if isinstance(store.recorder, PostgresApplicationRecorder):

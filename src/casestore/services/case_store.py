@@ -22,7 +22,12 @@ from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
 from casestore.adapters.persistence import CaseRecorder
-from casestore.adapters.persistence.side_tables import AccessRow, EventIdRow, GrantRow, ShredRecord
+from casestore.adapters.persistence.sharing_tables import (
+    AccessRow,
+    EventIdRow,
+    GrantRow,
+    ShredRecord,
+)
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.catalogue import Aanmelding, Payload, content_fields, parse_payload

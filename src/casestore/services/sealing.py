@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from casestore.adapters.keyring import Keyring
-from casestore.adapters.persistence.side_tables import (
+from casestore.adapters.persistence.sharing_tables import (
     AccessRow,
     CaseKeyRow,
     GrantRow,

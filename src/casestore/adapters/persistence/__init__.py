@@ -10,7 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from casestore.adapters.persistence.client_table import ClientTable, client_statements
-from casestore.adapters.persistence.side_tables import FeedRow, create_statements
+from casestore.adapters.persistence.sharing_tables import FeedRow, create_statements
 from casestore.adapters.persistence.subscription_table import (
     SubscriptionTable,
     subscription_statements,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from eventsourcing.postgres import PostgresDatastore
 
-from casestore.adapters.persistence.side_tables import SideTables
+from casestore.adapters.persistence.sharing_tables import SideTables
 
 REVOCATIONS_CHANNEL = "casestore_clients"
 

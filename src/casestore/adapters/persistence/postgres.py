@@ -24,7 +24,7 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from casestore.adapters.persistence import CaseRecorder
-from casestore.adapters.persistence.side_tables import COLUMNS, FeedRow, SideRows, side_values
+from casestore.adapters.persistence.sharing_tables import COLUMNS, FeedRow, SideRows, side_values
 
 COLUMN_TYPES = {"version": "bigint", "position": "bigint"}  # every other column is text
 

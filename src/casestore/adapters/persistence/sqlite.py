@@ -10,7 +10,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from casestore.adapters.persistence import CaseRecorder
-from casestore.adapters.persistence.side_tables import FeedRow, SideRows, with_positions
+from casestore.adapters.persistence.sharing_tables import FeedRow, SideRows, with_positions
 
 
 class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from casestore.adapters.persistence.side_tables import SideTables
+from casestore.adapters.persistence.sharing_tables import SideTables
 
 ACTIVE = "active"
 PARKED = "parked"

@@ -13,7 +13,7 @@ from casestore.bootstrap import Services
 from casestore.entrypoints.api import cases, feed, health, policy, problems, stream
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
 from casestore.entrypoints.api.subscriptions import router as subscriptions_router
-from casestore.services.clients import TokenCache
+from casestore.services.clients import ClientCache
 
 DESCRIPTION = """\
 The partner API of casestore. Every request carries a bearer token issued with
@@ -50,7 +50,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     # Clients are cached only where a listener keeps the cache honest (PostgreSQL): there
     # a request's bearer token costs no database round trip.
-    app.state.tokens = TokenCache() if services.clients.broadcasts_revocations else None
+    app.state.tokens = ClientCache() if services.clients.broadcasts_revocations else None
     # Live feeds await the wakeup (api/stream.py); on PostgreSQL it also feeds the cache.
     app.state.wakeup = wakeup_for(services.store, app.state.tokens)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)

@@ -48,7 +48,9 @@ def measure(
     ):
         settings = backends.settings(url, Path(var_dir))
         writer, delivering = build(settings), build(settings)
-        worker = Worker(delivering.store, delivering.subscriptions, poll_interval=poll_interval)
+        worker = Worker(
+            delivering.disclosure, delivering.subscriptions, poll_interval=poll_interval
+        )
         thread = threading.Thread(target=worker.run, name="bench-webhook-worker", daemon=True)
         try:
             partner = workload.Partner(writer.store, settings)

@@ -18,6 +18,8 @@ import pytest
 from psycopg import sql
 
 from casestore.bootstrap import Services, build
+from casestore.services.disclosure import Disclosure
+from casestore.services.grants import Grants
 from casestore.settings import Settings
 
 POSTGRES_URL = os.environ.get(
@@ -102,3 +104,13 @@ def services(settings: Settings, clock: Clock) -> Iterator[Services]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture
+def disclosure(services: Services) -> Disclosure:
+    return services.disclosure
+
+
+@pytest.fixture
+def grants(services: Services) -> Grants:
+    return services.grants

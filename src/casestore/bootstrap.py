@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from casestore.adapters.keyring import ensure_keys, load_keyring
+from casestore.adapters.persistence.client_table import ClientTable
+from casestore.adapters.persistence.subscription_table import SubscriptionTable
+from casestore.adapters.token_cache import TokenCache
+from casestore.adapters.wakeup import Wakeup
 from casestore.domain.catalogue import describe
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
+from casestore.services.disclosure import Disclosure
+from casestore.services.grants import Grants
 from casestore.services.sealing import Sealer
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
@@ -24,10 +30,25 @@ from sharing.policy.digest import policy_digest
 
 @dataclass
 class Services:
+    """Everything an entrypoint calls, built once per process."""
+
     settings: Settings
-    store: CaseStore
+    store: CaseStore  # the write path and history
+    disclosure: Disclosure  # what each organisation receives
+    grants: Grants  # re-granting, revoking, shredding
     clients: Clients
     subscriptions: Subscriptions
+
+    @property
+    def sealer(self) -> Sealer:
+        return self.store.sealer
+
+    def wakeup(self, tokens: TokenCache[Any] | None = None) -> Wakeup:
+        """The live feeds' wakeup for this store's database (not started); on PostgreSQL
+        it also keeps `tokens` honest."""
+        return self.store.records.backend.wakeup(
+            self.store.on_saved, self.store.max_position, tokens
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -71,19 +92,30 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         snapshot_interval=settings.snapshot_interval,
         require_signatures=settings.require_signatures,
     )
-    if not store.case_recorder.has_current_layout():
+    if not store.records.tables.has_current_layout():
         store.close()
         raise SettingsError(
             "the database holds grants in an older layout (one per field) that this version "
             "no longer reads; point CASESTORE_DATABASE_URL at a new database "
             "(for the demo: make clean)"
         )
-    clients = Clients(store.case_recorder, store.sealer.matrix.organisations, clock)
+    backend = store.records.backend
+    client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
+    client_table.create()
+    subscription_table.create()
+    clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
-        store.case_recorder,
+        subscription_table,
         SigningSecrets(settings.master()),
         clock,
         store.max_position,
         private_destinations=settings.private_webhook_destinations,
     )
-    return Services(settings=settings, store=store, clients=clients, subscriptions=subscriptions)
+    return Services(
+        settings=settings,
+        store=store,
+        disclosure=Disclosure(store, store.sealer),
+        grants=Grants(store, store.sealer),
+        clients=clients,
+        subscriptions=subscriptions,
+    )

@@ -104,7 +104,7 @@ def post(client: httpx.Client, case_id: str, event_type: str, payload: dict[str,
 
 def feed_of(api: Api, org: str) -> list[dict[str, Any]]:
     """What the catch-up feed holds for `org`, as JSON."""
-    return [json.loads(json.dumps(e.to_json())) for e in api.services.store.feed(org, 0, 1000)]
+    return [json.loads(json.dumps(e.to_json())) for e in api.services.disclosure.feed(org, 0, 1000)]
 
 
 def test_a_client_that_resumes_from_last_event_id_gets_every_event_once_in_order(

@@ -68,7 +68,7 @@ def test_a_name_that_resolves_to_this_machine_is_refused_when_the_worker_connect
         receiver.secrets["/hook"] = created.secret
         services.store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
 
-        worker = Worker(services.store, subscriptions)
+        worker = Worker(services.disclosure, subscriptions)
         try:
             assert worker.run_once() == 1
         finally:
@@ -86,7 +86,9 @@ def test_a_name_that_resolves_to_this_machine_is_refused_when_the_worker_connect
         # Where the operator allows private destinations, the same subscription delivers
         # (its retry made due by a worker whose clock is an hour on).
         subscriptions.private_destinations = True
-        later = Worker(services.store, subscriptions, clock=lambda: utcnow() + timedelta(hours=1))
+        later = Worker(
+            services.disclosure, subscriptions, clock=lambda: utcnow() + timedelta(hours=1)
+        )
         try:
             assert later.run_once() == 1
         finally:

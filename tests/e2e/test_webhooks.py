@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from casestore.bootstrap import Services
+from casestore.services.disclosure import Disclosure
 from casestore.services.webhooks.backoff import Backoff
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
@@ -163,7 +164,7 @@ def failing_at_first(number: int, path: str) -> int | str:
 
 @contextmanager
 def worker_thread(services: Services, **options: Any) -> Iterator[Worker]:
-    worker = Worker(services.store, services.subscriptions, **options)
+    worker = Worker(services.disclosure, services.subscriptions, **options)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
@@ -251,13 +252,14 @@ def test_a_killed_worker_process_loses_nothing_and_resends_no_acknowledged_event
     services: Services, settings: Settings, tmp_path: Path
 ) -> None:
     store = services.store
+    disclosure = services.disclosure
     log = tmp_path / "worker.log"
     with receiving(pause_seconds=0.1) as receiver:
         created = services.subscriptions.create(GGZ, receiver.url())
         receiver.secrets["/hook"] = created.secret
         sid = created.subscription.subscription_id
         opened = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
-        expected = store.feed(GGZ, created.subscription.position, 100)
+        expected = disclosure.feed(GGZ, created.subscription.position, 100)
 
         process = start_worker(settings, log)
         try:
@@ -268,7 +270,7 @@ def test_a_killed_worker_process_loses_nothing_and_resends_no_acknowledged_event
         try:
             for _ in range(14):
                 store.append(opened.case_id, submit("signalering", signalering()))
-            expected = store.feed(GGZ, created.subscription.position, 100)
+            expected = disclosure.feed(GGZ, created.subscription.position, 100)
             receiver.wait_for(lambda: len(receiver.of()) >= 6, timeout=10)
         finally:
             process.send_signal(signal.SIGKILL)
@@ -301,7 +303,7 @@ def test_a_killed_worker_process_loses_nothing_and_resends_no_acknowledged_event
 
 
 def test_the_worker_command_makes_one_pass_with_once(
-    services: Services, settings: Settings, tmp_path: Path
+    services: Services, settings: Settings, tmp_path: Path, disclosure: Disclosure
 ) -> None:
     with receiving() as receiver:
         created = services.subscriptions.create(GGZ, receiver.url(), after=0)
@@ -315,5 +317,5 @@ def test_the_worker_command_makes_one_pass_with_once(
             timeout=60,
         )
         assert result.returncode == 0, result.stderr
-        assert result.stdout.strip() == f"{len(services.store.feed(GGZ, 0, 100))} delivery attempts"
-        assert len(receiver.acknowledged()) == len(services.store.feed(GGZ, 0, 100))
+        assert result.stdout.strip() == f"{len(disclosure.feed(GGZ, 0, 100))} delivery attempts"
+        assert len(receiver.acknowledged()) == len(disclosure.feed(GGZ, 0, 100))

@@ -26,6 +26,7 @@ from casestore.domain import errors
 from casestore.domain.case import Case, Status
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
+from casestore.services.disclosure import Disclosure
 from casestore.settings import Settings
 from tests.conftest import Clock
 
@@ -142,7 +143,9 @@ def test_an_opened_case_reads_back_with_its_history_in_order(store: CaseStore) -
     assert history[2].control == {"organisatie": POLITIE, "wijziging": "toegetreden"}
 
 
-def test_content_comes_back_as_submitted_and_is_stored_only_sealed(store: CaseStore) -> None:
+def test_content_comes_back_as_submitted_and_is_stored_only_sealed(
+    store: CaseStore, disclosure: Disclosure
+) -> None:
     bsn = fresh_bsn()
     opened = store.open_case(submit("aanmelding", aanmelding(bsn), GGZ))
     submitted = signalering("Buren melden dreigende uitspraken in het trappenhuis.")
@@ -153,7 +156,7 @@ def test_content_comes_back_as_submitted_and_is_stored_only_sealed(store: CaseSt
         assert plaintext not in stored
 
     # The custodian is hosted by the service, so it can open what the policy grants it.
-    read = store.read_case(ZVH, opened.case_id, decrypt=True)
+    read = disclosure.read_case(ZVH, opened.case_id, decrypt=True)
     assert [e.event_type for e in read] == ["aanmelding", "signalering"]
     opened_signalering = read[1].payload
     assert opened_signalering is not None

@@ -58,6 +58,7 @@ def test_a_tailing_reader_sees_every_concurrent_commit_once_in_order(
     small = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "2"}
     writers = [build(settings, clock=clock, **small) for _ in range(WRITERS)]
     store = services.store
+    disclosure = services.disclosure
     ready = threading.Barrier(WRITERS + 2)
     done = threading.Event()
 
@@ -65,7 +66,7 @@ def test_a_tailing_reader_sees_every_concurrent_commit_once_in_order(
         return [e.position for e in store.events_after(after, 7)]
 
     def zvh_feed(after: int) -> list[int]:
-        return [e.position for e in store.feed(ZVH, after, 7)]
+        return [e.position for e in disclosure.feed(ZVH, after, 7)]
 
     def reader(read: Callable[[int], list[int]]) -> list[int]:
         ready.wait(timeout=30)
@@ -86,4 +87,4 @@ def test_a_tailing_reader_sees_every_concurrent_commit_once_in_order(
     assert seen_global == committed
     assert seen_global == [e.position for e in store.iter_events()]
     assert all(a < b for a, b in pairwise(seen_feed))
-    assert seen_feed == [e.position for e in store.feed(ZVH, 0, 10_000)] == committed
+    assert seen_feed == [e.position for e in disclosure.feed(ZVH, 0, 10_000)] == committed

@@ -158,10 +158,11 @@ def test_no_sealed_plaintext_in_the_database_or_the_logs(
     configure("json", logging.DEBUG)
     caplog.set_level(logging.DEBUG)
     store = services.store
+    disclosure = services.disclosure
     markers = marked_lifecycle(store, "666777883")
-    case_id = store.case_recorder.case_ids()[0]
+    case_id = store.records.tables.case_ids()[0]
     for org in (ZVH, GEMEENTE, POLITIE, WONEN, FORENSISCH):
-        store.read_case(org, uuid.UUID(case_id), decrypt=org == ZVH)  # reads log too
+        disclosure.read_case(org, uuid.UUID(case_id), decrypt=org == ZVH)  # reads log too
 
     logs = capfd.readouterr().err + caplog.text
     assert '"event": "event recorded"' in logs  # the log is really captured

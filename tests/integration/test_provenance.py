@@ -14,6 +14,7 @@ from casestore.adapters.keyring import demo_signers
 from casestore.bootstrap import Services, build
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, Submission
+from casestore.services.disclosure import Disclosure
 from casestore.services.provenance import STORED, SUBMISSION, content_digests, sign_submission
 from casestore.settings import Settings
 from sharing.canonical import b64encode, canonical_json
@@ -73,18 +74,22 @@ def test_a_payload_altered_after_signing_is_refused(signed_services: Services) -
         signed_services.store.open_case(moved)
 
 
-def test_a_signed_submission_is_stored_with_its_signature(signed_services: Services) -> None:
+def test_a_signed_submission_is_stored_with_its_signature(
+    signed_services: Services, disclosure: Disclosure
+) -> None:
     store = signed_services.store
     submission = signed(signed_services, referral())
     recorded = store.open_case(submission)
-    [event] = store.read_case(demo.GGZ, recorded.case_id)
+    [event] = disclosure.read_case(demo.GGZ, recorded.case_id)
     assert event.signature == submission.signature
 
 
-def test_the_hosted_custodian_is_signed_for_by_the_service(signed_services: Services) -> None:
+def test_the_hosted_custodian_is_signed_for_by_the_service(
+    signed_services: Services, disclosure: Disclosure
+) -> None:
     store = signed_services.store
     recorded = store.open_case(referral(author=demo.ZVH))
-    [event] = store.read_case(demo.ZVH, recorded.case_id)
+    [event] = disclosure.read_case(demo.ZVH, recorded.case_id)
     assert event.signature is not None
     assert event.signature["org_id"] == demo.ZVH
 
@@ -108,6 +113,7 @@ def stored_document_as_received(event: Any) -> dict[str, Any]:
 
 def test_a_partner_verifies_the_countersignature_over_what_it_received(
     signed_services: Services,
+    disclosure: Disclosure,
 ) -> None:
     store = signed_services.store
     signers = demo_signers(signed_services.settings.key_directory)
@@ -115,7 +121,7 @@ def test_a_partner_verifies_the_countersignature_over_what_it_received(
     case_id = recordings[0].case_id
     records = store.sealer.keyring.records()
     checked = 0
-    for event in store.read_case(demo.POLITIE, case_id):
+    for event in disclosure.read_case(demo.POLITIE, case_id):
         document = stored_document_as_received(event)
         counter = Signature.from_json(event.countersignature or {})
         verify(document, counter, records, purpose=STORED, at=event.recorded_at)
@@ -128,10 +134,12 @@ def test_a_partner_verifies_the_countersignature_over_what_it_received(
     assert checked >= 5
 
 
-def test_content_digests_reveal_nothing_of_the_plaintext(signed_services: Services) -> None:
+def test_content_digests_reveal_nothing_of_the_plaintext(
+    signed_services: Services, disclosure: Disclosure
+) -> None:
     store = signed_services.store
     recorded = store.open_case(referral(author=demo.ZVH))
-    [event] = store.read_case(demo.ZVH, recorded.case_id)
+    [event] = disclosure.read_case(demo.ZVH, recorded.case_id)
     bsn_digest = b64encode(canonical_json("111222333"))
     assert bsn_digest not in json.dumps(event.content_digests)
     assert all(len(d) == 43 for d in event.content_digests.values())  # 32 bytes, base64url

@@ -18,6 +18,7 @@ from casestore.domain.errors import CaseNotFound, CaseStillOpen
 from casestore.entrypoints import demo
 from casestore.entrypoints.partner import open_event
 from casestore.services.case_store import Author, CaseStore, Submission
+from casestore.services.disclosure import Disclosure
 from casestore.settings import Settings, SettingsError
 from sharing.client import open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
@@ -78,15 +79,16 @@ def expected_fields(store: CaseStore, org: str, case_id: UUID) -> dict[int, set[
 
 def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services) -> None:
     store = services.store
+    disclosure = services.disclosure
     truth = demo_truth(store)
     for org in sorted(store.sealer.matrix.organisations):
         for case_id in {case for case, _ in truth}:
             expected = expected_fields(store, org, case_id)
             if not expected:
                 with pytest.raises(CaseNotFound):
-                    store.read_case(org, case_id)
+                    disclosure.read_case(org, case_id)
                 continue
-            received = store.read_case(org, case_id)
+            received = disclosure.read_case(org, case_id)
             assert [e.version for e in received] == sorted(expected)
             for event in received:
                 values = opened_as_partner(services.settings, org, event)
@@ -107,9 +109,12 @@ def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services
 
 def test_the_police_never_open_diagnosis_or_medication(services: Services) -> None:
     store = services.store
+    disclosure = services.disclosure
     list(demo.load(store))
     case_id = next(r.case_id for r in demo.load(store) if r.version == 1)
-    signaleringen = [e for e in store.read_case(POLITIE, case_id) if e.event_type == "signalering"]
+    signaleringen = [
+        e for e in disclosure.read_case(POLITIE, case_id) if e.event_type == "signalering"
+    ]
     assert signaleringen
     for event in signaleringen:
         assert set(event.sealed) == {"categorie", "ernst", "gevraagde_actie"}
@@ -120,21 +125,23 @@ def test_the_police_never_open_diagnosis_or_medication(services: Services) -> No
 
 def test_a_case_outside_the_network_is_indistinguishable_from_no_case(services: Services) -> None:
     store = services.store
+    disclosure = services.disclosure
     case_id = next(r.case_id for r in demo.load(store) if r.version == 1)
     with pytest.raises(CaseNotFound) as outside:
-        store.read_case("om-amsterdam", case_id)
+        disclosure.read_case("om-amsterdam", case_id)
     with pytest.raises(CaseNotFound) as nowhere:
-        store.read_case("om-amsterdam", uuid4())
+        disclosure.read_case("om-amsterdam", uuid4())
     assert type(outside.value) is type(nowhere.value)
 
 
 def test_a_sealed_field_moved_to_another_event_does_not_open(services: Services) -> None:
     store = services.store
+    disclosure = services.disclosure
     recordings = list(demo.load(store))  # every scenario, so the police are in the network
     case_id = recordings[0].case_id
     key = partner_keys(services.settings, POLITIE).decryption_key
     first, second = [
-        e for e in store.read_case(POLITIE, case_id) if e.event_type == "netwerkwijziging"
+        e for e in disclosure.read_case(POLITIE, case_id) if e.event_type == "netwerkwijziging"
     ]
     with pytest.raises(DecryptionFailed):
         open_fields(second.context, first.sealed, first.grants, [key])
@@ -149,9 +156,10 @@ def test_a_sealed_field_moved_to_another_event_does_not_open(services: Services)
 
 def test_a_hosted_organisation_is_served_decrypted(services: Services) -> None:
     store = services.store
+    disclosure = services.disclosure
     truth = demo_truth(store)
     case_id = next(iter(truth))[0]
-    for event in store.read_case(ZVH, case_id, decrypt=True):
+    for event in disclosure.read_case(ZVH, case_id, decrypt=True):
         assert event.payload is not None
         original = truth[(case_id, event.version)]
         assert event.payload == {f: original[f] for f in event.payload}
@@ -166,8 +174,9 @@ def test_the_grants_of_one_case_share_its_sender_key_and_shredding_drops_it(
     services: Services,
 ) -> None:
     store = services.store
+    grants = services.grants
     closed = closed_case(store)
-    recorder = store.case_recorder
+    recorder = store.records.tables
     senders = {
         cid: {json.loads(g.grant)["ephemeral_public"] for g in recorder.grants_of_case(cid)}
         for cid in recorder.case_ids()
@@ -175,27 +184,28 @@ def test_the_grants_of_one_case_share_its_sender_key_and_shredding_drops_it(
     assert all(len(keys) == 1 for keys in senders.values())
     assert len({next(iter(keys)) for keys in senders.values()}) == len(senders)
     kept = store.sealer.sender(str(closed))
-    store.shred(closed, by=ZVH, reason="bewaartermijn verstreken")
+    grants.shred(closed, by=ZVH, reason="bewaartermijn verstreken")
     assert store.sealer.sender(str(closed)).public != kept.public
 
 
 def test_shredding_destroys_every_key_and_keeps_the_record(services: Services) -> None:
     store = services.store
+    disclosure, grants = services.disclosure, services.grants
     case_id = closed_case(store)
-    before = store.read_case(demo.GGZ, case_id)
+    before = disclosure.read_case(demo.GGZ, case_id)
     assert any(e.grants for e in before)
-    record = store.shred(case_id, by=ZVH, reason="bewaartermijn verstreken")
-    assert store.shred_record(case_id) == record
-    assert store.shred(case_id, by=ZVH, reason="again") == record  # idempotent
-    after = store.read_case(demo.GGZ, case_id)
+    record = grants.shred(case_id, by=ZVH, reason="bewaartermijn verstreken")
+    assert grants.shred_record(case_id) == record
+    assert grants.shred(case_id, by=ZVH, reason="again") == record  # idempotent
+    after = disclosure.read_case(demo.GGZ, case_id)
     assert [e.version for e in after] == [e.version for e in before]
     assert all(not e.grants and not e.sealed for e in after)
-    recorder = store.case_recorder
+    recorder = store.records.tables
     assert recorder.grants_of_case(str(case_id)) == []
     assert recorder.escrows_of_case(str(case_id)) == []
     assert recorder.wrapped_case_key(str(case_id)) == (None, True)
     with pytest.raises(CaseKeyDestroyed):  # nothing can be re-granted from escrow
-        store.reconcile(case_id)
+        grants.reconcile(case_id)
     with pytest.raises(CaseKeyDestroyed):
         open_field_from_escrow(
             SealedField.from_json(next(iter(before[0].sealed.values()))),
@@ -207,10 +217,11 @@ def test_shredding_destroys_every_key_and_keeps_the_record(services: Services) -
 
 def test_an_open_case_cannot_be_shredded(services: Services) -> None:
     store = services.store
+    disclosure, grants = services.disclosure, services.grants
     open_case = [r.case_id for r in demo.load(store) if r.version == 1][1]
     with pytest.raises(CaseStillOpen):
-        store.shred(open_case, by=ZVH, reason="te vroeg")
-    assert store.read_case(ZVH, open_case)[0].grants
+        grants.shred(open_case, by=ZVH, reason="te vroeg")
+    assert disclosure.read_case(ZVH, open_case)[0].grants
 
 
 # ---- policy changes: the demo region's police rule for signaleringen, edited ---------------
@@ -223,10 +234,10 @@ def demo_case_with_police(store: CaseStore) -> UUID:
     return [r.case_id for r in demo.load(store) if r.version == 1][1]
 
 
-def police_signaleringen(store: CaseStore, case_id: UUID) -> list[Any]:
+def police_signaleringen(disclosure: Disclosure, case_id: UUID) -> list[Any]:
     """The signaleringen of the case as the police read them (none if they see no event)."""
     try:
-        events = store.read_case(POLITIE, case_id)
+        events = disclosure.read_case(POLITIE, case_id)
     except CaseNotFound:
         return []
     return [e for e in events if e.event_type == "signalering"]
@@ -252,16 +263,17 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
     services: Services, settings: Settings, tmp_path: Path
 ) -> None:
     store = services.store
+    grants = services.grants
     case_id = demo_case_with_police(store)
     original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
 
-    granted = police_signaleringen(store, case_id)
+    granted = police_signaleringen(services.disclosure, case_id)
     assert granted and all(e.grants for e in granted)
     truth = opened_as_partner(settings, POLITIE, granted[0])
     police_signalering_grants = sum(
         1
-        for cid in store.case_recorder.case_ids()
-        for g in store.case_recorder.grants_of_case(cid)
+        for cid in store.records.tables.case_ids()
+        for g in store.records.tables.grants_of_case(cid)
         if g.org_id == POLITIE
         and any(POLICE_RULE in basis["rules"] for basis in json.loads(g.basis).values())
     )
@@ -272,36 +284,39 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
     def without_police_rule(document: dict[str, Any]) -> None:
         document["rules"].remove(police_rule(document))
 
-    changes = store.apply_policy(*edited_policy(settings, tmp_path, without_police_rule))
+    changes = grants.apply_policy(*edited_policy(settings, tmp_path, without_police_rule))
     assert changes.revoked == police_signalering_grants
-    assert police_signaleringen(store, case_id) == []  # no rule left: not even the envelope
+    assert (
+        police_signaleringen(services.disclosure, case_id) == []
+    )  # no rule left: not even the envelope
 
-    changes = store.apply_policy(original_matrix, original_version)
+    changes = grants.apply_policy(original_matrix, original_version)
     assert changes.granted == police_signalering_grants
-    restored = police_signaleringen(store, case_id)
+    restored = police_signaleringen(services.disclosure, case_id)
     assert [e.version for e in restored] == [e.version for e in granted]
     assert opened_as_partner(settings, POLITIE, restored[0]) == truth
-    assert store.apply_policy(original_matrix, original_version).granted == 0
+    assert grants.apply_policy(original_matrix, original_version).granted == 0
 
 
 def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
     services: Services, settings: Settings, tmp_path: Path
 ) -> None:
     store = services.store
+    grants = services.grants
     case_id = demo_case_with_police(store)
     original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
 
-    before = police_signaleringen(store, case_id)
+    before = police_signaleringen(services.disclosure, case_id)
     assert before and all("gevraagde_actie" in e.sealed for e in before)
     truth = [opened_as_partner(settings, POLITIE, e) for e in before]
 
     def narrowed_police_rule(document: dict[str, Any]) -> None:
         police_rule(document)["fields"] = ["categorie", "ernst"]
 
-    changes = store.apply_policy(*edited_policy(settings, tmp_path, narrowed_police_rule))
+    changes = grants.apply_policy(*edited_policy(settings, tmp_path, narrowed_police_rule))
     assert changes.revoked >= len(before) and changes.granted == changes.revoked
 
-    narrowed = police_signaleringen(store, case_id)
+    narrowed = police_signaleringen(services.disclosure, case_id)
     assert [e.version for e in narrowed] == [e.version for e in before]
     for event, full in zip(narrowed, truth, strict=True):
         assert "gevraagde_actie" not in event.sealed and "gevraagde_actie" in event.withheld
@@ -311,8 +326,8 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
         # The replaced grant is gone: the old one's field list no longer opens anything.
         assert all("gevraagde_actie" not in g["fields"] for g in event.grants)
 
-    store.apply_policy(original_matrix, original_version)
-    restored = police_signaleringen(store, case_id)
+    grants.apply_policy(original_matrix, original_version)
+    restored = police_signaleringen(services.disclosure, case_id)
     assert [opened_as_partner(settings, POLITIE, e) for e in restored] == truth
 
 
@@ -322,11 +337,12 @@ def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
     """A grant records the rules and grounds that granted it; bases are written once per
     decision, and a new policy's decisions must not be given an old one's."""
     store = services.store
+    grants = services.grants
     case_id = demo_case_with_police(store)
 
     def police_bases_of_latest() -> dict[str, Any]:
         latest = store.append(case_id, submit("signalering", signalering(), demo.FORENSISCH))
-        rows = store.case_recorder.grants_of_case(str(case_id))
+        rows = store.records.tables.grants_of_case(str(case_id))
         [row] = [r for r in rows if r.version == latest.version and r.org_id == POLITIE]
         return dict(json.loads(row.basis))
 
@@ -336,7 +352,7 @@ def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
     def renamed_police_rule(document: dict[str, Any]) -> None:
         police_rule(document)["id"] = "signalering-politie-herzien"
 
-    store.apply_policy(*edited_policy(settings, tmp_path, renamed_police_rule))
+    grants.apply_policy(*edited_policy(settings, tmp_path, renamed_police_rule))
 
     after = police_bases_of_latest()
     assert after.keys() == before.keys()
@@ -348,6 +364,7 @@ def test_a_rotated_partner_key_gets_new_grants_and_the_old_key_opens_none(
     services: Services, settings: Settings, clock: Clock
 ) -> None:
     store = services.store
+    disclosure, grants = services.disclosure, services.grants
     case_id = [r.case_id for r in demo.load(store) if r.version == 1][1]
     old = partner_keys(settings, POLITIE)
     clock.advance(days=1)
@@ -360,9 +377,9 @@ def test_a_rotated_partner_key_gets_new_grants_and_the_old_key_opens_none(
         new.public,
     ]
 
-    changes = store.reconcile(case_id)
+    changes = grants.reconcile(case_id)
     assert changes.granted == changes.revoked > 0
-    received = [e for e in store.read_case(POLITIE, case_id) if e.grants]
+    received = [e for e in disclosure.read_case(POLITIE, case_id) if e.grants]
     assert received
     for event in received:
         assert {g["key_id"] for g in event.grants} == {new.decryption_key.key_id}
@@ -374,23 +391,26 @@ def test_writes_keep_working_when_a_partner_has_no_key_yet(
     services: Services, settings: Settings
 ) -> None:
     store = services.store
+    disclosure, grants = services.disclosure, services.grants
     del store.sealer.keyring.public[POLITIE]
     recordings = list(demo.load(store))
     case_id = recordings[0].case_id
-    assert all(not e.grants for e in store.read_case(POLITIE, case_id))
+    assert all(not e.grants for e in disclosure.read_case(POLITIE, case_id))
     store.sealer.keyring.public[POLITIE] = [partner_keys(settings, POLITIE).public]
-    assert store.reconcile(case_id).granted > 0
-    assert any(e.grants for e in store.read_case(POLITIE, case_id))
+    assert grants.reconcile(case_id).granted > 0
+    assert any(e.grants for e in disclosure.read_case(POLITIE, case_id))
 
 
 def test_a_second_store_on_the_same_database_reads_the_same_grants(
-    services: Services, settings: Settings, clock: Clock
+    services: Services, settings: Settings, clock: Clock, disclosure: Disclosure
 ) -> None:
     list(demo.load(services.store))
     other = build(settings, clock=clock)
     try:
         case_id = next(r.case_id for r in demo.load(other.store) if r.version == 1)
-        assert other.store.read_case(POLITIE, case_id) == services.store.read_case(POLITIE, case_id)
+        assert other.disclosure.read_case(POLITIE, case_id) == disclosure.read_case(
+            POLITIE, case_id
+        )
     finally:
         other.close()
 
@@ -401,6 +421,7 @@ def test_an_author_outside_the_policy_is_refused_and_nothing_is_stored(
     from sharing.errors import UnknownOrganisation
 
     store = services.store
+
     before = store.max_position()
     submission = Submission(
         "aanmelding",
@@ -416,9 +437,9 @@ def test_a_database_with_grants_in_the_older_per_field_layout_is_refused_at_star
     settings: Settings, clock: Clock
 ) -> None:
     services = build(settings, clock=clock)
-    recorder = services.store.case_recorder
-    grants = recorder._t("grants")
-    with recorder.datastore.transaction(commit=True) as cursor:
+    backend = services.store.records.backend
+    grants = backend.table("grants")
+    with backend.transaction(commit=True) as cursor:
         cursor.execute(f"DROP TABLE {grants}")
         cursor.execute(
             f"CREATE TABLE {grants} (case_id TEXT, version BIGINT, event_id TEXT, field TEXT, "

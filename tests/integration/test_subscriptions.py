@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from nacl.exceptions import CryptoError
 
-from casestore.adapters.persistence.subscription_table import AttemptRow, stamp
+from casestore.adapters.persistence.subscription_table import AttemptRow
 from casestore.bootstrap import Services
 from casestore.services.case_store import CaseStore
+from casestore.services.disclosure import Disclosure
 from casestore.services.webhooks.backoff import Backoff
 from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from casestore.services.webhooks.subscriptions import Subscriptions
@@ -87,20 +88,20 @@ def running(*workers: Worker) -> Iterator[None]:
 def worker(services: Services, clock: Clock | None = None, **options: Any) -> Worker:
     if clock is not None:
         options["clock"] = clock
-    return Worker(services.store, services.subscriptions, **options)
+    return Worker(services.disclosure, services.subscriptions, **options)
 
 
 # ---- what a delivery holds ----------------------------------------------------------------
 
 
 def test_every_event_the_organisation_receives_arrives_in_order_signed_and_sealed(
-    services: Services, store: CaseStore, receiver: Receiver, clock: Clock
+    services: Services, store: CaseStore, receiver: Receiver, clock: Clock, disclosure: Disclosure
 ) -> None:
     start = store.max_position()
     subscription_id = subscribe(services.subscriptions, receiver)
     bsn = fresh_bsn()
     record_case(store, bsn)
-    expected = store.feed(GGZ, start, 100)
+    expected = disclosure.feed(GGZ, start, 100)
     assert len(expected) >= 3
 
     w = worker(services, clock)
@@ -139,7 +140,7 @@ def test_every_event_the_organisation_receives_arrives_in_order_signed_and_seale
 
 
 def test_a_new_subscription_starts_at_the_end_unless_told_otherwise(
-    services: Services, store: CaseStore, receiver: Receiver, clock: Clock
+    services: Services, store: CaseStore, receiver: Receiver, clock: Clock, disclosure: Disclosure
 ) -> None:
     record_case(store, fresh_bsn())
     end = store.max_position()
@@ -155,7 +156,7 @@ def test_a_new_subscription_starts_at_the_end_unless_told_otherwise(
     finally:
         w.close()
     assert receiver.of("/new") == []
-    assert len(receiver.of("/all")) == len(store.feed(GGZ, 0, 100))
+    assert len(receiver.of("/all")) == len(disclosure.feed(GGZ, 0, 100))
 
 
 # ---- failures, retries, parking ----------------------------------------------------------
@@ -268,22 +269,22 @@ def test_a_worker_that_lost_its_lease_records_nothing(
     table = services.subscriptions.table
     lease = timedelta(seconds=60)
     now = clock.now
-    first = table.claim(subscription_id, "a", stamp(now), stamp(now + lease))
+    first = table.claim(subscription_id, "a", now, now + lease)
     assert first is not None
-    assert table.claim(subscription_id, "b", stamp(now), stamp(now + lease)) is None
+    assert table.claim(subscription_id, "b", now, now + lease) is None
     later = clock.advance(seconds=61)  # "a" stalled past its lease
-    assert table.claim(subscription_id, "b", stamp(later), stamp(later + lease)) is not None
+    assert table.claim(subscription_id, "b", later, later + lease) is not None
 
     attempt = AttemptRow(
-        subscription_id, opened.position, 1, "msg_x", opened.event_id, stamp(later), "delivered"
+        subscription_id, opened.position, 1, "msg_x", opened.event_id, later, "delivered"
     )
-    assert not table.acknowledge(attempt, "a", after=first.position, lease_until=stamp(later))
+    assert not table.acknowledge(attempt, "a", after=first.position, lease_until=later)
     failed = replace(attempt, outcome="failed", error="HTTP 500")
     assert not table.fail(
-        failed, "a", after=first.position, failures=1, failing_since=stamp(later), park=False
+        failed, "a", after=first.position, failures=1, failing_since=later, park=False
     )
     assert services.subscriptions.attempts(GGZ, subscription_id) == []
-    assert table.acknowledge(attempt, "b", after=first.position, lease_until=stamp(later))
+    assert table.acknowledge(attempt, "b", after=first.position, lease_until=later)
     assert services.subscriptions.get(GGZ, subscription_id).position == opened.position
 
 
@@ -293,7 +294,7 @@ def test_a_worker_that_lost_its_lease_records_nothing(
 def test_the_signing_secret_is_stored_only_wrapped(services: Services, receiver: Receiver) -> None:
     created = services.subscriptions.create(GGZ, receiver.url())
     assert created.secret.startswith("whsec_")
-    row = services.subscriptions.table.subscription(created.subscription.subscription_id)
+    row = services.subscriptions.table.get(created.subscription.subscription_id)
     assert row is not None
     assert created.secret not in row.secret
     assert created.secret.removeprefix("whsec_") not in row.secret

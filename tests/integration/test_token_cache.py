@@ -17,8 +17,7 @@ from nacl.encoding import HexEncoder
 from nacl.hash import blake2b
 from psycopg import sql
 
-from casestore.adapters.persistence.client_table import REVOCATIONS_CHANNEL
-from casestore.adapters.wakeup import PostgresWakeup
+from casestore.adapters.wakeup import REVOCATIONS_CHANNEL, PostgresWakeup
 from casestore.bootstrap import Services, build
 from casestore.services.clients import PREFIX, Clients, TokenCache, Unauthenticated
 from tests.conftest import POSTGRES_URL, Clock, demo_settings
@@ -30,7 +29,7 @@ def test_stored_token_hashes_are_libsodiums_blake2b(services: Services) -> None:
     """Tokens issued before the hash moved to the standard library must still verify."""
     issued = services.clients.add(ORG, "partner-system", "x")
     secret = issued.token.removeprefix(PREFIX).partition("_")[2]  # may hold "_" itself
-    row = services.store.case_recorder.client(issued.client.client_id)
+    row = services.clients.table.get(issued.client.client_id)
     assert row is not None
     expected = blake2b(
         secret.encode(), digest_size=32, person=b"casestore-token", encoder=HexEncoder
@@ -122,7 +121,8 @@ def listening(postgres_url: str, tmp_path: Path, clock: Clock) -> Iterator[Liste
     settings = demo_settings(postgres_url, tmp_path)
     services = build(settings, clock=clock)
     cache = TokenCache()
-    wakeup = PostgresWakeup(services.store, cache)
+    wakeup = services.wakeup(cache)
+    assert isinstance(wakeup, PostgresWakeup)
     services.clients.use_cache(cache)
     wakeup.start()
     try:

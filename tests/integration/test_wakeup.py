@@ -34,7 +34,8 @@ def test_the_listener_reconnects_after_its_connection_is_killed(
 ) -> None:
     settings = demo_settings(postgres_url, tmp_path)
     services, writer = build(settings, clock=clock), build(settings, clock=clock)
-    wakeup = PostgresWakeup(services.store)
+    wakeup = services.wakeup()
+    assert isinstance(wakeup, PostgresWakeup)
     wakeup.start()
     try:
         first = eventually(lambda: wakeup.backend_pid)

@@ -38,7 +38,7 @@ def test_an_issued_token_authenticates_as_its_client(clients: Clients, clock: Cl
 def test_only_a_hash_of_the_token_is_stored(clients: Clients, services: Services) -> None:
     issued = clients.add(ORG, ClientRole.coordinator, "regie")
     secret = issued.token.rpartition("_")[2]
-    rows = services.store.case_recorder.clients()
+    rows = services.clients.table.all()
     assert len(rows) == 1
     stored = " ".join(str(value) for value in astuple(rows[0]))
     assert issued.client.client_id in stored
@@ -129,4 +129,4 @@ def test_a_client_is_only_issued_for_a_known_organisation_and_role(
 ) -> None:
     with pytest.raises(ClientError, match=message):
         clients.add(org, role, name, valid_for)
-    assert services.store.case_recorder.clients() == []
+    assert services.clients.table.all() == []

@@ -19,7 +19,7 @@ Channel names are per database, not per schema: processes on other schemas of th
 database wake each other needlessly, which costs one empty read each.
 
 On PostgreSQL the same connection keeps the process's cache of API clients honest
-(casestore.services.clients.TokenCache), which, unlike a wakeup, must never miss anything: it
+(casestore.adapters.token_cache.TokenCache), which, unlike a wakeup, must never miss anything: it
 applies the revocations broadcast on their own channel and pings itself to confirm how
 far it has got; whenever the connection is lost or new, the cache is reset and trusted
 again only after the next ping.
@@ -35,12 +35,9 @@ from typing import Any
 
 import psycopg
 import structlog
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier, Literal
 
-from casestore.adapters.persistence.client_table import REVOCATIONS_CHANNEL
 from casestore.adapters.token_cache import TokenCache
-from casestore.services.case_store import CaseStore
 
 log = structlog.get_logger("casestore.adapters.wakeup")
 
@@ -50,14 +47,21 @@ RECONNECT_SECONDS = (0.1, 5.0)  # first and longest pause before reconnecting
 PING_TIMEOUT_SECONDS = 5.0  # a ping unanswered this long: the connection is dead
 
 
+REVOCATIONS_CHANNEL = "casestore_clients"
+"""Where a revoked client's id is broadcast (casestore.adapters.persistence.client_table)."""
+
+OnSaved = Callable[[Callable[[], None]], Callable[[], None]]
+"""Registers a listener for this process's committed saves; returns its remover."""
+
+
 class Wakeup:
     """Waiters on any event loop, woken from any thread.
 
     A counter of wakeups closes the race between reading and waiting: take `generation`
     before reading, then `wait(seen)` returns at once if a wakeup came in between."""
 
-    def __init__(self, store: CaseStore) -> None:
-        self.store = store
+    def __init__(self, on_saved: OnSaved) -> None:
+        self._on_saved = on_saved
         self._lock = threading.Lock()
         self._generation = 0
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
@@ -106,7 +110,7 @@ class Wakeup:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._unhook = self.store.on_saved(self.notify)
+        self._unhook = self._on_saved(self.notify)
         self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
         self._thread.start()
 
@@ -126,13 +130,21 @@ class Wakeup:
 
 
 class PostgresWakeup(Wakeup):
-    """LISTEN on the recorder's channel over a connection of its own; with `tokens`, also
+    """LISTEN on the events' channel over a connection of its own; with `tokens`, also
     on the revocations channel and a ping channel of this connection's own."""
 
     backend_pid: int | None = None  # the listening connection's server process, if any
 
-    def __init__(self, store: CaseStore, tokens: TokenCache[Any] | None = None) -> None:
-        super().__init__(store)
+    def __init__(
+        self,
+        on_saved: OnSaved,
+        connect: Callable[[], psycopg.Connection[Any]],
+        channel: str,
+        tokens: TokenCache[Any] | None = None,
+    ) -> None:
+        super().__init__(on_saved)
+        self._connect = connect
+        self._channel = channel
         self.tokens = tokens
 
     def stop(self) -> None:
@@ -141,14 +153,11 @@ class PostgresWakeup(Wakeup):
             self.tokens.reset()
 
     def _run(self) -> None:
-        recorder = self.store.recorder
-        assert isinstance(recorder, PostgresApplicationRecorder)  # noqa: S101 - chosen for it
-        pool: Any = recorder.datastore.pool
-        listen = SQL("LISTEN {}").format(Identifier(recorder.channel_name))
+        listen = SQL("LISTEN {}").format(Identifier(self._channel))
         pause = RECONNECT_SECONDS[0]
         while not self.stopped:
             try:
-                with psycopg.connect(pool.conninfo, **_connect_kwargs(pool.kwargs)) as conn:
+                with self._connect() as conn:
                     conn.execute(listen)
                     tokens = _TokenListener(conn, self.tokens) if self.tokens else None
                     self.backend_pid = conn.info.backend_pid
@@ -226,32 +235,22 @@ class _TokenListener:
 class SQLiteWakeup(Wakeup):
     """Poll the highest position: other processes writing to the file cannot tell us."""
 
+    def __init__(self, on_saved: OnSaved, max_position: Callable[[], int]) -> None:
+        super().__init__(on_saved)
+        self._max_position = max_position
+
     def _run(self) -> None:
         last: int | None = None  # the first look wakes everyone: one may have read before
         while not self.stopped:
             current: int | None = last
             try:
-                current = self.store.max_position()
+                current = self._max_position()
             except Exception as exc:  # keep polling: readers re-read on their own anyway
                 log.warning("feed poll failed", error=str(exc))
             if current != last:
                 self.notify()
                 last = current
             self._stopping.wait(SQLITE_POLL_SECONDS)
-
-
-def wakeup_for(store: CaseStore, tokens: TokenCache[Any] | None = None) -> Wakeup:
-    """The wakeup that suits the store's backend (not started); `tokens` is kept honest by
-    it on PostgreSQL and ignored on SQLite, where clients are not cached."""
-    if isinstance(store.recorder, PostgresApplicationRecorder):
-        return PostgresWakeup(store, tokens)
-    return SQLiteWakeup(store)
-
-
-def _connect_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The pool's connection arguments, for a plain autocommit connection."""
-    plain = {k: v for k, v in kwargs.items() if k != "row_factory"}
-    return {**plain, "autocommit": True, "connect_timeout": 5}
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

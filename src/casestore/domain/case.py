@@ -33,6 +33,12 @@ class Status(StrEnum):
 OPEN_STATUSES = frozenset({Status.aangemeld, Status.getrieerd, Status.geincludeerd})
 REGIE_ROLES = ("levensloopaanbieder", "casusregisseur", "procesregisseur")
 ADMITTING = ("organisatie", *REGIE_ROLES)  # control attributes that bring an org in
+INTERNAL_CONTROL = frozenset({"person_id"})  # links a case to the person index only
+
+
+def visible_control(control: dict[str, Any]) -> dict[str, Any]:
+    """The control attributes recipients see: all but the link to the person index."""
+    return {k: v for k, v in control.items() if k not in INTERNAL_CONTROL}
 
 
 class Case(Aggregate):

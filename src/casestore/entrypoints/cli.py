@@ -81,7 +81,7 @@ def serve(
         tokens = demo_data.ensure_clients(services.clients, services.settings.demo_dir)
         typer.echo(f"demo API tokens (one per organisation and role): {tokens}", err=True)
     settings = services.settings
-    delivery = Worker(services.store, services.subscriptions) if with_worker else None
+    delivery = Worker(services.disclosure, services.subscriptions) if with_worker else None
     if delivery is not None:
         threading.Thread(target=delivery.run, name="webhook-worker", daemon=True).start()
     try:
@@ -117,7 +117,7 @@ def worker(
     services = _services(demo)
     try:
         delivery = Worker(
-            services.store,
+            services.disclosure,
             services.subscriptions,
             backoff=Backoff(base=timedelta(seconds=backoff_base)),
             lease=timedelta(seconds=lease),
@@ -178,7 +178,7 @@ def read(
     """Print, as JSON, what one organisation receives of a case."""
     services = _services(demo)
     try:
-        events = services.store.read_case(organisation, _uuid(case_id), decrypt=decrypt)
+        events = services.disclosure.read_case(organisation, _uuid(case_id), decrypt=decrypt)
     except (CaseStoreError, SharingError) as exc:
         _fail(exc)
     finally:
@@ -223,12 +223,13 @@ def shred(
     """Destroy a closed case's keys so its content can never be opened again."""
     services = _services(demo)
     try:
-        record = services.store.shred(_uuid(case_id), by=by, reason=reason)
+        record = services.grants.shred(_uuid(case_id), by=by, reason=reason)
     except (CaseStoreError, SharingError) as exc:
         _fail(exc)
     finally:
         services.close()
-    typer.echo(f"case {record.case_id} shredded at {record.shredded_at} by {record.shredded_by}")
+    when = format_time(record.shredded_at)
+    typer.echo(f"case {record.case_id} shredded at {when} by {record.shredded_by}")
 
 
 @grants_app.command("reconcile")
@@ -236,7 +237,7 @@ def grants_reconcile(demo: DemoOption = False) -> None:
     """Re-grant and revoke for every case under the policy and keys now configured."""
     services = _services(demo)
     try:
-        changes = services.store.reconcile_all()
+        changes = services.grants.reconcile_all()
     except (CaseStoreError, SharingError) as exc:
         _fail(exc)
     finally:

@@ -9,10 +9,10 @@ concurrent writer, not the caller, caused the conflict.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID, uuid4, uuid5
 
 import structlog
@@ -21,27 +21,20 @@ from eventsourcing.persistence import IntegrityError
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
-from casestore.adapters.persistence import CaseRecorder
+from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.sharing_tables import (
-    AccessRow,
     EventIdRow,
-    GrantRow,
-    ShredRecord,
 )
 from casestore.domain import errors
-from casestore.domain.case import Case
-from casestore.domain.catalogue import Aanmelding, Payload, content_fields, parse_payload
+from casestore.domain.case import Case, visible_control
+from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
 from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, person_id, pseudonym
-from casestore.services.disclosure import SharedEvent, visible_control
 from casestore.services.lru import Lru
 from casestore.services.provenance import content_digests, stored_document, submission_document
-from casestore.services.sealing import PART, Sealed, Sealer
-from sharing.envelope import Escrow, EventContext
+from casestore.services.sealing import Sealed, Sealer
 from sharing.errors import PolicyError, SignatureInvalid
-from sharing.keys import format_time
-from sharing.policy import AccessMatrix
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger("casestore")
@@ -85,24 +78,6 @@ class Recorded:
     version: int
     position: int
     replayed: bool = False
-
-
-@dataclass(frozen=True)
-class GrantChanges:
-    """What a reconciliation changed: grants re-sealed and revoked, access given and taken."""
-
-    granted: int
-    revoked: int
-    access_added: int
-    access_removed: int
-
-    def __add__(self, other: GrantChanges) -> GrantChanges:
-        return GrantChanges(
-            self.granted + other.granted,
-            self.revoked + other.revoked,
-            self.access_added + other.access_added,
-            self.access_removed + other.access_removed,
-        )
 
 
 @dataclass(frozen=True)
@@ -153,6 +128,9 @@ class CaseStore(Application[UUID]):
         self._save_listeners.append(listener)
         return lambda: self._save_listeners.remove(listener)
 
+    # `_notify` and `_take_snapshots` are the library's own hooks, called by `save` after
+    # the events are recorded; checked against eventsourcing 9.5.6, and
+    # tests/unit/test_library_contract.py fails when either or `save` changes.
     def _notify(self, recordings: list[Any]) -> None:
         for listener in list(self._save_listeners):
             listener()
@@ -177,9 +155,9 @@ class CaseStore(Application[UUID]):
         super()._take_snapshots(left)
 
     @property
-    def case_recorder(self) -> CaseRecorder:
-        recorder: Any = self.recorder
-        return recorder  # type: ignore[no-any-return]
+    def records(self) -> CaseRecorder:
+        """The recorder as the services use it: events, sharing tables and backend."""
+        return cast(CaseRecorder, self.recorder)
 
     # ---- writing ----------------------------------------------------------------------
 
@@ -236,7 +214,9 @@ class CaseStore(Application[UUID]):
         try:
             return self._append(case_id, submission, expected_version)
         except (errors.AuthorNotInNetwork, errors.AuthorNotPermitted):
-            if not self.receives_any(submission.author.organisation, case_id):
+            if not self.records.tables.access_positions(
+                submission.author.organisation, str(case_id)
+            ):
                 raise errors.CaseNotFound(str(case_id)) from None
             raise
 
@@ -297,7 +277,7 @@ class CaseStore(Application[UUID]):
             case.audience(control),
             payload,
             control,
-            self._case_key(case.id),
+            self.case_key(case.id),
         )
         case.record(submission.event_type, header=stored, control=control, content=sealed.content)
         touched: list[Any] = [case]
@@ -360,225 +340,6 @@ class CaseStore(Application[UUID]):
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
-
-    # ---- what an organisation receives ------------------------------------------------
-
-    def read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
-        """The events of one case that `org_id` receives, sealed for it (or opened, for an
-        organisation the service hosts). Nothing received: CaseNotFound, not "forbidden"."""
-        if decrypt and org_id not in self.sealer.keyring.hosted:
-            raise errors.NotHosted(org_id)
-        positions = self.case_recorder.access_positions(org_id, str(case_id))
-        if not positions:
-            raise errors.CaseNotFound(str(case_id))
-        grants = self._grants_by_event(self.case_recorder.grants_for(org_id, str(case_id)))
-        digests = self.case_recorder.digests_of_case(str(case_id))
-        shared = []
-        for event in self.history(case_id):
-            position = positions.get(event.originator_version)
-            if position is not None:
-                event_grants = grants.get(event.event_id, [])
-                event_digests = json.loads(digests[event.event_id])
-                shared.append(
-                    self._disclose(org_id, event, position, event_grants, decrypt, event_digests)
-                )
-        return shared
-
-    def read_event(
-        self, org_id: str, case_id: UUID, event_id: str, *, decrypt: bool = False
-    ) -> SharedEvent:
-        """One event of a case as `org_id` receives it."""
-        for event in self.read_case(org_id, case_id, decrypt=decrypt):
-            if event.event_id == event_id:
-                return event
-        raise errors.EventNotFound(str(case_id), event_id)
-
-    def receives_any(self, org_id: str, case_id: UUID) -> bool:
-        """Whether `org_id` receives (or received) any event of the case."""
-        return bool(self.case_recorder.access_positions(org_id, str(case_id)))
-
-    def feed(
-        self, org_id: str, after: int = 0, limit: int = 100, *, decrypt: bool = False
-    ) -> list[SharedEvent]:
-        """What `org_id` receives across all cases after a global position, in order.
-
-        Positions are committed in order (one writer at a time holds the events table),
-        so a reader that resumes after the last position it saw never skips an event."""
-        shared = []
-        for row in self.case_recorder.feed_rows(org_id, after, limit):
-            event = self.mapper.to_domain_event(row.notification)
-            assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
-            grants = json.loads(f"[{row.grants}]") if row.grants else []
-            digests = json.loads(row.content_digests)
-            shared.append(
-                self._disclose(org_id, event, row.notification.id, grants, decrypt, digests)
-            )
-        return shared
-
-    @staticmethod
-    def _grants_by_event(rows: Iterable[GrantRow]) -> dict[str, list[dict[str, Any]]]:
-        """Grants in their wire form, as stored: parsed only if the service opens them."""
-        grants: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            grants.setdefault(row.event_id, []).append(json.loads(row.grant))
-        return grants
-
-    def _disclose(
-        self,
-        org_id: str,
-        event: Case.Event,
-        position: int,
-        grants: list[dict[str, Any]],
-        decrypt: bool,
-        digests: dict[str, str] | None = None,
-    ) -> SharedEvent:
-        granted = {str(name) for g in grants for name in g["fields"]}
-        readable = {name.partition(PART)[0] for name in granted}
-        payload = None
-        if decrypt:
-            payload = self.sealer.open(org_id, self._context(event), event.content, grants)
-        return SharedEvent(
-            region=self.sealer.region,
-            case_id=event.originator_id,
-            version=event.originator_version,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            author_org=event.author_org,
-            author_user=event.author_user,
-            occurred_at=event.occurred_at,
-            recorded_at=event.timestamp,
-            control=visible_control(event.control),
-            sealed={name: event.content[name] for name in sorted(granted)},
-            grants=grants,
-            withheld=[f for f in content_fields(event.event_type) if f not in readable],
-            content_digests=digests if digests is not None else content_digests(event.content),
-            signature=event.signature,
-            countersignature=event.countersignature,
-            position=position,
-            payload=payload,
-        )
-
-    # ---- grants after the fact: policy changes, key rotation, shredding ------------------
-
-    def reconcile(self, case_id: UUID) -> GrantChanges:
-        """Bring one case's grants and access in line with the current policy and keys:
-        re-seal from escrow what is newly granted, delete what no longer is. A grant whose
-        fields change is replaced by one for the fields now granted."""
-        now = self.clock()
-        cid = str(case_id)
-        recorder = self.case_recorder
-        have = {
-            (g.org_id, g.version, g.key_id): frozenset(g.fields)
-            for g in recorder.grants_of_case(cid)
-        }
-        have_access = {(a.org_id, a.version) for a in recorder.access_of_case(cid)}
-        want: dict[tuple[str, int, str], frozenset[str]] = {}
-        events: dict[int, tuple[Case.Event, frozenset[str]]] = {}
-        want_access: dict[tuple[str, int], Case.Event] = {}
-        case: Any = None
-        for event in self.history(case_id):
-            version = event.originator_version
-            network = frozenset(
-                event.control["netwerk"] if case is None else case.audience(event.control)
-            )
-            events[version] = (event, network)
-            recipients = self.sealer.matrix.recipients(
-                event.event_type, network, now, author=event.author_org
-            )
-            for org in recipients.receivers:
-                want_access[(org, version)] = event
-            granted: dict[tuple[str, int, str], set[str]] = {}
-            for name in event.content:
-                for org in self.sealer.readers(name, recipients.fields):
-                    key = self.sealer.keyring.recipient(org, now)
-                    if key is not None:
-                        granted.setdefault((org, version, key.key_id), set()).add(name)
-            want.update({k: frozenset(names) for k, names in granted.items()})
-            case = event.mutate(case)
-
-        new = [k for k, names in want.items() if have.get(k) != names]
-        escrows = {}
-        if new:
-            escrows = {
-                r.event_id: Escrow.from_json(json.loads(r.escrow))
-                for r in recorder.escrows_of_case(cid)
-            }
-        case_key = self._case_key(case_id) if new else b""
-        added = []
-        for org, version, key_id in new:
-            event, network = events[version]
-            recipient = self.sealer.keyring.recipient(org, now)
-            assert recipient is not None and recipient.key_id == key_id  # noqa: S101 - as above
-            grant = self.sealer.regrant(
-                context=self._context(event),
-                fields=sorted(want[(org, version, key_id)]),
-                escrow=escrows[event.event_id],
-                case_key=case_key,
-                recipient=recipient,
-            )
-            decision = self.sealer.matrix.decide(
-                org, event.event_type, network, now, author=event.author_org
-            )
-            added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision))
-        revoked = [
-            (org, cid, version, key_id)
-            for (org, version, key_id), names in have.items()
-            if want.get((org, version, key_id)) != names
-        ]
-        access_added = [
-            AccessRow(
-                org,
-                cid,
-                version,
-                event.event_id,
-                self.sealer.policy_version,
-                recorder.position_of(case_id, version),
-            )
-            for (org, version), event in want_access.items()
-            if (org, version) not in have_access
-        ]
-        access_removed = [(org, cid, v) for org, v in have_access if (org, v) not in want_access]
-        recorder.change_grants(
-            add=added, remove=revoked, add_access=access_added, remove_access=access_removed
-        )
-        return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
-
-    def apply_policy(self, matrix: AccessMatrix, version: str) -> GrantChanges:
-        """Put a new policy version in force and re-grant or revoke for every case."""
-        self.sealer.use_policy(matrix, version)
-        changes = self.reconcile_all()
-        log.info("policy applied", policy_version=version, **vars(changes))
-        return changes
-
-    def reconcile_all(self) -> GrantChanges:
-        """Reconcile every case that still has its key (shredded cases hold nothing)."""
-        total = GrantChanges(0, 0, 0, 0)
-        for cid in self.case_recorder.case_ids():
-            if self.case_recorder.shred_record(cid) is None:
-                total = total + self.reconcile(UUID(cid))
-        return total
-
-    def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:
-        """Destroy a closed case's key and every wrapped data key: its content can never be
-        opened again. The header stays, and so does the record of the shredding."""
-        case = self.case(case_id)
-        if case.is_open:
-            raise errors.CaseStillOpen(str(case_id))
-        existing = self.case_recorder.shred_record(str(case_id))
-        if existing is not None:
-            return existing
-        record = ShredRecord(str(case_id), format_time(self.clock()), by, reason)
-        self.case_recorder.shred(record)
-        self.sealer.forget_case_key(str(case_id))
-        return record
-
-    def shred_record(self, case_id: UUID) -> ShredRecord | None:
-        return self.case_recorder.shred_record(str(case_id))
-
-    def _context(self, event: Case.Event) -> EventContext:
-        return EventContext(
-            self.sealer.region, str(event.originator_id), event.event_id, event.event_type
-        )
 
     # ---- helpers ----------------------------------------------------------------------
 
@@ -643,13 +404,13 @@ class CaseStore(Application[UUID]):
         without an idempotency key have fresh random ids and cannot repeat."""
         if submission.idempotency_key is None:
             return None
-        seen = self.case_recorder.recorded_event(header.event_id)
+        seen = self.records.tables.recorded_event(header.event_id)
         if seen is None:
             return None
         if seen.digest != header.digest:
             raise errors.IdempotencyConflict(header.event_id)
         case_id = UUID(seen.case_id)
-        position = self.case_recorder.position_of(case_id, seen.version)
+        position = self.records.position_of(case_id, seen.version)
         assert position is not None  # noqa: S101 - recorded in the event's transaction
         return Recorded(case_id, header.event_id, seen.version, position, replayed=True)
 
@@ -703,11 +464,12 @@ class CaseStore(Application[UUID]):
         )
         return sealed, replace(header, countersignature=self.sealer.countersign(stored))
 
-    def _case_key(self, case_id: UUID) -> bytes:
+    def case_key(self, case_id: UUID) -> bytes:
+        """The case's key, unwrapped (cached after a write or a read)."""
         cached = self.sealer.cached_case_key(str(case_id))
         if cached is not None:
             return cached
-        wrapped, known = self.case_recorder.wrapped_case_key(str(case_id))
+        wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
 
     def _person(self, pid: UUID, now: datetime) -> Person:

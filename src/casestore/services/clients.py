@@ -24,7 +24,6 @@ from nacl.utils import random
 
 from casestore.adapters.persistence.client_table import ClientRow, ClientTable
 from casestore.adapters.token_cache import REVOCATION_BOUND_SECONDS, TokenCache
-from sharing.keys import format_time, parse_time
 
 PREFIX = "cs_"
 SECRET_BYTES = 32
@@ -105,6 +104,10 @@ class Clients:
         self._cache = cache
 
     @property
+    def table(self) -> ClientTable:
+        return self._table
+
+    @property
     def organisations(self) -> frozenset[str]:
         return self._organisations
 
@@ -135,26 +138,26 @@ class Clients:
             role=role.value,
             name=name.strip(),
             token_hash=_hash(secret),
-            created_at=format_time(now),
-            expires_at=format_time(now + valid_for),
+            created_at=now,
+            expires_at=now + valid_for,
         )
-        self._table.add_client(row)
+        self._table.add(row)
         return Issued(_client(row), f"{PREFIX}{client_id}_{secret}")
 
     def list(self, org_id: str | None = None) -> list[Client]:
-        return [_client(r) for r in self._table.clients() if org_id in (None, r.org_id)]
+        return [_client(r) for r in self._table.all() if org_id in (None, r.org_id)]
 
     def revoke(self, client_id: str) -> Client:
         """Revoke a client's token; once this returns, no API process accepts it."""
-        if self._table.client(client_id) is None:
+        if self._table.get(client_id) is None:
             raise ClientError(f"no client {client_id!r}")
-        self._table.revoke_client(client_id, format_time(self._clock()))
+        self._table.revoke(client_id, self._clock())
         if self._cache is not None:
             self._cache.invalidate(client_id)
         if self._table.broadcasts_revocations:
             # API processes may serve from a cache that lags by up to the bound: outwait it.
             time.sleep(REVOCATION_BOUND_SECONDS * 1.1)
-        row = self._table.client(client_id)
+        row = self._table.get(client_id)
         assert row is not None  # noqa: S101 - clients are never deleted
         return _client(row)
 
@@ -167,7 +170,7 @@ class Clients:
         client_id, secret = _parse(token)
         cache = self._cache
         generation = cache.generation if cache is not None else 0
-        row = self._table.client(client_id)
+        row = self._table.get(client_id)
         if row is not None and cache is not None:
             cache.put(client_id, CachedClient(row.token_hash, _client(row)), generation)
         # Hash even when the client is unknown, so timing does not tell which it was.
@@ -213,7 +216,7 @@ def _client(row: ClientRow) -> Client:
         org_id=row.org_id,
         role=ClientRole(row.role),
         name=row.name,
-        created_at=parse_time(row.created_at),
-        expires_at=parse_time(row.expires_at),
-        revoked_at=parse_time(row.revoked_at) if row.revoked_at else None,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
     )

@@ -1,19 +1,28 @@
-"""What one organisation receives of a case: headers, control attributes, its grants.
+"""What one organisation receives: of one case, or across cases in global order (the feed).
 
-A case the organisation receives nothing of is reported as not found, never as
+Each event comes with its header, its control attributes and only the sealed fields and
+grants that are the organisation's own; the service opens them only for organisations it
+hosts. A case the organisation receives nothing of is reported as not found, never as
 forbidden, so that asking cannot reveal that a person has a case at all.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from casestore.adapters.persistence.sharing_tables import GrantRow
+from casestore.domain import errors
+from casestore.domain.case import Case, visible_control
+from casestore.domain.catalogue import content_fields
+from casestore.services.case_store import CaseStore
+from casestore.services.provenance import content_digests
+from casestore.services.sealing import PART, Sealer, context_of
 from sharing.keys import format_time
-
-INTERNAL_CONTROL = frozenset({"person_id"})  # links a case to the person index only
 
 
 @dataclass(frozen=True)
@@ -68,5 +77,107 @@ class SharedEvent:
         }
 
 
-def visible_control(control: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in control.items() if k not in INTERNAL_CONTROL}
+class Disclosure:
+    """Reads per organisation: one case, one event, the feed."""
+
+    def __init__(self, store: CaseStore, sealer: Sealer) -> None:
+        self.store = store
+        self.sealer = sealer
+        self._tables = store.records.tables
+
+    def read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
+        """The events of one case that `org_id` receives, sealed for it (or opened, for an
+        organisation the service hosts). Nothing received: CaseNotFound, not "forbidden"."""
+        if decrypt and org_id not in self.sealer.keyring.hosted:
+            raise errors.NotHosted(org_id)
+        positions = self._tables.access_positions(org_id, str(case_id))
+        if not positions:
+            raise errors.CaseNotFound(str(case_id))
+        grants = self._grants_by_event(self._tables.grants_for(org_id, str(case_id)))
+        digests = self._tables.digests_of_case(str(case_id))
+        shared = []
+        for event in self.store.history(case_id):
+            position = positions.get(event.originator_version)
+            if position is not None:
+                event_grants = grants.get(event.event_id, [])
+                event_digests = json.loads(digests[event.event_id])
+                shared.append(
+                    self._disclose(org_id, event, position, event_grants, decrypt, event_digests)
+                )
+        return shared
+
+    def read_event(
+        self, org_id: str, case_id: UUID, event_id: str, *, decrypt: bool = False
+    ) -> SharedEvent:
+        """One event of a case as `org_id` receives it."""
+        for event in self.read_case(org_id, case_id, decrypt=decrypt):
+            if event.event_id == event_id:
+                return event
+        raise errors.EventNotFound(str(case_id), event_id)
+
+    def receives_any(self, org_id: str, case_id: UUID) -> bool:
+        """Whether `org_id` receives (or received) any event of the case."""
+        return bool(self._tables.access_positions(org_id, str(case_id)))
+
+    def feed(
+        self, org_id: str, after: int = 0, limit: int = 100, *, decrypt: bool = False
+    ) -> list[SharedEvent]:
+        """What `org_id` receives across all cases after a global position, in order.
+
+        Positions are committed in order (one writer at a time holds the events table),
+        so a reader that resumes after the last position it saw never skips an event."""
+        shared = []
+        for row in self.store.records.feed_rows(org_id, after, limit):
+            event = self.store.mapper.to_domain_event(row.notification)
+            assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
+            grants = json.loads(f"[{row.grants}]") if row.grants else []
+            digests = json.loads(row.content_digests)
+            shared.append(
+                self._disclose(org_id, event, row.notification.id, grants, decrypt, digests)
+            )
+        return shared
+
+    @staticmethod
+    def _grants_by_event(rows: Iterable[GrantRow]) -> dict[str, list[dict[str, Any]]]:
+        """Grants in their wire form, as stored: parsed only if the service opens them."""
+        grants: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            grants.setdefault(row.event_id, []).append(json.loads(row.grant))
+        return grants
+
+    def _disclose(
+        self,
+        org_id: str,
+        event: Case.Event,
+        position: int,
+        grants: list[dict[str, Any]],
+        decrypt: bool,
+        digests: dict[str, str] | None = None,
+    ) -> SharedEvent:
+        granted = {str(name) for g in grants for name in g["fields"]}
+        readable = {name.partition(PART)[0] for name in granted}
+        payload = None
+        if decrypt:
+            payload = self.sealer.open(
+                org_id, context_of(self.sealer.region, event), event.content, grants
+            )
+        return SharedEvent(
+            region=self.sealer.region,
+            case_id=event.originator_id,
+            version=event.originator_version,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            author_org=event.author_org,
+            author_user=event.author_user,
+            occurred_at=event.occurred_at,
+            recorded_at=event.timestamp,
+            control=visible_control(event.control),
+            sealed={name: event.content[name] for name in sorted(granted)},
+            grants=grants,
+            withheld=[f for f in content_fields(event.event_type) if f not in readable],
+            content_digests=digests if digests is not None else content_digests(event.content),
+            signature=event.signature,
+            countersignature=event.countersignature,
+            position=position,
+            payload=payload,
+        )

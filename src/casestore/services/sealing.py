@@ -25,6 +25,7 @@ from casestore.adapters.persistence.sharing_tables import (
     GrantRow,
     SideRows,
 )
+from casestore.domain.case import Case
 from casestore.services.lru import Lru
 from casestore.services.provenance import STORED, SUBMISSION
 from sharing.canonical import b64decode, b64encode, canonical_json
@@ -41,7 +42,7 @@ from sharing.envelope import (
     wrap_case_key,
 )
 from sharing.errors import CaseKeyDestroyed, SignatureInvalid
-from sharing.keys import MasterKey, Recipient, format_time
+from sharing.keys import MasterKey, Recipient
 from sharing.policy import AccessMatrix, Decision, Scope
 from sharing.signing import Signature, sign, verify
 
@@ -97,7 +98,7 @@ class Sealer:
         key = new_case_key()
         wrapped = wrap_case_key(self._master, self.region, case_id, key)
         self._remember(case_id, key)
-        return key, CaseKeyRow(case_id, b64encode(wrapped), format_time(now))
+        return key, CaseKeyRow(case_id, b64encode(wrapped), now)
 
     def cached_case_key(self, case_id: str) -> bytes | None:
         """A recently used case key, sparing a read and an unwrap per event."""
@@ -284,6 +285,11 @@ class Sealer:
         return reassemble(
             open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
         )
+
+
+def context_of(region: str, event: Case.Event) -> EventContext:
+    """What a stored event's ciphertexts are bound to."""
+    return EventContext(region, str(event.originator_id), event.event_id, event.event_type)
 
 
 def reassemble(opened: Mapping[str, bytes]) -> dict[str, Any]:

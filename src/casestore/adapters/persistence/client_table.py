@@ -1,23 +1,21 @@
 """The table of API clients: one row per issued bearer token, holding only its hash.
 
-On PostgreSQL a revocation is broadcast on `REVOCATIONS_CHANNEL` (the client id as
-payload) in the revoking transaction, so API processes that cache clients drop it as the
-revocation commits (casestore.services.clients.TokenCache). The channel is shared by every schema
-of the database: another schema's revocation costs a process one needless cache miss.
-A client revoked by hand in SQL must be announced the same way (`NOTIFY
-casestore_clients, '<client id>'`), or it stays usable from a cache.
+A revocation is announced through the backend in the revoking transaction. On PostgreSQL
+it is broadcast on the revocations channel (casestore.adapters.wakeup; the client id as
+payload), so API processes that cache clients drop it as the revocation commits
+(casestore.adapters.token_cache). The channel is shared by every schema of the database:
+another schema's revocation costs a process one needless cache miss. A client revoked by
+hand in SQL must be announced the same way (`NOTIFY casestore_clients, '<client id>'`),
+or it stays usable from a cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from eventsourcing.postgres import PostgresDatastore
-
-from casestore.adapters.persistence.sharing_tables import SideTables
-
-REVOCATIONS_CHANNEL = "casestore_clients"
+from casestore.adapters.persistence.backend import Backend
+from casestore.adapters.persistence.rows import columns, from_row, stamp, values
 
 
 @dataclass(frozen=True)
@@ -27,73 +25,50 @@ class ClientRow:
     role: str
     name: str
     token_hash: str
-    created_at: str
-    expires_at: str
-    revoked_at: str | None = None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
 
 
-def client_statements(name: Callable[[str], str]) -> list[str]:
-    return [
-        f"CREATE TABLE IF NOT EXISTS {name('clients')} ("
-        "client_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, role TEXT NOT NULL, "
-        "name TEXT NOT NULL, token_hash TEXT NOT NULL, created_at TEXT NOT NULL, "
-        "expires_at TEXT NOT NULL, revoked_at TEXT)",
-    ]
-
-
-class ClientTable(SideTables):
-    def add_client(self, row: ClientRow) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                self._q(
-                    f"INSERT INTO {self._t('clients')} (client_id, org_id, role, name, "
-                    "token_hash, created_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                ),
-                (
-                    row.client_id,
-                    row.org_id,
-                    row.role,
-                    row.name,
-                    row.token_hash,
-                    row.created_at,
-                    row.expires_at,
-                ),
-            )
-
-    def client(self, client_id: str) -> ClientRow | None:
-        row = self._one(f"SELECT * FROM {self._t('clients')} WHERE client_id = %s", (client_id,))
-        return None if row is None else _client(row)
-
-    def clients(self) -> list[ClientRow]:
-        rows = self._all(f"SELECT * FROM {self._t('clients')} ORDER BY org_id, created_at", ())
-        return [_client(r) for r in rows]
+class ClientTable:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._name = backend.table("clients")
 
     @property
     def broadcasts_revocations(self) -> bool:
         """Whether other processes learn of a revocation (and so may cache clients)."""
-        return isinstance(self.datastore, PostgresDatastore)
+        return self.backend.broadcasts_revocations
 
-    def revoke_client(self, client_id: str, at: str) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
+    def create(self) -> None:
+        self.backend.create(
+            [
+                f"CREATE TABLE IF NOT EXISTS {self._name} ("
+                "client_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, role TEXT NOT NULL, "
+                "name TEXT NOT NULL, token_hash TEXT NOT NULL, created_at TEXT NOT NULL, "
+                "expires_at TEXT NOT NULL, revoked_at TEXT)"
+            ]
+        )
+
+    def add(self, row: ClientRow) -> None:
+        with self.backend.transaction(commit=True) as cursor:
+            self.backend.insert(cursor, "clients", columns(ClientRow), [values(row)])
+
+    def get(self, client_id: str) -> ClientRow | None:
+        row = self.backend.one(f"SELECT * FROM {self._name} WHERE client_id = %s", (client_id,))
+        return None if row is None else from_row(ClientRow, row)
+
+    def all(self) -> list[ClientRow]:
+        rows = self.backend.all(f"SELECT * FROM {self._name} ORDER BY org_id, created_at")
+        return [from_row(ClientRow, r) for r in rows]
+
+    def revoke(self, client_id: str, at: datetime) -> None:
+        with self.backend.transaction(commit=True) as cursor:
             cursor.execute(
-                self._q(
-                    f"UPDATE {self._t('clients')} SET revoked_at = %s "
+                self.backend.sql(
+                    f"UPDATE {self._name} SET revoked_at = %s "
                     "WHERE client_id = %s AND revoked_at IS NULL"
                 ),
-                (at, client_id),
+                (stamp(at), client_id),
             )
-            if self.broadcasts_revocations:
-                cursor.execute("SELECT pg_notify(%s, %s)", (REVOCATIONS_CHANNEL, client_id))
-
-
-def _client(r: dict[str, str]) -> ClientRow:
-    return ClientRow(
-        r["client_id"],
-        r["org_id"],
-        r["role"],
-        r["name"],
-        r["token_hash"],
-        r["created_at"],
-        r["expires_at"],
-        r["revoked_at"],
-    )
+            self.backend.announce_revocation(cursor, client_id)

@@ -9,21 +9,21 @@ its escrow (emptied when the case is shredded).
 
 Rows written for a new event go in through the recorder's insert hook, inside the same
 transaction as the event, so an event is never stored without its grants or vice versa.
-The SQL is shared by both backends; each supplies its parameter style and table names.
+The SQL is shared by both backends; the backend supplies parameter style and table names.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, cast
+from datetime import datetime
+from typing import Any
 
 from eventsourcing.persistence import DatabaseError
 
-INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
-TABLES = ("case_keys", "grants", "access", "event_ids")
+from casestore.adapters.persistence.backend import Backend, Cursor
+from casestore.adapters.persistence.rows import COLUMN, columns, from_row, values
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class EventIdRow:
     content_digests: str = "{}"  # JSON: sealed field -> ciphertext digest, as countersigned
     # JSON wire form of the event's escrow (its data keys under the case key); None for an
     # event without content and once the case is shredded.
-    escrow: str | None = None
+    escrow: str | None = field(default=None, metadata={COLUMN: "escrow_json"})
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class FeedRow:
 class CaseKeyRow:
     case_id: str
     wrapped: str  # base64 of the case key wrapped under the master key
-    created_at: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class GrantRow:
     event_id: str
     org_id: str
     key_id: str
-    grant: str  # the grant's JSON wire form
+    grant: str = field(metadata={COLUMN: "grant_json"})  # the grant's JSON wire form
     policy_version: str
     basis: str  # JSON: sealed field -> {"rules": [...], "grounds": [...]}, in grant order
 
@@ -78,7 +78,7 @@ class EscrowRow:
 
     case_id: str
     event_id: str
-    escrow: str  # JSON wire form: every data key of the event under the case key
+    escrow: str = field(metadata={COLUMN: "escrow_json"})  # every data key, under the case key
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class AccessRow:
 @dataclass(frozen=True)
 class ShredRecord:
     case_id: str
-    shredded_at: str
+    shredded_at: datetime
     shredded_by: str
     reason: str
 
@@ -113,14 +113,16 @@ class SideRows:
     access: list[AccessRow] = field(default_factory=list)
 
 
-class Cursor(Protocol):
-    def execute(self, query: Any, params: Any = ...) -> Any: ...
-    def executemany(self, query: Any, params_seq: Any) -> Any: ...
-    def fetchall(self) -> Any: ...
-    def fetchone(self) -> Any: ...
+SIDE_TABLES: dict[str, type] = {
+    "event_ids": EventIdRow,
+    "case_keys": CaseKeyRow,
+    "grants": GrantRow,
+    "access": AccessRow,
+}
+"""The tables a save writes beside its events, with their row classes (= their columns)."""
 
 
-def create_statements(name: Any) -> list[str]:
+def create_statements(name: Callable[[str], str]) -> list[str]:
     """DDL for both backends; `name(table)` gives the (qualified) table name."""
     return [
         f"CREATE TABLE IF NOT EXISTS {name('case_keys')} ("
@@ -146,75 +148,54 @@ def create_statements(name: Any) -> list[str]:
     ]
 
 
-class SideTables:
-    """Queries over the sharing tables, shared by the SQLite and PostgreSQL recorders.
+def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows of one save per table, as value tuples in column order."""
+    return {table: [values(row) for row in getattr(rows, table)] for table in SIDE_TABLES}
 
-    Subclasses provide `_t(table)` (qualified table name), `_q(sql)` (parameter style) and
-    `datastore.transaction(commit=...)`.
-    """
 
-    datastore: Any
+def write_side_rows(backend: Backend, cursor: Cursor, rows: SideRows | None) -> None:
+    """One multi-row INSERT per table, inside the event's transaction."""
+    if rows is None:
+        return
+    for table, table_rows in side_values(rows).items():
+        backend.insert(cursor, table, columns(SIDE_TABLES[table]), table_rows)
 
-    def _t(self, table: str) -> str:
-        raise NotImplementedError
 
-    def _q(self, statement: str) -> str:
-        return statement
+def with_positions(rows: SideRows, positions: dict[tuple[str, int], int]) -> None:
+    """Give each access row the global position of its event, by (case id, version)."""
+    rows.access = [replace(a, position=positions[(a.case_id, a.version)]) for a in rows.access]
 
-    # ---- the layout in place ----------------------------------------------------------
+
+class SharingTables:
+    """Queries over the sharing tables, and the changes made to them after the fact."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._t = backend.table
 
     def has_current_layout(self) -> bool:
         """False for a database whose sharing tables predate one grant per (event,
         organisation key): `CREATE TABLE IF NOT EXISTS` leaves such tables as they are, and
         writing to them would fail on the first sealed event instead of at start-up."""
         try:
-            self._all(f"SELECT basis FROM {self._t('grants')} WHERE 1 = 0", ())
-            self._all(f"SELECT escrow_json FROM {self._t('event_ids')} WHERE 1 = 0", ())
+            self.backend.all(f"SELECT basis FROM {self._t('grants')} WHERE 1 = 0")
+            self.backend.all(f"SELECT escrow_json FROM {self._t('event_ids')} WHERE 1 = 0")
         except DatabaseError:  # "no such column": SQLite and PostgreSQL name it differently
             return False
         return True
-
-    # ---- writes inside the event transaction -----------------------------------------
-
-    def write_side_rows(self, cursor: Cursor, rows: SideRows | None) -> None:
-        """One multi-row INSERT per table, inside the event's transaction."""
-        if rows is None:
-            return
-        for table, values in side_values(rows).items():
-            self._insert(cursor, table, COLUMNS[table], values)
-
-    def _insert(
-        self, cursor: Cursor, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-    ) -> None:
-        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start : start + INSERT_CHUNK]
-            cursor.execute(
-                self._q(
-                    f"INSERT INTO {self._t(table)} ({', '.join(columns)}) VALUES "
-                    + ", ".join([placeholders] * len(chunk))
-                ),
-                [value for row in chunk for value in row],
-            )
 
     # ---- reads --------------------------------------------------------------------------
 
     def recorded_event(self, event_id: str) -> EventIdRow | None:
         """Where an event id was recorded, if it was."""
-        row = self._one(f"SELECT * FROM {self._t('event_ids')} WHERE event_id = %s", (event_id,))
-        if row is None:
-            return None
-        return EventIdRow(
-            row["event_id"],
-            row["case_id"],
-            int(row["version"]),
-            row["digest"],
-            row["content_digests"],
+        row = self.backend.one(
+            f"SELECT * FROM {self._t('event_ids')} WHERE event_id = %s", (event_id,)
         )
+        return None if row is None else from_row(EventIdRow, row)
 
     def digests_of_case(self, case_id: str) -> dict[str, str]:
         """Event id -> its content digests (JSON) for every event of a case."""
-        rows = self._all(
+        rows = self.backend.all(
             f"SELECT event_id, content_digests FROM {self._t('event_ids')} WHERE case_id = %s",
             (case_id,),
         )
@@ -222,29 +203,27 @@ class SideTables:
 
     def wrapped_case_key(self, case_id: str) -> tuple[str | None, bool]:
         """The wrapped case key and whether the case was ever keyed (False: unknown)."""
-        row = self._one(
+        row = self.backend.one(
             f"SELECT wrapped FROM {self._t('case_keys')} WHERE case_id = %s", (case_id,)
         )
         return (None, False) if row is None else (row["wrapped"], True)
 
     def case_ids(self) -> list[str]:
         """Every case that has (or had) a case key: every case ever opened."""
-        rows = self._all(f"SELECT case_id FROM {self._t('case_keys')} ORDER BY case_id", ())
+        rows = self.backend.all(f"SELECT case_id FROM {self._t('case_keys')} ORDER BY case_id")
         return [r["case_id"] for r in rows]
 
     def shred_record(self, case_id: str) -> ShredRecord | None:
-        row = self._one(
-            f"SELECT shredded_at, shredded_by, reason FROM {self._t('case_keys')} "
+        row = self.backend.one(
+            f"SELECT case_id, shredded_at, shredded_by, reason FROM {self._t('case_keys')} "
             "WHERE case_id = %s AND shredded_at IS NOT NULL",
             (case_id,),
         )
-        if row is None:
-            return None
-        return ShredRecord(case_id, row["shredded_at"], row["shredded_by"], row["reason"])
+        return None if row is None else from_row(ShredRecord, row)
 
     def access_positions(self, org_id: str, case_id: str) -> dict[int, int]:
         """Version -> global position of every event of a case that `org_id` receives."""
-        rows = self._all(
+        rows = self.backend.all(
             f"SELECT version, position FROM {self._t('access')} "
             "WHERE org_id = %s AND case_id = %s ORDER BY version",
             (org_id, case_id),
@@ -252,45 +231,35 @@ class SideTables:
         return {int(r["version"]): int(r["position"]) for r in rows}
 
     def grants_for(self, org_id: str, case_id: str) -> list[GrantRow]:
-        rows = self._all(
+        rows = self.backend.all(
             f"SELECT * FROM {self._t('grants')} WHERE org_id = %s AND case_id = %s "
             "ORDER BY version, key_id",
             (org_id, case_id),
         )
-        return [_grant_row(r) for r in rows]
+        return [from_row(GrantRow, r) for r in rows]
 
     def grants_of_case(self, case_id: str) -> list[GrantRow]:
-        rows = self._all(
+        rows = self.backend.all(
             f"SELECT * FROM {self._t('grants')} WHERE case_id = %s "
             "ORDER BY version, org_id, key_id",
             (case_id,),
         )
-        return [_grant_row(r) for r in rows]
+        return [from_row(GrantRow, r) for r in rows]
 
     def access_of_case(self, case_id: str) -> list[AccessRow]:
-        rows = self._all(
+        rows = self.backend.all(
             f"SELECT * FROM {self._t('access')} WHERE case_id = %s ORDER BY version, org_id",
             (case_id,),
         )
-        return [
-            AccessRow(
-                r["org_id"],
-                r["case_id"],
-                int(r["version"]),
-                r["event_id"],
-                r["policy_version"],
-                int(r["position"]),
-            )
-            for r in rows
-        ]
+        return [from_row(AccessRow, r) for r in rows]
 
     def escrows_of_case(self, case_id: str) -> list[EscrowRow]:
-        rows = self._all(
+        rows = self.backend.all(
             f"SELECT case_id, event_id, escrow_json FROM {self._t('event_ids')} "
             "WHERE case_id = %s AND escrow_json IS NOT NULL",
             (case_id,),
         )
-        return [EscrowRow(r["case_id"], r["event_id"], r["escrow_json"]) for r in rows]
+        return [from_row(EscrowRow, r) for r in rows]
 
     # ---- changes after the fact ---------------------------------------------------------
 
@@ -303,11 +272,12 @@ class SideTables:
         remove_access: Iterable[tuple[str, str, int]] = (),
     ) -> None:
         """Re-grant and revoke in one transaction; `remove` keys are (org, case, version, key)."""
-        with self.datastore.transaction(commit=True) as cursor:
+        sql = self.backend.sql
+        with self.backend.transaction(commit=True) as cursor:
             removed = list(remove)
             if removed:
                 cursor.executemany(
-                    self._q(
+                    sql(
                         f"DELETE FROM {self._t('grants')} WHERE org_id = %s AND case_id = %s "
                         "AND version = %s AND key_id = %s"
                     ),
@@ -316,112 +286,33 @@ class SideTables:
             gone = list(remove_access)
             if gone:
                 cursor.executemany(
-                    self._q(
+                    sql(
                         f"DELETE FROM {self._t('access')} WHERE org_id = %s AND case_id = %s "
                         "AND version = %s"
                     ),
                     gone,
                 )
-            self._insert(cursor, "grants", COLUMNS["grants"], [_grant_params(g) for g in add])
-            self._insert(
-                cursor, "access", COLUMNS["access"], [_access_params(a) for a in add_access]
+            self.backend.insert(cursor, "grants", columns(GrantRow), [values(g) for g in add])
+            self.backend.insert(
+                cursor, "access", columns(AccessRow), [values(a) for a in add_access]
             )
 
     def shred(self, record: ShredRecord) -> None:
         """Destroy the case key and every wrapped data key of the case; keep the record."""
-        with self.datastore.transaction(commit=True) as cursor:
+        sql = self.backend.sql
+        shredded_at, by, reason = values(record)[1:]
+        with self.backend.transaction(commit=True) as cursor:
             cursor.execute(
-                self._q(
+                sql(
                     f"UPDATE {self._t('case_keys')} SET wrapped = NULL, shredded_at = %s, "
                     "shredded_by = %s, reason = %s WHERE case_id = %s"
                 ),
-                (record.shredded_at, record.shredded_by, record.reason, record.case_id),
+                (shredded_at, by, reason, record.case_id),
             )
             cursor.execute(
-                self._q(f"DELETE FROM {self._t('grants')} WHERE case_id = %s"), (record.case_id,)
+                sql(f"DELETE FROM {self._t('grants')} WHERE case_id = %s"), (record.case_id,)
             )
             cursor.execute(
-                self._q(f"UPDATE {self._t('event_ids')} SET escrow_json = NULL WHERE case_id = %s"),
+                sql(f"UPDATE {self._t('event_ids')} SET escrow_json = NULL WHERE case_id = %s"),
                 (record.case_id,),
             )
-
-    # ---- helpers ------------------------------------------------------------------------
-
-    def _one(self, statement: str, params: tuple[Any, ...]) -> Any:
-        with self._reading() as cursor:
-            cursor.execute(self._q(statement), params)
-            return cursor.fetchone()
-
-    def _all(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
-        with self._reading() as cursor:
-            cursor.execute(self._q(statement), params)
-            return list(cursor.fetchall())
-
-    def _reading(self) -> AbstractContextManager[Any]:
-        """A cursor for one read; backends may do better than a rolled-back transaction."""
-        return cast(AbstractContextManager[Any], self.datastore.transaction(commit=False))
-
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "event_ids": ("event_id", "case_id", "version", "digest", "content_digests", "escrow_json"),
-    "case_keys": ("case_id", "wrapped", "created_at"),
-    "grants": (
-        "case_id",
-        "version",
-        "event_id",
-        "org_id",
-        "key_id",
-        "grant_json",
-        "policy_version",
-        "basis",
-    ),
-    "access": ("org_id", "case_id", "version", "event_id", "policy_version", "position"),
-}
-
-
-def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
-    """The rows of one save per table, as value tuples in `COLUMNS` order."""
-    return {
-        "event_ids": [
-            (e.event_id, e.case_id, e.version, e.digest, e.content_digests, e.escrow)
-            for e in rows.event_ids
-        ],
-        "case_keys": [(k.case_id, k.wrapped, k.created_at) for k in rows.case_keys],
-        "grants": [_grant_params(g) for g in rows.grants],
-        "access": [_access_params(a) for a in rows.access],
-    }
-
-
-def _access_params(a: AccessRow) -> tuple[Any, ...]:
-    return (a.org_id, a.case_id, a.version, a.event_id, a.policy_version, a.position)
-
-
-def with_positions(rows: SideRows, positions: dict[tuple[str, int], int]) -> None:
-    """Give each access row the global position of its event, by (case id, version)."""
-    rows.access = [replace(a, position=positions[(a.case_id, a.version)]) for a in rows.access]
-
-
-def _grant_params(g: GrantRow) -> tuple[Any, ...]:
-    return (
-        g.case_id,
-        g.version,
-        g.event_id,
-        g.org_id,
-        g.key_id,
-        g.grant,
-        g.policy_version,
-        g.basis,
-    )
-
-
-def _grant_row(r: Any) -> GrantRow:
-    return GrantRow(
-        r["case_id"],
-        int(r["version"]),
-        r["event_id"],
-        r["org_id"],
-        r["key_id"],
-        r["grant_json"],
-        r["policy_version"],
-        r["basis"],
-    )

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from casestore.adapters.wakeup import wakeup_for
 from casestore.bootstrap import Services
 from casestore.entrypoints.api import cases, feed, health, policy, problems, stream
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
@@ -52,7 +51,7 @@ def create_app(services: Services) -> FastAPI:
     # a request's bearer token costs no database round trip.
     app.state.tokens = ClientCache() if services.clients.broadcasts_revocations else None
     # Live feeds await the wakeup (api/stream.py); on PostgreSQL it also feeds the cache.
-    app.state.wakeup = wakeup_for(services.store, app.state.tokens)
+    app.state.wakeup = services.wakeup(app.state.tokens)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     problems.install(app)

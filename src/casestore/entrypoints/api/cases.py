@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from casestore.entrypoints.api.deps import Reader, Store, Writer, services_of
+from casestore.entrypoints.api.deps import Disclosed, Reader, Writer, services_of
 from casestore.entrypoints.api.problems import HttpProblem
 from casestore.entrypoints.api.schemas import (
     CaseCreate,
@@ -98,11 +98,12 @@ async def append_event(
 def read_events(
     case_id: UUID,
     caller: Reader,
-    store: Store,
+    disclosure: Disclosed,
     decrypt: Decrypt = False,
 ) -> list[dict[str, Any]]:
     """The events of a case the caller's organisation receives, sealed for it."""
-    return [e.to_json() for e in store.read_case(caller.org_id, case_id, decrypt=decrypt)]
+    events = disclosure.read_case(caller.org_id, case_id, decrypt=decrypt)
+    return [e.to_json() for e in events]
 
 
 @router.get("/{case_id}/events/{event_id}", response_model=SharedEventPublic, responses=ERRORS)
@@ -110,11 +111,11 @@ def read_event(
     case_id: UUID,
     event_id: str,
     caller: Reader,
-    store: Store,
+    disclosure: Disclosed,
     decrypt: Decrypt = False,
 ) -> dict[str, Any]:
     """One event of a case, as the caller's organisation receives it."""
-    return store.read_event(caller.org_id, case_id, event_id, decrypt=decrypt).to_json()
+    return disclosure.read_event(caller.org_id, case_id, event_id, decrypt=decrypt).to_json()
 
 
 async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:

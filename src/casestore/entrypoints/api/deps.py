@@ -14,6 +14,7 @@ from casestore.bootstrap import Services
 from casestore.entrypoints.api.problems import forbidden
 from casestore.services.case_store import CaseStore
 from casestore.services.clients import Client, ClientRole, Unauthenticated
+from casestore.services.disclosure import Disclosure
 
 # Dependencies without I/O are `async def`: a plain `def` would cost each request a hop
 # through the thread pool per dependency.
@@ -31,6 +32,10 @@ async def get_services(request: Request) -> Services:
 
 async def get_store(request: Request) -> CaseStore:
     return services_of(request).store
+
+
+async def get_disclosure(request: Request) -> Disclosure:
+    return services_of(request).disclosure
 
 
 class Bearer(SecurityBase):
@@ -81,6 +86,7 @@ def allow(*roles: ClientRole) -> Bearer:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 Store = Annotated[CaseStore, Depends(get_store)]
+Disclosed = Annotated[Disclosure, Depends(get_disclosure)]
 Caller = Annotated[Client, Depends(Bearer())]
 
 WRITERS = (ClientRole.partner_system, ClientRole.coordinator)

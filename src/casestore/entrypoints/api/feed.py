@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic_core import to_json
 
 from casestore.entrypoints.api.cases import ERRORS
-from casestore.entrypoints.api.deps import Reader, Store
+from casestore.entrypoints.api.deps import Disclosed, Reader
 from casestore.entrypoints.api.schemas import FeedPage
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
@@ -20,12 +20,12 @@ After = Annotated[int, Query(ge=0, description="The last position the caller has
 @router.get("", response_model=FeedPage, responses=ERRORS)
 def read_feed(
     caller: Reader,
-    store: Store,
+    disclosure: Disclosed,
     after: After = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """The next page of events the caller's organisation receives after a position."""
-    events = store.feed(caller.org_id, after, limit)
+    events = disclosure.feed(caller.org_id, after, limit)
     # Built as JSON directly: the items are already in their wire form, and validating
     # them again would cost more than reading them (the response model documents them).
     body = {

@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from casestore.adapters.wakeup import Wakeup
 from casestore.entrypoints.api.cases import ERRORS
-from casestore.entrypoints.api.deps import Reader, Store
+from casestore.entrypoints.api.deps import Disclosed, Reader
 from casestore.entrypoints.api.feed import After
-from casestore.services.case_store import CaseStore
+from casestore.services.disclosure import Disclosure
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 
@@ -58,7 +58,7 @@ def get_wakeup(request: Request) -> Wakeup:
 @router.get("/stream", response_class=EventSourceResponse, responses=STREAM)
 async def stream_feed(
     caller: Reader,
-    store: Store,
+    disclosure: Disclosed,
     wakeup: Annotated[Wakeup, Depends(get_wakeup)],
     after: After = 0,
     last_event_id: LastEventId = None,
@@ -74,7 +74,7 @@ async def stream_feed(
     start = last_event_id if last_event_id is not None else after
     shutdown = anyio.Event()  # set by sse-starlette when the server is asked to exit
     return EventSourceResponse(
-        _events(store, caller.org_id, start, wakeup, shutdown),
+        _events(disclosure, caller.org_id, start, wakeup, shutdown),
         ping=PING_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
         shutdown_event=shutdown,
@@ -83,13 +83,17 @@ async def stream_feed(
 
 
 async def _events(
-    store: CaseStore, org_id: str, position: int, wakeup: Wakeup, shutdown: anyio.Event
+    disclosure: Disclosure,
+    org_id: str,
+    position: int,
+    wakeup: Wakeup,
+    shutdown: anyio.Event,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every event `org_id` receives after `position`, in order, until the server stops.
     (A client's disconnect cancels it from outside.)"""
     while not (wakeup.stopped or shutdown.is_set()):
         seen = wakeup.generation  # before reading: a wakeup during the read is not lost
-        batch = await run_in_threadpool(store.feed, org_id, position, PAGE)
+        batch = await run_in_threadpool(disclosure.feed, org_id, position, PAGE)
         for event in batch:
             data = json.dumps(event.to_json(), separators=(",", ":"))
             yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)

@@ -14,14 +14,13 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from uuid import uuid4
 
+from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.subscription_table import (
     ACTIVE,
     PARKED,
     AttemptRow,
     SubscriptionRow,
     SubscriptionTable,
-    stamp,
-    unstamp,
 )
 from casestore.services.webhooks.destinations import check_host
 from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
@@ -141,13 +140,13 @@ class Subscriptions:
             secret=self._secrets.wrap(subscription_id, secret),
             status=ACTIVE,
             position=end if after is None else after,
-            created_at=stamp(self._clock()),
+            created_at=self._clock(),
         )
-        self._table.add_subscription(row)
+        self._table.add(row)
         return Created(_public(row), secret)
 
     def of(self, org_id: str) -> list[Subscription]:
-        return [_public(r) for r in self._table.subscriptions(org_id)]
+        return [_public(r) for r in self._table.of(org_id)]
 
     def get(self, org_id: str, subscription_id: str) -> Subscription:
         return _public(self._row(org_id, subscription_id))
@@ -161,13 +160,13 @@ class Subscriptions:
 
     def delete(self, org_id: str, subscription_id: str) -> None:
         self._row(org_id, subscription_id)
-        self._table.delete_subscription(subscription_id)
+        self._table.delete(subscription_id)
 
     def resume(self, org_id: str, subscription_id: str) -> Subscription:
         """Un-park: the undelivered event is due again at once, with a fresh retry run.
         Resuming an active subscription changes nothing."""
         self._row(org_id, subscription_id)
-        self._table.resume_subscription(subscription_id)
+        self._table.resume(subscription_id)
         return self.get(org_id, subscription_id)
 
     def secret_of(self, row: SubscriptionRow) -> str:
@@ -175,43 +174,15 @@ class Subscriptions:
         return self._secrets.unwrap(row.subscription_id, row.secret)
 
     def _row(self, org_id: str, subscription_id: str) -> SubscriptionRow:
-        row = self._table.subscription(subscription_id)
+        row = self._table.get(subscription_id)
         if row is None or row.org_id != org_id:
             raise SubscriptionNotFound(subscription_id)
         return row
 
 
-def _public(r: SubscriptionRow) -> Subscription:
-    created_at = unstamp(r.created_at)
-    assert created_at is not None  # noqa: S101 - a NOT NULL column
-    return Subscription(
-        subscription_id=r.subscription_id,
-        org_id=r.org_id,
-        url=r.url,
-        description=r.description,
-        status=r.status,
-        position=r.position,
-        created_at=created_at,
-        parked_at=unstamp(r.parked_at),
-        attempts=r.attempts,
-        failing_since=unstamp(r.failing_since),
-        next_attempt_at=unstamp(r.next_attempt_at),
-        last_error=r.last_error,
-    )
+def _public(row: SubscriptionRow) -> Subscription:
+    return project(Subscription, row)
 
 
-def _attempt(a: AttemptRow) -> Attempt:
-    attempted_at = unstamp(a.attempted_at)
-    assert attempted_at is not None  # noqa: S101 - a NOT NULL column
-    return Attempt(
-        webhook_id=a.webhook_id,
-        event_id=a.event_id,
-        position=a.position,
-        attempt=a.attempt,
-        attempted_at=attempted_at,
-        outcome=a.outcome,
-        status_code=a.status_code,
-        error=a.error,
-        next_retry_at=unstamp(a.next_retry_at),
-        duration_ms=a.duration_ms,
-    )
+def _attempt(row: AttemptRow) -> Attempt:
+    return project(Attempt, row)

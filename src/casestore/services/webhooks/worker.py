@@ -40,11 +40,9 @@ import structlog
 from casestore.adapters.persistence.subscription_table import (
     AttemptRow,
     SubscriptionRow,
-    stamp,
-    unstamp,
 )
-from casestore.services.case_store import CaseStore, Clock, utcnow
-from casestore.services.disclosure import SharedEvent
+from casestore.services.case_store import Clock, utcnow
+from casestore.services.disclosure import Disclosure, SharedEvent
 from casestore.services.webhooks.backoff import Backoff
 from casestore.services.webhooks.delivery import Delivery, prepare
 from casestore.services.webhooks.destinations import http_client, refused
@@ -72,7 +70,7 @@ def default_worker_id() -> str:
 class Worker:
     def __init__(
         self,
-        store: CaseStore,
+        disclosure: Disclosure,
         subscriptions: Subscriptions,
         *,
         worker_id: str | None = None,
@@ -88,7 +86,7 @@ class Worker:
     ) -> None:
         if lease.total_seconds() < LEASE_PER_TIMEOUT * timeout:
             raise ValueError(f"the lease must last at least {LEASE_PER_TIMEOUT}x the timeout")
-        self.store = store
+        self.disclosure = disclosure
         self.subscriptions = subscriptions
         self.table = subscriptions.table
         self.worker_id = worker_id or default_worker_id()
@@ -137,10 +135,10 @@ class Worker:
 
     def dispatch(self) -> list[Future[Turn]]:
         """Start a turn for every due subscription that may have something to deliver."""
-        end = self.store.max_position()
-        now = stamp(self.clock())
+        end = self.disclosure.store.max_position()
+        now = self.clock()
         started = []
-        for row in self.table.due_subscriptions(now, self.worker_id):
+        for row in self.table.due(now, self.worker_id):
             sid = row.subscription_id
             retry_due = row.next_attempt_at is not None
             nothing_new = row.position >= end or self._seen.get(sid, -1) >= end
@@ -168,7 +166,7 @@ class Worker:
 
     def _turn(self, sid: str, end: int) -> Turn:
         now = self.clock()
-        row = self.table.claim(sid, self.worker_id, stamp(now), stamp(now + self.lease))
+        row = self.table.claim(sid, self.worker_id, now, now + self.lease)
         if row is None:
             return Turn(0)  # another worker has it, or it was parked or deleted meanwhile
         try:
@@ -180,7 +178,7 @@ class Worker:
         secret = self.subscriptions.secret_of(row)
         sent = 0
         while sent < self.batch:
-            events = self.store.feed(row.org_id, row.position, min(PAGE, self.batch - sent))
+            events = self.disclosure.feed(row.org_id, row.position, min(PAGE, self.batch - sent))
             if not events:
                 return Turn(sent, caught_up=end)
             for event in events:
@@ -208,7 +206,7 @@ class Worker:
             attempt=row.attempts + 1,
             webhook_id=delivery.webhook_id,
             event_id=event.event_id,
-            attempted_at=stamp(now),
+            attempted_at=now,
             outcome="delivered",
             status_code=status,
             error=error,
@@ -222,7 +220,7 @@ class Worker:
         }
         if error is None:
             held = self.table.acknowledge(
-                attempt, self.worker_id, after=row.position, lease_until=stamp(now + self.lease)
+                attempt, self.worker_id, after=row.position, lease_until=now + self.lease
             )
             if not held:
                 log.warning("webhook lease lost; acknowledgement not recorded", **context)
@@ -238,16 +236,16 @@ class Worker:
                 last_error=None,
             )
         failures = row.failures + 1
-        failing_since = unstamp(row.failing_since) or now
+        failing_since = row.failing_since or now
         park = self.backoff.gives_up(failing_since, now)
-        retry_at = None if park else stamp(now + self.backoff.delay(failures))
+        retry_at = None if park else now + self.backoff.delay(failures)
         attempt = replace(attempt, outcome="parked" if park else "failed", next_retry_at=retry_at)
         held = self.table.fail(
             attempt,
             self.worker_id,
             after=row.position,
             failures=failures,
-            failing_since=stamp(failing_since),
+            failing_since=failing_since,
             park=park,
         )
         if park and held:

@@ -1,0 +1,111 @@
+"""What differs between SQLite and PostgreSQL, behind one object.
+
+Tables talk to a `Backend`, never to a datastore class: how a statement is written
+(parameter style, qualified table names), how it runs (a transaction, or a cursor for
+one read), and what the database can tell other processes. PostgreSQL pushes: saves
+NOTIFY the live feeds and revocations are broadcast to every API process's client cache.
+SQLite has no push: other processes poll, and no process may cache clients. Each case
+recorder hands out the backend of its own datastore, so nothing else asks which kind of
+database it is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from casestore.adapters.token_cache import TokenCache
+from casestore.adapters.wakeup import OnSaved, Wakeup
+
+INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
+
+
+class Cursor(Protocol):
+    def execute(self, query: Any, params: Any = ...) -> Any: ...
+    def executemany(self, query: Any, params_seq: Any) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+class Backend(ABC):
+    broadcasts_revocations = False
+    """Whether other processes learn of a revoked client (and so may cache clients)."""
+
+    # ---- how a statement is written ------------------------------------------------------
+
+    @abstractmethod
+    def table(self, name: str) -> str:
+        """The qualified name of the table `casestore_<name>`."""
+
+    def sql(self, statement: str) -> str:
+        """A statement written with %s placeholders, in this database's parameter style."""
+        return statement
+
+    # ---- how it runs -----------------------------------------------------------------------
+
+    @abstractmethod
+    def transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
+        """A cursor inside a transaction, committed on leaving when `commit`."""
+
+    def reading(self) -> AbstractContextManager[Cursor]:
+        """A cursor for one read."""
+        return self.transaction(commit=False)
+
+    def one(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        with self.reading() as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return cursor.fetchone()
+
+    def all(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self.reading() as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return list(cursor.fetchall())
+
+    def write(self, statement: str, params: Sequence[Any] = ()) -> None:
+        """One statement in a transaction of its own."""
+        with self.transaction(commit=True) as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+
+    def insert(
+        self,
+        cursor: Cursor,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Multi-row INSERTs of `rows` into `casestore_<table>`, inside `cursor`'s
+        transaction."""
+        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            cursor.execute(
+                self.sql(
+                    f"INSERT INTO {self.table(table)} ({', '.join(columns)}) VALUES "
+                    + ", ".join([placeholders] * len(chunk))
+                ),
+                [value for row in chunk for value in row],
+            )
+
+    def create(self, statements: Sequence[str]) -> None:
+        """Run DDL (idempotent statements) in one transaction."""
+        with self.transaction(commit=True) as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    # ---- what other processes learn ------------------------------------------------------
+
+    def announce_revocation(self, cursor: Cursor, client_id: str) -> None:  # noqa: B027
+        """Tell every process, inside the revoking transaction, to drop a cached client
+        (nothing to do where no process caches clients)."""
+
+    @abstractmethod
+    def wakeup(
+        self,
+        on_saved: OnSaved,
+        max_position: Callable[[], int],
+        tokens: TokenCache[Any] | None = None,
+    ) -> Wakeup:
+        """The live feeds' wakeup for this database (not started); on PostgreSQL it also
+        keeps `tokens` honest."""

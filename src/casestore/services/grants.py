@@ -1,0 +1,167 @@
+"""Grants after the fact: a new policy version, a rotated key, a shredded case.
+
+Sealing grants at write time what the policy in force allows then. When the policy or an
+organisation's key changes, `reconcile` re-seals from the escrow what is newly granted and
+deletes what no longer is; shredding destroys a closed case's key and every wrapped data
+key, so its content can never be opened again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from casestore.adapters.persistence.sharing_tables import AccessRow, ShredRecord
+from casestore.domain import errors
+from casestore.domain.case import Case
+from casestore.services.case_store import CaseStore
+from casestore.services.sealing import Sealer, context_of
+from sharing.envelope import Escrow
+from sharing.policy import AccessMatrix
+
+log = structlog.get_logger("casestore.grants")
+
+
+@dataclass(frozen=True)
+class GrantChanges:
+    """What a reconciliation changed: grants re-sealed and revoked, access given and taken."""
+
+    granted: int
+    revoked: int
+    access_added: int
+    access_removed: int
+
+    def __add__(self, other: GrantChanges) -> GrantChanges:
+        return GrantChanges(
+            self.granted + other.granted,
+            self.revoked + other.revoked,
+            self.access_added + other.access_added,
+            self.access_removed + other.access_removed,
+        )
+
+
+class Grants:
+    """Re-granting, revoking and shredding, for one case or every case."""
+
+    def __init__(self, store: CaseStore, sealer: Sealer) -> None:
+        self.store = store
+        self.sealer = sealer
+        self._tables = store.records.tables
+
+    def reconcile(self, case_id: UUID) -> GrantChanges:
+        """Bring one case's grants and access in line with the current policy and keys:
+        re-seal from escrow what is newly granted, delete what no longer is. A grant whose
+        fields change is replaced by one for the fields now granted."""
+        now = self.store.clock()
+        cid = str(case_id)
+        tables = self._tables
+        have = {
+            (g.org_id, g.version, g.key_id): frozenset(g.fields) for g in tables.grants_of_case(cid)
+        }
+        have_access = {(a.org_id, a.version) for a in tables.access_of_case(cid)}
+        want: dict[tuple[str, int, str], frozenset[str]] = {}
+        events: dict[int, tuple[Case.Event, frozenset[str]]] = {}
+        want_access: dict[tuple[str, int], Case.Event] = {}
+        case: Any = None
+        for event in self.store.history(case_id):
+            version = event.originator_version
+            network = frozenset(
+                event.control["netwerk"] if case is None else case.audience(event.control)
+            )
+            events[version] = (event, network)
+            recipients = self.sealer.matrix.recipients(
+                event.event_type, network, now, author=event.author_org
+            )
+            for org in recipients.receivers:
+                want_access[(org, version)] = event
+            granted: dict[tuple[str, int, str], set[str]] = {}
+            for name in event.content:
+                for org in self.sealer.readers(name, recipients.fields):
+                    key = self.sealer.keyring.recipient(org, now)
+                    if key is not None:
+                        granted.setdefault((org, version, key.key_id), set()).add(name)
+            want.update({k: frozenset(names) for k, names in granted.items()})
+            case = event.mutate(case)
+
+        new = [k for k, names in want.items() if have.get(k) != names]
+        escrows = {}
+        if new:
+            escrows = {
+                r.event_id: Escrow.from_json(json.loads(r.escrow))
+                for r in tables.escrows_of_case(cid)
+            }
+        case_key = self.store.case_key(case_id) if new else b""
+        added = []
+        for org, version, key_id in new:
+            event, network = events[version]
+            recipient = self.sealer.keyring.recipient(org, now)
+            assert recipient is not None and recipient.key_id == key_id  # noqa: S101 - as above
+            grant = self.sealer.regrant(
+                context=context_of(self.sealer.region, event),
+                fields=sorted(want[(org, version, key_id)]),
+                escrow=escrows[event.event_id],
+                case_key=case_key,
+                recipient=recipient,
+            )
+            decision = self.sealer.matrix.decide(
+                org, event.event_type, network, now, author=event.author_org
+            )
+            added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision))
+        revoked = [
+            (org, cid, version, key_id)
+            for (org, version, key_id), names in have.items()
+            if want.get((org, version, key_id)) != names
+        ]
+        access_added = [
+            AccessRow(
+                org,
+                cid,
+                version,
+                event.event_id,
+                self.sealer.policy_version,
+                self.store.records.position_of(case_id, version),
+            )
+            for (org, version), event in want_access.items()
+            if (org, version) not in have_access
+        ]
+        access_removed = [(org, cid, v) for org, v in have_access if (org, v) not in want_access]
+        tables.change_grants(
+            add=added, remove=revoked, add_access=access_added, remove_access=access_removed
+        )
+        return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
+
+    def apply_policy(self, matrix: AccessMatrix, version: str) -> GrantChanges:
+        """Put a new policy version in force and re-grant or revoke for every case."""
+        self.sealer.use_policy(matrix, version)
+        changes = self.reconcile_all()
+        log.info("policy applied", policy_version=version, **vars(changes))
+        return changes
+
+    def reconcile_all(self) -> GrantChanges:
+        """Reconcile every case that still has its key (shredded cases hold nothing)."""
+        total = GrantChanges(0, 0, 0, 0)
+        for cid in self._tables.case_ids():
+            if self._tables.shred_record(cid) is None:
+                total = total + self.reconcile(UUID(cid))
+        return total
+
+    def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:
+        """Destroy a closed case's key and every wrapped data key: its content can never be
+        opened again. The header stays, and so does the record of the shredding."""
+        case = self.store.case(case_id)
+        if case.is_open:
+            raise errors.CaseStillOpen(str(case_id))
+        existing = self._tables.shred_record(str(case_id))
+        if existing is not None:
+            return existing
+        record = ShredRecord(str(case_id), self.store.clock(), by, reason)
+        self._tables.shred(record)
+        self.sealer.forget_case_key(str(case_id))
+        return record
+
+    def shred_record(self, case_id: UUID) -> ShredRecord | None:
+        return self._tables.shred_record(str(case_id))

@@ -33,7 +33,7 @@ from nacl.public import PublicKey, SealedBox
 
 import casestore.services.sealing
 from bench import measure, workload
-from casestore.bootstrap import build_sealer
+from casestore.bootstrap import build_sealer, prepare
 from casestore.domain.catalogue import parse_payload
 from casestore.services.sealing import Sealer
 from casestore.settings import Settings
@@ -90,7 +90,7 @@ def run(settings: Settings, seconds: float, log: Callable[[str], None]) -> dict[
     fast, kept, naive = costs["seal_event"], costs["kept_sender"], costs["naive"]
 
     log("CPU per sealed event: Sealer.seal under the region's policy …")
-    sealer = build_sealer(settings, now)
+    sealer = build_sealer(prepare(settings), now)
     heavy = [
         _sharing_seal(sealer, event_type, network, author, payload, now, seconds / 2)
         for event_type, network, author, payload in HEAVY_EVENTS

@@ -13,6 +13,7 @@ from typing import Any
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
+from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import Wakeup
 from casestore.domain.catalogue import describe
@@ -24,6 +25,7 @@ from casestore.services.sealing import Sealer
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.settings import Settings, SettingsError
+from sharing.keys import MasterKey
 from sharing.policy import AccessMatrix, catalogue_from_description, compile_policy, load_policy
 from sharing.policy.digest import policy_digest
 
@@ -81,7 +83,32 @@ def build_sealer(settings: Settings, now: Any) -> Sealer:
     )
 
 
+def prepare(settings: Settings) -> Settings:
+    """Make what the settings point at but do not hold: in demo mode the throwaway secrets
+    (created once, kept under var/demo), and the directory of an SQLite file."""
+    if settings.demo:
+        configured = {
+            "pseudonym_secret_file": settings.pseudonym_secret or settings.pseudonym_secret_file,
+            "master_key_file": settings.master_key or settings.master_key_file,
+        }
+        missing = {
+            name: path
+            for name, path in settings.demo_secret_files.items()
+            if configured[name] is None
+        }
+        if "pseudonym_secret_file" in missing:
+            load_or_create_secret(missing["pseudonym_secret_file"])
+        if "master_key_file" in missing and not missing["master_key_file"].exists():
+            missing["master_key_file"].parent.mkdir(parents=True, exist_ok=True)
+            MasterKey.generate().save(missing["master_key_file"])
+        settings = settings.model_copy(update=missing)
+    if (path := settings.sqlite_path) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
 def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) -> Services:
+    settings = prepare(settings)
     env: dict[str, Any] = {**settings.eventsourcing_env(), **env_overrides}
     store = CaseStore(
         env,

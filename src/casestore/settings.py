@@ -2,8 +2,9 @@
 
 Everything the service needs comes in through `Settings`; the composition root turns it
 into an explicit environment for the eventsourcing application, so no other module reads
-`os.environ`. Demo mode generates throwaway secrets under `var/`; outside demo mode a
-missing secret is an error, never a silent default.
+`os.environ`. Settings are values: they read what they are pointed at and create nothing.
+Demo mode points them at throwaway secrets under `var/demo`, which the composition root
+makes on first use; outside demo mode a missing secret is an error, never a silent default.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from casestore.adapters.secrets import load_or_create_secret
 from sharing.errors import SharingError
 from sharing.keys import MasterKey
 
@@ -105,24 +105,35 @@ class Settings(BaseSettings):
     def pseudonym_key(self) -> bytes:
         if self.pseudonym_secret is not None:
             return _decode_secret("CASESTORE_PSEUDONYM_SECRET", self.pseudonym_secret)
-        if self.pseudonym_secret_file is not None:
-            raw = self.pseudonym_secret_file.read_text().strip()
-            return _decode_secret("CASESTORE_PSEUDONYM_SECRET_FILE", SecretStr(raw))
-        return load_or_create_secret(self.demo_dir / "pseudonym.key")
+        raw = self._read("CASESTORE_PSEUDONYM_SECRET_FILE", self.pseudonym_secret_file)
+        return _decode_secret("CASESTORE_PSEUDONYM_SECRET_FILE", SecretStr(raw))
 
     def master(self) -> MasterKey:
         try:
             if self.master_key is not None:
                 return MasterKey.from_base64(self.master_key.get_secret_value())
-            if self.master_key_file is not None:
-                return MasterKey.from_file(self.master_key_file)
+            return MasterKey.from_base64(
+                self._read("CASESTORE_MASTER_KEY_FILE", self.master_key_file)
+            )
         except SharingError as exc:
             raise SettingsError(f"CASESTORE_MASTER_KEY: {exc}") from None
-        path = self.demo_dir / "master.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            MasterKey.generate().save(path)
-        return MasterKey.from_file(path)
+
+    @property
+    def demo_secret_files(self) -> dict[str, Path]:
+        """Where demo mode keeps its throwaway secrets (the setting each one stands in for)."""
+        return {
+            "pseudonym_secret_file": self.demo_dir / "pseudonym.key",
+            "master_key_file": self.demo_dir / "master.key",
+        }
+
+    @staticmethod
+    def _read(name: str, path: Path | None) -> str:
+        if path is None:
+            raise SettingsError(f"{name.removesuffix('_FILE')} or {name} is required")
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}: cannot read {path} ({exc.strerror})") from None
 
     @property
     def key_directory(self) -> Path:
@@ -154,14 +165,25 @@ class Settings(BaseSettings):
             **self._storage_env(),
         }
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, when the store is one (None for PostgreSQL)."""
+        parsed = urlparse(self._database_url)
+        if parsed.scheme != "sqlite":
+            return None
+        path = unquote(parsed.path.removeprefix("/")) if parsed.path else ""
+        if not path:
+            raise SettingsError("CASESTORE_DATABASE_URL: sqlite:///<path> needs a path")
+        return Path(path)
+
+    @property
+    def _database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'casestore.sqlite3'}"
+
     def _storage_env(self) -> dict[str, str]:
-        url = self.database_url or f"sqlite:///{self.var_dir / 'casestore.sqlite3'}"
-        parsed = urlparse(url)
-        if parsed.scheme == "sqlite":
-            path = Path(unquote(parsed.path.removeprefix("/"))) if parsed.path else None
-            if path is None or not str(path):
-                raise SettingsError("CASESTORE_DATABASE_URL: sqlite:///<path> needs a path")
-            path.parent.mkdir(parents=True, exist_ok=True)
+        parsed = urlparse(self._database_url)
+        path = self.sqlite_path
+        if path is not None:
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(path),

@@ -7,10 +7,9 @@ test would let a broken storage layer pass unnoticed.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -21,26 +20,7 @@ from casestore.bootstrap import Services, build
 from casestore.services.disclosure import Disclosure
 from casestore.services.grants import Grants
 from casestore.settings import Settings
-
-POSTGRES_URL = os.environ.get(
-    "CASESTORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-BACKENDS = ["sqlite", "postgres"]
-POLICY = Path(__file__).resolve().parents[1] / "policies" / "amsterdam-amstelland.yaml"
-
-
-class Clock:
-    """A clock the test moves by hand: no test sleeps."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
+from tests.factories import POSTGRES_URL, Clock, demo_settings
 
 
 @pytest.fixture
@@ -71,25 +51,14 @@ def postgres_url() -> Iterator[str]:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
+BACKENDS = ["sqlite", "postgres"]
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'casestore.sqlite3'}"
     return str(request.getfixturevalue("postgres_url"))
-
-
-def demo_settings(database_url: str, tmp_path: Path) -> Settings:
-    """The demo region on `database_url`, its keys under `tmp_path`.
-
-    Signature enforcement has tests of its own (tests/integration/test_provenance.py);
-    the record's behaviour is tested with unsigned submissions from any partner."""
-    return Settings(
-        demo=True,
-        var_dir=tmp_path / "var",
-        database_url=database_url,
-        policy_file=POLICY,
-        require_signatures=False,
-    )
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from casestore.settings import Settings
 
 def serve_env(settings: Settings) -> dict[str, str]:
     """The CASESTORE_* variables that give another process the same `settings` (those the
-    tests set: see tests.conftest.demo_settings)."""
+    tests set: see tests.factories.demo_settings)."""
     return {
         "CASESTORE_DATABASE_URL": str(settings.database_url),
         "CASESTORE_DEMO": "1" if settings.demo else "0",

@@ -32,9 +32,8 @@ import pytest
 
 from casestore.bootstrap import Services
 from casestore.entrypoints.api.app import create_app
-from tests.conftest import Clock
-from tests.e2e.conftest import Api
-from tests.integration.test_case_store import aanmelding, fresh_bsn, signalering
+from tests.e2e.api import Api
+from tests.factories import Clock, aanmelding, fresh_bsn, signalering
 
 PROBLEM = "application/problem+json"
 ORG = "gemeente-amsterdam"  # holds a client in every role

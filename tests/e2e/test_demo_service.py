@@ -21,10 +21,9 @@ import yaml
 
 from casestore.adapters.keyring import demo_signers
 from casestore.services.provenance import sign_submission
-from tests.conftest import POLICY
 from tests.e2e.receiver import receiving
 from tests.e2e.server import free_port, wait_until_ready
-from tests.integration.test_case_store import GGZ, POLITIE, ZVH, aanmelding, fresh_bsn
+from tests.factories import GGZ, POLICY, POLITIE, ZVH, aanmelding, fresh_bsn
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "amsterdam-amstelland"

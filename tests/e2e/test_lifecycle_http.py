@@ -27,10 +27,9 @@ from casestore.settings import Settings
 from sharing.client import load_decryption_key
 from sharing.keys import DecryptionKey
 from sharing.policy import Scope
-from tests.conftest import Clock
-from tests.e2e.conftest import Api
+from tests.e2e.api import Api
 from tests.e2e.server import serve_in_thread
-from tests.integration.test_case_store import aanmelding, fresh_bsn
+from tests.factories import Clock, aanmelding, fresh_bsn
 
 PROBLEM = "application/problem+json"
 ZVH = "zvh-amsterdam-amstelland"

@@ -24,8 +24,8 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
-from tests.e2e.conftest import Api
-from tests.integration.test_case_store import aanmelding, fresh_bsn
+from tests.e2e.api import Api
+from tests.factories import aanmelding, fresh_bsn
 
 ORG = "gemeente-amsterdam"
 STREAM = ("GET", "/v1/feed/stream")

@@ -14,10 +14,9 @@ import httpx
 import pytest
 
 from casestore.entrypoints.api.app import WRITE_THREADS
-from tests.conftest import POLICY
-from tests.e2e.conftest import Api
+from tests.e2e.api import Api
 from tests.e2e.server import free_port, wait_until_ready
-from tests.integration.test_case_store import aanmelding, fresh_bsn, signalering
+from tests.factories import POLICY, aanmelding, fresh_bsn, signalering
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "gemeente-amsterdam"

@@ -24,14 +24,15 @@ import pytest
 
 from casestore.bootstrap import Services, build
 from casestore.settings import Settings
-from tests.conftest import Clock, demo_settings
-from tests.e2e.conftest import Api
+from tests.e2e.api import Api
 from tests.e2e.server import serve_env, serve_in_thread, serve_process
-from tests.integration.test_case_store import (
+from tests.factories import (
     GGZ,
     POLITIE,
     ZVH,
+    Clock,
     aanmelding,
+    demo_settings,
     fresh_bsn,
     netwerk,
     signalering,

@@ -18,8 +18,8 @@ import pytest
 from psycopg import sql
 
 from casestore.bootstrap import Services, build
-from tests.conftest import POSTGRES_URL, demo_settings
 from tests.e2e.server import serve_env, serve_process
+from tests.factories import POSTGRES_URL, demo_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "gemeente-amsterdam"

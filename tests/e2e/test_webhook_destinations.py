@@ -15,10 +15,9 @@ from casestore.bootstrap import Services
 from casestore.services.case_store import utcnow
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
-from tests.conftest import demo_settings
-from tests.e2e.conftest import Api
+from tests.e2e.api import Api
 from tests.e2e.receiver import receiving
-from tests.integration.test_case_store import GGZ, aanmelding, fresh_bsn, submit
+from tests.factories import GGZ, aanmelding, demo_settings, fresh_bsn, submit
 
 PROBLEM = "application/problem+json"
 

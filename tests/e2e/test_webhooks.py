@@ -26,17 +26,10 @@ from casestore.services.disclosure import Disclosure
 from casestore.services.webhooks.backoff import Backoff
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
-from tests.e2e.conftest import Api
+from tests.e2e.api import Api
 from tests.e2e.receiver import DROP, HANG, Receiver, receiving
 from tests.e2e.server import serve_env
-from tests.integration.test_case_store import (
-    GGZ,
-    POLITIE,
-    aanmelding,
-    fresh_bsn,
-    signalering,
-    submit,
-)
+from tests.factories import GGZ, POLITIE, aanmelding, fresh_bsn, signalering, submit
 
 PROBLEM = "application/problem+json"
 TOELICHTING = "Wijkagent meldt nachtelijke onrust en dreigende taal."

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
-from itertools import count
 from typing import Any
 from uuid import UUID
 
@@ -25,91 +24,27 @@ from casestore.bootstrap import Services, build
 from casestore.domain import errors
 from casestore.domain.case import Case, Status
 from casestore.entrypoints import demo
-from casestore.services.case_store import Author, CaseStore, Recorded, Submission
+from casestore.services.case_store import CaseStore, Recorded
 from casestore.services.disclosure import Disclosure
 from casestore.settings import Settings
-from tests.conftest import Clock
-
-ZVH = "zvh-amsterdam-amstelland"  # the custodian the default settings name
-GGZ = "arkin"
-GEMEENTE = "gemeente-amsterdam"
-FORENSISCH = "inforsa"
-POLITIE = "politie-amsterdam"
-
-_bsn_counter = count(10_000_000)
-
-
-def fresh_bsn() -> str:
-    """A BSN that passes the elfproef and that this test process has not used before."""
-    while True:
-        head = f"{next(_bsn_counter):08d}"
-        check = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2), head, strict=True)) % 11
-        if check < 10:
-            return f"{head}{check}"
-
-
-def aanmelding(bsn: str, naam: str = "J. de Wit") -> dict[str, Any]:
-    return {
-        "bsn": bsn,
-        "naam": naam,
-        "geboortedatum": "1984-05-17",
-        "aanmeldreden": "Herhaalde escalaties na het stoppen van de behandeling.",
-        "risico_indicatie": "Dreigend gedrag tegen buren bij decompensatie.",
-        "contactpersoon_aanmelder": "M. de Vries, FACT-team",
-    }
-
-
-def signalering(toelichting: str = "Buren melden dreigende uitspraken.") -> dict[str, Any]:
-    return {
-        "categorie": "terugval",
-        "ernst": 3,
-        "gevraagde_actie": "Extra huisbezoek binnen 48 uur.",
-        "toelichting": toelichting,
-        "medicatie": "Depot gestopt sinds drie weken.",
-    }
-
-
-def netwerk(organisatie: str, wijziging: str = "toegetreden") -> dict[str, Any]:
-    return {"organisatie": organisatie, "wijziging": wijziging, "rol_in_casus": "wijkagent"}
-
-
-TRIAGE = {
-    "uitkomst": "inclusietafel",
-    "onderbouwing": "Gevaarlijk gedrag met een psychiatrische grondslag.",
-    "doelgroepcriteria": ["psychiatrische_stoornis"],
-}
-INCLUSIE = {
-    "geincludeerd": True,
-    "levensloopaanbieder": FORENSISCH,
-    "casusregisseur": GEMEENTE,
-    "procesregisseur": ZVH,
-    "startniveau": 2,
-    "onderbouwing": "Voldoet aan de criteria van de levensloopaanpak.",
-}
-UITSTROOM = {"reden": "doelen_bereikt", "nazorg": "Jaarlijkse check door de casusregisseur."}
-
-
-def by(organisation: str) -> Author:
-    return Author(organisation, "medewerker-1")
-
-
-def submit(
-    event_type: str, payload: dict[str, Any], author: str = GGZ, key: str | None = None
-) -> Submission:
-    return Submission(event_type, payload, by(author), idempotency_key=key)
-
-
-def open_case(store: CaseStore, bsn: str | None = None, *, key: str | None = None) -> Recorded:
-    return store.open_case(submit("aanmelding", aanmelding(bsn or fresh_bsn()), GGZ, key))
-
-
-def include(store: CaseStore, case_id: UUID) -> None:
-    store.append(case_id, submit("triagebesluit", TRIAGE, ZVH))
-    store.append(case_id, submit("inclusiebesluit", INCLUSIE, ZVH))
-
-
-def all_events(store: CaseStore) -> list[Any]:
-    return list(store.iter_events())
+from tests.factories import (
+    FORENSISCH,
+    GEMEENTE,
+    GGZ,
+    POLITIE,
+    TRIAGE,
+    UITSTROOM,
+    ZVH,
+    Clock,
+    aanmelding,
+    all_events,
+    fresh_bsn,
+    include,
+    netwerk,
+    open_case,
+    signalering,
+    submit,
+)
 
 
 @pytest.fixture

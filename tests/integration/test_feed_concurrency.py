@@ -18,8 +18,7 @@ from itertools import pairwise
 from casestore.bootstrap import Services, build
 from casestore.services.case_store import CaseStore
 from casestore.settings import Settings
-from tests.conftest import Clock
-from tests.integration.test_case_store import ZVH, open_case, signalering, submit
+from tests.factories import ZVH, Clock, open_case, signalering, submit
 
 WRITERS = 8
 EVENTS_PER_WRITER = 12  # after each writer's aanmelding

@@ -14,7 +14,7 @@ import pytest
 from casestore.bootstrap import Services
 from casestore.services.case_store import CaseStore
 from casestore.services.disclosure import Disclosure
-from tests.integration.test_case_store import (
+from tests.factories import (
     FORENSISCH,
     GEMEENTE,
     GGZ,

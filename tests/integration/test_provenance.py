@@ -21,7 +21,7 @@ from sharing.canonical import b64encode, canonical_json
 from sharing.errors import SignatureInvalid
 from sharing.keys import OrgPrivateKeys
 from sharing.signing import Signature, verify
-from tests.conftest import Clock
+from tests.factories import Clock
 
 
 @pytest.fixture

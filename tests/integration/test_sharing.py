@@ -25,8 +25,7 @@ from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
 from sharing.keys import OrgPrivateKeys
 from sharing.policy import AccessMatrix
-from tests.conftest import Clock
-from tests.integration.test_case_store import signalering, submit
+from tests.factories import Clock, signalering, submit
 
 ZVH = demo.ZVH
 POLITIE = demo.POLITIE

@@ -27,17 +27,8 @@ from casestore.services.webhooks.backoff import Backoff
 from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.services.webhooks.worker import Worker
-from tests.conftest import Clock
 from tests.e2e.receiver import HANG, Receiver, receiving
-from tests.integration.test_case_store import (
-    GGZ,
-    POLITIE,
-    aanmelding,
-    fresh_bsn,
-    include,
-    signalering,
-    submit,
-)
+from tests.factories import GGZ, POLITIE, Clock, aanmelding, fresh_bsn, include, signalering, submit
 
 TOELICHTING = "Buren melden dreigende uitspraken in het trappenhuis."
 

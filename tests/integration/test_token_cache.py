@@ -20,7 +20,7 @@ from psycopg import sql
 from casestore.adapters.wakeup import REVOCATIONS_CHANNEL, PostgresWakeup
 from casestore.bootstrap import Services, build
 from casestore.services.clients import PREFIX, Clients, TokenCache, Unauthenticated
-from tests.conftest import POSTGRES_URL, Clock, demo_settings
+from tests.factories import POSTGRES_URL, Clock, demo_settings
 
 ORG = "arkin"
 

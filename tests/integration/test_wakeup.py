@@ -15,8 +15,7 @@ import psycopg
 
 from casestore.adapters.wakeup import PostgresWakeup
 from casestore.bootstrap import build
-from tests.conftest import POSTGRES_URL, Clock, demo_settings
-from tests.integration.test_case_store import open_case
+from tests.factories import POSTGRES_URL, Clock, demo_settings, open_case
 
 BOUND_SECONDS = 10.0
 

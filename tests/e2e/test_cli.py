@@ -13,9 +13,9 @@ import pytest
 from casestore.bootstrap import build
 from casestore.services.clients import Unauthenticated
 from casestore.settings import Settings
+from tests.factories import POLICY
 
 CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
-POLICY = Path(__file__).resolve().parents[1] / "policies" / "amsterdam-amstelland.yaml"
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

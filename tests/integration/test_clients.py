@@ -11,7 +11,7 @@ import pytest
 
 from casestore.bootstrap import Services
 from casestore.services.clients import PREFIX, ClientError, ClientRole, Clients, Unauthenticated
-from tests.conftest import Clock
+from tests.factories import Clock
 
 ORG = "arkin"
 

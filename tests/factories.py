@@ -1,0 +1,132 @@
+"""What tests share: clocks, settings, partners and payloads of the demo region.
+
+Test modules import from here (and from the e2e server, receiver and API helpers), never
+from one another.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from casestore.services.case_store import Author, CaseStore, Recorded, Submission
+from casestore.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "CASESTORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+POLICY = Path(__file__).resolve().parents[1] / "policies" / "amsterdam-amstelland.yaml"
+
+
+class Clock:
+    """A clock the test moves by hand: no test sleeps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def demo_settings(database_url: str, tmp_path: Path) -> Settings:
+    """The demo region on `database_url`, its keys under `tmp_path`.
+
+    Signature enforcement has tests of its own (tests/integration/test_provenance.py);
+    the record's behaviour is tested with unsigned submissions from any partner."""
+    return Settings(
+        demo=True,
+        var_dir=tmp_path / "var",
+        database_url=database_url,
+        policy_file=POLICY,
+        require_signatures=False,
+    )
+
+
+ZVH = "zvh-amsterdam-amstelland"  # the custodian the default settings name
+GGZ = "arkin"
+GEMEENTE = "gemeente-amsterdam"
+FORENSISCH = "inforsa"
+POLITIE = "politie-amsterdam"
+
+_bsn_counter = count(10_000_000)
+
+
+def fresh_bsn() -> str:
+    """A BSN that passes the elfproef and that this test process has not used before."""
+    while True:
+        head = f"{next(_bsn_counter):08d}"
+        check = sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2), head, strict=True)) % 11
+        if check < 10:
+            return f"{head}{check}"
+
+
+def aanmelding(bsn: str, naam: str = "J. de Wit") -> dict[str, Any]:
+    return {
+        "bsn": bsn,
+        "naam": naam,
+        "geboortedatum": "1984-05-17",
+        "aanmeldreden": "Herhaalde escalaties na het stoppen van de behandeling.",
+        "risico_indicatie": "Dreigend gedrag tegen buren bij decompensatie.",
+        "contactpersoon_aanmelder": "M. de Vries, FACT-team",
+    }
+
+
+def signalering(toelichting: str = "Buren melden dreigende uitspraken.") -> dict[str, Any]:
+    return {
+        "categorie": "terugval",
+        "ernst": 3,
+        "gevraagde_actie": "Extra huisbezoek binnen 48 uur.",
+        "toelichting": toelichting,
+        "medicatie": "Depot gestopt sinds drie weken.",
+    }
+
+
+def netwerk(organisatie: str, wijziging: str = "toegetreden") -> dict[str, Any]:
+    return {"organisatie": organisatie, "wijziging": wijziging, "rol_in_casus": "wijkagent"}
+
+
+TRIAGE = {
+    "uitkomst": "inclusietafel",
+    "onderbouwing": "Gevaarlijk gedrag met een psychiatrische grondslag.",
+    "doelgroepcriteria": ["psychiatrische_stoornis"],
+}
+INCLUSIE = {
+    "geincludeerd": True,
+    "levensloopaanbieder": FORENSISCH,
+    "casusregisseur": GEMEENTE,
+    "procesregisseur": ZVH,
+    "startniveau": 2,
+    "onderbouwing": "Voldoet aan de criteria van de levensloopaanpak.",
+}
+UITSTROOM = {"reden": "doelen_bereikt", "nazorg": "Jaarlijkse check door de casusregisseur."}
+
+
+def by(organisation: str) -> Author:
+    return Author(organisation, "medewerker-1")
+
+
+def submit(
+    event_type: str, payload: dict[str, Any], author: str = GGZ, key: str | None = None
+) -> Submission:
+    return Submission(event_type, payload, by(author), idempotency_key=key)
+
+
+def open_case(store: CaseStore, bsn: str | None = None, *, key: str | None = None) -> Recorded:
+    return store.open_case(submit("aanmelding", aanmelding(bsn or fresh_bsn()), GGZ, key))
+
+
+def include(store: CaseStore, case_id: UUID) -> None:
+    store.append(case_id, submit("triagebesluit", TRIAGE, ZVH))
+    store.append(case_id, submit("inclusiebesluit", INCLUSIE, ZVH))
+
+
+def all_events(store: CaseStore) -> list[Any]:
+    return list(store.iter_events())

@@ -12,7 +12,6 @@ and renaming a Python class must never orphan a stored event.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -20,17 +19,8 @@ from eventsourcing.domain import Aggregate
 
 from casestore.domain import errors
 from casestore.domain.header import EventHeader
+from casestore.domain.status import OPEN_STATUSES, Status
 
-
-class Status(StrEnum):
-    aangemeld = "aangemeld"
-    getrieerd = "getrieerd"
-    geincludeerd = "geincludeerd"
-    afgesloten = "afgesloten"  # ended by triage or inclusion before any trajectory
-    uitgestroomd = "uitgestroomd"  # ended after inclusion; retention clock runs
-
-
-OPEN_STATUSES = frozenset({Status.aangemeld, Status.getrieerd, Status.geincludeerd})
 REGIE_ROLES = ("levensloopaanbieder", "casusregisseur", "procesregisseur")
 ADMITTING = ("organisatie", *REGIE_ROLES)  # control attributes that bring an org in
 

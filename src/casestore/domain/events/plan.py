@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from casestore.domain import errors
 from casestore.domain.events.fields import Levensdomein, LongText, OrganisationId, ShortText, Strict
 from casestore.domain.events.payload import OWNED_BY, Payload, control
+from casestore.domain.events.registry import event_type
+
+if TYPE_CHECKING:
+    from casestore.domain.case import Case
 
 
 class Doel(Strict):
@@ -21,9 +27,11 @@ class Actie(Strict):
     termijn: date | None = None
 
 
+@event_type(
+    "planwijziging",
+    "The integral levensloopplan set or changed: goals per domain, actions per owner.",
+)
 class Planwijziging(Payload):
-    event_type = "planwijziging"
-    summary = "The integral levensloopplan set or changed: goals per domain, actions per owner."
     planversie: int = control(ge=1)
     doelen: list[Doel] = Field(min_length=1, max_length=50)
     acties: list[Actie] = Field(
@@ -31,3 +39,16 @@ class Planwijziging(Payload):
     )
     casusregisseur_contact: ShortText
     toelichting: LongText | None = None
+
+    @classmethod
+    def guard(cls, case: Case, control: dict[str, Any]) -> None:
+        # One plan, versioned without gaps: a partner that missed a version cannot
+        # overwrite it unknowingly.
+        case.check_included(cls.event_type)
+        expected = case.plan_version + 1
+        if int(control["planversie"]) != expected:
+            raise errors.PlanVersionOutOfOrder(expected, int(control["planversie"]))
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.plan_version = int(event.control["planversie"])

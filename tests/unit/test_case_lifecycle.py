@@ -16,8 +16,8 @@ from uuid import UUID
 import pytest
 
 from casestore.domain import errors
-from casestore.domain.case import EVENT_CLASSES, RULES, Case, Status
-from casestore.domain.catalogue import CATALOGUE, parse_payload
+from casestore.domain.case import Case, Status
+from casestore.domain.catalogue import parse_payload
 from casestore.domain.header import EventHeader
 
 TODAY = date(2026, 3, 2)
@@ -253,19 +253,6 @@ def test_the_version_counts_every_recorded_event() -> None:
     record(case, "casusoverleg")
 
     assert case.version == 5
-
-
-@pytest.mark.parametrize("event_type", sorted(PAYLOADS))
-def test_every_catalogue_type_has_an_event_class_with_a_stable_topic(event_type: str) -> None:
-    event_class = EVENT_CLASSES[event_type]
-
-    assert event_class.event_type == event_type
-    assert f"casestore.case.{event_type}" == event_class.TOPIC
-
-
-def test_the_aggregate_knows_exactly_the_catalogue_types() -> None:
-    assert set(EVENT_CLASSES) == set(CATALOGUE)
-    assert set(RULES) == set(CATALOGUE) - {"aanmelding"}
 
 
 # ---- triage ---------------------------------------------------------------------------

@@ -14,8 +14,6 @@ import pytest
 from pydantic import ValidationError
 
 from casestore.domain.catalogue import (
-    CATALOGUE,
-    CONTROL,
     content_fields,
     control_fields,
     describe,
@@ -23,6 +21,7 @@ from casestore.domain.catalogue import (
     schema_of,
 )
 from casestore.domain.errors import InvalidBsn, PayloadInvalid, UnknownEventType
+from casestore.domain.events import CONTROL, EVENT_TYPES
 
 TODAY = date(2026, 3, 2)
 
@@ -146,7 +145,7 @@ def fields_of(problem: PayloadInvalid) -> set[str]:
 def required_fields() -> list[tuple[str, str]]:
     return [
         (event_type, name)
-        for event_type, schema in CATALOGUE.items()
+        for event_type, schema in EVENT_TYPES.items()
         for name, info in schema.model_fields.items()
         if info.is_required()
     ]
@@ -156,8 +155,8 @@ def required_fields() -> list[tuple[str, str]]:
 
 
 def test_the_catalogue_holds_the_eleven_event_types_of_the_process() -> None:
-    assert set(CATALOGUE) == set(REALISTIC)
-    assert len(CATALOGUE) == 11
+    assert set(EVENT_TYPES) == set(REALISTIC)
+    assert len(EVENT_TYPES) == 11
 
 
 @pytest.mark.parametrize("event_type", sorted(REALISTIC))
@@ -526,7 +525,7 @@ def test_describe_is_json_serialisable() -> None:
     described = describe()
 
     assert json.loads(json.dumps(described)) == described
-    assert set(described) == set(CATALOGUE)
+    assert set(described) == set(EVENT_TYPES)
 
 
 @pytest.mark.parametrize("event_type", sorted(REALISTIC))

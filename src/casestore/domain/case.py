@@ -5,33 +5,27 @@ status, care level, plan version and network. It never sees plaintext content â€
 `content` of each event is whatever the sharing layer made of it (sealed fields), carried
 through unchanged â€” so rebuilding a case never needs a decryption key.
 
-Event classes carry explicit, stable topics: they are the names stored with every event,
-and renaming a Python class must never orphan a stored event.
+What each event type allows and changes is said by the type itself, in
+`casestore.domain.events`; the aggregate adds what every type shares and makes one event
+class per registered type. Those classes carry explicit, stable topics
+("casestore.case.<type>"): they are the names stored with every event, and renaming a
+Python class must never orphan a stored event.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from casestore.domain import errors
+from casestore.domain.events import EVENT_TYPES, Payload
+from casestore.domain.events.intake import REGIE_ROLES
 from casestore.domain.header import EventHeader
+from casestore.domain.status import OPEN_STATUSES, Status
 
-
-class Status(StrEnum):
-    aangemeld = "aangemeld"
-    getrieerd = "getrieerd"
-    geincludeerd = "geincludeerd"
-    afgesloten = "afgesloten"  # ended by triage or inclusion before any trajectory
-    uitgestroomd = "uitgestroomd"  # ended after inclusion; retention clock runs
-
-
-OPEN_STATUSES = frozenset({Status.aangemeld, Status.getrieerd, Status.geincludeerd})
-REGIE_ROLES = ("levensloopaanbieder", "casusregisseur", "procesregisseur")
 ADMITTING = ("organisatie", *REGIE_ROLES)  # control attributes that bring an org in
 INTERNAL_CONTROL = frozenset({"person_id"})  # links a case to the person index only
 
@@ -41,14 +35,36 @@ def visible_control(control: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in control.items() if k not in INTERNAL_CONTROL}
 
 
+def _event_classes(base: type[Aggregate.Event]) -> dict[str, type[Aggregate.Event]]:
+    """One event class per registered type, by class name; the opening type's is a Created."""
+    classes: dict[str, type[Aggregate.Event]] = {}
+    for name, payload_type in EVENT_TYPES.items():
+        class_name = payload_type.__name__
+        bases = (Aggregate.Created, base) if payload_type.opens_case else (base,)
+        classes[class_name] = type(
+            class_name,
+            bases,
+            {
+                "__module__": __name__,
+                "__qualname__": f"Case.{class_name}",
+                "__doc__": payload_type.summary,
+                "TOPIC": f"casestore.case.{name}",
+                "event_type": name,
+                "payload_type": payload_type,
+            },
+        )
+    return classes
+
+
 class Case(Aggregate):
     TOPIC = "casestore.case"
 
     class Event(Aggregate.Event):
-        """Every case event has the same header; subclasses say how state changes."""
+        """Every case event has the same header; its type says how the case changes."""
 
         TOPIC = "casestore.case.event"
         event_type: ClassVar[str] = ""
+        payload_type: ClassVar[type[Payload]]
 
         event_id: str
         author_org: str
@@ -61,103 +77,15 @@ class Case(Aggregate):
         countersignature: dict[str, Any] | None
 
         def apply(self, aggregate: Any) -> None:
-            self.change(aggregate)
+            self.payload_type.evolve(aggregate, self)
 
-        def change(self, case: Case) -> None:
-            """Subclasses evolve the control state here."""
-
-    class Aanmelding(Aggregate.Created, Event):
-        TOPIC = "casestore.case.aanmelding"
-        event_type = "aanmelding"
-
-        def change(self, case: Case) -> None:
-            case.status = Status.aangemeld
-            case.person_id = str(self.control["person_id"])
-            case.network = sorted(set(self.control["netwerk"]))
-            case.opened_occurred_at = self.occurred_at
-            case.level = None
-            case.plan_version = 0
-            case.regie = {}
-            case.closed_at = None
-
-    class Triagebesluit(Event):
-        TOPIC = "casestore.case.triagebesluit"
-        event_type = "triagebesluit"
-
-        def change(self, case: Case) -> None:
-            if self.control["uitkomst"] == "inclusietafel":
-                case.status = Status.getrieerd
-            else:
-                case.close(Status.afgesloten, self.occurred_at)
-
-    class Inclusiebesluit(Event):
-        TOPIC = "casestore.case.inclusiebesluit"
-        event_type = "inclusiebesluit"
-
-        def change(self, case: Case) -> None:
-            if not self.control["geincludeerd"]:
-                case.close(Status.afgesloten, self.occurred_at)
-                return
-            case.status = Status.geincludeerd
-            case.level = int(self.control["startniveau"])
-            case.regie = {role: str(self.control[role]) for role in REGIE_ROLES}
-            case.network = sorted(set(case.network) | set(case.regie.values()))
-
-    class Netwerkwijziging(Event):
-        TOPIC = "casestore.case.netwerkwijziging"
-        event_type = "netwerkwijziging"
-
-        def change(self, case: Case) -> None:
-            organisation = self.control["organisatie"]
-            members = set(case.network)
-            if self.control["wijziging"] == "toegetreden":
-                members.add(organisation)
-            else:
-                members.discard(organisation)
-            case.network = sorted(members)
-
-    class Planwijziging(Event):
-        TOPIC = "casestore.case.planwijziging"
-        event_type = "planwijziging"
-
-        def change(self, case: Case) -> None:
-            case.plan_version = int(self.control["planversie"])
-
-    class Signalering(Event):
-        TOPIC = "casestore.case.signalering"
-        event_type = "signalering"
-
-    class Opschaling(Event):
-        TOPIC = "casestore.case.opschaling"
-        event_type = "opschaling"
-
-        def change(self, case: Case) -> None:
-            case.level = int(self.control["niveau"])
-
-    class Afschaling(Event):
-        TOPIC = "casestore.case.afschaling"
-        event_type = "afschaling"
-
-        def change(self, case: Case) -> None:
-            case.level = int(self.control["niveau"])
-
-    class Casusoverleg(Event):
-        TOPIC = "casestore.case.casusoverleg"
-        event_type = "casusoverleg"
-
-    class Monitoringsmoment(Event):
-        TOPIC = "casestore.case.monitoringsmoment"
-        event_type = "monitoringsmoment"
-
-    class Uitstroom(Event):
-        TOPIC = "casestore.case.uitstroom"
-        event_type = "uitstroom"
-
-        def change(self, case: Case) -> None:
-            case.close(Status.uitgestroomd, self.occurred_at)
-
-    # The library expects this name for the opening event.
-    Created = Aanmelding
+    # The event classes are made inside the class body (whose namespace vars() is) because
+    # that is where the library looks: it registers the topic of every event class it
+    # finds in an aggregate's body, and takes the one that creates the aggregate as its
+    # Created event. A body without one gets a Created made by the library, under the
+    # topic of Event.
+    vars().update(_event_classes(Event))
+    Created = vars()[EVENT_TYPES.opening().__name__]
 
     if TYPE_CHECKING:  # state set by events; class-level annotations would become __init__ args
         _status: str
@@ -168,6 +96,12 @@ class Case(Aggregate):
         regie: dict[str, str]
         opened_occurred_at: datetime
         closed_at: datetime | None
+
+    @classmethod
+    def event_class(cls, event_type: str) -> type[Case.Event]:
+        """The class an event of this type is stored as."""
+        event_class: type[Case.Event] = getattr(cls, EVENT_TYPES.schema_of(event_type).__name__)
+        return event_class
 
     # ---- commands -------------------------------------------------------------------
 
@@ -184,7 +118,7 @@ class Case(Aggregate):
     ) -> Case:
         """Open a case by its aanmelding; the initial network is chosen by the caller."""
         return cls._create(
-            cls.Aanmelding,
+            cls.Created,
             id=case_id,
             timestamp=header.recorded_at,
             event_id=header.event_id,
@@ -207,18 +141,16 @@ class Case(Aggregate):
         content: dict[str, Any],
     ) -> None:
         """Record one event after the process rules for its type allow it."""
-        event_class = EVENT_CLASSES.get(event_type)
-        if event_class is None:
-            raise errors.UnknownEventType(event_type)
-        if event_class is Case.Aanmelding:
+        payload_type = EVENT_TYPES.schema_of(event_type)
+        if payload_type.opens_case:
             raise errors.CaseAlreadyOpened()
         self.check_open(event_type)
         self.check_author_in_network(header.author_org)
         if header.occurred_at < self.opened_occurred_at:
             raise errors.OccurredBeforeOpening()
-        RULES[event_type](self, control)
+        payload_type.guard(self, control)
         self.trigger_event(
-            event_class,
+            self.event_class(event_type),
             timestamp=header.recorded_at,
             event_id=header.event_id,
             author_org=header.author_org,
@@ -260,7 +192,7 @@ class Case(Aggregate):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    # ---- process rules ----------------------------------------------------------------
+    # ---- checks every event type shares, and the one most of them make ---------------
 
     def check_open(self, event_type: str) -> None:
         if not self.is_open:
@@ -274,82 +206,6 @@ class Case(Aggregate):
         if self.status != Status.geincludeerd:
             raise errors.InclusionRequired(event_type)
 
-    def check_triage(self, control: dict[str, Any]) -> None:
-        if self.status != Status.aangemeld:
-            raise errors.AlreadyTriaged()
 
-    def check_inclusion(self, control: dict[str, Any]) -> None:
-        if self.status == Status.aangemeld:
-            raise errors.TriageRequired()
-        if self.status != Status.getrieerd:
-            raise errors.AlreadyDecided()
-
-    def check_network_change(self, control: dict[str, Any]) -> None:
-        organisation = control["organisatie"]
-        if control["wijziging"] == "toegetreden":
-            if organisation in self.network:
-                raise errors.AlreadyInNetwork(organisation)
-            return
-        if organisation not in self.network:
-            raise errors.NotInNetwork(organisation)
-        if organisation in self.regie.values():
-            raise errors.RegisseurMustStay(organisation)
-
-    def check_plan(self, control: dict[str, Any]) -> None:
-        self.check_included("planwijziging")
-        expected = self.plan_version + 1
-        if int(control["planversie"]) != expected:
-            raise errors.PlanVersionOutOfOrder(expected, int(control["planversie"]))
-
-    def check_opschaling(self, control: dict[str, Any]) -> None:
-        self.check_included("opschaling")
-        assert self.level is not None  # noqa: S101 - set by every positive inclusion
-        if int(control["niveau"]) <= self.level:
-            raise errors.LevelNotHigher(self.level, int(control["niveau"]))
-
-    def check_afschaling(self, control: dict[str, Any]) -> None:
-        self.check_included("afschaling")
-        assert self.level is not None  # noqa: S101 - set by every positive inclusion
-        if int(control["niveau"]) >= self.level:
-            raise errors.LevelNotLower(self.level, int(control["niveau"]))
-
-    def check_monitoring(self, control: dict[str, Any]) -> None:
-        self.check_included("monitoringsmoment")
-
-    def check_uitstroom(self, control: dict[str, Any]) -> None:
-        self.check_included("uitstroom")
-
-
-def _anytime(case: Case, control: dict[str, Any]) -> None:
-    """Allowed whenever the case is open (signalering, casusoverleg)."""
-
-
-RULES = {
-    "triagebesluit": Case.check_triage,
-    "inclusiebesluit": Case.check_inclusion,
-    "netwerkwijziging": Case.check_network_change,
-    "planwijziging": Case.check_plan,
-    "signalering": _anytime,
-    "opschaling": Case.check_opschaling,
-    "afschaling": Case.check_afschaling,
-    "casusoverleg": _anytime,
-    "monitoringsmoment": Case.check_monitoring,
-    "uitstroom": Case.check_uitstroom,
-}
-
-EVENT_CLASSES: dict[str, type[Case.Event]] = {
-    cls.event_type: cls
-    for cls in (
-        Case.Aanmelding,
-        Case.Triagebesluit,
-        Case.Inclusiebesluit,
-        Case.Netwerkwijziging,
-        Case.Planwijziging,
-        Case.Signalering,
-        Case.Opschaling,
-        Case.Afschaling,
-        Case.Casusoverleg,
-        Case.Monitoringsmoment,
-        Case.Uitstroom,
-    )
-}
+# A type registered from here on would have no event class to be recorded as.
+EVENT_TYPES.freeze("the case aggregate's event classes are made from the registry already")

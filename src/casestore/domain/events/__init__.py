@@ -1,0 +1,31 @@
+"""The event types of the levensloop process: one class each, registered by name.
+
+    registry.py   EventTypes, the types by name; `event_type`, the decorator that adds one
+    payload.py    Payload, what one type is: schema, control/content split, guard, evolve
+    fields.py     the field types and vocabularies payloads share
+    intake.py     aanmelding, triagebesluit, inclusiebesluit
+    network.py    netwerkwijziging
+    plan.py       planwijziging
+    care.py       signalering, opschaling, afschaling, casusoverleg, monitoringsmoment
+    closing.py    uitstroom
+
+Importing this package registers every type in `EVENT_TYPES`. The phases are imported
+in the order of the process, which is the order the catalogue lists the types in.
+"""
+
+from casestore.domain.events.payload import CONTROL, OWNED_BY, Payload, control
+from casestore.domain.events.registry import EVENT_TYPES, EventTypes, event_type
+
+# isort: off
+from casestore.domain.events import intake, network, plan, care, closing  # noqa: F401
+# isort: on
+
+__all__ = [
+    "CONTROL",
+    "EVENT_TYPES",
+    "OWNED_BY",
+    "EventTypes",
+    "Payload",
+    "control",
+    "event_type",
+]

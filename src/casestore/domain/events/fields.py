@@ -1,0 +1,93 @@
+"""The field types and vocabularies that event payloads share.
+
+A field's limits live in its type, so the same kind of value is checked the same way in
+every event type and a payload schema reads as the list of what its author tells.
+
+Validation that depends on "today" (no birth date or referral date in the future) takes
+`today` through the pydantic validation context, so the domain never reads a clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
+
+from casestore.domain.errors import InvalidBsn
+from casestore.domain.person import check_bsn
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+OrganisationId = Annotated[
+    str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
+]
+Level = Annotated[int, Field(ge=1, le=4)]
+
+
+def _not_in_future(value: date, info: ValidationInfo) -> date:
+    today = (info.context or {}).get("today")
+    if today is None:
+        raise ValueError("validation needs today's date in its context")
+    if value > today:
+        raise ValueError("may not lie in the future")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_not_in_future)]
+
+
+def _valid_bsn(value: str) -> str:
+    try:
+        check_bsn(value)
+    except InvalidBsn:
+        # Reported as a field problem beside the payload's other problems.
+        raise ValueError("must be 9 digits that pass the elfproef") from None
+    return value
+
+
+Bsn = Annotated[str, AfterValidator(_valid_bsn)]
+
+
+class Levensdomein(StrEnum):
+    wonen = "wonen"
+    financien = "financien"
+    dagbesteding = "dagbesteding"
+    gezondheid = "gezondheid"
+    netwerk = "netwerk"
+    veiligheid = "veiligheid"
+    justitie = "justitie"
+
+
+class SignaleringCategorie(StrEnum):
+    terugval = "terugval"
+    middelengebruik = "middelengebruik"
+    dreiging = "dreiging"
+    agressie = "agressie"
+    vermissing = "vermissing"
+    woonoverlast = "woonoverlast"
+    zorgmijding = "zorgmijding"
+    overig = "overig"
+
+
+class UitstroomReden(StrEnum):
+    doelen_bereikt = "doelen_bereikt"
+    overdracht_andere_regio = "overdracht_andere_regio"
+    detentie_langdurig = "detentie_langdurig"
+    overleden = "overleden"
+    weigert_medewerking = "weigert_medewerking"
+    overig = "overig"
+
+
+class Strict(BaseModel):
+    """A payload or a part of one: unknown fields are refused, and parsed values stay put."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

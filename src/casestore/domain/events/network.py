@@ -1,0 +1,45 @@
+"""The case network: the partners who write to a case and receive its events."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from casestore.domain import errors
+from casestore.domain.events.fields import LongText, OrganisationId, ShortText
+from casestore.domain.events.payload import Payload, control
+from casestore.domain.events.registry import event_type
+
+if TYPE_CHECKING:
+    from casestore.domain.case import Case
+
+
+@event_type("netwerkwijziging", "A partner joins or leaves the case network.")
+class Netwerkwijziging(Payload):
+    organisatie: OrganisationId = control()
+    wijziging: Literal["toegetreden", "uitgetreden"] = control()
+    rol_in_casus: ShortText
+    reden: LongText | None = None
+
+    @classmethod
+    def guard(cls, case: Case, control: dict[str, Any]) -> None:
+        # Allowed before inclusion: triage and the inclusietafel need the partners who
+        # know the person in the network first.
+        organisation = control["organisatie"]
+        if control["wijziging"] == "toegetreden":
+            if organisation in case.network:
+                raise errors.AlreadyInNetwork(organisation)
+            return
+        if organisation not in case.network:
+            raise errors.NotInNetwork(organisation)
+        if organisation in case.regie.values():
+            raise errors.RegisseurMustStay(organisation)
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        organisation = event.control["organisatie"]
+        members = set(case.network)
+        if event.control["wijziging"] == "toegetreden":
+            members.add(organisation)
+        else:
+            members.discard(organisation)
+        case.network = sorted(members)

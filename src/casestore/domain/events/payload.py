@@ -1,0 +1,93 @@
+"""What one event type is: its payload schema, and its part in the process.
+
+One class holds all of it, so that adding a type is writing one class (and registering
+it, see `registry.py`):
+
+- the fields an author tells, their types and limits. Each field is either a *control
+  attribute* — one of the few values the process itself needs (status, level, plan
+  version, network), which therefore stays readable in the header — or *content*, which
+  the sharing layer seals per recipient. `control()` marks the first kind;
+- `guard`: whether the case allows an event of the type now;
+- `evolve`: how a recorded event of the type changes the case.
+
+The hooks see control attributes only. Content is sealed before the aggregate gets it,
+so neither deciding on an event nor rebuilding a case ever needs a decryption key.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field
+
+from casestore.domain.events.fields import Strict
+
+if TYPE_CHECKING:  # the aggregate is built from the event types, not the other way round
+    from casestore.domain.case import Case
+
+CONTROL = "x-casestore-control"
+OWNED_BY = "x-casestore-owned-by"
+
+
+def control(**kwargs: Any) -> Any:
+    """Mark a field as a control attribute: readable header, used by the process."""
+    return Field(json_schema_extra={CONTROL: True}, **kwargs)
+
+
+class Payload(Strict):
+    """Base of every event type; the registry sets `event_type`, `summary`, `opens_case`."""
+
+    event_type: ClassVar[str]
+    summary: ClassVar[str]
+    opens_case: ClassVar[bool] = False
+
+    @classmethod
+    def guard(cls, case: Case, control: dict[str, Any]) -> None:
+        """Raise a ProcessViolation if the process does not allow this event now.
+
+        What every type shares (the case is open, the author is in its network, the event
+        is not older than the aanmelding) is checked before. By default a type belongs to
+        the trajectory that a positive inclusion starts, so a new type is refused before
+        it unless it says otherwise.
+        """
+        case.check_included(cls.event_type)
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        """Change the case's control state by a recorded event of this type.
+
+        Runs when the event is recorded and again whenever the case is rebuilt from its
+        events, so it reads nothing but the case and the event. By default an event only
+        adds a fact to the record.
+        """
+
+    @classmethod
+    def control_fields(cls) -> tuple[str, ...]:
+        return _split(cls)[0]
+
+    @classmethod
+    def content_fields(cls) -> tuple[str, ...]:
+        return _split(cls)[1]
+
+    def control_values(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=set(self.control_fields()))
+
+    def content_values(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=set(self.content_fields()))
+
+
+# Schemas are fixed once defined; every stored and every read event asks this.
+@functools.cache
+def _split(schema: type[Payload]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    marked = {
+        name: _is_control(info.json_schema_extra) for name, info in schema.model_fields.items()
+    }
+    return (
+        tuple(name for name, is_control in marked.items() if is_control),
+        tuple(name for name, is_control in marked.items() if not is_control),
+    )
+
+
+def _is_control(extra: Any) -> bool:
+    return isinstance(extra, dict) and bool(extra.get(CONTROL))

@@ -13,13 +13,15 @@ rather than being read under a name it was not sealed for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sharing.envelope import EventContext, Grant, SealedField, open_grant
 from sharing.envelope import open_field as _open_field
 from sharing.errors import DecryptionFailed
 from sharing.keys import DecryptionKey, OrgPrivateKeys
+from sharing.owned import reassemble
 
-__all__ = ["event_context", "load_decryption_key", "open_field", "open_fields"]
+__all__ = ["event_context", "load_decryption_key", "open_event", "open_field", "open_fields"]
 
 _CONTEXT_KEYS = ("region", "case_id", "event_id", "event_type")
 
@@ -77,6 +79,12 @@ def open_fields(
             sealed[name] = SealedField.from_json(record)
         opened.update(open_grant(sealed, grant, ctx, key))
     return opened
+
+
+def open_event(event: Mapping[str, Any], keys: Iterable[DecryptionKey]) -> dict[str, Any]:
+    """The field values of a delivered event (its JSON) that ``keys`` were granted, owned
+    fields put back together."""
+    return reassemble(open_fields(event, event["sealed"], event["grants"], keys))
 
 
 def _context(event: Mapping[str, object] | EventContext) -> EventContext:

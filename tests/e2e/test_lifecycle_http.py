@@ -20,11 +20,10 @@ import pytest
 from casestore.adapters.keyring import demo_signers
 from casestore.bootstrap import Services, build
 from casestore.domain.catalogue import parse_payload
-from casestore.entrypoints.partner import open_event
 from casestore.services.case_store import Author, Submission
 from casestore.services.provenance import sign_submission
 from casestore.settings import Settings
-from sharing.client import load_decryption_key
+from sharing.client import load_decryption_key, open_event
 from sharing.keys import DecryptionKey
 from sharing.policy import Scope
 from tests.e2e.api import Api

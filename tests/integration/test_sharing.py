@@ -16,11 +16,10 @@ from casestore.bootstrap import Services, build, compile_region_policy
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.errors import CaseNotFound, CaseStillOpen
 from casestore.entrypoints import demo
-from casestore.entrypoints.partner import open_event
 from casestore.services.case_store import Author, CaseStore, Submission
 from casestore.services.disclosure import Disclosure
 from casestore.settings import Settings, SettingsError
-from sharing.client import open_fields
+from sharing.client import open_event, open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
 from sharing.keys import OrgPrivateKeys

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from casestore.adapters.keyring import Keyring
 from casestore.domain.catalogue import describe, parse_payload
-from casestore.services.sealing import PART, Sealer
+from casestore.services.sealing import Sealer
 from sharing import client
 from sharing.envelope import (
     Escrow,
@@ -31,6 +31,7 @@ from sharing.envelope import (
 )
 from sharing.errors import DecryptionFailed
 from sharing.keys import MasterKey, OrgPrivateKeys
+from sharing.owned import PART
 from sharing.policy import catalogue_from_description, compile_policy, parse_policy
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

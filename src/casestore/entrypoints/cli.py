@@ -17,10 +17,9 @@ from casestore.adapters.logging import configure as configure_logging
 from casestore.bootstrap import Services, build
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
-from casestore.entrypoints.partner import open_event
 from casestore.services.clients import ClientError
 from casestore.settings import Settings, SettingsError
-from sharing.client import load_decryption_key
+from sharing.client import load_decryption_key, open_event
 from sharing.errors import SharingError
 from sharing.keys import format_time
 

@@ -21,8 +21,9 @@ from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
 from casestore.services.case_store import CaseStore
 from casestore.services.provenance import content_digests
-from casestore.services.sealing import PART, Sealer, context_of
+from casestore.services.sealing import Sealer, context_of
 from sharing.keys import format_time
+from sharing.owned import field_of
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class Disclosure:
         digests: dict[str, str] | None = None,
     ) -> SharedEvent:
         granted = {str(name) for g in grants for name in g["fields"]}
-        readable = {name.partition(PART)[0] for name in granted}
+        readable = {field_of(name)[0] for name in granted}
         payload = None
         if decrypt:
             payload = self.sealer.open(

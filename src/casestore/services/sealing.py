@@ -43,10 +43,10 @@ from sharing.envelope import (
 )
 from sharing.errors import CaseKeyDestroyed, SignatureInvalid
 from sharing.keys import MasterKey, Recipient
+from sharing.owned import field_of, parts, reassemble
 from sharing.policy import AccessMatrix, Decision, Scope
 from sharing.signing import Signature, sign, verify
 
-PART = "/"  # an owned field's part for one owner is sealed as "<field>/<owner>"
 CASE_KEY_CACHE = 1024
 BASIS_CACHE = 4096  # distinct (decision, fields granted): bounded by the policy, not the cases
 
@@ -185,17 +185,13 @@ class Sealer:
             owner_key = owned.get(name)
             if owner_key is None:
                 result[name] = canonical_json(value)
-                continue
-            parts: dict[str, list[Any]] = {}
-            for index, entry in enumerate(value or []):
-                parts.setdefault(str(entry[owner_key]), []).append([index, entry])
-            for owner, entries in sorted(parts.items()):
-                result[f"{name}{PART}{owner}"] = canonical_json(entries)
+            else:
+                result.update(parts(name, value, owner_key))
         return result
 
     def readers(self, sealed_name: str, fields: Mapping[str, Mapping[str, Scope]]) -> set[str]:
         """Who may open one sealed field (or one owner's part of an owned field)."""
-        name, _, owner = sealed_name.partition(PART)
+        name, owner = field_of(sealed_name)
         granted = fields.get(name, {})
         if not owner:
             return set(granted)
@@ -226,7 +222,7 @@ class Sealer:
             return cached[1]
         basis = {}
         for name in fields:
-            access = decision.fields.get(name.partition(PART)[0])
+            access = decision.fields.get(field_of(name)[0])
             rules = list(access.rules) if access else []
             if access is not None and access.as_author:
                 rules.append("author")
@@ -290,19 +286,3 @@ class Sealer:
 def context_of(region: str, event: Case.Event) -> EventContext:
     """What a stored event's ciphertexts are bound to."""
     return EventContext(region, str(event.originator_id), event.event_id, event.event_type)
-
-
-def reassemble(opened: Mapping[str, bytes]) -> dict[str, Any]:
-    """Field values from opened plaintexts: an owned field's parts, each one owner's
-    entries with their original places, are put back into one list in order."""
-    values: dict[str, Any] = {}
-    parts: dict[str, list[Any]] = {}
-    for name, plaintext in opened.items():
-        field, _, owner = name.partition(PART)
-        if owner:
-            parts.setdefault(field, []).extend(json.loads(plaintext))
-        else:
-            values[field] = json.loads(plaintext)
-    for field, entries in parts.items():
-        values[field] = [entry for _, entry in sorted(entries, key=lambda pair: int(pair[0]))]
-    return values

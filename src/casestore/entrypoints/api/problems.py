@@ -2,7 +2,9 @@
 
 Handlers never build error responses themselves; they let the application's errors
 propagate and this module turns each into `application/problem+json`. Messages of our
-own errors are written to be safe to show (they never carry payload content).
+own errors are written to be safe to show (they never carry payload content). Every body,
+including those of the middleware that answers before FastAPI does, comes from `problem`,
+so each carries the same members.
 """
 
 from __future__ import annotations
@@ -88,23 +90,31 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
 )
 
 
+def problem(
+    status: int, slug: str | None, title: str, detail: str, instance: str, **extra: Any
+) -> dict[str, Any]:
+    """The body of every problem answer. A problem without a slug has no type of its own
+    (`about:blank`, RFC 9457 §4.2.1): its status code says what it is."""
+    return {
+        "type": TYPE_BASE + slug if slug is not None else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+
+
 def problem_response(
     request: Request,
     status: int,
-    slug: str,
+    slug: str | None,
     title: str,
     detail: str,
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body = {
-        "type": TYPE_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        **extra,
-    }
+    body = problem(status, slug, title, detail, request.url.path, **extra)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 

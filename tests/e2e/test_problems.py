@@ -1,8 +1,9 @@
-"""Every error is answered with the same problem details.
+"""Every error is answered with the problem details the OpenAPI document publishes.
 
 The answers made outside the routes' own error handling are the ones most likely to drift:
 readiness, the body limit (raw ASGI, before FastAPI sees the request) and the rate limit.
-Each must carry type, title, status, detail and instance and fit `ProblemDetails`.
+Each must carry type, title, status, detail and instance and fit the `ProblemDetails` schema
+every documented error response refers to.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from casestore.bootstrap import build
+from casestore.bootstrap import Services, build
+from casestore.entrypoints.api.app import create_app
 from casestore.entrypoints.api.schemas import ProblemDetails
 from casestore.settings import Settings
 from tests.conftest import Clock
@@ -24,6 +26,7 @@ from tests.e2e.server import serve_in_thread
 ORG = "arkin"
 MEMBERS = {"type", "title", "status", "detail", "instance"}
 PROBLEM = "application/problem+json"
+REFERENCE = {"$ref": "#/components/schemas/ProblemDetails"}
 
 
 @pytest.fixture
@@ -82,3 +85,31 @@ def test_a_client_over_its_rate_gets_a_problem_with_all_five_members(
         response, 429, "https://casestore.example/problems/rate-limited", "Too many requests"
     )
     assert response.headers["retry-after"]
+
+
+def error_responses(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    yield f"{method.upper()} {path} {status}", response
+
+
+def test_every_documented_error_response_is_a_problem_details(services: Services) -> None:
+    document = create_app(services).openapi()
+    responses = dict(error_responses(document))
+    assert "GET /readyz 503" in responses
+    assert "POST /v1/cases 413" in responses
+    assert "GET /v1/feed 429" in responses
+    for label, response in responses.items():
+        assert response["content"] == {PROBLEM: {"schema": REFERENCE}}, label
+
+
+def test_the_published_problem_schema_names_the_optional_members(services: Services) -> None:
+    schemas = create_app(services).openapi()["components"]["schemas"]
+    problem = schemas["ProblemDetails"]
+    assert set(problem["required"]) == MEMBERS
+    assert problem["properties"]["errors"]["items"] == {"$ref": "#/components/schemas/FieldProblem"}
+    assert problem["properties"]["current_version"]["type"] == "integer"
+    assert problem["properties"]["case_id"]["type"] == "string"
+    assert set(schemas["FieldProblem"]["required"]) == {"field", "message"}

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from casestore.entrypoints.api.problems import problem_response
+from casestore.entrypoints.api.problems import documented, problem_response
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +18,9 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz", response_model=None, responses={503: documented("The database cannot be reached.")}
+)
 async def readyz(request: Request) -> Any:
     """The database answers."""
     store = request.app.state.services.store

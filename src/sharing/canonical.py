@@ -51,7 +51,8 @@ def length_prefixed(*parts: str | bytes) -> bytes:
 # JCS sorts keys by UTF-16 code units, Python's encoder by code points. The two orders part
 # only where a character above U+FFFF (in UTF-16 a surrogate pair, D800-DBFF first) meets one
 # in U+E000-U+FFFF at the same place in two keys, so the C encoder's own sort is exact unless
-# the text holds a character above U+FFFF; the ASCII check that rules this out costs nothing.
+# a key holds a character above U+FFFF. The ASCII check that rules this out costs nothing;
+# the text-wide check after it is one pass in C, and only then are the keys looked at.
 # No circularity check: the encoders only ever see the fresh tree `_normalise` builds.
 _SORTED = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
@@ -71,7 +72,7 @@ def canonical_json(value: object) -> bytes:
     """
     normalised = _normalise(value)
     text = _SORTED.encode(normalised)
-    if not text.isascii() and _has_pairs(text):
+    if not text.isascii() and _has_pairs(text) and _pairs_in_keys(normalised):
         text = _AS_GIVEN.encode(_in_utf16_order(normalised))
     try:
         return text.encode("utf-8")
@@ -85,8 +86,19 @@ def _has_pairs(text: str) -> bool:
     return len(text.encode("utf-16-le", "surrogatepass")) != 2 * len(text)
 
 
-def _in_utf16_order(value: object) -> object:
+def _pairs_in_keys(value: object) -> bool:
     # Only normalised values come here: exact dicts with str keys, exact lists, scalars.
+    if type(value) is dict:
+        return any(
+            (not key.isascii() and _has_pairs(key)) or _pairs_in_keys(item)
+            for key, item in value.items()
+        )
+    if type(value) is list:
+        return any(_pairs_in_keys(item) for item in value)
+    return False
+
+
+def _in_utf16_order(value: object) -> object:
     if type(value) is dict:
         return {key: _in_utf16_order(value[key]) for key in sorted(value, key=_utf16_units)}
     if type(value) is list:

@@ -123,6 +123,7 @@ def assert_problem(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     problem: dict[str, Any] = response.json()
+    assert problem.keys() >= {"type", "title", "status", "detail", "instance"}, problem
     assert problem["status"] == status
     if slug is not None:
         assert problem["type"].endswith(f"/{slug}"), problem

@@ -109,7 +109,9 @@ def assert_too_large(response: httpx.Response) -> None:
     problem = response.json()
     assert problem["type"] == "https://casestore.example/problems/request-too-large"
     assert problem["status"] == 413
+    assert problem["title"] == "Request too large"
     assert str(MAX) in problem["detail"]
+    assert problem["instance"] == "/echo"
 
 
 def test_a_body_within_the_limit_passes() -> None:

@@ -12,10 +12,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sharing.canonical import b64decode, b64encode, canonical_json, length_prefixed
+from sharing.canonical import (
+    MAX_SAFE_INTEGER,
+    b64decode,
+    b64encode,
+    canonical_json,
+    length_prefixed,
+)
 from sharing.errors import SignatureInvalid
 from sharing.keys import OrgPrivateKeys
 from sharing.signing import (
@@ -209,9 +216,21 @@ def test_canonical_json_form() -> None:
     assert canonical_json(("a", 1)) == b'["a",1]'
 
 
-def test_canonical_json_sorts_by_code_point() -> None:
+def test_canonical_json_sorts_keys_by_utf16_code_units() -> None:
+    # Code-point order would put U+FFFF before the emoji; in UTF-16 the emoji's high
+    # surrogate (U+D83D) comes first, as RFC 8785 §3.2.3 orders them.
     assert canonical_json({"é": 1, "e": 2, "😀": 3, "\uffff": 4, "Z": 5}) == (
-        '{"Z":5,"e":2,"é":1,"\uffff":4,"😀":3}'.encode()
+        '{"Z":5,"e":2,"é":1,"😀":3,"\uffff":4}'.encode()
+    )
+    nested = {"k": [{"\ue000": 1, "\U00010000": 2, "\U00010000\ue000": 3}]}
+    assert canonical_json(nested) == (
+        '{"k":[{"\U00010000":2,"\U00010000\ue000":3,"\ue000":1}]}'.encode()
+    )
+
+
+def test_canonical_json_keeps_code_point_order_within_the_bmp() -> None:
+    assert canonical_json({"\uffff": 1, "\ue000": 2, "\ud7ff": 3, "ÿ": 4}) == (
+        '{"ÿ":4,"\ud7ff":3,"\ue000":2,"\uffff":1}'.encode()
     )
 
 
@@ -226,11 +245,19 @@ def test_canonical_json_sorts_by_code_point() -> None:
         -(2**53),
         float(2**60),
         {1: "x"},
+        {True: "x"},
+        {None: "x"},
         {("a",): 1},
         {"x": {1, 2}},
+        {"x": [1, {"y": 0.5}]},
+        {"x": [{"y": 2**53}]},
         b"bytes",
         "\ud800",
+        {"\udfff": 1},
+        {"\ud800": 1, "😀": 2},  # refused on the UTF-16 ordering path too
+        ["😀", "\ud83d"],
         {"k": object()},
+        {"k": frozenset()},
     ],
 )
 def test_canonical_json_refuses_what_has_no_single_form(value: object) -> None:
@@ -243,16 +270,33 @@ def test_canonical_json_integer_bounds() -> None:
     assert canonical_json(-(2**53 - 1)) == b"-9007199254740991"
 
 
+@given(
+    st.integers().filter(lambda n: abs(n) > MAX_SAFE_INTEGER)
+    | st.floats().filter(lambda x: not (math.isfinite(x) and x.is_integer()))
+    | st.floats(min_value=2.0**53, allow_infinity=False)
+)
+def test_canonical_json_refuses_every_number_outside_the_safe_integers(number: object) -> None:
+    with pytest.raises(ValueError):
+        canonical_json({"a": [number]})
+
+
+# Keys drawn often from where UTF-16 and code-point order part: above U+FFFF and U+E000-U+FFFF.
+ORDER_EDGES = st.sampled_from(["a", "é", "\ud7ff", "\ue000", "\ufb01", "\uffff", "😀"])
+ORDER_EDGES |= st.sampled_from(["\U00010000", "\U0010ffff"])
+keys = st.text(ORDER_EDGES, max_size=3) | st.text(max_size=4)
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+    | st.integers(min_value=-MAX_SAFE_INTEGER, max_value=MAX_SAFE_INTEGER)
     | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=5),
     max_leaves=20,
 )
+
+
+@given(json_values)
+def test_canonical_json_is_rfc8785(value: object) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
 
 
 @given(json_values)
@@ -263,7 +307,7 @@ def test_canonical_json_is_valid_json_and_a_fixed_point(value: object) -> None:
     assert canonical_json(parsed) == encoded
 
 
-@given(st.dictionaries(st.text(max_size=5), st.integers(0, 9), max_size=6), st.randoms())
+@given(st.dictionaries(keys, st.integers(0, 9), max_size=6), st.randoms())
 def test_canonical_json_ignores_insertion_order(
     mapping: dict[str, int], rnd: random.Random
 ) -> None:

@@ -9,19 +9,19 @@ any change of meaning does.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from sharing.canonical import canonical_json
 from sharing.policy.model import Policy
 
 _SET_KEYS = frozenset({"roles", "organisations", "grounds", "rules", "event_types", "fields"})
 
 
 def policy_digest(policy: Policy) -> str:
-    """`sha256:<hex>` over the canonical JSON form of the policy."""
+    """`sha256:<hex>` over the policy's canonical JSON, the same form signatures use, so no
+    second notion of "the same content" can drift from the first."""
     canonical = _canonical(policy.model_dump(mode="json"))
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(canonical)).hexdigest()
 
 
 def _canonical(value: Any, key: str | None = None) -> Any:
@@ -32,6 +32,6 @@ def _canonical(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list):
         items = [_canonical(item) for item in value]
         if key in _SET_KEYS:
-            return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+            return sorted(items, key=canonical_json)
         return items
     return value

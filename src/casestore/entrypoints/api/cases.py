@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from casestore.entrypoints.api.deps import Disclosed, Reader, Writer, services_of
-from casestore.entrypoints.api.problems import HttpProblem
+from casestore.entrypoints.api.problems import HttpProblem, documented
 from casestore.entrypoints.api.schemas import (
     CaseCreate,
     EventCreate,
@@ -36,7 +36,7 @@ Decrypt = Annotated[
     bool, Query(description="Open the fields (organisations the service hosts only).")
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
+    code: documented(text)
     for code, text in {
         400: "The body is not JSON.",
         401: "No valid bearer token.",

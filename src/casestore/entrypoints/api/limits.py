@@ -7,15 +7,14 @@ shared database.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from casestore.entrypoints.api.problems import MEDIA_TYPE, TYPE_BASE, HttpProblem
+from casestore.entrypoints.api.problems import HttpProblem, problem_response
 
 
 class TooLarge(HTTPException):
@@ -39,7 +38,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         seen = 0
 
@@ -55,29 +54,14 @@ class BodyLimit:
         try:
             await self.app(scope, counting, send)
         except TooLarge:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": TYPE_BASE + "request-too-large",
-                "title": "Request too large",
-                "status": 413,
-                "detail": f"the request body exceeds {self.max_bytes} bytes",
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the request body exceeds {self.max_bytes} bytes"
+        refusal = problem_response(
+            Request(scope), 413, "request-too-large", "Request too large", detail
         )
-        await send({"type": "http.response.body", "body": body})
+        await refusal(scope, receive, send)
 
 
 class RateLimiter:

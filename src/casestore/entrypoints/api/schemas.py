@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 IdempotencyKey = Field(
     default=None,
@@ -76,13 +77,38 @@ class FeedPage(BaseModel):
     next_after: int = Field(description="Pass as `after` for the next page.")
 
 
+class FieldProblem(BaseModel):
+    field: str = Field(description="The field, dotted where nested (`payload.bsn`).")
+    message: str
+
+
+def _optional(description: str) -> Any:
+    """A member only some problems carry: absent when they do not, never null."""
+    return Field(default=None, description=description, json_schema_extra=_no_default)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class ProblemDetails(BaseModel):
     """RFC 9457 problem details, as every error is answered."""
 
     model_config = ConfigDict(extra="allow")
 
-    type: str
+    type: str = Field(
+        description="A URI naming the kind of problem (`about:blank`: the status says it)."
+    )
     title: str
     status: int
     detail: str
-    instance: str | None = None
+    instance: str = Field(description="The path of the request that met the problem.")
+    errors: list[FieldProblem] | SkipJsonSchema[None] = _optional(
+        "The fields that are invalid (422)."
+    )
+    current_version: int | SkipJsonSchema[None] = _optional(
+        "The case's version now (409 version-conflict)."
+    )
+    case_id: str | SkipJsonSchema[None] = _optional(
+        "The person's open case (409 person-has-open-case)."
+    )

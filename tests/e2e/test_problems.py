@@ -1,0 +1,115 @@
+"""Every error is answered with the problem details the OpenAPI document publishes.
+
+The answers made outside the routes' own error handling are the ones most likely to drift:
+readiness, the body limit (raw ASGI, before FastAPI sees the request) and the rate limit.
+Each must carry type, title, status, detail and instance and fit the `ProblemDetails` schema
+every documented error response refers to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from casestore.bootstrap import Services, build
+from casestore.entrypoints.api.app import create_app
+from casestore.entrypoints.api.schemas import ProblemDetails
+from casestore.settings import Settings
+from tests.conftest import Clock
+from tests.e2e.conftest import Api
+from tests.e2e.server import serve_in_thread
+
+ORG = "arkin"
+MEMBERS = {"type", "title", "status", "detail", "instance"}
+PROBLEM = "application/problem+json"
+REFERENCE = {"$ref": "#/components/schemas/ProblemDetails"}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """How an error is written down does not depend on the storage: SQLite is enough."""
+    return f"sqlite:///{tmp_path / 'casestore.sqlite3'}"
+
+
+def assert_problem(response: httpx.Response, status: int, type_: str, title: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= MEMBERS, body
+    assert (body["type"], body["title"], body["status"]) == (type_, title, status)
+    assert body["instance"] == response.request.url.path
+    ProblemDetails.model_validate(body, strict=True)
+
+
+def test_not_ready_is_a_problem_with_all_five_members(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable() -> int:
+        raise ConnectionError("the database is down")
+
+    monkeypatch.setattr(api.services.store, "max_position", unreachable)
+    response = httpx.get(f"{api.base_url}/readyz")
+    assert_problem(response, 503, "about:blank", "Not ready")
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["declared", "streamed"])
+def test_a_body_over_the_limit_is_a_problem_with_all_five_members(api: Api, streamed: bool) -> None:
+    body = b'{"payload": {"naam": "' + b"x" * api.services.settings.max_request_bytes + b'"}}'
+    content: bytes | Iterator[bytes] = iter([body]) if streamed else body
+    with api.client(ORG) as client:
+        response = client.post(
+            "/v1/cases", content=content, headers={"content-type": "application/json"}
+        )
+    assert ("content-length" in response.request.headers) is not streamed
+    assert_problem(
+        response, 413, "https://casestore.example/problems/request-too-large", "Request too large"
+    )
+
+
+def test_a_client_over_its_rate_gets_a_problem_with_all_five_members(
+    settings: Settings, clock: Clock
+) -> None:
+    services = build(settings.model_copy(update={"rate_limit": 0.01, "rate_burst": 1}), clock=clock)
+    token = services.clients.add(ORG, "partner-system", "busy").token
+    with (
+        serve_in_thread(services) as base_url,
+        httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
+        assert client.get("/v1/feed").status_code == 200
+        response = client.get("/v1/feed")
+    assert_problem(
+        response, 429, "https://casestore.example/problems/rate-limited", "Too many requests"
+    )
+    assert response.headers["retry-after"]
+
+
+def error_responses(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    yield f"{method.upper()} {path} {status}", response
+
+
+def test_every_documented_error_response_is_a_problem_details(services: Services) -> None:
+    document = create_app(services).openapi()
+    responses = dict(error_responses(document))
+    assert "GET /readyz 503" in responses
+    assert "POST /v1/cases 413" in responses
+    assert "GET /v1/feed 429" in responses
+    for label, response in responses.items():
+        assert response["content"] == {PROBLEM: {"schema": REFERENCE}}, label
+
+
+def test_the_published_problem_schema_names_the_optional_members(services: Services) -> None:
+    schemas = create_app(services).openapi()["components"]["schemas"]
+    problem = schemas["ProblemDetails"]
+    assert set(problem["required"]) == MEMBERS
+    assert problem["properties"]["errors"]["items"] == {"$ref": "#/components/schemas/FieldProblem"}
+    assert problem["properties"]["current_version"]["type"] == "integer"
+    assert problem["properties"]["case_id"]["type"] == "string"
+    assert set(schemas["FieldProblem"]["required"]) == {"field", "message"}

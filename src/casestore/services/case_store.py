@@ -34,6 +34,7 @@ from casestore.domain.person import Person, person_id, pseudonym
 from casestore.services.lru import Lru
 from casestore.services.provenance import content_digests, stored_document, submission_document
 from casestore.services.sealing import Sealed, Sealer
+from sharing.canonical import canonical_json
 from sharing.errors import PolicyError, SignatureInvalid
 
 Clock = Callable[[], datetime]
@@ -395,8 +396,7 @@ class CaseStore(Application[UUID]):
             "occurred_at": submission.occurred_at.isoformat() if submission.occurred_at else None,
             "author": submission.author.organisation,
         }
-        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-        digest: bytes = blake2b(canonical.encode(), key=self._digest_key, digest_size=16)
+        digest: bytes = blake2b(canonical_json(document), key=self._digest_key, digest_size=16)
         return digest.decode("ascii")
 
     def _replay(self, submission: Submission, header: EventHeader) -> Recorded | None:

@@ -1,13 +1,19 @@
-"""The partner's side: opening the sealed fields the service delivers, from their JSON.
+"""The partner's side: opening the sealed fields the service delivers, from their JSON, and
+checking who wrote and who stored them.
 
 A partner system receives, per event, the readable envelope (region, case id, event id,
-event type), the sealed fields and its own grants, all as JSON. Nothing here talks HTTP or
-touches storage; these are pure functions a partner can call from any transport, and
-docs/envelope.md lets it do the same with any libsodium instead.
+event type), the sealed fields and its own grants, the author's signed document and the
+custodian's countersignature, all as JSON. Nothing here talks HTTP or touches storage;
+these are pure functions a partner can call from any transport, and docs/envelope.md and
+docs/provenance.md let it do the same with any libsodium instead.
 
 The field name a value is opened *as* is always the caller's, never the sealed record's: the
 record's own label is checked against it, so a value moved to another field fails to open
 rather than being read under a name it was not sealed for.
+
+Failing to open is one opaque ``DecryptionFailed``; failing to verify is a
+``ProvenanceInvalid`` that says which check failed, so a partner can tell a forged
+countersignature from a field that does not match what its author signed.
 """
 
 from __future__ import annotations
@@ -15,13 +21,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sharing.canonical import canonical_json
+from sharing.directory import KeyDirectory, read_directory
+from sharing.disclosures import matches, read_disclosure
 from sharing.envelope import EventContext, Grant, SealedField, open_grant
 from sharing.envelope import open_field as _open_field
-from sharing.errors import DecryptionFailed
-from sharing.keys import DecryptionKey, OrgPrivateKeys
-from sharing.owned import reassemble
+from sharing.errors import DecryptionFailed, ProvenanceInvalid, SignatureInvalid
+from sharing.keys import DecryptionKey, OrgPrivateKeys, parse_time
+from sharing.owned import field_of, reassemble
+from sharing.provenance import AUTHOR_DOCUMENT, DOCUMENT_VERSION, STORED_EVENT, stored_document
+from sharing.signing import Signature, verify
 
-__all__ = ["event_context", "load_decryption_key", "open_event", "open_field", "open_fields"]
+__all__ = [
+    "event_context",
+    "load_decryption_key",
+    "load_key_directory",
+    "open_event",
+    "open_field",
+    "open_fields",
+    "values_of",
+    "verify_event",
+]
 
 _CONTEXT_KEYS = ("region", "case_id", "event_id", "event_type")
 
@@ -29,6 +49,14 @@ _CONTEXT_KEYS = ("region", "case_id", "event_id", "event_type")
 def load_decryption_key(private_keys: Mapping[str, object]) -> DecryptionKey:
     """The X25519 key from an organisation's private key file (``OrgPrivateKeys`` JSON)."""
     return OrgPrivateKeys.from_json(private_keys).decryption_key
+
+
+def load_key_directory(
+    published: Mapping[str, Any], *, custodian_key_id: str | None = None, trust: bool = False
+) -> KeyDirectory:
+    """The key directory as ``GET /v1/keys`` publishes it, checked against the custodian
+    signing key id the partner pinned (or, with ``trust=True``, taken as it is)."""
+    return read_directory(published, custodian_key_id=custodian_key_id, trust=trust)
 
 
 def event_context(envelope: Mapping[str, object]) -> EventContext:
@@ -81,10 +109,156 @@ def open_fields(
     return opened
 
 
-def open_event(event: Mapping[str, Any], keys: Iterable[DecryptionKey]) -> dict[str, Any]:
+def open_event(
+    event: Mapping[str, Any],
+    keys: Iterable[DecryptionKey],
+    *,
+    directory: KeyDirectory | None = None,
+    verify: bool = True,
+) -> dict[str, Any]:
     """The field values of a delivered event (its JSON) that ``keys`` were granted, owned
-    fields put back together."""
-    return reassemble(open_fields(event, event["sealed"], event["grants"], keys))
+    fields put back together, after ``verify_event`` has checked them against ``directory``.
+
+    ``verify=False`` opens without checking who wrote or stored the event: what it returns
+    may then be anyone's.
+    """
+    if verify and directory is None:
+        raise ValueError("verifying needs the key directory; pass verify=False not to verify")
+    opened = open_fields(event, event["sealed"], event["grants"], keys)
+    if directory is None or not verify:
+        return reassemble(values_of(opened))
+    return reassemble(verify_event(event, directory, opened))
+
+
+def values_of(opened: Mapping[str, bytes]) -> dict[str, Any]:
+    """The value in each opened disclosure, by sealed name, unchecked."""
+    values = {}
+    for name, plaintext in opened.items():
+        try:
+            values[name] = read_disclosure(name, plaintext).value
+        except ValueError:
+            raise ProvenanceInvalid(f"field {name} holds no disclosure") from None
+    return values
+
+
+def verify_event(
+    event: Mapping[str, Any], directory: KeyDirectory, opened: Mapping[str, bytes] | None = None
+) -> dict[str, Any]:
+    """Check a delivered event: the custodian's countersignature over it, its author's
+    signature over the author's document, that the two agree with the event, and each
+    opened field (sealed name -> plaintext, from ``open_fields``) against the digest its
+    author signed. Returns the opened values by sealed name; ProvenanceInvalid says what
+    failed.
+
+    Keys are taken valid at the event's ``recorded_at``: the author's signature was checked
+    against the keys of that moment when the service accepted it, and a key retired later
+    still vouches for what it signed before.
+    """
+    try:
+        return _verified(event, directory, opened or {})
+    except (KeyError, TypeError, ValueError):
+        raise ProvenanceInvalid("the event lacks what verifying needs") from None
+
+
+def _verified(
+    event: Mapping[str, Any], directory: KeyDirectory, opened: Mapping[str, bytes]
+) -> dict[str, Any]:
+    recorded_at = parse_time(event["recorded_at"])
+    document = event["author_document"]
+    if not isinstance(document, Mapping):
+        raise ProvenanceInvalid("the event carries no author document")
+    stored = stored_document(
+        region=event["region"],
+        case_id=event["case_id"],
+        version=event["version"],
+        event_id=event["event_id"],
+        event_type=event["event_type"],
+        author_user=event["author_user"],
+        recorded_at=event["recorded_at"],
+        control=event["control"],
+        author_document=document,
+        author_signature=event["signature"],
+    )
+    _check_signature(
+        stored,
+        event["countersignature"],
+        directory,
+        signer=directory.custodian,
+        purpose=STORED_EVENT,
+        at=recorded_at,
+        what="countersignature",
+    )
+    _check_signature(
+        document,
+        event["signature"],
+        directory,
+        signer=event["author_org"],
+        purpose=AUTHOR_DOCUMENT,
+        at=recorded_at,
+        what="author's signature",
+    )
+    _check_agreement(event, document)
+    for name, plaintext in opened.items():
+        if not matches(document["digests"], name, plaintext):
+            raise ProvenanceInvalid(f"field {name} does not match what its author signed")
+    return values_of(opened)
+
+
+def _check_signature(
+    document: Mapping[str, Any],
+    data: object,
+    directory: KeyDirectory,
+    *,
+    signer: str,
+    purpose: str,
+    at: Any,
+    what: str,
+) -> None:
+    if not isinstance(data, Mapping):
+        raise ProvenanceInvalid(f"the event carries no {what}")
+    try:
+        signature = Signature.from_json(data)
+    except SignatureInvalid:
+        raise ProvenanceInvalid(f"the {what} is malformed") from None
+    if signature.org_id != signer:
+        raise ProvenanceInvalid(f"the {what} is by {signature.org_id}, not by {signer}")
+    try:
+        verify(document, signature, directory.keys, purpose=purpose, at=at)
+    except SignatureInvalid:
+        raise ProvenanceInvalid(
+            f"the {what} does not verify with {signer}'s key {signature.key_id}"
+        ) from None
+
+
+def _check_agreement(event: Mapping[str, Any], document: Mapping[str, Any]) -> None:
+    """What the author signed says the same as the event the service delivered."""
+    expected = {
+        "v": DOCUMENT_VERSION,
+        "region": event["region"],
+        "author": event["author_org"],
+        "event_type": event["event_type"],
+        "submission_id": event.get("submission_id"),
+        "occurred_at": event["occurred_at"],
+    }
+    for member, value in expected.items():
+        if document.get(member) != value or type(document.get(member)) is not type(value):
+            raise ProvenanceInvalid(f"the author's document names another {member}")
+    opening = document.get("case_id") is None and event["version"] == 1
+    if document.get("case_id") != event["case_id"] and not opening:
+        raise ProvenanceInvalid("the author's document names another case_id")
+    control, seen = document.get("control"), event["control"]
+    if not isinstance(control, Mapping) or not isinstance(seen, Mapping):
+        raise ProvenanceInvalid("the author's document has no control attributes")
+    for name, value in control.items():
+        if name not in seen or canonical_json(seen[name]) != canonical_json(value):
+            raise ProvenanceInvalid(f"control attribute {name} is not what its author signed")
+    digests = document.get("digests")
+    if not isinstance(digests, Mapping):
+        raise ProvenanceInvalid("the author's document has no digests")
+    sealed = {field_of(str(name))[0] for name in event["sealed"]}
+    withheld = set(event["withheld"])
+    if sealed & withheld or sealed | withheld != set(digests):
+        raise ProvenanceInvalid("the fields sealed and withheld are not the author's fields")
 
 
 def _context(event: Mapping[str, object] | EventContext) -> EventContext:

@@ -7,10 +7,13 @@
     ├── InvalidKey                  key material is malformed or of the wrong kind
     ├── DecryptionFailed            one opaque error for every failure to open or verify
     ├── SignatureInvalid            an author's signature does not verify
+    ├── ProvenanceInvalid           who wrote or stored a received event cannot be verified
     └── CaseKeyDestroyed            the case was shredded; nothing can be opened again
 
 Decryption failures deliberately carry no detail: telling a caller *why* a ciphertext did
-not open (wrong key, moved field, flipped byte) helps an attacker and never a user.
+not open (wrong key, moved field, flipped byte) helps an attacker and never a user. A
+provenance failure does say why (which signature, which field), because it names nothing
+but what the reader was sent or opened, and the reader has to act on it.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ class SignatureInvalid(SharingError):
 
     def __init__(self) -> None:
         super().__init__("signature verification failed")
+
+
+class ProvenanceInvalid(SharingError):
+    """A received event, or the key directory, does not verify; the message says why."""
 
 
 class CaseKeyDestroyed(SharingError):

@@ -1,18 +1,15 @@
 """Owned fields: a list whose entries each name an owning organisation (a plan's actions),
 sealed as one part per owner so a grant limited to "own entries" reaches only that part.
 
-A part is named ``<field>/<owner>`` and holds that owner's entries, each with its place
-in the whole list, as ``[[index, entry], ...]`` in canonical JSON; docs/envelope.md
-specifies it, so a partner puts the list back together the same way with any libsodium.
+A part is named ``<field>/<owner>`` and its value is that owner's entries, each with its
+place in the whole list, as ``[[index, entry], ...]``; docs/provenance.md specifies it, so a
+partner puts the list back together the same way with any libsodium.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from sharing.canonical import canonical_json
 
 __all__ = ["PART", "field_of", "parts", "reassemble"]
 
@@ -27,27 +24,25 @@ def field_of(sealed_name: str) -> tuple[str, str]:
 
 def parts(
     field: str, entries: Sequence[Mapping[str, Any]] | None, owner_key: str
-) -> dict[str, bytes]:
-    """One plaintext per owner of an owned field's entries, keyed by its sealed name."""
-    by_owner: dict[str, list[Any]] = {}
+) -> dict[str, list[list[Any]]]:
+    """One value per owner of an owned field's entries, keyed by its sealed name."""
+    by_owner: dict[str, list[list[Any]]] = {}
     for index, entry in enumerate(entries or []):
         by_owner.setdefault(str(entry[owner_key]), []).append([index, entry])
-    return {
-        f"{field}{PART}{owner}": canonical_json(owned) for owner, owned in sorted(by_owner.items())
-    }
+    return {f"{field}{PART}{owner}": owned for owner, owned in sorted(by_owner.items())}
 
 
-def reassemble(opened: Mapping[str, bytes]) -> dict[str, Any]:
-    """Field values from opened plaintexts: an owned field's parts, each one owner's
-    entries with their original places, are put back into one list in order."""
-    values: dict[str, Any] = {}
+def reassemble(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Field values from the values of sealed names: an owned field's parts, each one
+    owner's entries with their original places, are put back into one list in order."""
+    result: dict[str, Any] = {}
     found: dict[str, list[Any]] = {}
-    for name, plaintext in opened.items():
+    for name, value in values.items():
         field, owner = field_of(name)
         if owner:
-            found.setdefault(field, []).extend(json.loads(plaintext))
+            found.setdefault(field, []).extend(value)
         else:
-            values[field] = json.loads(plaintext)
+            result[field] = value
     for field, entries in found.items():
-        values[field] = [entry for _, entry in sorted(entries, key=lambda pair: int(pair[0]))]
-    return values
+        result[field] = [entry for _, entry in sorted(entries, key=lambda pair: int(pair[0]))]
+    return result

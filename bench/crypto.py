@@ -35,8 +35,10 @@ import casestore.services.sealing
 from bench import measure, workload
 from casestore.bootstrap import build_sealer, prepare
 from casestore.domain.catalogue import parse_payload
+from casestore.services.provenance import sealed_values
 from casestore.services.sealing import Sealer
 from casestore.settings import Settings
+from sharing.disclosures import disclose
 from sharing.envelope import EventContext, SenderKey, content_ad, new_case_key, seal_event
 from sharing.keys import OrgPrivateKeys, Recipient
 
@@ -150,7 +152,9 @@ def _sharing_seal(
     now: datetime,
     seconds: float,
 ) -> dict[str, Any]:
-    content = parse_payload(event_type, payload, today=now.date()).content_values()
+    parsed = parse_payload(event_type, payload, today=now.date())
+    disclosures = disclose(sealed_values(parsed)).items()
+    plaintexts = {name: disclosure.encode() for name, disclosure in disclosures}
     case_id = str(uuid4())
     case_key = new_case_key()
     event_ids = [str(uuid4()) for _ in range(CONTEXTS)]
@@ -163,7 +167,7 @@ def _sharing_seal(
             event_type=event_type,
             author=author,
             network=network,
-            content=content,
+            plaintexts=plaintexts,
             case_key=case_key,
             now=now,
         )
@@ -179,13 +183,13 @@ def _sharing_seal(
 
     with mock.patch.object(casestore.services.sealing, "seal_event", watched):
         sealed = seal(0)
-    _, plaintexts, recipients_by_field, _ = given
+    _, sealed_plaintexts, recipients_by_field, _ = given
     costs = measure.cpu_costs(
         {
             "sharing_seal": seal,
             "seal_event": _seal_event(
                 _contexts(event_type),
-                plaintexts,
+                sealed_plaintexts,
                 recipients_by_field,
                 case_key,
                 given_options.get("sender"),

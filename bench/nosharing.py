@@ -7,15 +7,15 @@ the event, no grants, no escrows, no access rows), which the real service must n
 bench/ imports it, and it must stay that way.
 
 Everything else of `Sharing` is inherited unchanged, so an append without sharing still
-verifies the author's signature, fetches the (cached) case key and countersigns the stored
-event: the difference between the two runs is policy lookup, sealing and the sharing rows.
+checks the author's document and signature, fetches the (cached) case key and countersigns
+the stored event: the difference between the two runs is policy lookup, sealing and the
+sharing rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 from casestore.adapters.persistence.sharing_tables import SideRows
 from casestore.services.sealing import Sealed, Sealer
@@ -40,8 +40,8 @@ class NoSharing(Sealer):
         event_type: str,
         author: str,
         network: Iterable[str],
-        content: Mapping[str, Any],
+        plaintexts: Mapping[str, bytes],
         case_key: bytes,
         now: datetime,
     ) -> Sealed:
-        return Sealed(dict(content), SideRows())
+        return Sealed({name: data.decode() for name, data in plaintexts.items()}, SideRows())

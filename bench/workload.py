@@ -105,10 +105,8 @@ class Partner:
         self._numbers = count()
 
     def sign(self, submission: Submission, case_id: UUID | None) -> Submission:
-        signature = sign_submission(
-            self.region, str(case_id) if case_id else None, submission, self.key
-        )
-        return replace(submission, signature=signature)
+        cid = str(case_id) if case_id else None
+        return replace(submission, **sign_submission(self.region, cid, submission, self.key))
 
     def aanmelding(self) -> Submission:
         payload = {
@@ -119,7 +117,8 @@ class Partner:
             "risico_indicatie": "Dreigend gedrag bij decompensatie.",
             "contactpersoon_aanmelder": "M. de Vries, FACT-team",
         }
-        return self.sign(Submission("aanmelding", payload, AUTHOR), None)
+        key = f"bench-aanmelding-{payload['bsn']}"
+        return self.sign(Submission("aanmelding", payload, AUTHOR, idempotency_key=key), None)
 
     def signalering(self, case_id: UUID) -> Submission:
         """A signed signalering with its own idempotency key, as a partner sends it."""

@@ -6,6 +6,7 @@ from one another.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime, timedelta
 from itertools import count
@@ -13,8 +14,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from casestore.adapters.keyring import demo_signers
+from casestore.bootstrap import Services
+from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
 from casestore.settings import Settings
+from sharing.client import load_key_directory
+from sharing.directory import KeyDirectory
 
 POSTGRES_URL = os.environ.get(
     "CASESTORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -130,3 +136,17 @@ def include(store: CaseStore, case_id: UUID) -> None:
 
 def all_events(store: CaseStore) -> list[Any]:
     return list(store.iter_events())
+
+
+def load_signed_demo(services: Services) -> list[Recorded]:
+    """The demo region's cases, every event signed by its author's demo key, as partners
+    sign in production."""
+    return list(demo.load(services.store, demo_signers(services.settings.key_directory)))
+
+
+def key_directory(services: Services) -> KeyDirectory:
+    """The key directory as a partner gets it: published, then checked against the
+    custodian's signing key id it pinned."""
+    published = json.loads(json.dumps(services.provenance.key_directory(services.store.clock())))
+    pinned = services.sealer.keyring.signing_key(services.settings.custodian).key_id
+    return load_key_directory(published, custodian_key_id=pinned)

@@ -21,6 +21,7 @@ from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
 from casestore.services.grants import Grants
+from casestore.services.provenance import Provenance
 from casestore.services.sealing import Sealer
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
@@ -44,6 +45,10 @@ class Services:
     @property
     def sealer(self) -> Sealer:
         return self.store.sealer
+
+    @property
+    def provenance(self) -> Provenance:
+        return self.store.provenance
 
     def wakeup(self, tokens: TokenCache[Any] | None = None) -> Wakeup:
         """The live feeds' wakeup for this store's database (not started); on PostgreSQL
@@ -71,7 +76,6 @@ def build_sealer(settings: Settings, now: Any) -> Sealer:
     matrix, version = compile_region_policy(settings.policy_path)
     if settings.demo:
         ensure_keys(settings.key_directory, sorted(matrix.organisations), now)
-    description = describe()
     return Sealer(
         region=settings.region,
         custodian=settings.custodian,
@@ -79,7 +83,6 @@ def build_sealer(settings: Settings, now: Any) -> Sealer:
         policy_version=version,
         keyring=load_keyring(settings.key_directory, settings.hosted_organisations),
         master=settings.master(),
-        owned_fields={t: d["owned_fields"] for t, d in description.items()},
     )
 
 
@@ -110,21 +113,28 @@ def prepare(settings: Settings) -> Settings:
 def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) -> Services:
     settings = prepare(settings)
     env: dict[str, Any] = {**settings.eventsourcing_env(), **env_overrides}
+    pseudonym_secret = settings.pseudonym_key()  # the first setting a user gets wrong
+    sealer = build_sealer(settings, clock())
     store = CaseStore(
         env,
-        pseudonym_secret=settings.pseudonym_key(),
+        pseudonym_secret=pseudonym_secret,
         custodian=settings.custodian,
-        sealer=build_sealer(settings, clock()),
+        sealer=sealer,
+        provenance=Provenance(
+            region=settings.region,
+            custodian=settings.custodian,
+            keyring=sealer.keyring,
+            require_signatures=settings.require_signatures,
+        ),
         clock=clock,
         snapshot_interval=settings.snapshot_interval,
-        require_signatures=settings.require_signatures,
     )
-    if not store.records.tables.has_current_layout():
+    older = store.records.tables.older_layout()
+    if older is not None:
         store.close()
         raise SettingsError(
-            "the database holds grants in an older layout (one per field) that this version "
-            "no longer reads; point CASESTORE_DATABASE_URL at a new database "
-            "(for the demo: make clean)"
+            f"the database holds {older}, in an older layout that this version no longer "
+            "reads; point CASESTORE_DATABASE_URL at a new database (for the demo: make clean)"
         )
     backend = store.records.backend
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)

@@ -24,7 +24,7 @@ from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
 from sharing.keys import OrgPrivateKeys
 from sharing.policy import AccessMatrix
-from tests.factories import Clock, signalering, submit
+from tests.factories import Clock, key_directory, load_signed_demo, signalering, submit
 
 ZVH = demo.ZVH
 POLITIE = demo.POLITIE
@@ -35,15 +35,18 @@ def partner_keys(settings: Settings, org: str) -> OrgPrivateKeys:
     return OrgPrivateKeys.from_json(json.loads(path.read_text()))
 
 
-def opened_as_partner(settings: Settings, org: str, event: Any) -> dict[str, Any]:
-    """What a partner system gets out of one received event with its own private key."""
-    return open_event(event.to_json(), [partner_keys(settings, org).decryption_key])
+def opened_as_partner(services: Services, org: str, event: Any) -> dict[str, Any]:
+    """What a partner system gets out of one received event with its own private key,
+    verified against the published keys."""
+    key = partner_keys(services.settings, org).decryption_key
+    return open_event(event.to_json(), [key], directory=key_directory(services))
 
 
-def demo_truth(store: CaseStore) -> dict[tuple[UUID, int], dict[str, Any]]:
+def demo_truth(services: Services) -> dict[tuple[UUID, int], dict[str, Any]]:
     """The content the demo submitted, per (case, version), as the catalogue normalises it."""
+    store = services.store
     truth = {}
-    recordings = list(demo.load(store))
+    recordings = load_signed_demo(services)
     steps_by_case: dict[UUID, list[tuple[str, dict[str, Any]]]] = {}
     for (_, _, aanmelding, steps), opened in zip(
         demo.SCENARIOS, [r for r in recordings if r.version == 1], strict=True
@@ -78,7 +81,7 @@ def expected_fields(store: CaseStore, org: str, case_id: UUID) -> dict[int, set[
 def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services) -> None:
     store = services.store
     disclosure = services.disclosure
-    truth = demo_truth(store)
+    truth = demo_truth(services)
     for org in sorted(store.sealer.matrix.organisations):
         for case_id in {case for case, _ in truth}:
             expected = expected_fields(store, org, case_id)
@@ -89,7 +92,7 @@ def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services
             received = disclosure.read_case(org, case_id)
             assert [e.version for e in received] == sorted(expected)
             for event in received:
-                values = opened_as_partner(services.settings, org, event)
+                values = opened_as_partner(services, org, event)
                 original = truth[(case_id, event.version)]
                 readable = expected[event.version]
                 if "acties" in readable and "acties" in values:
@@ -106,10 +109,8 @@ def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services
 
 
 def test_the_police_never_open_diagnosis_or_medication(services: Services) -> None:
-    store = services.store
     disclosure = services.disclosure
-    list(demo.load(store))
-    case_id = next(r.case_id for r in demo.load(store) if r.version == 1)
+    case_id = next(r.case_id for r in load_signed_demo(services) if r.version == 1)
     signaleringen = [
         e for e in disclosure.read_case(POLITIE, case_id) if e.event_type == "signalering"
     ]
@@ -117,7 +118,7 @@ def test_the_police_never_open_diagnosis_or_medication(services: Services) -> No
     for event in signaleringen:
         assert set(event.sealed) == {"categorie", "ernst", "gevraagde_actie"}
         assert {"toelichting", "diagnose", "medicatie"} <= set(event.withheld)
-        opened = opened_as_partner(services.settings, POLITIE, event)
+        opened = opened_as_partner(services, POLITIE, event)
         assert set(opened) == {"categorie", "ernst", "gevraagde_actie"}
 
 
@@ -153,9 +154,8 @@ def test_a_sealed_field_moved_to_another_event_does_not_open(services: Services)
 
 
 def test_a_hosted_organisation_is_served_decrypted(services: Services) -> None:
-    store = services.store
     disclosure = services.disclosure
-    truth = demo_truth(store)
+    truth = demo_truth(services)
     case_id = next(iter(truth))[0]
     for event in disclosure.read_case(ZVH, case_id, decrypt=True):
         assert event.payload is not None
@@ -227,9 +227,9 @@ def test_an_open_case_cannot_be_shredded(services: Services) -> None:
 POLICE_RULE = "signalering-politie"
 
 
-def demo_case_with_police(store: CaseStore) -> UUID:
+def demo_case_with_police(services: Services) -> UUID:
     """The demo loaded; the case whose network holds the police."""
-    return [r.case_id for r in demo.load(store) if r.version == 1][1]
+    return [r.case_id for r in load_signed_demo(services) if r.version == 1][1]
 
 
 def police_signaleringen(disclosure: Disclosure, case_id: UUID) -> list[Any]:
@@ -262,12 +262,12 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
 ) -> None:
     store = services.store
     grants = services.grants
-    case_id = demo_case_with_police(store)
+    case_id = demo_case_with_police(services)
     original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
 
     granted = police_signaleringen(services.disclosure, case_id)
     assert granted and all(e.grants for e in granted)
-    truth = opened_as_partner(settings, POLITIE, granted[0])
+    truth = opened_as_partner(services, POLITIE, granted[0])
     police_signalering_grants = sum(
         1
         for cid in store.records.tables.case_ids()
@@ -292,7 +292,7 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
     assert changes.granted == police_signalering_grants
     restored = police_signaleringen(services.disclosure, case_id)
     assert [e.version for e in restored] == [e.version for e in granted]
-    assert opened_as_partner(settings, POLITIE, restored[0]) == truth
+    assert opened_as_partner(services, POLITIE, restored[0]) == truth
     assert grants.apply_policy(original_matrix, original_version).granted == 0
 
 
@@ -301,12 +301,12 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
 ) -> None:
     store = services.store
     grants = services.grants
-    case_id = demo_case_with_police(store)
+    case_id = demo_case_with_police(services)
     original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
 
     before = police_signaleringen(services.disclosure, case_id)
     assert before and all("gevraagde_actie" in e.sealed for e in before)
-    truth = [opened_as_partner(settings, POLITIE, e) for e in before]
+    truth = [opened_as_partner(services, POLITIE, e) for e in before]
 
     def narrowed_police_rule(document: dict[str, Any]) -> None:
         police_rule(document)["fields"] = ["categorie", "ernst"]
@@ -319,14 +319,14 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
     for event, full in zip(narrowed, truth, strict=True):
         assert "gevraagde_actie" not in event.sealed and "gevraagde_actie" in event.withheld
         assert [grant["fields"] for grant in event.grants] == [["categorie", "ernst"]]
-        opened = opened_as_partner(settings, POLITIE, event)
+        opened = opened_as_partner(services, POLITIE, event)
         assert opened == {k: v for k, v in full.items() if k != "gevraagde_actie"}
         # The replaced grant is gone: the old one's field list no longer opens anything.
         assert all("gevraagde_actie" not in g["fields"] for g in event.grants)
 
     grants.apply_policy(original_matrix, original_version)
     restored = police_signaleringen(services.disclosure, case_id)
-    assert [opened_as_partner(settings, POLITIE, e) for e in restored] == truth
+    assert [opened_as_partner(services, POLITIE, e) for e in restored] == truth
 
 
 def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
@@ -336,7 +336,7 @@ def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
     decision, and a new policy's decisions must not be given an old one's."""
     store = services.store
     grants = services.grants
-    case_id = demo_case_with_police(store)
+    case_id = demo_case_with_police(services)
 
     def police_bases_of_latest() -> dict[str, Any]:
         latest = store.append(case_id, submit("signalering", signalering(), demo.FORENSISCH))
@@ -446,4 +446,16 @@ def test_a_database_with_grants_in_the_older_per_field_layout_is_refused_at_star
         )
     services.close()
     with pytest.raises(SettingsError, match="older layout"):
+        build(settings, clock=clock)
+
+
+def test_a_database_with_events_countersigned_over_ciphertext_digests_is_refused_at_start(
+    settings: Settings, clock: Clock
+) -> None:
+    services = build(settings, clock=clock)
+    backend = services.store.records.backend
+    with backend.transaction(commit=True) as cursor:
+        cursor.execute(f"ALTER TABLE {backend.table('event_ids')} ADD COLUMN content_digests TEXT")
+    services.close()
+    with pytest.raises(SettingsError, match="ciphertext digests"):
         build(settings, clock=clock)

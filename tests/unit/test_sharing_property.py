@@ -1,7 +1,8 @@
-"""The security property, end to end through real sealing: for random policies, networks
-and events, an organisation obtains a key (and so a plaintext) for exactly the fields the
-policy grants it — never more, never less. The oracle below reads the rules directly, not
-through the engine it checks."""
+"""The security properties, end to end through real sealing and signing: for random
+policies, networks and events, an organisation obtains a key (and so a plaintext) for
+exactly the fields the policy grants it — never more, never less — and verifies who wrote
+and who stored exactly what it opened, learning nothing of the rest. The oracle below reads
+the rules directly, not through the engine it checks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 import yaml
@@ -17,8 +19,13 @@ from hypothesis import strategies as st
 
 from casestore.adapters.keyring import Keyring
 from casestore.domain.catalogue import describe, parse_payload
-from casestore.services.sealing import Sealer
+from casestore.services.case_store import Author, Submission
+from casestore.services.disclosure import SharedEvent
+from casestore.services.provenance import Attested, Provenance, sign_submission
+from casestore.services.sealing import Sealed, Sealer
 from sharing import client
+from sharing.directory import directory_document, sign_directory
+from sharing.disclosures import DECOY_BLOCK, read_disclosure
 from sharing.envelope import (
     Escrow,
     EventContext,
@@ -29,17 +36,26 @@ from sharing.envelope import (
     open_field,
     open_grant,
 )
-from sharing.errors import DecryptionFailed
-from sharing.keys import MasterKey, OrgPrivateKeys
+from sharing.errors import DecryptionFailed, ProvenanceInvalid
+from sharing.keys import MasterKey, OrgPrivateKeys, format_time
 from sharing.owned import PART
 from sharing.policy import catalogue_from_description, compile_policy, parse_policy
+from sharing.provenance import stored_document
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+RECORDED = datetime(2026, 6, 1, 12, 0, 1, 250000, tzinfo=UTC)
 ORGS = ["zvh", "gem", "zorg-a", "zorg-b", "pol", "woon"]
 ROLES = ["zvh", "gemeente", "ggz", "politie", "woningcorporatie"]
 DESCRIPTION = describe()
 CATALOGUE = catalogue_from_description(DESCRIPTION)
 KEYS = {org: OrgPrivateKeys.generate(org, NOW) for org in ORGS}
+KEYRING = Keyring({o: [k.public] for o, k in KEYS.items()}, {"zvh": KEYS["zvh"]})
+DIRECTORY = client.load_key_directory(
+    sign_directory(
+        directory_document("rr", "zvh", NOW, KEYRING.records()), KEYS["zvh"].signing_key
+    ),
+    custodian_key_id=KEYS["zvh"].public.sign_key_id,
+)
 PAYLOADS: dict[str, dict[str, Any]] = {
     "signalering": {
         "categorie": "dreiging",
@@ -143,6 +159,51 @@ def readable(name: str, granted: dict[str, str], org: str) -> bool:
     return granted.get(field) == "all" or (granted.get(field) == "own" and owner == org)
 
 
+@st.composite
+def plans(draw: st.DrawFn) -> dict[str, Any]:
+    """A planwijziging whose actions belong to owners drawn at random."""
+    owners = draw(st.lists(st.sampled_from(ORGS), min_size=1, max_size=8))
+    return PAYLOADS["planwijziging"] | {
+        "acties": [{"organisatie": o, "actie": f"actie {i}"} for i, o in enumerate(owners)]
+    }
+
+
+def seal_as_service(
+    doc: dict[str, Any], event_type: str, payload: dict[str, Any], network: set[str], author: str
+) -> tuple[Sealer, Attested, Sealed, bytes]:
+    """The author signs as a partner (the custodian is signed for); the service checks the
+    signed submission, seals its disclosures and keeps the case key it returns."""
+    matrix = compile_policy(parse_policy(yaml.safe_dump(doc), CATALOGUE), CATALOGUE)
+    sealer = Sealer(
+        region="rr",
+        custodian="zvh",
+        matrix=matrix,
+        policy_version="1",
+        keyring=KEYRING,
+        master=MasterKey.generate(),
+    )
+    submission = Submission(event_type, payload, Author(author, "u"), NOW, "s-1")
+    if author != "zvh":
+        signed = sign_submission("rr", "c", submission, KEYS[author].signing_key, now=NOW)
+        submission = replace(submission, **signed)
+    provenance = Provenance(region="rr", custodian="zvh", keyring=KEYRING)
+    parsed = parse_payload(event_type, payload, today=NOW.date())
+    attested = provenance.attest(submission, parsed, author=author, case_id="c", now=RECORDED)
+    case_key = new_case_key()
+    sealed = sealer.seal(
+        case_id="c",
+        version=2,
+        event_id="e",
+        event_type=event_type,
+        author=author,
+        network=network | {author},
+        plaintexts=attested.plaintexts,
+        case_key=case_key,
+        now=NOW,
+    )
+    return sealer, attested, sealed, case_key
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     doc=policies(),
@@ -153,29 +214,9 @@ def readable(name: str, granted: dict[str, str], org: str) -> bool:
 def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
     doc: dict[str, Any], event_type: str, network: set[str], author: str
 ) -> None:
-    matrix = compile_policy(parse_policy(yaml.safe_dump(doc), CATALOGUE), CATALOGUE)
-    sealer = Sealer(
-        region="rr",
-        custodian="zvh",
-        matrix=matrix,
-        policy_version="1",
-        keyring=Keyring({o: [k.public] for o, k in KEYS.items()}, {"zvh": KEYS["zvh"]}),
-        master=MasterKey.generate(),
-        owned_fields={t: d["owned_fields"] for t, d in DESCRIPTION.items()},
-    )
-    content = parse_payload(event_type, PAYLOADS[event_type], today=NOW.date()).content_values()
-    case_key = new_case_key()
-    sealed = sealer.seal(
-        case_id="c",
-        version=2,
-        event_id="e",
-        event_type=event_type,
-        author=author,
-        network=network | {author},
-        content=content,
-        case_key=case_key,
-        now=NOW,
-    )
+    payload = PAYLOADS[event_type]
+    _, _, sealed, case_key = seal_as_service(doc, event_type, payload, network, author)
+    content = parse_payload(event_type, payload, today=NOW.date()).content_values()
     context = EventContext("rr", "c", "e", event_type)
     fields = {name: SealedField.from_json(record) for name, record in sealed.content.items()}
     order = list(sealed.content)
@@ -210,7 +251,7 @@ def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
                 expected_value = [
                     [i, e] for i, e in enumerate(content[field]) if e["organisatie"] == owner
                 ]
-            assert json.loads(value) == expected_value
+            assert read_disclosure(name, value).value == expected_value
 
         for name in set(order) - set(expected):
             for grant in grants:  # no grant it holds opens a field it was not granted,
@@ -232,3 +273,183 @@ def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
                     stolen = replace(other, org_id=org, key_id=key.key_id)
                     with pytest.raises(DecryptionFailed):
                         open_grant(fields, stolen, context, key)
+
+
+def delivered(attested: Attested, sealed: Sealed, org: str, event_type: str) -> dict[str, Any]:
+    """The event as `org` receives it, countersigned as the store countersigns it."""
+    control = attested.document["control"]
+    stored = stored_document(
+        region="rr",
+        case_id="c",
+        version=2,
+        event_id="e",
+        event_type=event_type,
+        author_user="u",
+        recorded_at=format_time(RECORDED),
+        control=control,
+        author_document=attested.document,
+        author_signature=attested.signature,
+    )
+    grants = [json.loads(row.grant) for row in sealed.rows.grants if row.org_id == org]
+    granted = sorted({name for grant in grants for name in grant["fields"]})
+    readable = {name.partition(PART)[0] for name in granted}
+    return SharedEvent(
+        region="rr",
+        case_id=UUID(int=0),
+        version=2,
+        event_id="e",
+        event_type=event_type,
+        author_org=attested.document["author"],
+        author_user="u",
+        occurred_at=attested.occurred_at,
+        recorded_at=RECORDED,
+        control=control,
+        sealed={name: sealed.content[name] for name in granted},
+        grants=grants,
+        withheld=[f for f in CATALOGUE[event_type].content_fields if f not in readable],
+        submission_id=attested.submission_id,
+        author_document=attested.document,
+        signature=attested.signature,
+        countersignature=Provenance(region="rr", custodian="zvh", keyring=KEYRING).countersign(
+            stored
+        ),
+        position=7,
+    ).to_json() | {"case_id": "c"}
+
+
+def tampered(event: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every readable part of a delivered event changed, one at a time."""
+    document = event["author_document"]
+    changes: list[tuple[str, dict[str, Any]]] = [
+        (name, event | {name: value})
+        for name, value in {
+            "region": "rr2",
+            "case_id": "c2",
+            "version": 3,
+            "event_id": "e2",
+            "author_org": "gem" if event["author_org"] != "gem" else "pol",
+            "author_user": "v",
+            "occurred_at": "2026-05-01T00:00:00Z",
+            "recorded_at": "2026-06-01T12:00:02.250000Z",
+            "submission_id": "s-2",
+        }.items()
+    ]
+    for name in event["control"]:
+        changes.append((f"control.{name}", event | {"control": {**event["control"], name: "x"}}))
+    changes.append(("control added", event | {"control": {**event["control"], "extra": 1}}))
+    for member in ("region", "case_id", "submission_id", "occurred_at", "author"):
+        changes.append(
+            (f"author_document.{member}", event | {"author_document": document | {member: "x"}})
+        )
+    for field, listed in document["digests"].items():
+        if isinstance(listed, list):
+            altered = [*listed[:-1], listed[0]]  # one decoy replaced
+            dropped = listed[1:]
+        else:
+            altered = listed[::-1]
+            dropped = None
+        digests = document["digests"]
+        changes.append(
+            (
+                f"digest {field}",
+                event | {"author_document": document | {"digests": digests | {field: altered}}},
+            )
+        )
+        changes.append(
+            (
+                f"digest {field} dropped",
+                event
+                | {
+                    "author_document": document
+                    | {"digests": {k: v for k, v in digests.items() if k != field}}
+                },
+            )
+        )
+        if dropped is not None:
+            changes.append(
+                (
+                    f"decoy list {field}",
+                    event | {"author_document": document | {"digests": digests | {field: dropped}}},
+                )
+            )
+    for name in ("signature", "countersignature"):
+        signature = event[name]
+        flipped = signature | {"signature": signature["signature"][::-1]}
+        changes.append((name, event | {name: flipped}))
+        changes.append((f"{name} missing", event | {name: None}))
+    if event["withheld"]:
+        changes.append(("withheld", event | {"withheld": event["withheld"][1:]}))
+    return changes
+
+
+def altered_plaintexts(opened: dict[str, bytes]) -> list[tuple[str, dict[str, bytes]]]:
+    """What a service that re-sealed a recipient's fields could hand it instead."""
+    changes = []
+    for name, plaintext in opened.items():
+        disclosure = read_disclosure(name, plaintext)
+        for what, altered in {
+            "value": replace(disclosure, value=["anders"]),
+            "salt": replace(disclosure, salt=bytes(16)),
+        }.items():
+            changes.append((f"{name} {what}", opened | {name: altered.encode()}))
+        for other, other_plaintext in opened.items():
+            if other != name:
+                moved = replace(read_disclosure(other, other_plaintext), name=name)
+                changes.append((f"{other} as {name}", opened | {name: moved.encode()}))
+    return changes
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    doc=policies(),
+    event_type=st.sampled_from(sorted(PAYLOADS)),
+    plan=plans(),
+    network=st.sets(st.sampled_from(ORGS), min_size=1),
+    author=st.sampled_from(ORGS),
+)
+def test_every_recipient_verifies_exactly_what_it_opened_and_nothing_else_leaks(
+    doc: dict[str, Any],
+    event_type: str,
+    plan: dict[str, Any],
+    network: set[str],
+    author: str,
+) -> None:
+    payload = plan if event_type == "planwijziging" else PAYLOADS[event_type]
+    _, attested, sealed, _ = seal_as_service(doc, event_type, payload, network, author)
+    content = parse_payload(event_type, payload, today=NOW.date()).content_values()
+    owners = {a["organisatie"] for a in content.get("acties", [])}
+    for listed in attested.document["digests"].values():
+        if isinstance(listed, list):  # decoys hide how many owners there are
+            assert len(listed) % DECOY_BLOCK == 0 and len(listed) >= DECOY_BLOCK
+            assert listed == sorted(listed)
+    for org in ORGS:
+        receives, granted = oracle(doc, org, event_type, network | {author}, author)
+        if not receives:
+            continue
+        event = json.loads(json.dumps(delivered(attested, sealed, org, event_type)))
+        key = KEYS[org].decryption_key
+        opened = client.open_fields(event, event["sealed"], event["grants"], [key])
+        values = client.verify_event(event, DIRECTORY, opened)
+        assert set(values) == set(opened)
+        verified = client.open_event(event, [key], directory=DIRECTORY)
+        assert verified == client.open_event(event, [key], verify=False)
+        for name, value in values.items():
+            field, _, owner = name.partition(PART)
+            assert value == (
+                [[i, e] for i, e in enumerate(content[field]) if e["organisatie"] == owner]
+                if owner
+                else content[field]
+            )
+        # What it does not own, it cannot name: no other owner's part, by name or owner.
+        text = json.dumps(event)
+        for other in owners - {org, author, "zvh"}:
+            if not readable(f"acties{PART}{other}", granted, org):
+                assert f"{PART}{other}" not in text and f'"{other}"' not in text, (org, other)
+        for what, changed in tampered(event):
+            with pytest.raises(ProvenanceInvalid):
+                client.verify_event(changed, DIRECTORY, opened)
+            assert what
+        for what, changed_plaintexts in altered_plaintexts(opened):
+            with pytest.raises(ProvenanceInvalid):
+                client.verify_event(event, DIRECTORY, changed_plaintexts)
+            assert what

@@ -73,6 +73,8 @@ class Case(Aggregate):
         control: dict[str, Any]
         content: dict[str, Any]
         digest: str
+        submission_id: str | None
+        author_document: dict[str, Any] | None
         signature: dict[str, Any] | None
         countersignature: dict[str, Any] | None
 
@@ -128,6 +130,8 @@ class Case(Aggregate):
             control={**control, "person_id": str(person_id), "netwerk": sorted(set(network))},
             content=content,
             digest=header.digest,
+            submission_id=header.submission_id,
+            author_document=header.author_document,
             signature=header.signature,
             countersignature=header.countersignature,
         )
@@ -159,6 +163,8 @@ class Case(Aggregate):
             control=control,
             content=content,
             digest=header.digest,
+            submission_id=header.submission_id,
+            author_document=header.author_document,
             signature=header.signature,
             countersignature=header.countersignature,
         )

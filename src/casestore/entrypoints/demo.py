@@ -205,8 +205,8 @@ def load(
         key = keys.get(submission.author.organisation)
         if key is None:
             return submission
-        signature = sign_submission(region, str(case_id) if case_id else None, submission, key)
-        return replace(submission, signature=signature)
+        cid = str(case_id) if case_id else None
+        return replace(submission, **sign_submission(region, cid, submission, key))
 
     for index, (label, referrer, aanmelding, steps) in enumerate(SCENARIOS):
         opening = Submission(

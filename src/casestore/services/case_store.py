@@ -8,12 +8,11 @@ concurrent writer, not the caller, caused the conflict.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid5
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -32,10 +31,12 @@ from casestore.domain.errors import FieldProblem
 from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, person_id, pseudonym
 from casestore.services.lru import Lru
-from casestore.services.provenance import content_digests, stored_document, submission_document
+from casestore.services.provenance import Attested, Provenance
 from casestore.services.sealing import Sealed, Sealer
-from sharing.canonical import canonical_json
-from sharing.errors import PolicyError, SignatureInvalid
+from sharing.canonical import canonical_json, length_prefixed
+from sharing.errors import PolicyError
+from sharing.keys import format_time
+from sharing.provenance import stored_document
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger("casestore")
@@ -52,6 +53,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _new_case_id(event_id: str) -> UUID:
+    """The id of the case an aanmelding opens: fixed by its event id, so a retry finds it."""
+    return uuid5(CASE_NAMESPACE, event_id)
+
+
 @dataclass(frozen=True)
 class Author:
     organisation: str
@@ -60,14 +66,18 @@ class Author:
 
 @dataclass(frozen=True)
 class Submission:
-    """One event as a partner submits it."""
+    """One event as a partner submits it. A signed submission carries the author's
+    document, its signature and the salts of its disclosures (`sign_submission` makes
+    them); its idempotency key is the submission id the document names."""
 
     event_type: str
     payload: dict[str, Any]
     author: Author
     occurred_at: datetime | None = None
     idempotency_key: str | None = None
-    signature: dict[str, Any] | None = None  # the author's, over `submission_document`
+    signature: dict[str, Any] | None = None
+    author_document: dict[str, Any] | None = None
+    salts: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,19 +116,16 @@ class CaseStore(Application[UUID]):
         pseudonym_secret: bytes,
         custodian: str,
         sealer: Sealer,
+        provenance: Provenance,
         clock: Clock = utcnow,
         snapshot_interval: int = 100,
-        require_signatures: bool = True,
     ) -> None:
         self.snapshotting_intervals = {Case: snapshot_interval}  # type: ignore[misc]
         super().__init__(env)
         self._pseudonym_secret = pseudonym_secret
-        self._digest_key = blake2b(
-            b"payload-digest", key=pseudonym_secret[:64], digest_size=32, encoder=RawEncoder
-        )
         self.custodian = custodian
         self.sealer = sealer
-        self.require_signatures = require_signatures
+        self.provenance = provenance
         self.clock = clock
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
         self._save_listeners: list[Callable[[], None]] = []
@@ -170,8 +177,8 @@ class CaseStore(Application[UUID]):
         now = self.clock()
         payload = parse_payload("aanmelding", submission.payload, today=now.date())
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
-        header = self._header(submission, None, now)
-        case_id = uuid5(CASE_NAMESPACE, header.event_id)
+        header, attested = self._header(submission, payload, None, now)
+        case_id = _new_case_id(header.event_id)
         pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
         for _ in range(MAX_WRITE_ATTEMPTS):
             existing = self._replay(submission, header)
@@ -183,7 +190,7 @@ class CaseStore(Application[UUID]):
             case_key, key_row = self.sealer.new_case_key(str(case_id), now)
             control = {**payload.control_values(), "netwerk": network}
             sealed, stored = self._seal(
-                case_id, 1, header, "aanmelding", network, payload, control, case_key
+                case_id, 1, header, "aanmelding", network, attested, control, case_key
             )
             sealed.rows.case_keys.append(key_row)
             case = Case.open(
@@ -229,7 +236,7 @@ class CaseStore(Application[UUID]):
         self._check_author(submission)
         now = self.clock()
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
-        header = self._header(submission, case_id, now)
+        header, attested = self._header(submission, payload, case_id, now)
         # Idempotency is optimistic: the unique event id makes a repeat fail on save, and
         # only then (or when the case refuses the event) is the first recording looked up.
         for _ in range(MAX_WRITE_ATTEMPTS):
@@ -239,7 +246,7 @@ class CaseStore(Application[UUID]):
                     raise errors.AuthorNotInNetwork(submission.author.organisation)
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
-                sealed, touched = self._record_on(case, payload, submission, header, now)
+                sealed, touched = self._record_on(case, payload, attested, header, now)
             except (errors.ProcessViolation, errors.VersionConflict):
                 if from_cache:
                     continue  # the cached case may be stale: decide on a fresh read
@@ -263,7 +270,7 @@ class CaseStore(Application[UUID]):
         self,
         case: Case,
         payload: Payload,
-        submission: Submission,
+        attested: Attested,
         header: EventHeader,
         now: datetime,
     ) -> tuple[Sealed, list[Any]]:
@@ -274,13 +281,13 @@ class CaseStore(Application[UUID]):
             case.id,
             case.version + 1,
             header,
-            submission.event_type,
+            payload.event_type,
             case.audience(control),
-            payload,
+            attested,
             control,
             self.case_key(case.id),
         )
-        case.record(submission.event_type, header=stored, control=control, content=sealed.content)
+        case.record(payload.event_type, header=stored, control=control, content=sealed.content)
         touched: list[Any] = [case]
         if was_open and not case.is_open:
             person: Person = self.repository.get(UUID(case.person_id))
@@ -353,15 +360,19 @@ class CaseStore(Application[UUID]):
         if not allowed:
             raise errors.AuthorNotPermitted(org, submission.event_type)
 
-    def _header(self, submission: Submission, case_id: UUID | None, now: datetime) -> EventHeader:
+    def _header(
+        self, submission: Submission, payload: Payload, case_id: UUID | None, now: datetime
+    ) -> tuple[EventHeader, Attested]:
+        """The event's header and its attested content: ids, times and who vouches."""
         author = submission.author.organisation
-        document = submission_document(
-            self.sealer.region, str(case_id) if case_id else None, author, submission
+        attested = self.provenance.attest(
+            submission,
+            payload,
+            author=author,
+            case_id=str(case_id) if case_id else None,
+            now=now,
         )
-        signature = self.sealer.authenticate(document, submission.signature, author, now)
-        if signature is None and self.require_signatures:
-            raise SignatureInvalid()
-        occurred_at = submission.occurred_at or now
+        occurred_at = attested.occurred_at
         if occurred_at.tzinfo is None:
             raise errors.PayloadInvalid(
                 submission.event_type, [FieldProblem("occurred_at", "needs a time zone")]
@@ -370,33 +381,47 @@ class CaseStore(Application[UUID]):
             raise errors.PayloadInvalid(
                 submission.event_type, [FieldProblem("occurred_at", "may not lie in the future")]
             )
-        return EventHeader(
-            event_id=self._event_id(submission, case_id),
-            author_org=submission.author.organisation,
+        event_id = self._event_id(attested.submission_id, author, case_id)
+        # The time the author told: a signed submission may tell it in its document only.
+        told = submission.occurred_at
+        if told is None and submission.signature is not None:
+            told = occurred_at
+        header = EventHeader(
+            event_id=event_id,
+            author_org=author,
             author_user=submission.author.user,
             occurred_at=occurred_at,
             recorded_at=now,
-            digest=self._digest(submission),
-            signature=signature,
+            digest=self._digest(submission, told, case_id or _new_case_id(event_id)),
+            submission_id=attested.submission_id,
+            author_document=attested.document,
+            signature=attested.signature,
         )
+        return header, attested
 
-    def _event_id(self, submission: Submission, case_id: UUID | None) -> str:
-        """A client key becomes a stable id scoped to its author (and case), so retries
-        find their first attempt and two organisations' keys never collide."""
-        if submission.idempotency_key is None:
-            return str(uuid4())
-        scope = f"{case_id or 'new-case'}\x1f{submission.author.organisation}"
-        return str(uuid5(EVENT_NAMESPACE, f"{scope}\x1f{submission.idempotency_key}"))
+    @staticmethod
+    def _event_id(submission_id: str, author: str, case_id: UUID | None) -> str:
+        """A submission id becomes a stable id scoped to its author (and case), so retries
+        find their first attempt and two organisations' ids never collide."""
+        scope = f"{case_id or 'new-case'}\x1f{author}"
+        return str(uuid5(EVENT_NAMESPACE, f"{scope}\x1f{submission_id}"))
 
-    def _digest(self, submission: Submission) -> str:
-        """A keyed digest: a plain hash of a low-entropy field would reveal its value."""
+    def _digest(self, submission: Submission, told: datetime | None, case_id: UUID) -> str:
+        """A digest keyed per case: a plain hash of a low-entropy field would reveal its
+        value, and one key for every case would show the same payload sent to two."""
+        key = blake2b(
+            length_prefixed("payload-digest", str(case_id)),
+            key=self._pseudonym_secret[:64],
+            digest_size=32,
+            encoder=RawEncoder,
+        )
         document = {
             "type": submission.event_type,
             "payload": submission.payload,
-            "occurred_at": submission.occurred_at.isoformat() if submission.occurred_at else None,
+            "occurred_at": told.isoformat() if told else None,
             "author": submission.author.organisation,
         }
-        digest: bytes = blake2b(canonical_json(document), key=self._digest_key, digest_size=16)
+        digest: bytes = blake2b(canonical_json(document), key=key, digest_size=16)
         return digest.decode("ascii")
 
     def _replay(self, submission: Submission, header: EventHeader) -> Recorded | None:
@@ -421,12 +446,12 @@ class CaseStore(Application[UUID]):
         header: EventHeader,
         event_type: str,
         network: list[str],
-        payload: Payload,
+        attested: Attested,
         control: dict[str, Any],
         case_key: bytes,
     ) -> tuple[Sealed, EventHeader]:
-        """Seal the content and countersign the event as it will be stored; note its id
-        and digests for idempotent retries and for readers."""
+        """Seal the disclosures and countersign the event as it will be stored; note its
+        id and digest for idempotent retries."""
         sealed = self.sealer.seal(
             case_id=str(case_id),
             version=version,
@@ -434,35 +459,26 @@ class CaseStore(Application[UUID]):
             event_type=event_type,
             author=header.author_org,
             network=network,
-            content=payload.content_values(),
+            plaintexts=attested.plaintexts,
             case_key=case_key,
             now=header.recorded_at,
         )
-        digests = content_digests(sealed.content)
         stored = stored_document(
             region=self.sealer.region,
             case_id=str(case_id),
             version=version,
             event_id=header.event_id,
             event_type=event_type,
-            author_org=header.author_org,
-            occurred_at=header.occurred_at,
-            recorded_at=header.recorded_at,
+            author_user=header.author_user,
+            recorded_at=format_time(header.recorded_at),
             control=visible_control(control),
-            content_digests=digests,
-            author_signature=header.signature,
+            author_document=attested.document,
+            author_signature=attested.signature,
         )
         sealed.rows.event_ids.append(
-            EventIdRow(
-                header.event_id,
-                str(case_id),
-                version,
-                header.digest,
-                json.dumps(digests),
-                sealed.escrow,
-            )
+            EventIdRow(header.event_id, str(case_id), version, header.digest, sealed.escrow)
         )
-        return sealed, replace(header, countersignature=self.sealer.countersign(stored))
+        return sealed, replace(header, countersignature=self.provenance.countersign(stored))
 
     def case_key(self, case_id: UUID) -> bytes:
         """The case's key, unwrapped (cached after a write or a read)."""

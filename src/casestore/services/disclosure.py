@@ -20,7 +20,6 @@ from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
 from casestore.services.case_store import CaseStore
-from casestore.services.provenance import content_digests
 from casestore.services.sealing import Sealer, context_of
 from sharing.keys import format_time
 from sharing.owned import field_of
@@ -41,9 +40,10 @@ class SharedEvent:
     sealed: dict[str, dict[str, Any]]  # sealed field name -> SealedField JSON, granted only
     grants: list[dict[str, Any]]  # this organisation's grants (JSON wire form)
     withheld: list[str]  # content fields of the type this organisation may not read
-    content_digests: dict[str, str]  # every sealed field's ciphertext digest (countersigned)
-    signature: dict[str, Any] | None  # the author's, over what it submitted
-    countersignature: dict[str, Any] | None  # the service's, over the stored form
+    submission_id: str | None  # the author's id for what it submitted
+    author_document: dict[str, Any] | None  # what the author signed: digests, not content
+    signature: dict[str, Any] | None  # the author's, over its document
+    countersignature: dict[str, Any] | None  # the custodian's, over the event as stored
     position: int  # in the global order: where a feed resumes
     payload: dict[str, Any] | None = field(default=None)  # decrypted, hosted orgs only
 
@@ -71,7 +71,8 @@ class SharedEvent:
             "sealed": self.sealed,
             "grants": self.grants,
             "withheld": self.withheld,
-            "content_digests": self.content_digests,
+            "submission_id": self.submission_id,
+            "author_document": self.author_document,
             "signature": self.signature,
             "countersignature": self.countersignature,
             "payload": self.payload,
@@ -95,16 +96,12 @@ class Disclosure:
         if not positions:
             raise errors.CaseNotFound(str(case_id))
         grants = self._grants_by_event(self._tables.grants_for(org_id, str(case_id)))
-        digests = self._tables.digests_of_case(str(case_id))
         shared = []
         for event in self.store.history(case_id):
             position = positions.get(event.originator_version)
             if position is not None:
                 event_grants = grants.get(event.event_id, [])
-                event_digests = json.loads(digests[event.event_id])
-                shared.append(
-                    self._disclose(org_id, event, position, event_grants, decrypt, event_digests)
-                )
+                shared.append(self._disclose(org_id, event, position, event_grants, decrypt))
         return shared
 
     def read_event(
@@ -132,10 +129,7 @@ class Disclosure:
             event = self.store.mapper.to_domain_event(row.notification)
             assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
             grants = json.loads(f"[{row.grants}]") if row.grants else []
-            digests = json.loads(row.content_digests)
-            shared.append(
-                self._disclose(org_id, event, row.notification.id, grants, decrypt, digests)
-            )
+            shared.append(self._disclose(org_id, event, row.notification.id, grants, decrypt))
         return shared
 
     @staticmethod
@@ -153,7 +147,6 @@ class Disclosure:
         position: int,
         grants: list[dict[str, Any]],
         decrypt: bool,
-        digests: dict[str, str] | None = None,
     ) -> SharedEvent:
         granted = {str(name) for g in grants for name in g["fields"]}
         readable = {field_of(name)[0] for name in granted}
@@ -176,7 +169,8 @@ class Disclosure:
             sealed={name: event.content[name] for name in sorted(granted)},
             grants=grants,
             withheld=[f for f in content_fields(event.event_type) if f not in readable],
-            content_digests=digests if digests is not None else content_digests(event.content),
+            submission_id=event.submission_id,
+            author_document=event.author_document,
             signature=event.signature,
             countersignature=event.countersignature,
             position=position,

@@ -1,13 +1,14 @@
 """Sealing case events for exactly the organisations the policy grants, and reading back.
 
-At write time every content field becomes ciphertext under a fresh data key (via
-`sharing.envelope`), granted to the organisations `AccessMatrix.recipients` names for the
-case's network (one grant per organisation key and event, holding every field granted to
-it) and escrowed under the case key (one escrow per event). A field whose entries are owned by
-organisations (the plan's actions) is sealed per owner, so a grant limited to "own
-entries" reaches only that owner's part. The event keeps the ciphertexts; the grants and
-per-organisation access rows go to the sharing tables, the escrow to the event's id row,
-all in the event's transaction.
+At write time every content field's disclosure (its value with a salt, which the author's
+signed document digests: `casestore.services.provenance`) becomes ciphertext under a fresh
+data key (via `sharing.envelope`), granted to the organisations `AccessMatrix.recipients`
+names for the case's network (one grant per organisation key and event, holding every
+field granted to it) and escrowed under the case key (one escrow per event). A field whose
+entries are owned by organisations (the plan's actions) is sealed per owner, so a grant
+limited to "own entries" reaches only that owner's part. The event keeps the ciphertexts;
+the grants and per-organisation access rows go to the sharing tables, the escrow to the
+event's id row, all in the event's transaction.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from casestore.adapters.persistence.sharing_tables import (
 )
 from casestore.domain.case import Case
 from casestore.services.lru import Lru
-from casestore.services.provenance import STORED, SUBMISSION
-from sharing.canonical import b64decode, b64encode, canonical_json
-from sharing.client import open_fields
+from sharing.canonical import b64decode, b64encode
+from sharing.client import open_fields, values_of
 from sharing.envelope import (
     Escrow,
     EventContext,
@@ -41,11 +41,10 @@ from sharing.envelope import (
     unwrap_case_key,
     wrap_case_key,
 )
-from sharing.errors import CaseKeyDestroyed, SignatureInvalid
+from sharing.errors import CaseKeyDestroyed
 from sharing.keys import MasterKey, Recipient
-from sharing.owned import field_of, parts, reassemble
+from sharing.owned import field_of, reassemble
 from sharing.policy import AccessMatrix, Decision, Scope
-from sharing.signing import Signature, sign, verify
 
 CASE_KEY_CACHE = 1024
 BASIS_CACHE = 4096  # distinct (decision, fields granted): bounded by the policy, not the cases
@@ -70,7 +69,6 @@ class Sealer:
         policy_version: str,
         keyring: Keyring,
         master: MasterKey,
-        owned_fields: Mapping[str, Mapping[str, str]],
     ) -> None:
         self.region = region
         self.custodian = custodian
@@ -78,7 +76,6 @@ class Sealer:
         self.policy_version = policy_version
         self.keyring = keyring
         self._master = master
-        self._owned = owned_fields
         self._case_keys: Lru[str, bytes] = Lru(CASE_KEY_CACHE)
         # One ephemeral sender key per recently written case: its X25519 exchange with each
         # recipient key is made once, not once per event (see SenderKey).
@@ -137,13 +134,13 @@ class Sealer:
         event_type: str,
         author: str,
         network: Iterable[str],
-        content: Mapping[str, Any],
+        plaintexts: Mapping[str, bytes],
         case_key: bytes,
         now: datetime,
     ) -> Sealed:
+        """Seal `plaintexts` (sealed name -> disclosure) for whom the policy grants them."""
         members = frozenset(network)
         recipients = self.matrix.recipients(event_type, members, now, author=author)
-        plaintexts = self.plaintexts(event_type, content)
         keys = {org: self.keyring.recipient(org, now) for org in recipients.receivers}
         recipients_by_field = {
             name: [
@@ -176,18 +173,6 @@ class Sealer:
         stored = {name: field.to_json() for name, field in sealed.fields.items()}
         escrow = None if sealed.escrow is None else json.dumps(sealed.escrow.to_json())
         return Sealed(stored, rows, escrow)
-
-    def plaintexts(self, event_type: str, content: Mapping[str, Any]) -> dict[str, bytes]:
-        """Canonical JSON per sealed field; owned fields split into one part per owner."""
-        owned = self._owned.get(event_type, {})
-        result: dict[str, bytes] = {}
-        for name, value in content.items():
-            owner_key = owned.get(name)
-            if owner_key is None:
-                result[name] = canonical_json(value)
-            else:
-                result.update(parts(name, value, owner_key))
-        return result
 
     def readers(self, sealed_name: str, fields: Mapping[str, Mapping[str, Scope]]) -> set[str]:
         """Who may open one sealed field (or one owner's part of an owned field)."""
@@ -244,30 +229,6 @@ class Sealer:
             escrow, context, case_key, recipient, fields, sender=self.sender(context.case_id)
         )
 
-    # ---- provenance -----------------------------------------------------------------------
-
-    def authenticate(
-        self, document: dict[str, Any], signature: dict[str, Any] | None, author: str, now: datetime
-    ) -> dict[str, Any] | None:
-        """The author's verified signature; hosted authors are signed for by the service.
-
-        Returns None only for an unsigned submission by a partner the service does not
-        host; the caller decides whether that is allowed.
-        """
-        if signature is None:
-            if author in self.keyring.hosted:
-                key = self.keyring.signing_key(author)
-                return sign(document, key, purpose=SUBMISSION).to_json()
-            return None
-        parsed = Signature.from_json(signature)
-        if parsed.org_id != author:
-            raise SignatureInvalid()
-        verify(document, parsed, self.keyring.records(), purpose=SUBMISSION, at=now)
-        return parsed.to_json()
-
-    def countersign(self, stored: dict[str, Any]) -> dict[str, Any]:
-        return sign(stored, self.keyring.signing_key(self.custodian), purpose=STORED).to_json()
-
     # ---- opening (hosted organisations only) --------------------------------------------------
 
     def open(
@@ -278,9 +239,8 @@ class Sealer:
         grants: Sequence[Mapping[str, Any]],
     ) -> dict[str, Any]:
         """Decrypt what a hosted organisation was granted, owned fields reassembled."""
-        return reassemble(
-            open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
-        )
+        opened = open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
+        return reassemble(values_of(opened))
 
 
 def context_of(region: str, event: Case.Event) -> EventContext:

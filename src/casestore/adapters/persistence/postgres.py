@@ -102,17 +102,15 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         # the joins, or a sort, of everything the organisation receives after it.
         self._feed_statement = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "i.content_digests, (SELECT string_agg(g.grant_json, ',' ORDER BY g.key_id) "
+            "(SELECT string_agg(g.grant_json, ',' ORDER BY g.key_id) "
             "FROM {grants} g WHERE g.org_id = a.org_id AND g.case_id = a.case_id "
             "AND g.version = a.version) AS grants "
             "FROM (SELECT org_id, case_id, version, event_id, position FROM {access} "
             "WHERE org_id = %s AND position > %s ORDER BY position LIMIT %s) a "
             "JOIN {schema}.{table} e ON e.notification_id = a.position "
-            "JOIN {event_ids} i ON i.event_id = a.event_id "
             "ORDER BY a.position"
         ).format(
             access=SQL(self.backend.table("access")),
-            event_ids=SQL(self.backend.table("event_ids")),
             grants=SQL(self.backend.table("grants")),
             schema=schema,
             table=Identifier(self.events_table_name),
@@ -247,10 +245,9 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
                         topic=topic,
                         state=bytes(state),
                     ),
-                    digests,
                     grants,
                 )
-                for position, originator_id, version, topic, state, digests, grants in cur
+                for position, originator_id, version, topic, state, grants in cur
             ]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:

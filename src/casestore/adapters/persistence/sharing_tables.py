@@ -4,8 +4,8 @@ Wrapped keys live apart from the events so that revoking a grant is deleting a r
 shredding a case is destroying its case key (and its grants and escrows): the events
 themselves never change. `access` records, per organisation, which events it receives at
 all (header and control attributes) — the index every per-organisation read uses.
-`event_ids` holds one row per event: its digests for idempotent retries and readers, and
-its escrow (emptied when the case is shredded).
+`event_ids` holds one row per event: its keyed digest for idempotent retries, and its
+escrow (emptied when the case is shredded).
 
 Rows written for a new event go in through the recorder's insert hook, inside the same
 transaction as the event, so an event is never stored without its grants or vice versa.
@@ -31,8 +31,7 @@ class EventIdRow:
     event_id: str
     case_id: str
     version: int
-    digest: str
-    content_digests: str = "{}"  # JSON: sealed field -> ciphertext digest, as countersigned
+    digest: str  # of the submission, keyed per case: equal submissions link within a case only
     # JSON wire form of the event's escrow (its data keys under the case key); None for an
     # event without content and once the case is shredded.
     escrow: str | None = field(default=None, metadata={COLUMN: "escrow_json"})
@@ -40,10 +39,9 @@ class EventIdRow:
 
 @dataclass(frozen=True)
 class FeedRow:
-    """One event of an organisation's feed as stored, with its countersigned digests."""
+    """One event of an organisation's feed as stored, with the organisation's grants."""
 
     notification: Any
-    content_digests: str
     grants: str | None  # the organisation's grants, JSON objects joined by commas
 
 
@@ -136,7 +134,7 @@ def create_statements(name: Callable[[str], str]) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS casestore_grants_by_case ON {name('grants')} (case_id)",
         f"CREATE TABLE IF NOT EXISTS {name('event_ids')} ("
         "event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "digest TEXT NOT NULL, content_digests TEXT NOT NULL, escrow_json TEXT)",
+        "digest TEXT NOT NULL, escrow_json TEXT)",
         f"CREATE INDEX IF NOT EXISTS casestore_event_ids_by_case ON {name('event_ids')} "
         "(case_id, version)",
         f"CREATE TABLE IF NOT EXISTS {name('access')} ("
@@ -173,13 +171,19 @@ class SharingTables:
         self.backend = backend
         self._t = backend.table
 
-    def has_current_layout(self) -> bool:
-        """False for a database whose sharing tables predate one grant per (event,
-        organisation key): `CREATE TABLE IF NOT EXISTS` leaves such tables as they are, and
-        writing to them would fail on the first sealed event instead of at start-up."""
+    def older_layout(self) -> str | None:
+        """What this version no longer reads, if the database has it: `CREATE TABLE IF NOT
+        EXISTS` leaves older tables as they are, and writing to them would fail on the
+        first sealed event instead of at start-up."""
+        if not self._has("grants", "basis") or not self._has("event_ids", "escrow_json"):
+            return "grants in an older layout (one per field)"
+        if self._has("event_ids", "content_digests"):
+            return "events countersigned over ciphertext digests (before signed disclosures)"
+        return None
+
+    def _has(self, table: str, column: str) -> bool:
         try:
-            self.backend.all(f"SELECT basis FROM {self._t('grants')} WHERE 1 = 0")
-            self.backend.all(f"SELECT escrow_json FROM {self._t('event_ids')} WHERE 1 = 0")
+            self.backend.all(f"SELECT {column} FROM {self._t(table)} WHERE 1 = 0")
         except DatabaseError:  # "no such column": SQLite and PostgreSQL name it differently
             return False
         return True
@@ -192,14 +196,6 @@ class SharingTables:
             f"SELECT * FROM {self._t('event_ids')} WHERE event_id = %s", (event_id,)
         )
         return None if row is None else from_row(EventIdRow, row)
-
-    def digests_of_case(self, case_id: str) -> dict[str, str]:
-        """Event id -> its content digests (JSON) for every event of a case."""
-        rows = self.backend.all(
-            f"SELECT event_id, content_digests FROM {self._t('event_ids')} WHERE case_id = %s",
-            (case_id,),
-        )
-        return {r["event_id"]: r["content_digests"] for r in rows}
 
     def wrapped_case_key(self, case_id: str) -> tuple[str | None, bool]:
         """The wrapped case key and whether the case was ever keyed (False: unknown)."""

@@ -61,14 +61,13 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
         t = self.backend.table
         self._feed_statement = (
             "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state, "
-            "i.content_digests, (SELECT group_concat(grant_json, ',') FROM (SELECT grant_json "
+            "(SELECT group_concat(grant_json, ',') FROM (SELECT grant_json "
             f"FROM {t('grants')} g WHERE g.org_id = a.org_id AND g.case_id = a.case_id "
             f"AND g.version = a.version ORDER BY g.key_id)) AS grants "
             "FROM (SELECT org_id, case_id, version, event_id, position "
             f"FROM {t('access')} WHERE org_id = ? AND position > ? "
             "ORDER BY position LIMIT ?) a "
             f"JOIN {self.events_table_name} e ON e.rowid = a.position "
-            f"JOIN {t('event_ids')} i ON i.event_id = a.event_id "
             "ORDER BY a.position"
         )  # the page cut from the access index first, as on PostgreSQL
 
@@ -105,7 +104,6 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
                         topic=row["topic"],
                         state=row["state"],
                     ),
-                    row["content_digests"],
                     row["grants"],
                 )
                 for row in cursor.fetchall()

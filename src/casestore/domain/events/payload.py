@@ -70,6 +70,11 @@ class Payload(Strict):
     def content_fields(cls) -> tuple[str, ...]:
         return _split(cls)[1]
 
+    @classmethod
+    def owned_fields(cls) -> dict[str, str]:
+        """Content fields whose entries each name an owner, with the entry key naming it."""
+        return dict(_owned(cls))
+
     def control_values(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(self.control_fields()))
 
@@ -86,6 +91,15 @@ def _split(schema: type[Payload]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return (
         tuple(name for name, is_control in marked.items() if is_control),
         tuple(name for name, is_control in marked.items() if not is_control),
+    )
+
+
+@functools.cache
+def _owned(schema: type[Payload]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (name, str(extra[OWNED_BY]))
+        for name, info in schema.model_fields.items()
+        if isinstance(extra := info.json_schema_extra, dict) and OWNED_BY in extra
     )
 
 

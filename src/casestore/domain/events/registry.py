@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from casestore.domain.errors import FieldProblem, PayloadInvalid, UnknownEventType
-from casestore.domain.events.payload import OWNED_BY, Payload
+from casestore.domain.events.payload import Payload
 
 P = TypeVar("P", bound=Payload)
 
@@ -123,11 +123,7 @@ class EventTypes(Mapping[str, type[Payload]]):
                 "summary": schema.summary,
                 "control_fields": list(schema.control_fields()),
                 "content_fields": list(schema.content_fields()),
-                "owned_fields": {
-                    name: extra[OWNED_BY]
-                    for name, info in schema.model_fields.items()
-                    if isinstance(extra := info.json_schema_extra, dict) and OWNED_BY in extra
-                },
+                "owned_fields": schema.owned_fields(),
                 "json_schema": schema.model_json_schema(),
             }
             for event_type, schema in self._types.items()

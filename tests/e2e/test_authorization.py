@@ -10,7 +10,7 @@ too — and fails this test until the table below says what each role may do wit
 | POST /v1/cases/{id}/events                 |   201   |  201   |   403   |   403   |
 | GET  /v1/cases/{id}/events[/{event_id}]    |   200   |  200   |   403   |   403   |
 | GET  /v1/feed, /v1/feed/stream             |   200   |  200   |   403   |   403   |
-| GET  /v1/policy                            |   200   |  200   |   200   |   200   |
+| GET  /v1/policy, /v1/keys                  |   200   |  200   |   200   |   200   |
 | GET  /v1/policy/explain                    |   403   |  200   |   200   |   200   |
 | POST /v1/subscriptions, DELETE, resume     | 201/204/200 | 403 |  403   |   403   |
 | GET  /v1/subscriptions[/{id}[/deliveries]] |   200   |  403   |   403   |   200   |
@@ -115,6 +115,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/feed"): Route(READERS, 200, fixed("/v1/feed")),
     ("GET", "/v1/feed/stream"): Route(READERS, 200, fixed("/v1/feed/stream"), stream=True),
     ("GET", "/v1/policy"): Route(EVERYONE, 200, fixed("/v1/policy")),
+    ("GET", "/v1/keys"): Route(EVERYONE, 200, fixed("/v1/keys")),
     ("GET", "/v1/policy/explain"): Route(REVIEWERS, 200, explain),
     ("GET", "/v1/subscriptions"): Route(VIEWERS, 200, fixed("/v1/subscriptions")),
     ("POST", "/v1/subscriptions"): Route(

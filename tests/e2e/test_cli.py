@@ -6,14 +6,22 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from casestore.bootstrap import build
 from casestore.services.clients import Unauthenticated
 from casestore.settings import Settings
-from tests.factories import POLICY
+from sharing.client import load_decryption_key, open_fields
+from sharing.disclosures import read_disclosure
+from sharing.envelope import EventContext, seal_event
+from sharing.keys import OrgPublicKeys
+from tests.factories import POLICY, ZVH
+
+CUSTODIAN = ZVH
 
 CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
 
@@ -68,25 +76,96 @@ def test_a_bad_pseudonym_secret_is_refused(tmp_path: Path, secret: str) -> None:
     assert result.stderr.startswith("error: CASESTORE_PSEUDONYM_SECRET:")
 
 
-def test_a_partner_decrypts_what_it_receives_with_its_own_key(tmp_path: Path) -> None:
+def received_by_police(tmp_path: Path) -> tuple[Path, list[str]]:
+    """The demo loaded, what the police receive of its first case in events.json, the key
+    directory in keys.json; returns the police's private key file and the arguments that
+    verify against the custodian key id the police pinned."""
     loaded = run(["demo"], tmp_path)
     assert loaded.returncode == 0, loaded.stderr
     case_id = loaded.stdout.split("case ")[1].split()[0]
     received = run(["read", "--demo", "--org", "politie-amsterdam", case_id], tmp_path)
     assert received.returncode == 0, received.stderr
     (tmp_path / "events.json").write_text(received.stdout)
+    keys = run(["keys", "--demo"], tmp_path)
+    assert keys.returncode == 0, keys.stderr
+    (tmp_path / "keys.json").write_text(keys.stdout)
+    custodian = tmp_path / "var" / "demo" / "keys" / "public" / f"{CUSTODIAN}.json"
+    pinned = json.loads(custodian.read_text())[0]["sign_key_id"]
     key = tmp_path / "var" / "demo" / "keys" / "private" / "politie-amsterdam.json"
-    opened = run(["decrypt", "--key", str(key), "events.json"], tmp_path)
+    return key, ["--keys", "keys.json", "--custodian-key-id", pinned]
+
+
+def test_a_partner_decrypts_and_verifies_what_it_receives_with_its_own_key(
+    tmp_path: Path,
+) -> None:
+    key, verifying = received_by_police(tmp_path)
+    opened = run(["decrypt", "--key", str(key), *verifying, "events.json"], tmp_path)
     assert opened.returncode == 0, opened.stderr
+    assert opened.stderr == ""
     events = json.loads(opened.stdout)
     signalering = next(e for e in events if e["event_type"] == "signalering")
     assert set(signalering["fields"]) == {"categorie", "ernst", "gevraagde_actie"}
-    assert "Schizofrenie" not in opened.stdout and "Schizofrenie" not in received.stdout
+    received = (tmp_path / "events.json").read_text()
+    assert "Schizofrenie" not in opened.stdout and "Schizofrenie" not in received
 
     wrong_key = tmp_path / "var" / "demo" / "keys" / "private" / "ymere.json"
-    refused = run(["decrypt", "--key", str(wrong_key), "events.json"], tmp_path)
+    refused = run(["decrypt", "--key", str(wrong_key), *verifying, "events.json"], tmp_path)
     assert refused.returncode == 0  # another partner's key simply opens none of these grants
     assert all(not e["fields"] for e in json.loads(refused.stdout))
+
+    unpinned = run(["decrypt", "--key", str(key), "events.json"], tmp_path)
+    assert unpinned.returncode == 2 and "--custodian-key-id" in unpinned.stderr
+    wrong_pin = [*verifying[:-1], "0" * 32]
+    misdirected = run(["decrypt", "--key", str(key), *wrong_pin, "events.json"], tmp_path)
+    assert misdirected.returncode == 1 and "pinned custodian key" in misdirected.stderr
+
+
+def forged(tmp_path: Path, event: dict[str, Any], disclosures: dict[str, bytes]) -> dict[str, Any]:
+    """`event` with these disclosures sealed anew to the police's real public key, as
+    anyone could: the key is published."""
+    public = tmp_path / "var" / "demo" / "keys" / "public" / "politie-amsterdam.json"
+    police = OrgPublicKeys.from_json(json.loads(public.read_text())[0]).recipient
+    context = EventContext(
+        event["region"], event["case_id"], event["event_id"], event["event_type"]
+    )
+    sealed = seal_event(context, disclosures, {name: [police] for name in disclosures}, bytes(32))
+    return event | {
+        "sealed": {name: field.to_json() for name, field in sealed.fields.items()},
+        "grants": [grant.to_json() for grant in sealed.grants],
+    }
+
+
+def refusal(tmp_path: Path, key: Path, verifying: list[str], event: dict[str, Any]) -> str:
+    (tmp_path / "forged.json").write_text(json.dumps([event]))
+    result = run(["decrypt", "--key", str(key), *verifying, "forged.json"], tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: event {event['event_id']} refused: ")
+    return line
+
+
+def test_decrypt_refuses_a_forged_event_and_a_swapped_field_in_one_line(tmp_path: Path) -> None:
+    key, verifying = received_by_police(tmp_path)
+    events = json.loads((tmp_path / "events.json").read_text())
+    signalering = next(e for e in events if e["event_type"] == "signalering")
+    mine = load_decryption_key(json.loads(key.read_text()))
+    opened = open_fields(signalering, signalering["sealed"], signalering["grants"], [mine])
+
+    # A whole event made up: sealed to the police's real key, but no custodian stored it.
+    invented = forged(tmp_path, signalering | {"event_id": "bedacht"}, opened)
+    assert "countersignature does not verify" in refusal(tmp_path, key, verifying, invented)
+
+    # The stored event, one field's value swapped for another's, sealed anew.
+    urgent = read_disclosure("ernst", opened["ernst"])
+    swapped = opened | {"ernst": replace(urgent, value=4 if urgent.value != 4 else 1).encode()}
+    altered = forged(tmp_path, signalering, swapped)
+    assert "field ernst does not match" in refusal(tmp_path, key, verifying, altered)
+
+    warned = run(["decrypt", "--key", str(key), "--no-verify", "forged.json"], tmp_path)
+    assert warned.returncode == 0
+    assert warned.stderr.startswith("warning: --no-verify")
+    assert json.loads(warned.stdout)[0]["fields"]["ernst"] != urgent.value
 
 
 def test_reading_a_case_outside_the_network_is_a_one_line_not_found(tmp_path: Path) -> None:
@@ -102,7 +181,8 @@ def test_reading_a_case_outside_the_network_is_a_one_line_not_found(tmp_path: Pa
 
 def test_decrypt_with_a_missing_key_file_is_a_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "events.json").write_text("[]")
-    result = run(["decrypt", "--key", "nope.json", "events.json"], tmp_path)
+    args = ["--key", "nope.json", "--keys", "keys.json", "--trust-keys", "events.json"]
+    result = run(["decrypt", *args], tmp_path)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
 

@@ -21,6 +21,7 @@ import yaml
 
 from casestore.adapters.keyring import demo_signers
 from casestore.services.provenance import sign_submission
+from sharing.client import load_decryption_key, load_key_directory, open_fields, verify_event
 from tests.e2e.receiver import receiving
 from tests.e2e.server import free_port, wait_until_ready
 from tests.factories import GGZ, POLICY, POLITIE, ZVH, aanmelding, fresh_bsn
@@ -126,7 +127,7 @@ def test_the_demo_service_is_ready_to_try_and_survives_a_restart(
                 "type": submission.event_type,
                 "payload": submission.payload,
                 "event_id": submission.idempotency_key,
-                "signature": sign_submission(REGION, None, submission, key),
+                **sign_submission(REGION, None, submission, key),
             }
             opened = partner.post("/v1/cases", json=body)
             assert opened.status_code == 201, opened.text
@@ -136,6 +137,17 @@ def test_the_demo_service_is_ready_to_try_and_survives_a_restart(
             assert delivered.error is None and delivered.event is not None
             assert delivered.event["subject"] == case_id
             assert delivered.event["type"] == "nl.levensloop.case.aanmelding"
+            # What the webhook carries verifies against the published keys, as the feed does.
+            custodian = var_dir / "demo" / "keys" / "public" / f"{ZVH}.json"
+            pinned = json.loads(custodian.read_text())[0]["sign_key_id"]
+            published = partner.get("/v1/keys").json()
+            directory = load_key_directory(published, custodian_key_id=pinned)
+            data = delivered.event["data"]
+            assert data["submission_id"] == "demo-try-1"
+            private = var_dir / "demo" / "keys" / "private" / f"{GGZ}.json"
+            mine = load_decryption_key(json.loads(private.read_text()))
+            opened = open_fields(data, data["sealed"], data["grants"], [mine])
+            assert verify_event(data, directory, opened).keys() == opened.keys() != set()
         seen_by_zvh = [e["event_id"] for e in feed(base_url, tokens[ZVH]["partner-system"])]
 
     with demo_service(database_url, var_dir) as (base_url, _):

@@ -19,7 +19,7 @@ from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
 from casestore.services.clients import ClientError
 from casestore.settings import Settings, SettingsError
-from sharing.client import load_decryption_key, open_event
+from sharing.client import load_decryption_key, load_key_directory, open_event
 from sharing.errors import SharingError
 from sharing.keys import format_time
 
@@ -186,6 +186,17 @@ def read(
 
 
 @app.command()
+def keys(demo: DemoOption = False) -> None:
+    """Print the key directory, signed by the custodian, as `GET /v1/keys` serves it."""
+    services = _services(demo)
+    try:
+        directory = services.provenance.key_directory(services.store.clock())
+    finally:
+        services.close()
+    typer.echo(json.dumps(directory, indent=2, ensure_ascii=False))
+
+
+@app.command()
 def decrypt(
     key_file: Annotated[
         Path, typer.Option("--key", help="The organisation's private key file (JSON).")
@@ -193,22 +204,59 @@ def decrypt(
     source: Annotated[
         Path, typer.Argument(help="Events as `casestore read` prints them; - for stdin.")
     ] = Path("-"),
+    keys_file: Annotated[
+        Path | None,
+        typer.Option("--keys", help="The key directory (JSON) as `GET /v1/keys` serves it."),
+    ] = None,
+    custodian_key_id: Annotated[
+        str | None,
+        typer.Option(
+            help="The custodian's signing key id you pinned; the directory must be signed by it."
+        ),
+    ] = None,
+    trust_keys: Annotated[
+        bool,
+        typer.Option("--trust-keys", help="Take the key directory as it is, unpinned."),
+    ] = False,
+    no_verify: Annotated[
+        bool,
+        typer.Option("--no-verify", help="Open without checking who wrote or stored them."),
+    ] = False,
 ) -> None:
-    """Open received events with an organisation's own private key (partner side)."""
+    """Open received events with an organisation's own private key (partner side),
+    checking each against its author's signature and the custodian's countersignature."""
+    if no_verify:
+        typer.echo("warning: --no-verify: nothing says who wrote these events", err=True)
+    elif keys_file is None or (custodian_key_id is None and not trust_keys):
+        typer.echo(
+            "error: verifying needs --keys FILE and --custodian-key-id ID (or --trust-keys); "
+            "--no-verify opens without checking",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         key = load_decryption_key(json.loads(key_file.read_text()))
+        directory = None
+        if keys_file is not None and not no_verify:
+            directory = load_key_directory(
+                json.loads(keys_file.read_text()),
+                custodian_key_id=custodian_key_id,
+                trust=trust_keys,
+            )
         text = sys.stdin.read() if str(source) == "-" else source.read_text()
         events = json.loads(text)
-        opened = [
-            {
-                "event_id": e["event_id"],
-                "event_type": e["event_type"],
-                "fields": open_event(e, [key]),
-            }
-            for e in (events if isinstance(events, list) else [events])
-        ]
     except (OSError, ValueError, KeyError, TypeError, SharingError) as exc:
         _fail(exc)
+    opened = []
+    for event in events if isinstance(events, list) else [events]:
+        try:
+            fields = open_event(event, [key], directory=directory, verify=not no_verify)
+            opened.append(
+                {"event_id": event["event_id"], "event_type": event["event_type"], "fields": fields}
+            )
+        except (ValueError, KeyError, TypeError, SharingError) as exc:
+            name = event.get("event_id", "?") if isinstance(event, dict) else "?"
+            _fail(f"event {name} refused: {exc}")
     typer.echo(json.dumps(opened, indent=2, ensure_ascii=False))
 
 
@@ -315,7 +363,7 @@ def _uuid(text: str) -> UUID:
         raise typer.Exit(2) from None
 
 
-def _fail(exc: Exception) -> NoReturn:
+def _fail(exc: Exception | str) -> NoReturn:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
 

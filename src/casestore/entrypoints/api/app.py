@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from casestore.bootstrap import Services
-from casestore.entrypoints.api import cases, feed, health, policy, problems, stream
+from casestore.entrypoints.api import cases, feed, health, keys, policy, problems, stream
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
 from casestore.entrypoints.api.subscriptions import router as subscriptions_router
 from casestore.services.clients import ClientCache
@@ -55,7 +55,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     problems.install(app)
-    for module in (health, cases, feed, stream, policy):
+    for module in (health, cases, feed, stream, policy, keys):
         app.include_router(module.router)
     app.include_router(subscriptions_router)
     return app

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from pydantic_core import to_json
 
 from casestore.entrypoints.api.deps import Disclosed, Reader, Writer, services_of
 from casestore.entrypoints.api.problems import HttpProblem, documented
@@ -29,7 +30,8 @@ IdempotencyHeader = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="The client's id for this event (or send `event_id` in the body).",
+        description="The client's id for this event (or send `event_id` in the body); for "
+        "a signed submission it is the `submission_id` its document names, and required.",
     ),
 ]
 Decrypt = Annotated[
@@ -100,10 +102,10 @@ def read_events(
     caller: Reader,
     disclosure: Disclosed,
     decrypt: Decrypt = False,
-) -> list[dict[str, Any]]:
+) -> Response:
     """The events of a case the caller's organisation receives, sealed for it."""
     events = disclosure.read_case(caller.org_id, case_id, decrypt=decrypt)
-    return [e.to_json() for e in events]
+    return _as_sent([e.to_json() for e in events])
 
 
 @router.get("/{case_id}/events/{event_id}", response_model=SharedEventPublic, responses=ERRORS)
@@ -113,9 +115,18 @@ def read_event(
     caller: Reader,
     disclosure: Disclosed,
     decrypt: Decrypt = False,
-) -> dict[str, Any]:
+) -> Response:
     """One event of a case, as the caller's organisation receives it."""
-    return disclosure.read_event(caller.org_id, case_id, event_id, decrypt=decrypt).to_json()
+    return _as_sent(
+        disclosure.read_event(caller.org_id, case_id, event_id, decrypt=decrypt).to_json()
+    )
+
+
+def _as_sent(body: object) -> Response:
+    """Events in their wire form, as signed: the response model documents them, but
+    validating them against it would re-spell what the signatures cover (and cost more
+    than reading them)."""
+    return Response(to_json(body), media_type="application/json")
 
 
 async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:
@@ -137,6 +148,8 @@ def _submission(body: CaseCreate, caller: Client, header_key: str | None) -> Sub
         occurred_at=body.occurred_at,
         idempotency_key=header_key or body.event_id,
         signature=body.signature,
+        author_document=body.author_document,
+        salts=body.salts,
     )
 
 

@@ -26,10 +26,27 @@ class _In(BaseModel):
 class CaseCreate(_In):
     type: str = Field(default="aanmelding", description="Always aanmelding: it opens a case.")
     payload: dict[str, Any]
-    occurred_at: AwareDatetime | None = None
+    occurred_at: AwareDatetime | None = Field(
+        default=None,
+        description="When it happened; for a signed submission, the time its document names "
+        "(which is taken when this is absent).",
+    )
     event_id: str | None = IdempotencyKey
+    author_document: dict[str, Any] | None = Field(
+        default=None,
+        description="What the author signs (docs/provenance.md): the submission's place, id, "
+        "time and control attributes, and a salted digest per content field. Required, with "
+        "`signature` and `salts`, from organisations the service does not host.",
+    )
     signature: dict[str, Any] | None = Field(
-        default=None, description="The author organisation's signature over the submission."
+        default=None,
+        description="The author organisation's signature over `author_document`: "
+        "`{org_id, key_id, signature}`.",
+    )
+    salts: dict[str, str] | None = Field(
+        default=None,
+        description="Per sealed name (a content field, or `<field>/<owner>` for an owner's "
+        "part of an owned field), the 16-byte salt of its disclosure, base64url.",
     )
 
 
@@ -49,27 +66,70 @@ class EventRecorded(BaseModel):
 
 
 class SharedEventPublic(BaseModel):
-    """One event as an organisation receives it: header, control attributes, and only
-    the sealed fields and grants that are its own. `payload` only when decrypted."""
+    """One event as an organisation receives it: header, control attributes, only the
+    sealed fields and grants that are its own, and what proves who wrote and who stored
+    it (docs/provenance.md says how to check). `payload` only when decrypted."""
 
-    region: str
+    region: str = Field(description="The region; bound into every ciphertext.")
     case_id: str
     event_id: str
     event_type: str
-    version: int
-    position: int
+    version: int = Field(description="The event's place in its case, from 1.")
+    position: int = Field(description="The event's place in the global order (feed cursor).")
     author_org: str
-    author_user: str
-    occurred_at: datetime
-    recorded_at: datetime
-    control: dict[str, Any]
-    sealed: dict[str, dict[str, Any]]
-    grants: list[dict[str, Any]]
-    withheld: list[str]
-    content_digests: dict[str, str]
-    signature: dict[str, Any] | None
-    countersignature: dict[str, Any] | None
-    payload: dict[str, Any] | None = None
+    author_user: str = Field(description="The client that posted it, as `client:<id>`.")
+    occurred_at: datetime = Field(description="When it happened, as its author signed it.")
+    recorded_at: datetime = Field(description="When the service stored it.")
+    control: dict[str, Any] = Field(
+        description="The readable control attributes (the aanmelding's `netwerk` included)."
+    )
+    sealed: dict[str, dict[str, Any]] = Field(
+        description="Sealed field records the organisation was granted, by sealed name."
+    )
+    grants: list[dict[str, Any]] = Field(description="The organisation's grants of them.")
+    withheld: list[str] = Field(description="Content fields of the type it does not receive.")
+    submission_id: str | None = Field(
+        description="The author's id of the submission (its idempotency key), signed."
+    )
+    author_document: dict[str, Any] | None = Field(
+        description="What the author signed, purpose `casestore/author-document`."
+    )
+    signature: dict[str, Any] | None = Field(
+        description="The author's signature over `author_document`."
+    )
+    countersignature: dict[str, Any] | None = Field(
+        description="The custodian's signature, purpose `casestore/stored-event`, over the "
+        "event as stored."
+    )
+    payload: dict[str, Any] | None = Field(
+        default=None, description="The opened fields, only with `decrypt=true`."
+    )
+
+
+class KeyGeneration(BaseModel):
+    org_id: str
+    enc_key_id: str = Field(description="Key id of the X25519 key fields are sealed to.")
+    enc_public_key: str = Field(description="base64url")
+    sign_key_id: str = Field(description="Key id of the Ed25519 key the organisation signs with.")
+    sign_public_key: str = Field(description="base64url")
+    valid_from: datetime
+    retired_at: datetime | None
+
+
+class KeyDirectoryDocument(BaseModel):
+    v: int = Field(description="Always 1.")
+    region: str
+    custodian: str = Field(description="The organisation that countersigns every event.")
+    issued_at: datetime
+    keys: list[KeyGeneration]
+
+
+class KeyDirectoryPublic(BaseModel):
+    """Every organisation's key generations, signed by the custodian (purpose
+    `casestore/key-directory`); check it against the custodian key id you pinned."""
+
+    document: KeyDirectoryDocument
+    signature: dict[str, str] = Field(description="`{org_id, key_id, signature}`.")
 
 
 class FeedPage(BaseModel):

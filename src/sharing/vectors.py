@@ -1,9 +1,12 @@
-"""Test vectors for docs/envelope.md, regenerated with ``python -m sharing.vectors``.
+"""Test vectors for docs/envelope.md and docs/provenance.md, printed with
+``python -m sharing.vectors [envelope|provenance]``.
 
 Every "random" input is derived from a label, so the vectors are reproducible, and each one is
 written out explicitly, so another implementation needs only the document, not this code.
-``python -m sharing.vectors --update docs/envelope.md`` rewrites the vector block in place;
-tests/unit/test_envelope_vectors.py fails when the document and the code disagree.
+``python -m sharing.vectors --update docs/envelope.md docs/provenance.md`` rewrites the
+vector blocks in place; tests/unit/test_envelope_vectors.py and
+tests/unit/test_provenance_vectors.py fail when a document and the code disagree, and
+clients/js checks the same blocks with libsodium.js.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import nacl.bindings
 
 from sharing.canonical import canonical_json, length_prefixed
+from sharing.directory import directory_document, sign_directory
+from sharing.disclosures import Disclosure, digest, digests_of
 from sharing.envelope import (
     EventContext,
     case_key_ad,
@@ -29,10 +35,23 @@ from sharing.envelope import (
     seal_event,
     wrap_case_key,
 )
-from sharing.keys import MasterKey, OrgPrivateKeys
+from sharing.keys import MasterKey, OrgPrivateKeys, parse_time
+from sharing.owned import parts, reassemble
+from sharing.primitives import blake2b
+from sharing.provenance import AUTHOR_DOCUMENT, STORED_EVENT, author_document, stored_document
 from sharing.signing import sign, signing_input
 
-__all__ = ["BEGIN", "END", "extract", "generate", "main", "render", "update"]
+__all__ = [
+    "BEGIN",
+    "END",
+    "GENERATORS",
+    "extract",
+    "generate",
+    "generate_provenance",
+    "main",
+    "render",
+    "update",
+]
 
 BEGIN = "<!-- vectors:begin -->"
 END = "<!-- vectors:end -->"
@@ -223,8 +242,204 @@ def _signature_vector(keys: OrgPrivateKeys) -> dict[str, object]:
     }
 
 
-def render() -> str:
-    return json.dumps(generate(), indent=2, ensure_ascii=True)
+# --- provenance (docs/provenance.md) --------------------------------------------------------
+
+_AUTHOR, _RECIPIENT, _CUSTODIAN = "org-a", "org-b", "zvh-test"
+_PLAN_EVENT = EventContext("regio-test", "case-0001", "evt-0006", "planwijziging")
+_SIGNALERING: dict[str, Any] = {
+    "categorie": "terugval",
+    "ernst": 3,
+    "gevraagde_actie": "Extra huisbezoek binnen 48 uur.",
+    "toelichting": 'Zorgen over terugval; "huisbezoek" gepland.\nBuren ongerust.',
+    "diagnose": None,
+    "medicatie": None,
+}
+_PLAN: dict[str, Any] = {
+    "doelen": [{"levensdomein": "wonen", "doel": "Huur op tijd betaald, één jaar lang."}],
+    "acties": [
+        {"organisatie": "org-a", "actie": "Budgetcoach twee keer per maand.", "termijn": None},
+        {"organisatie": "org-b", "actie": "Huisbezoek elk kwartaal.", "termijn": "2026-06-30"},
+        {"organisatie": "org-a", "actie": "Depot elke vier weken.", "termijn": None},
+    ],
+    "casusregisseur_contact": "S. Bakker, 020-5550199",
+    "toelichting": None,
+}
+_OWNED = {"acties": "organisatie"}
+_PLAN_GRANTS = {
+    "org-a": ["doelen", "acties/org-a", "acties/org-b", "casusregisseur_contact", "toelichting"],
+    "org-b": ["acties/org-b", "casusregisseur_contact"],
+}
+_BLAKE2B_CASES = [
+    ("", 32, "", "sharing/1/sd"),
+    ("abc", 16, "", "sharing/1/kid"),
+    ("casestore " * 30, 32, "key:" + "k" * 28, "sharing/1/kek"),
+    ("x" * 128, 64, "", "sharing/1/commit"),
+]
+
+
+def generate_provenance() -> dict[str, object]:
+    orgs = {
+        org: OrgPrivateKeys(org, _VALID_FROM, _bytes(f"{org}/enc", 32), _bytes(f"{org}/sign", 32))
+        for org in (_AUTHOR, _RECIPIENT, _CUSTODIAN)
+    }
+    signalering = _disclosures("signalering", _SIGNALERING, {})
+    plan_values = {"doelen": _PLAN["doelen"], **parts("acties", _PLAN["acties"], "organisatie")}
+    plan_values |= {k: _PLAN[k] for k in ("casusregisseur_contact", "toelichting")}
+    plan = _disclosures("planwijziging", plan_values, _OWNED)
+    document = author_document(
+        region=_PLAN_EVENT.region,
+        case_id=_PLAN_EVENT.case_id,
+        author=_AUTHOR,
+        event_type=_PLAN_EVENT.event_type,
+        submission_id="sub-0006",
+        occurred_at="2026-03-02T08:15:00Z",
+        control={"planversie": 2},
+        digests=plan["digests"],
+    )
+    author_signature = sign(document, orgs[_AUTHOR].signing_key, purpose=AUTHOR_DOCUMENT)
+    stored = stored_document(
+        region=_PLAN_EVENT.region,
+        case_id=_PLAN_EVENT.case_id,
+        version=6,
+        event_id=_PLAN_EVENT.event_id,
+        event_type=_PLAN_EVENT.event_type,
+        author_user="client:c0ffee",
+        recorded_at="2026-03-02T09:00:00.250000Z",
+        control={"planversie": 2},
+        author_document=document,
+        author_signature=author_signature.to_json(),
+    )
+    countersignature = sign(stored, orgs[_CUSTODIAN].signing_key, purpose=STORED_EVENT)
+    directory = sign_directory(
+        directory_document(
+            _PLAN_EVENT.region,
+            _CUSTODIAN,
+            parse_time("2026-03-02T09:00:00Z"),
+            [keys.public for keys in orgs.values()],
+        ),
+        orgs[_CUSTODIAN].signing_key,
+    )
+    return {
+        "format": "casestore provenance, documents v2",
+        "organisations": {org: _org_vector(keys) for org, keys in orgs.items()},
+        "blake2b": [
+            {
+                "message": message,
+                "out": out,
+                "key": key,
+                "personal": personal,
+                "hex": blake2b(message.encode(), out, personal.encode(), key.encode()).hex(),
+            }
+            for message, out, key, personal in _BLAKE2B_CASES
+        ],
+        "disclosures": {"signalering": signalering, "planwijziging": plan},
+        "author_document": _signed(document, AUTHOR_DOCUMENT, author_signature.to_json()),
+        "stored_event": _signed(stored, STORED_EVENT, countersignature.to_json()),
+        "key_directory": {
+            "published": directory,
+            "pinned_custodian_key_id": orgs[_CUSTODIAN].public.sign_key_id,
+        },
+        "delivered_event": _delivered(orgs, plan, stored, countersignature.to_json()),
+    }
+
+
+def _disclosures(event_type: str, values: dict[str, Any], owned: dict[str, str]) -> dict[str, Any]:
+    disclosures = {
+        name: Disclosure(_bytes(f"{event_type}/{name}/salt", 16), name, value)
+        for name, value in values.items()
+    }
+    encoded = {name: d.encode() for name, d in disclosures.items()}
+    decoys = [_bytes(f"{event_type}/decoy/{i}", 32) for i in range(32)]
+    tape = _Tape(*decoys[: 16 * len(owned) - sum("/" in name for name in values)])
+    digests = digests_of(encoded, owned, tape)
+    tape.done()
+    return {
+        "values": [
+            {
+                "sealed_name": name,
+                "salt": d.salt.hex(),
+                "value": d.value,
+                "disclosure": encoded[name].decode("utf-8"),
+                "digest": digest(encoded[name]),
+            }
+            for name, d in disclosures.items()
+        ],
+        "owned_fields": owned,
+        "digests": digests,
+    }
+
+
+def _signed(document: dict[str, object], purpose: str, signature: object) -> dict[str, object]:
+    return {
+        "purpose": purpose,
+        "document": document,
+        "signing_input": signing_input(document, purpose).hex(),
+        "wire": signature,
+    }
+
+
+def _delivered(
+    orgs: dict[str, OrgPrivateKeys],
+    plan: dict[str, Any],
+    stored: dict[str, Any],
+    countersignature: object,
+) -> dict[str, object]:
+    plaintexts = {
+        item["sealed_name"]: item["disclosure"].encode("utf-8") for item in plan["values"]
+    }
+    recipients = {org: keys.decryption_key.recipient for org, keys in orgs.items()}
+    granted = {
+        name: [recipients[org] for org, names in _PLAN_GRANTS.items() if name in names]
+        for name in plaintexts
+    }
+    chunks = [_bytes("plan/ephemeral", 32)]
+    for name in plaintexts:
+        chunks += [_bytes(f"plan/{name}/data-key", 32), _bytes(f"plan/{name}/nonce", 24)]
+    chunks.append(_bytes("plan/escrow/nonce", 24))
+    chunks += [_bytes(f"plan/grant-nonce/{org}", 24) for org in _PLAN_GRANTS]
+    tape = _Tape(*chunks)
+    sealed = seal_event(_PLAN_EVENT, plaintexts, granted, _bytes("case-key", 32), rng=tape)
+    tape.done()
+    names = _PLAN_GRANTS[_RECIPIENT]
+    event = {
+        "region": _PLAN_EVENT.region,
+        "case_id": _PLAN_EVENT.case_id,
+        "event_id": _PLAN_EVENT.event_id,
+        "event_type": _PLAN_EVENT.event_type,
+        "version": stored["version"],
+        "position": 42,
+        "author_org": _AUTHOR,
+        "author_user": stored["author_user"],
+        "occurred_at": "2026-03-02T08:15:00Z",
+        "recorded_at": stored["recorded_at"],
+        "control": stored["control"],
+        "sealed": {name: sealed.fields[name].to_json() for name in sorted(names)},
+        "grants": [g.to_json() for g in sealed.grants if g.org_id == _RECIPIENT],
+        "withheld": ["doelen", "toelichting"],
+        "submission_id": "sub-0006",
+        "author_document": stored["author_document"],
+        "signature": stored["author_signature"],
+        "countersignature": countersignature,
+        "payload": None,
+    }
+    values = {
+        item["sealed_name"]: item["value"]
+        for item in plan["values"]
+        if item["sealed_name"] in names
+    }
+    return {
+        "recipient": _RECIPIENT,
+        "private_key": orgs[_RECIPIENT].to_json(),
+        "event": event,
+        "opened": reassemble(values),
+    }
+
+
+GENERATORS = {"envelope": generate, "provenance": generate_provenance}
+
+
+def render(which: str = "envelope") -> str:
+    return json.dumps(GENERATORS[which](), indent=2, ensure_ascii=True)
 
 
 def extract(markdown: str) -> object:
@@ -238,20 +453,25 @@ def extract(markdown: str) -> object:
 
 
 def update(path: Path) -> None:
+    """Rewrite the vector block of docs/envelope.md or docs/provenance.md (by file name)."""
     text = path.read_text(encoding="utf-8")
-    block = f"{BEGIN}\n```json\n{render()}\n```\n{END}"
+    block = f"{BEGIN}\n```json\n{render(path.stem)}\n```\n{END}"
     start, end = text.index(BEGIN), text.index(END) + len(END)
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sharing.vectors", description=__doc__)
-    parser.add_argument("--update", type=Path, metavar="MARKDOWN", help="rewrite the block")
+    parser.add_argument("which", nargs="?", default="envelope", choices=sorted(GENERATORS))
+    parser.add_argument(
+        "--update", type=Path, nargs="+", metavar="MARKDOWN", help="rewrite their blocks"
+    )
     args = parser.parse_args(argv)
     if args.update is None:
-        sys.stdout.write(render() + "\n")
+        sys.stdout.write(render(args.which) + "\n")
     else:
-        update(args.update)
+        for path in args.update:
+            update(path)
 
 
 if __name__ == "__main__":

@@ -253,12 +253,11 @@ class Provenance:
             raise SignatureInvalid()
         verify(document, signature, self.keyring.records(), purpose=AUTHOR_DOCUMENT, at=now)
         plaintexts = {name: d.encode() for name, d in disclosures.items()}
+        # Stored as derived: the same canonical JSON as what was signed, so the signature
+        # holds, without an author's spelling of a value (3.0 for 3) carried along.
+        stored = {**expected, "digests": document["digests"]}
         return Attested(
-            submission.idempotency_key,
-            occurred_at,
-            dict(document),
-            signature.to_json(),
-            plaintexts,
+            submission.idempotency_key, occurred_at, stored, signature.to_json(), plaintexts
         )
 
 

@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -716,3 +717,15 @@ def test_a_restarted_store_replays_the_demo_too(settings: Settings, clock: Clock
             assert [r.replayed for r in recorded] == [attempt == 1] * len(recorded)
         finally:
             services.close()
+
+
+def test_an_occurred_at_without_a_time_zone_is_refused_by_name(services: Services) -> None:
+    store = services.store
+    naive = replace(
+        submit("aanmelding", aanmelding(fresh_bsn()), ZVH),
+        occurred_at=store.clock().replace(tzinfo=None),
+    )
+    with pytest.raises(errors.PayloadInvalid) as refused:
+        store.open_case(naive)
+    assert [p.field for p in refused.value.problems] == ["occurred_at"]
+    assert store.max_position() == 0

@@ -365,6 +365,11 @@ class CaseStore(Application[UUID]):
     ) -> tuple[EventHeader, Attested]:
         """The event's header and its attested content: ids, times and who vouches."""
         author = submission.author.organisation
+        told = submission.occurred_at
+        if told is not None and told.utcoffset() is None:
+            raise errors.PayloadInvalid(
+                submission.event_type, [FieldProblem("occurred_at", "needs a time zone")]
+            )
         attested = self.provenance.attest(
             submission,
             payload,
@@ -373,17 +378,12 @@ class CaseStore(Application[UUID]):
             now=now,
         )
         occurred_at = attested.occurred_at
-        if occurred_at.tzinfo is None:
-            raise errors.PayloadInvalid(
-                submission.event_type, [FieldProblem("occurred_at", "needs a time zone")]
-            )
         if occurred_at > now + CLOCK_SKEW:
             raise errors.PayloadInvalid(
                 submission.event_type, [FieldProblem("occurred_at", "may not lie in the future")]
             )
         event_id = self._event_id(attested.submission_id, author, case_id)
         # The time the author told: a signed submission may tell it in its document only.
-        told = submission.occurred_at
         if told is None and submission.signature is not None:
             told = occurred_at
         header = EventHeader(

@@ -7,12 +7,14 @@ from one another.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from casestore.domain.case import Case
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
 from casestore.settings import Settings
 
@@ -130,3 +132,22 @@ def include(store: CaseStore, case_id: UUID) -> None:
 
 def all_events(store: CaseStore) -> list[Any]:
     return list(store.iter_events())
+
+
+def pending(case: Case) -> list[Case.Event]:
+    """The events `case` recorded since they were last collected. The library types them as
+    any aggregate's events; the tests read the case's own header fields off them."""
+    events = []
+    for event in case.collect_events():
+        assert isinstance(event, Case.Event)
+        events.append(event)
+    return events
+
+
+def replayed(events: Iterable[Case.Event]) -> Case:
+    """The case its events fold into, from nothing: no snapshot, no repository."""
+    case: Case | None = None
+    for event in events:
+        case = event.mutate(case)
+    assert case is not None
+    return case

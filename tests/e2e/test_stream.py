@@ -36,7 +36,9 @@ from tests.factories import (
     fresh_bsn,
     netwerk,
     signalering,
+    submit,
 )
+from tests.factories import open_case as open_in_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = "/v1/feed/stream"
@@ -166,9 +168,6 @@ def test_a_write_through_another_store_on_the_same_database_arrives_promptly(
     other = build(settings, clock=clock)
     try:
         store = other.store
-        from tests.integration.test_case_store import open_case as open_in_store
-        from tests.integration.test_case_store import submit
-
         case_id = open_in_store(store).case_id
         with stream(api.client(ZVH), last_event_id=store.max_position()) as events:
             started = time.monotonic()

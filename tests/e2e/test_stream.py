@@ -224,8 +224,12 @@ def shared(postgres_url: str, tmp_path: Path) -> Iterator[TwoProcesses]:
 def test_an_event_written_through_one_process_reaches_a_stream_served_by_another(
     shared: TwoProcesses,
 ) -> None:
-    with serve_in_thread(shared.services) as a, serve_process(shared.env, ROOT) as b:
-        writer, reader = shared.client(a, GGZ), shared.client(b, ZVH)
+    with (
+        serve_in_thread(shared.services) as a,
+        serve_process(shared.env, ROOT) as b,
+        shared.client(a, GGZ) as writer,
+        shared.client(b, ZVH) as reader,
+    ):
         case_id = open_case(writer)
         with stream(reader) as events:
             assert next(events).item["case_id"] == case_id
@@ -243,7 +247,7 @@ def test_a_stream_ends_cleanly_when_its_server_process_shuts_down(shared: TwoPro
 
     def listen(base_url: str) -> None:
         try:
-            with stream(shared.client(base_url, ZVH)) as events:
+            with shared.client(base_url, ZVH) as client, stream(client) as events:
                 opened.set()
                 outcome["events"] = list(events)  # until the server ends the body
         except httpx.HTTPError as exc:  # cut off (the process was killed) or timed out

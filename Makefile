@@ -23,7 +23,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
-	$(BIN)/mypy src
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix $(CODE)

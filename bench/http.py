@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -41,7 +42,7 @@ CLIENTS = 8
 ROUNDS = 4
 FEED_PAGE = 1000
 CATCH_UPS = 3
-CLIENT = f"urllib3 {urllib3.__version__}, one connection per client thread"
+CLIENT = f"urllib3 {version('urllib3')}, one connection per client thread"
 SERVER = "casestore serve, one uvicorn worker, CASESTORE_ACCESS_LOG=0"
 
 

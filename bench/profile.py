@@ -159,6 +159,7 @@ def _phases(
         round_trips["wait"] += 1
         return original_wait(self, *args, **kwargs)
 
+    # Counted for the profile and restored below; mypy rightly refuses patching a method.
     psycopg.Connection.wait = counting_wait  # type: ignore[method-assign]
     try:
         yield spent, calls, round_trips

@@ -172,7 +172,7 @@ def long_case(store: CaseStore, partner: Partner, events: int, snapshot_interval
     case_id = store.open_case(partner.aanmelding()).case_id
     store.append(case_id, partner.signalering(case_id))
     stored = store.history(case_id)[-1]
-    assert isinstance(stored, Case.Signalering)
+    assert isinstance(stored, Case.event_class("signalering"))
     template: Any = stored  # its fields are declared on Case.Event, out of mypy's sight
     version = template.originator_version
     while version < events:

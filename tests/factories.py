@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -16,6 +17,7 @@ from uuid import UUID
 
 from casestore.adapters.keyring import demo_signers
 from casestore.bootstrap import Services
+from casestore.domain.case import Case
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
 from casestore.settings import Settings
@@ -150,3 +152,22 @@ def key_directory(services: Services) -> KeyDirectory:
     published = json.loads(json.dumps(services.provenance.key_directory(services.store.clock())))
     pinned = services.sealer.keyring.signing_key(services.settings.custodian).key_id
     return load_key_directory(published, custodian_key_id=pinned)
+
+
+def pending(case: Case) -> list[Case.Event]:
+    """The events `case` recorded since they were last collected. The library types them as
+    any aggregate's events; the tests read the case's own header fields off them."""
+    events = []
+    for event in case.collect_events():
+        assert isinstance(event, Case.Event)
+        events.append(event)
+    return events
+
+
+def replayed(events: Iterable[Case.Event]) -> Case:
+    """The case its events fold into, from nothing: no snapshot, no repository."""
+    case: Case | None = None
+    for event in events:
+        case = event.mutate(case)
+    assert case is not None
+    return case

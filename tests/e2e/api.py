@@ -15,6 +15,7 @@ class Api:
     base_url: str
     services: Services
     _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    _clients: list[httpx.Client] = field(default_factory=list)
 
     def token(self, org: str, role: str = "partner-system") -> str:
         if (org, role) not in self._tokens:
@@ -22,9 +23,17 @@ class Api:
         return self._tokens[(org, role)]
 
     def client(self, org: str, role: str = "partner-system") -> httpx.Client:
-        """An HTTP client authenticated as one client of `org` in `role`."""
-        return httpx.Client(
+        """An HTTP client authenticated as one client of `org` in `role`. A test may close
+        it itself; `close` closes whatever is left, before the server goes away."""
+        client = httpx.Client(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {self.token(org, role)}"},
             timeout=30,
         )
+        self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()

@@ -19,4 +19,8 @@ from tests.e2e.server import serve_in_thread
 @pytest.fixture
 def api(services: Services) -> Iterator[Api]:
     with serve_in_thread(services) as base_url:
-        yield Api(base_url, services)
+        api = Api(base_url, services)
+        try:
+            yield api
+        finally:
+            api.close()

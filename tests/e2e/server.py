@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -76,27 +77,37 @@ def serve_in_thread(services: Services) -> Iterator[str]:
 
 @contextmanager
 def serve_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
-    """`casestore serve` as its own process with `env` (CASESTORE_* settings)."""
+    """`casestore serve` as its own process with `env` (CASESTORE_* settings).
+
+    Its stderr goes to a file, not a pipe: nobody reads a pipe while the server runs, and
+    a full one would stall the server mid-test."""
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [sys.executable, "-m", "casestore.entrypoints.cli", "serve", "--port", str(port)],
-        env={**os.environ, **env},
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "casestore.entrypoints.cli", "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            try:
+                wait_until_ready(base_url)
+            except RuntimeError:
+                stderr.seek(0)
+                err = stderr.read().decode(errors="replace")
+                raise RuntimeError(f"casestore serve failed: {err[-2000:]}") from None
+            yield base_url
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout`; reaped either way."""
+    process.terminate()
     try:
-        try:
-            wait_until_ready(base_url)
-        except RuntimeError:
-            process.kill()
-            _, err = process.communicate(timeout=10)
-            raise RuntimeError(f"casestore serve failed: {err.decode()[-2000:]}") from None
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

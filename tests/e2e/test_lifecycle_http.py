@@ -158,12 +158,12 @@ def assert_problem(
 
 # ---- the scenario ------------------------------------------------------------------------
 
-TRIAGE = {
+TRIAGE: dict[str, Any] = {
     "uitkomst": "inclusietafel",
     "onderbouwing": "Gevaarlijk gedrag met een psychiatrische grondslag.",
     "doelgroepcriteria": ["psychiatrische_stoornis"],
 }
-INCLUSIE = {
+INCLUSIE: dict[str, Any] = {
     "geincludeerd": True,
     "levensloopaanbieder": INFORSA,
     "casusregisseur": GEMEENTE,
@@ -172,7 +172,7 @@ INCLUSIE = {
     "onderbouwing": "Voldoet aan de criteria van de levensloopaanpak.",
     "risicotaxatie": "HKT-R: hoog risico bij middelengebruik.",
 }
-PLAN = {
+PLAN: dict[str, Any] = {
     "planversie": 1,
     "doelen": [
         {"levensdomein": "wonen", "doel": "Stabiele woonplek met begeleiding."},
@@ -187,7 +187,7 @@ PLAN = {
     "casusregisseur_contact": "S. Bakker, casusregisseur, 020-5550199",
     "toelichting": "Besproken met betrokkene; zus wil niet dat de buren iets weten.",
 }
-SIGNALERING = {
+SIGNALERING: dict[str, Any] = {
     "categorie": "terugval",
     "ernst": 3,
     "gevraagde_actie": "Politie alert bij meldingen van buren.",

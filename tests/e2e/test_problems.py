@@ -19,9 +19,9 @@ from casestore.bootstrap import Services, build
 from casestore.entrypoints.api.app import create_app
 from casestore.entrypoints.api.schemas import ProblemDetails
 from casestore.settings import Settings
-from tests.conftest import Clock
-from tests.e2e.conftest import Api
+from tests.e2e.api import Api
 from tests.e2e.server import serve_in_thread
+from tests.factories import Clock
 
 ORG = "arkin"
 MEMBERS = {"type", "title", "status", "detail", "instance"}

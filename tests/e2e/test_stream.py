@@ -36,7 +36,9 @@ from tests.factories import (
     fresh_bsn,
     netwerk,
     signalering,
+    submit,
 )
+from tests.factories import open_case as open_in_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = "/v1/feed/stream"
@@ -166,9 +168,6 @@ def test_a_write_through_another_store_on_the_same_database_arrives_promptly(
     other = build(settings, clock=clock)
     try:
         store = other.store
-        from tests.integration.test_case_store import open_case as open_in_store
-        from tests.integration.test_case_store import submit
-
         case_id = open_in_store(store).case_id
         with stream(api.client(ZVH), last_event_id=store.max_position()) as events:
             started = time.monotonic()
@@ -225,8 +224,12 @@ def shared(postgres_url: str, tmp_path: Path) -> Iterator[TwoProcesses]:
 def test_an_event_written_through_one_process_reaches_a_stream_served_by_another(
     shared: TwoProcesses,
 ) -> None:
-    with serve_in_thread(shared.services) as a, serve_process(shared.env, ROOT) as b:
-        writer, reader = shared.client(a, GGZ), shared.client(b, ZVH)
+    with (
+        serve_in_thread(shared.services) as a,
+        serve_process(shared.env, ROOT) as b,
+        shared.client(a, GGZ) as writer,
+        shared.client(b, ZVH) as reader,
+    ):
         case_id = open_case(writer)
         with stream(reader) as events:
             assert next(events).item["case_id"] == case_id
@@ -244,7 +247,7 @@ def test_a_stream_ends_cleanly_when_its_server_process_shuts_down(shared: TwoPro
 
     def listen(base_url: str) -> None:
         try:
-            with stream(shared.client(base_url, ZVH)) as events:
+            with shared.client(base_url, ZVH) as client, stream(client) as events:
                 opened.set()
                 outcome["events"] = list(events)  # until the server ends the body
         except httpx.HTTPError as exc:  # cut off (the process was killed) or timed out

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from casestore.bootstrap import Services, build
@@ -44,7 +45,9 @@ class Deployment:
     def clients_table_away(self) -> Iterator[None]:
         """The clients table renamed for a while: only a cache can still answer."""
         if self.backend == "postgres":
-            schema = self.services.store.recorder.datastore.schema
+            recorder = self.services.store.recorder
+            assert isinstance(recorder, PostgresApplicationRecorder)
+            schema = recorder.datastore.schema
             with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
                 table = sql.Identifier(schema, "casestore_clients")
                 conn.execute(sql.SQL("ALTER TABLE {} RENAME TO casestore_away").format(table))

@@ -152,7 +152,8 @@ def test_an_invalid_subscription_is_a_422_naming_the_field(
 
 def failing_at_first(number: int, path: str) -> int | str:
     """Three 500s, a dropped connection, a hang past the timeout; then all is well."""
-    return {1: 500, 2: 500, 3: 500, 4: DROP, 5: HANG}.get(number, 200)
+    answers: dict[int, int | str] = {1: 500, 2: 500, 3: 500, 4: DROP, 5: HANG}
+    return answers.get(number, 200)
 
 
 @contextmanager

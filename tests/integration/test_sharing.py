@@ -48,11 +48,11 @@ def demo_truth(services: Services) -> dict[tuple[UUID, int], dict[str, Any]]:
     truth = {}
     recordings = load_signed_demo(services)
     steps_by_case: dict[UUID, list[tuple[str, dict[str, Any]]]] = {}
-    for (_, _, aanmelding, steps), opened in zip(
+    for (_, _, aanmelding, walked), opened in zip(
         demo.SCENARIOS, [r for r in recordings if r.version == 1], strict=True
     ):
         steps_by_case[opened.case_id] = [("aanmelding", aanmelding)] + [
-            (s.event_type, s.payload) for s in steps
+            (s.event_type, s.payload) for s in walked
         ]
     today = store.clock().date()
     for case_id, steps in steps_by_case.items():

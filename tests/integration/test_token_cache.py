@@ -13,13 +13,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from eventsourcing.postgres import PostgresApplicationRecorder
 from nacl.encoding import HexEncoder
 from nacl.hash import blake2b
 from psycopg import sql
 
 from casestore.adapters.wakeup import REVOCATIONS_CHANNEL, PostgresWakeup
 from casestore.bootstrap import Services, build
-from casestore.services.clients import PREFIX, Clients, TokenCache, Unauthenticated
+from casestore.services.clients import PREFIX, ClientCache, Clients, Unauthenticated
 from tests.factories import POSTGRES_URL, Clock, demo_settings
 
 ORG = "arkin"
@@ -38,15 +39,15 @@ def test_stored_token_hashes_are_libsodiums_blake2b(services: Services) -> None:
 
 
 @pytest.fixture
-def cached(services: Services) -> tuple[Clients, TokenCache]:
-    cache = TokenCache(bound=3600)  # trusted throughout: these tests are about entries
+def cached(services: Services) -> tuple[Clients, ClientCache]:
+    cache = ClientCache(bound=3600)  # trusted throughout: these tests are about entries
     services.clients.use_cache(cache)
     cache.confirm(cache.now())
     return services.clients, cache
 
 
 def test_a_cached_client_still_expires_on_the_clock(
-    cached: tuple[Clients, TokenCache], clock: Clock
+    cached: tuple[Clients, ClientCache], clock: Clock
 ) -> None:
     clients, _ = cached
     issued = clients.add(ORG, "auditor", "x", valid_for=timedelta(hours=1))
@@ -60,7 +61,7 @@ def test_a_cached_client_still_expires_on_the_clock(
         clients.authenticate(issued.token)
 
 
-def test_a_cached_client_needs_its_own_secret(cached: tuple[Clients, TokenCache]) -> None:
+def test_a_cached_client_needs_its_own_secret(cached: tuple[Clients, ClientCache]) -> None:
     clients, _ = cached
     issued = clients.add(ORG, "partner-system", "x")
     clients.authenticate(issued.token)
@@ -72,7 +73,7 @@ def test_a_cached_client_needs_its_own_secret(cached: tuple[Clients, TokenCache]
 
 
 def test_a_revocation_through_the_cached_clients_is_refused_at_once(
-    cached: tuple[Clients, TokenCache],
+    cached: tuple[Clients, ClientCache],
 ) -> None:
     clients, _ = cached
     issued = clients.add(ORG, "partner-system", "x")
@@ -112,7 +113,7 @@ def warm(clients: Clients, token: str) -> None:
 @dataclass
 class Listening:
     services: Services
-    cache: TokenCache
+    cache: ClientCache
     wakeup: PostgresWakeup
 
 
@@ -120,7 +121,7 @@ class Listening:
 def listening(postgres_url: str, tmp_path: Path, clock: Clock) -> Iterator[Listening]:
     settings = demo_settings(postgres_url, tmp_path)
     services = build(settings, clock=clock)
-    cache = TokenCache()
+    cache = ClientCache()
     wakeup = services.wakeup(cache)
     assert isinstance(wakeup, PostgresWakeup)
     services.clients.use_cache(cache)
@@ -149,7 +150,9 @@ def test_a_revocation_committed_by_another_process_reaches_the_cache(
     issued = clients.add(ORG, "partner-system", "x")
     warm(clients, issued.token)
     # Revoked as another process's `Clients.revoke` does it: its own connection.
-    schema = listening.services.store.recorder.datastore.schema
+    recorder = listening.services.store.recorder
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    schema = recorder.datastore.schema
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn, conn.transaction():
         conn.execute(
             sql.SQL("UPDATE {}.casestore_clients SET revoked_at = %s WHERE client_id = %s").format(

@@ -212,7 +212,7 @@ def test_a_parsed_payload_cannot_be_changed() -> None:
     payload = parse_payload("opschaling", REALISTIC["opschaling"], today=TODAY)
 
     with pytest.raises(ValidationError):
-        payload.niveau = 4  # type: ignore[attr-defined]
+        payload.niveau = 4  # type: ignore[attr-defined]  # the refusal at run time is the point
 
 
 # ---- refusals -----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from casestore.domain.events.intake import Aanmelding
 from casestore.domain.header import EventHeader
 from casestore.entrypoints.demo import SCENARIOS
 from sharing.policy import catalogue_from_description, compile_policy, load_policy
+from tests.factories import pending
 
 # The topics stored events carry. A type may be added, but none of these may go away or
 # change meaning: a stored event whose topic no longer resolves cannot be read.
@@ -243,7 +244,7 @@ def test_a_type_that_says_nothing_waits_for_inclusion() -> None:
 def test_a_type_that_says_nothing_changes_nothing() -> None:
     verhuizing = throwaway()["verhuizing"]
     case = opened_case()
-    [event] = case.collect_events()
+    [event] = pending(case)
     before = dict(vars(case))
 
     verhuizing.evolve(case, event)

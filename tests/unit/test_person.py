@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.domain import CanMutateAggregate
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -40,12 +41,16 @@ valid_bsns = (
 )
 
 
-def rebuilt(events: list[Any]) -> Any:
-    return functools.reduce(lambda aggregate, event: event.mutate(aggregate), events, None)
+def rebuilt(events: Iterable[CanMutateAggregate[UUID]]) -> Person:
+    person: Person | None = None
+    for event in events:
+        person = event.mutate(person)
+    assert person is not None
+    return person
 
 
-def state(aggregate: Any) -> dict[str, Any]:
-    return {k: v for k, v in aggregate.__dict__.items() if k != "_pending_events"}
+def state(person: Person) -> dict[str, Any]:
+    return {k: v for k, v in person.__dict__.items() if k != "_pending_events"}
 
 
 # ---- the elfproef -------------------------------------------------------------------

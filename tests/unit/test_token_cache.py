@@ -4,7 +4,7 @@ the listener: tests/integration/test_token_cache.py."""
 
 from __future__ import annotations
 
-from casestore.services.clients import CachedClient, TokenCache
+from casestore.adapters.token_cache import TokenCache
 
 
 class Ticks:
@@ -19,8 +19,8 @@ class Ticks:
 
 def test_nothing_is_trusted_until_a_listener_confirms() -> None:
     ticks = Ticks()
-    cache = TokenCache(bound=0.25, monotonic=ticks)
-    cache.put("c1", CachedClient("hash", None), cache.generation)  # type: ignore[arg-type]
+    cache = TokenCache[str](bound=0.25, monotonic=ticks)
+    cache.put("c1", "client c1", cache.generation)
     assert cache.get("c1") is None
     cache.confirm(ticks())
     assert cache.get("c1") is not None
@@ -34,9 +34,9 @@ def test_nothing_is_trusted_until_a_listener_confirms() -> None:
 
 def test_a_reset_forgets_everything_and_withdraws_trust() -> None:
     ticks = Ticks()
-    cache = TokenCache(bound=0.1, monotonic=ticks)
+    cache = TokenCache[str](bound=0.1, monotonic=ticks)
     cache.confirm(ticks())
-    cache.put("c1", CachedClient("hash", None), cache.generation)  # type: ignore[arg-type]
+    cache.put("c1", "client c1", cache.generation)
     cache.reset()
     assert cache.get("c1") is None
     cache.confirm(ticks())
@@ -46,19 +46,19 @@ def test_a_reset_forgets_everything_and_withdraws_trust() -> None:
 def test_a_row_read_before_an_invalidation_is_not_kept() -> None:
     """A lookup that started before a revocation arrived would cache the row from before
     it; the generation taken before the read tells it to drop the row."""
-    cache = TokenCache(bound=0.1, monotonic=Ticks())
+    cache = TokenCache[str](bound=0.1, monotonic=Ticks())
     cache.confirm(cache.now())
     before_read = cache.generation
     cache.invalidate("c1")  # the revocation arrives while the row is on its way
-    cache.put("c1", CachedClient("hash", None), before_read)  # type: ignore[arg-type]
+    cache.put("c1", "client c1", before_read)
     assert cache.get("c1") is None
-    cache.put("c1", CachedClient("hash", None), cache.generation)  # type: ignore[arg-type]
+    cache.put("c1", "client c1", cache.generation)
     assert cache.get("c1") is not None
 
 
 def test_pings_are_wanted_only_while_requests_use_the_cache() -> None:
     ticks = Ticks()
-    cache = TokenCache(bound=0.1, monotonic=ticks)
+    cache = TokenCache[str](bound=0.1, monotonic=ticks)
     assert not cache.wants_confirmation()  # idle: no pinging
     cache.get("c1")
     assert cache.wants_confirmation()

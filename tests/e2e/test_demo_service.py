@@ -146,8 +146,8 @@ def test_the_demo_service_is_ready_to_try_and_survives_a_restart(
             assert data["submission_id"] == "demo-try-1"
             private = var_dir / "demo" / "keys" / "private" / f"{GGZ}.json"
             mine = load_decryption_key(json.loads(private.read_text()))
-            fields_opened = open_fields(data, data["sealed"], data["grants"], [mine])
-            assert verify_event(data, directory, fields_opened).keys() == fields_opened.keys() != set()
+            got = open_fields(data, data["sealed"], data["grants"], [mine])
+            assert verify_event(data, directory, got).keys() == got.keys() != set()
         seen_by_zvh = [e["event_id"] for e in feed(base_url, tokens[ZVH]["partner-system"])]
 
     with demo_service(database_url, var_dir) as (base_url, _):

@@ -156,12 +156,13 @@ def try_the_command_line(block: Block, checkout: Checkout) -> None:
     loaded = checkout.run(lines[0])
     case_ids = re.findall(r"^case (\S+)$", loaded, re.M)
     assert case_ids, loaded
-    printed = [checkout.run(line.replace("CASE_ID", case_ids[0])) for line in lines[1:]]
+    # The rest runs as one script, as pasted: lines continue and share shell variables.
+    printed = checkout.run("\n".join(lines[1:]).replace("CASE_ID", case_ids[0]))
 
     received = json.loads((checkout.path / "police.json").read_text())
     [sealed] = [e for e in received if e["event_type"] == "signalering"]
     assert {"toelichting", "diagnose", "medicatie"} <= set(sealed["withheld"])
-    opened = json.loads(printed[-1])
+    opened = json.loads(printed)
     [signalering] = [e for e in opened if e["event_type"] == "signalering"]
     assert {"categorie", "ernst", "gevraagde_actie"} <= signalering["fields"].keys()
     assert not set(sealed["withheld"]) & signalering["fields"].keys()

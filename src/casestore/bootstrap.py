@@ -6,12 +6,19 @@ overrides (a fixed clock, a PostgreSQL schema of their own).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
 
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
+from casestore.adapters.persistence.migrations import Schema, SchemaStatus
+from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
@@ -107,6 +114,27 @@ def prepare(settings: Settings) -> Settings:
     return settings
 
 
+def ready_schema(schema: Schema, settings: Settings) -> SchemaStatus:
+    """Migrate if the settings say so, then refuse a schema this code cannot serve."""
+    if settings.migrates_on_start:
+        schema.migrate()
+    return schema.check()
+
+
+@contextmanager
+def open_schema(settings: Settings) -> Iterator[Schema]:
+    """The store's schema alone, for `casestore db`: no policy, keys or secrets are read."""
+    settings = prepare(settings)
+    factory = InfrastructureFactory.construct(
+        Environment(CaseStore.name, settings.eventsourcing_env())
+    )
+    try:
+        recorder = cast(CaseRecorder, factory.application_recorder())
+        yield Schema(recorder.backend)
+    finally:
+        factory.close()
+
+
 def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) -> Services:
     settings = prepare(settings)
     env: dict[str, Any] = {**settings.eventsourcing_env(), **env_overrides}
@@ -119,17 +147,13 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         snapshot_interval=settings.snapshot_interval,
         require_signatures=settings.require_signatures,
     )
-    if not store.records.tables.has_current_layout():
-        store.close()
-        raise SettingsError(
-            "the database holds grants in an older layout (one per field) that this version "
-            "no longer reads; point CASESTORE_DATABASE_URL at a new database "
-            "(for the demo: make clean)"
-        )
     backend = store.records.backend
+    try:
+        ready_schema(Schema(backend), settings)
+    except BaseException:
+        store.close()
+        raise
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
-    client_table.create()
-    subscription_table.create()
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
         subscription_table,

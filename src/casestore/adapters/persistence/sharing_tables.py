@@ -15,7 +15,7 @@ The SQL is shared by both backends; the backend supplies parameter style and tab
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -122,32 +122,6 @@ SIDE_TABLES: dict[str, type] = {
 """The tables a save writes beside its events, with their row classes (= their columns)."""
 
 
-def create_statements(name: Callable[[str], str]) -> list[str]:
-    """DDL for both backends; `name(table)` gives the (qualified) table name."""
-    return [
-        f"CREATE TABLE IF NOT EXISTS {name('case_keys')} ("
-        "case_id TEXT PRIMARY KEY, wrapped TEXT, created_at TEXT NOT NULL, "
-        "shredded_at TEXT, shredded_by TEXT, reason TEXT)",
-        f"CREATE TABLE IF NOT EXISTS {name('grants')} ("
-        "case_id TEXT NOT NULL, version BIGINT NOT NULL, event_id TEXT NOT NULL, "
-        "org_id TEXT NOT NULL, key_id TEXT NOT NULL, grant_json TEXT NOT NULL, "
-        "policy_version TEXT NOT NULL, basis TEXT NOT NULL, "
-        "PRIMARY KEY (org_id, case_id, version, key_id))",
-        f"CREATE INDEX IF NOT EXISTS casestore_grants_by_case ON {name('grants')} (case_id)",
-        f"CREATE TABLE IF NOT EXISTS {name('event_ids')} ("
-        "event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "digest TEXT NOT NULL, content_digests TEXT NOT NULL, escrow_json TEXT)",
-        f"CREATE INDEX IF NOT EXISTS casestore_event_ids_by_case ON {name('event_ids')} "
-        "(case_id, version)",
-        f"CREATE TABLE IF NOT EXISTS {name('access')} ("
-        "org_id TEXT NOT NULL, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, position BIGINT NOT NULL, "
-        "PRIMARY KEY (org_id, case_id, version))",
-        f"CREATE UNIQUE INDEX IF NOT EXISTS casestore_access_feed ON {name('access')} "
-        "(org_id, position)",
-    ]
-
-
 def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of one save per table, as value tuples in column order."""
     return {table: [values(row) for row in getattr(rows, table)] for table in SIDE_TABLES}
@@ -175,8 +149,8 @@ class SharingTables:
 
     def has_current_layout(self) -> bool:
         """False for a database whose sharing tables predate one grant per (event,
-        organisation key): `CREATE TABLE IF NOT EXISTS` leaves such tables as they are, and
-        writing to them would fail on the first sealed event instead of at start-up."""
+        organisation key), which migration 1 cannot take over: writing to them would fail
+        on the first sealed event instead of at start-up."""
         try:
             self.backend.all(f"SELECT basis FROM {self._t('grants')} WHERE 1 = 0")
             self.backend.all(f"SELECT escrow_json FROM {self._t('event_ids')} WHERE 1 = 0")

@@ -59,31 +59,10 @@ class AttemptRow:
     duration_ms: int | None = None
 
 
-def _statements(name: Any) -> list[str]:
-    return [
-        f"CREATE TABLE IF NOT EXISTS {name('subscriptions')} ("
-        "subscription_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL, "
-        "description TEXT NOT NULL, secret TEXT NOT NULL, status TEXT NOT NULL, "
-        "position BIGINT NOT NULL, created_at TEXT NOT NULL, parked_at TEXT, "
-        "attempts BIGINT NOT NULL, failures BIGINT NOT NULL, failing_since TEXT, "
-        "next_attempt_at TEXT, last_error TEXT, worker_id TEXT, locked_until TEXT)",
-        f"CREATE INDEX IF NOT EXISTS casestore_subscriptions_by_org "
-        f"ON {name('subscriptions')} (org_id, created_at)",
-        f"CREATE TABLE IF NOT EXISTS {name('delivery_attempts')} ("
-        "subscription_id TEXT NOT NULL, position BIGINT NOT NULL, attempt BIGINT NOT NULL, "
-        "webhook_id TEXT NOT NULL, event_id TEXT NOT NULL, attempted_at TEXT NOT NULL, "
-        "outcome TEXT NOT NULL, status_code BIGINT, error TEXT, next_retry_at TEXT, "
-        "duration_ms BIGINT, PRIMARY KEY (subscription_id, position, attempt))",
-    ]
-
-
 class SubscriptionTable:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self._t = backend.table
-
-    def create(self) -> None:
-        self.backend.create(_statements(self._t))
 
     # ---- the partner's side: create, read, delete, resume ---------------------------------
 

@@ -17,7 +17,7 @@ from eventsourcing.utils import Environment
 
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
-from casestore.adapters.persistence.migrations import Schema, SchemaStatus
+from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
@@ -59,8 +59,25 @@ class Services:
             self.store.on_saved, self.store.max_position, tokens
         )
 
+    def not_ready(self) -> str | None:
+        """Why this process cannot serve now, in words fit for an anonymous caller (None:
+        it can): the database must answer and hold a schema this code serves."""
+        try:
+            Schema(self.store.records.backend).check()
+        except SchemaError:
+            return "the database schema does not fit this process"
+        except Exception:  # any failure to reach storage means "not ready"
+            return "the database cannot be reached"
+        return None
+
     def close(self) -> None:
         self.store.close()
+
+
+def content_field_names() -> set[str]:
+    """Every payload field that holds content, of every event type: log lines drop what
+    these keys name (casestore.adapters.logging.Redact)."""
+    return {name for d in describe().values() for name in d["content_fields"]}
 
 
 def compile_region_policy(path: Path) -> tuple[AccessMatrix, str]:

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         description="let webhooks go to loopback, private and other non-public addresses "
         "(default: only in demo mode; see casestore.services.webhooks.destinations)",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="the probe port: /metrics, /healthz and /readyz on a server of their own "
+        "(API and worker alike); off when unset",
+    )
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
     rate_burst: int = Field(default=200, ge=1)

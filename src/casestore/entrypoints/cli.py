@@ -17,9 +17,11 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, NoReturn
 from uuid import UUID
+from wsgiref.simple_server import WSGIServer
 
 import eventsourcing.persistence
 import psycopg
+import structlog
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -27,15 +29,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from casestore.adapters.keyring import demo_signers
 from casestore.adapters.logging import configure as configure_logging
+from casestore.adapters.metrics import watch_deliveries
 from casestore.adapters.persistence.migrations import SchemaError
-from casestore.bootstrap import Services, build, open_schema
+from casestore.bootstrap import Services, build, content_field_names, open_schema
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
+from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.clients import ClientError
+from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key, open_event
 from sharing.errors import SharingError
 from sharing.keys import format_time
+
+log = structlog.get_logger("casestore.entrypoints.cli")
 
 EXIT = {
     "refused": 1,  # the command ran and was refused: unknown case, not closed, bad input
@@ -90,7 +97,11 @@ def _settings(demo: bool = False, *, verbose: bool = False) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         _exit("configuration", problems)
-    configure_logging(settings.log_format, logging.INFO if verbose else logging.WARNING)
+    configure_logging(
+        settings.log_format,
+        logging.INFO if verbose else logging.WARNING,
+        content_keys=content_field_names(),
+    )
     return settings
 
 
@@ -145,30 +156,54 @@ def serve(
     import uvicorn
 
     from casestore.entrypoints.api.app import create_app
-    from casestore.services.webhooks.worker import Worker
 
     services = _services(demo, verbose=True)
     if demo:
         recordings = list(
             demo_data.load(services.store, demo_signers(services.settings.key_directory))
         )
-        typer.echo(f"demo region loaded: {len(demo_data.case_ids(recordings))} cases", err=True)
         tokens = demo_data.ensure_clients(services.clients, services.settings.demo_dir)
-        typer.echo(f"demo API tokens (one per organisation and role): {tokens}", err=True)
+        log.info(
+            "demo region loaded",
+            cases=len(demo_data.case_ids(recordings)),
+            tokens_file=str(tokens),  # one token per organisation and role
+        )
     settings = services.settings
     delivery = Worker(services.disclosure, services.subscriptions) if with_worker else None
     if delivery is not None:
         threading.Thread(target=delivery.run, name="webhook-worker", daemon=True).start()
+    app = create_app(services, delivery)
+    probes = _probes(settings, services, lambda: _api_not_ready(services, delivery))
     try:
+        # uvicorn's own lines go through the process's logging (log_config=None); its
+        # access log stays off, as the app logs each request itself (api/observe.py).
         uvicorn.run(
-            create_app(services),
+            app,
             host=host or settings.host,
             port=port or settings.port,
-            access_log=settings.access_log,
+            access_log=False,
+            log_config=None,
         )
     finally:
+        if probes is not None:
+            probes.shutdown()
         if delivery is not None:
             delivery.stop()
+
+
+def _api_not_ready(services: Services, delivery: Worker | None) -> str | None:
+    reason = services.not_ready()
+    if reason is None and delivery is not None and delivery.stalled():
+        reason = "the delivery worker's loop has stalled"
+    return reason
+
+
+def _probes(settings: Settings, services: Services, ready: Readiness) -> WSGIServer | None:
+    """The probe port (metrics, health, readiness), where one is configured."""
+    if settings.metrics_port is None:
+        return None
+    watch_deliveries(services.subscriptions.delivery_figures)
+    return serve_probes(settings.host, settings.metrics_port, ready)
 
 
 @app.command()
@@ -187,7 +222,7 @@ def worker(
 ) -> None:
     """Deliver webhooks: push each subscription's events to its URL until stopped."""
     from casestore.services.webhooks.backoff import Backoff
-    from casestore.services.webhooks.worker import Worker, run_until_signalled
+    from casestore.services.webhooks.worker import run_until_signalled
 
     services = _services(demo, verbose=True)
     try:
@@ -203,12 +238,23 @@ def worker(
     except ValueError as exc:
         services.close()
         _fail(exc)
+    probes = None
     try:
         if once:
             typer.echo(f"{delivery.run_once()} delivery attempts")
         else:
+            probes = _probes(
+                services.settings,
+                services,
+                lambda: (
+                    services.not_ready()
+                    or ("the delivery loop has stalled" if delivery.stalled() else None)
+                ),
+            )
             run_until_signalled(delivery)
     finally:
+        if probes is not None:
+            probes.shutdown()
         delivery.close()
         services.close()
 

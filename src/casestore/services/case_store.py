@@ -9,6 +9,7 @@ concurrent writer, not the caller, caused the conflict.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
+from casestore.adapters import metrics
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.sharing_tables import (
     EventIdRow,
@@ -427,6 +429,7 @@ class CaseStore(Application[UUID]):
     ) -> tuple[Sealed, EventHeader]:
         """Seal the content and countersign the event as it will be stored; note its id
         and digests for idempotent retries and for readers."""
+        started = time.perf_counter()
         sealed = self.sealer.seal(
             case_id=str(case_id),
             version=version,
@@ -438,6 +441,7 @@ class CaseStore(Application[UUID]):
             case_key=case_key,
             now=header.recorded_at,
         )
+        metrics.SEAL_SECONDS.observe(time.perf_counter() - started)
         digests = content_digests(sealed.content)
         stored = stored_document(
             region=self.sealer.region,
@@ -484,6 +488,7 @@ class CaseStore(Application[UUID]):
         for recording in recordings:
             event = recording.domain_event
             if event.originator_id == case_id:
+                metrics.APPENDS.labels(event.event_type).inc()
                 log.info(
                     "event recorded",
                     case_id=str(case_id),

@@ -86,6 +86,19 @@ class SubscriptionTable:
         )
         return [from_row(SubscriptionRow, r) for r in rows]
 
+    def figures(self) -> tuple[int, int | None]:
+        """Parked subscriptions, and the lowest position of an active one (None: none)."""
+        row = self.backend.one(
+            f"SELECT SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) AS parked, "
+            f"MIN(CASE WHEN status = %s THEN position END) AS oldest "
+            f"FROM {self._t('subscriptions')}",
+            (PARKED, ACTIVE),
+        )
+        if row is None:
+            return 0, None
+        oldest = row["oldest"]
+        return int(row["parked"] or 0), None if oldest is None else int(oldest)
+
     def delete(self, subscription_id: str) -> None:
         with self.backend.transaction(commit=True) as cursor:
             for table in ("delivery_attempts", "subscriptions"):

@@ -11,8 +11,10 @@ from fastapi import FastAPI
 from casestore.bootstrap import Services
 from casestore.entrypoints.api import cases, feed, health, policy, problems, stream
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
+from casestore.entrypoints.api.observe import Observe
 from casestore.entrypoints.api.subscriptions import router as subscriptions_router
 from casestore.services.clients import ClientCache
+from casestore.services.webhooks.worker import Worker
 
 DESCRIPTION = """\
 The partner API of casestore. Every request carries a bearer token issued with
@@ -26,7 +28,10 @@ a few threads keep it busy; more only take turns at the GIL with the event loop 
 another, which costs every write more CPU (a quarter more and worse with forty)."""
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
+    """The API app; `worker`, where this process also delivers webhooks, is part of its
+    readiness."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writes = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="casestore-write")
@@ -47,6 +52,7 @@ def create_app(services: Services) -> FastAPI:
     )
     settings = services.settings
     app.state.services = services
+    app.state.worker = worker
     # Clients are cached only where a listener keeps the cache honest (PostgreSQL): there
     # a request's bearer token costs no database round trip.
     app.state.tokens = ClientCache() if services.clients.broadcasts_revocations else None
@@ -54,6 +60,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.wakeup = services.wakeup(app.state.tokens)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     problems.install(app)
     for module in (health, cases, feed, stream, policy):
         app.include_router(module.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
@@ -119,7 +120,10 @@ def read_event(
 
 
 async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:
-    return await asyncio.get_running_loop().run_in_executor(request.app.state.writes, call)
+    context = contextvars.copy_context()  # the request's log context, into the write thread
+    return await asyncio.get_running_loop().run_in_executor(
+        request.app.state.writes, context.run, call
+    )
 
 
 def _submission(body: CaseCreate, caller: Client, header_key: str | None) -> Submission:

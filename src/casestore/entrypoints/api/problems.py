@@ -19,6 +19,7 @@ from fastapi.openapi.constants import REF_PREFIX
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from casestore.adapters import metrics
 from casestore.domain import errors
 from casestore.entrypoints.api.schemas import ProblemDetails
 from casestore.services.clients import ClientError, Unauthenticated
@@ -130,8 +131,13 @@ def kind_of(exc: Exception) -> Kind:
     return next(kind for cls, kind in KINDS if isinstance(exc, cls))
 
 
+POLICY_REFUSALS = (errors.AuthorNotPermitted, errors.AuthorNotInNetwork, errors.NotHosted)
+
+
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     kind = kind_of(exc)
+    if isinstance(exc, POLICY_REFUSALS):
+        metrics.POLICY_DENIALS.labels(kind.slug).inc()
     extra: dict[str, Any] = {}
     headers = None
     if isinstance(exc, errors.PayloadInvalid):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 
 import structlog
@@ -54,7 +55,8 @@ class Migration:
     sql: str
 
 
-def migrations(kind: str) -> list[Migration]:
+@cache
+def migrations(kind: str) -> tuple[Migration, ...]:
     """Every migration for one backend (`sqlite` or `postgres`), in order."""
     found = []
     for entry in resources.files(__name__).joinpath(kind).iterdir():
@@ -64,7 +66,7 @@ def migrations(kind: str) -> list[Migration]:
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise SchemaError(f"the {kind} migrations are not numbered 1, 2, 3, … without gaps")
-    return found
+    return tuple(found)
 
 
 @dataclass(frozen=True)

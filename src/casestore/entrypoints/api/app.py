@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
 
 from casestore.bootstrap import Services
-from casestore.entrypoints.api import cases, feed, health, policy, problems, stream
+from casestore.entrypoints.api import cases, docs, feed, health, openapi, policy, problems, stream
+from casestore.entrypoints.api.docs import SecurityHeaders
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
 from casestore.entrypoints.api.observe import Observe
 from casestore.entrypoints.api.subscriptions import router as subscriptions_router
@@ -47,8 +49,11 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
         title="casestore",
         summary="One case record per person in the levensloopaanpak, shared as policy allows.",
         description=DESCRIPTION,
-        version="0.1.0",
+        version=package_version("casestore"),
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py, without any CDN
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     settings = services.settings
     app.state.services = services
@@ -60,9 +65,12 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     app.state.wakeup = services.wakeup(app.state.tokens)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     problems.install(app)
-    for module in (health, cases, feed, stream, policy):
-        app.include_router(module.router)
-    app.include_router(subscriptions_router)
+    routers = [m.router for m in (health, docs, cases, feed, stream, policy)]
+    routers.append(subscriptions_router)
+    for router in routers:
+        app.include_router(router)
+    openapi.install(app, routers)
     return app

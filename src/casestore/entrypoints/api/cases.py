@@ -12,7 +12,8 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from casestore.entrypoints.api.deps import Disclosed, Reader, Writer, services_of
-from casestore.entrypoints.api.problems import HttpProblem, documented
+from casestore.entrypoints.api.openapi import errors
+from casestore.entrypoints.api.problems import HttpProblem
 from casestore.entrypoints.api.schemas import (
     CaseCreate,
     EventCreate,
@@ -36,19 +37,6 @@ IdempotencyHeader = Annotated[
 Decrypt = Annotated[
     bool, Query(description="Open the fields (organisations the service hosts only).")
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: documented(text)
-    for code, text in {
-        400: "The body is not JSON.",
-        401: "No valid bearer token.",
-        403: "The caller may not do this.",
-        404: "No such case (or none the caller may see).",
-        409: "A version, idempotency or process conflict.",
-        413: "Request body too large.",
-        422: "A field is invalid; `errors` names it.",
-        429: "Rate limited; see Retry-After.",
-    }.items()
-}
 
 
 # The writes, the API's busiest requests, are `async def` and hand the store call to the
@@ -59,7 +47,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=EventRecorded, responses=ERRORS
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EventRecorded,
+    responses=errors(403, 409),
 )
 async def open_case(
     body: CaseCreate,
@@ -77,7 +68,7 @@ async def open_case(
     "/{case_id}/events",
     status_code=status.HTTP_201_CREATED,
     response_model=EventRecorded,
-    responses=ERRORS,
+    responses=errors(403, 404, 409),
 )
 async def append_event(
     case_id: UUID,
@@ -95,7 +86,7 @@ async def append_event(
     return _created(recorded, f"/v1/cases/{case_id}/events/{recorded.event_id}")
 
 
-@router.get("/{case_id}/events", response_model=list[SharedEventPublic], responses=ERRORS)
+@router.get("/{case_id}/events", response_model=list[SharedEventPublic], responses=errors(403, 404))
 def read_events(
     case_id: UUID,
     caller: Reader,
@@ -107,7 +98,9 @@ def read_events(
     return [e.to_json() for e in events]
 
 
-@router.get("/{case_id}/events/{event_id}", response_model=SharedEventPublic, responses=ERRORS)
+@router.get(
+    "/{case_id}/events/{event_id}", response_model=SharedEventPublic, responses=errors(403, 404)
+)
 def read_event(
     case_id: UUID,
     event_id: str,

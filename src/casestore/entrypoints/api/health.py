@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from casestore.entrypoints.api.problems import documented, problem_response
+from casestore.entrypoints.api.openapi import errors
+from casestore.entrypoints.api.problems import problem_response
 
 router = APIRouter(tags=["health"])
 
@@ -21,7 +22,7 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     response_model=None,
-    responses={503: documented("The database, its schema or the delivery loop is not fit.")},
+    responses=errors(503),
 )
 async def readyz(request: Request) -> Any:
     """The database answers with a schema this process serves (and, where this process

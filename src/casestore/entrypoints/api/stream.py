@@ -19,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 
 from casestore.adapters import metrics
 from casestore.adapters.wakeup import Wakeup
-from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import Disclosed, Reader
 from casestore.entrypoints.api.feed import After
 from casestore.services.disclosure import Disclosure
@@ -47,7 +46,6 @@ STREAM: dict[int | str, dict[str, Any]] = {
         "`data` a feed item (JSON); comment lines keep the connection alive.",
         "content": {"text/event-stream": {}},
     },
-    **ERRORS,
 }
 
 

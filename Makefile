@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/casestore serve --demo --with-worker
 
+# Two API processes (ports 8000 and 8001) and two webhook workers on the local PostgreSQL
+# (CASESTORE_DATABASE_URL, default: database test, schema cluster).
+run-cluster: $(STAMP)
+	$(BIN)/python -m casestore.entrypoints.cluster
+
 test: $(STAMP)
 	$(BIN)/pytest -n auto
 

@@ -79,9 +79,9 @@ class PostgresBackend(Backend):
                 "SELECT pg_advisory_xact_lock(hashtext(%s))",
                 (f"casestore-migrations:{self.datastore.schema}",),
             )
-            cursor.execute(
-                SQL("SET LOCAL search_path TO {}").format(Identifier(self.datastore.schema))
-            )
+            schema = Identifier(self.datastore.schema)
+            cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            cursor.execute(SQL("SET LOCAL search_path TO {}").format(schema))
             yield cursor
 
     def schema_changed(self) -> None:

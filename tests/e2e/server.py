@@ -100,3 +100,18 @@ def serve_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def start_cli(
+    args: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """A `casestore` command as its own process, its output appended to `log` (crash
+    tests kill and restart these)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "casestore.entrypoints.cli", *args],
+            env={**os.environ, **env},
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

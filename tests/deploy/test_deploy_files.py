@@ -75,6 +75,7 @@ def test_postgresql_is_a_cloudnativepg_cluster_of_three_with_a_synchronous_stand
     synchronous = cluster["spec"]["postgresql"]["synchronous"]
     assert synchronous["number"] >= 1 and synchronous["dataDurability"] == "required"
     assert cluster["spec"]["backup"]["barmanObjectStore"]["destinationPath"]
+    assert cluster["spec"]["backup"]["retentionPolicy"] == "30d"  # as SECURITY.md says
     (backup,) = by_kind("ScheduledBackup")
     assert backup["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
     assert not by_kind("StatefulSet")

@@ -37,6 +37,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The scaling run alone, up to a million events in the store (its set-up takes a while).
+bench-scaling: $(STAMP)
+	$(BIN)/python -m bench --only-scaling --scaling-sizes 10000,100000,1000000
+
 # The image's dependencies, pinned with hashes from pyproject.toml (tests/deploy checks
 # that the two are in step): run after changing a dependency.
 lock: $(STAMP)

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -122,3 +123,37 @@ def test_policy_denials_and_token_cache_lookups_are_counted(api: Api) -> None:
             "casestore_token_cache_lookups_total", result="miss"
         )
         assert lookups >= 1
+
+
+def test_a_worker_process_answers_readiness_and_metrics_on_its_probe_port(
+    tmp_path: Path,
+) -> None:
+    probe_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
+    env |= {"CASESTORE_DEMO": "1", "CASESTORE_METRICS_PORT": str(probe_port)}
+    probes = f"http://127.0.0.1:{probe_port}"
+    process = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        [*CLI, "worker", "--poll", "0.1"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                ready = httpx.get(f"{probes}/readyz", timeout=2)
+                if ready.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the worker's probe port never answered"
+            time.sleep(0.1)
+        assert ready.json() == {"status": "ready"}
+        scraped = samples(httpx.get(f"{probes}/metrics", timeout=10).text)
+        assert scraped[("casestore_worker_passes_total", ())] >= 1
+        assert httpx.get(f"{probes}/healthz", timeout=10).status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0

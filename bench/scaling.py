@@ -2,7 +2,7 @@
 feed page and a case read, with 10 thousand, 100 thousand (and, opt-in, 1 million) events
 already in the store, on PostgreSQL.
 
-The store is grown in bulk between the measurements, not through the application (a
+Each store is grown in bulk before the measurements, not through the application (a
 million appends would take hours): one real case of `TEMPLATE_EVENTS` events (an
 aanmelding, triage, inclusion and signaleringen, sealed and countersigned by the service)
 is copied by `INSERT … SELECT` over `generate_series` into as many new cases as needed,
@@ -14,18 +14,19 @@ then ANALYZEd. Only the measured step is timed:
 - case read: every event of a random grown case as the organisation receives it (the
   read a timeline will build on).
 
-Each figure is the median of its operations; "vs first" is its ratio to the smallest
-store's, flat when within ±20 %.
+The stores of every size stand side by side, each in a schema of its own, and each
+operation is measured on all of them interleaved, in alternating quarter-second slices
+(bench/measure.py), so that all see the same machine. Each figure is the median of its
+operations; "vs first" is its ratio to the smallest store's, flat when within ±20 %.
 """
 
 from __future__ import annotations
 
 import random
-import statistics
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from psycopg import sql
 
 from bench import measure, workload
 from bench.backends import postgres_url, settings
-from casestore.bootstrap import build
+from casestore.bootstrap import Services, build
 from casestore.services.case_store import CaseStore
 
 DEFAULT_SIZES = (10_000, 100_000)
@@ -43,43 +44,60 @@ TEMPLATE_EVENTS = 10
 APPEND_CASES = 5
 FEED_PAGE = 100
 FLAT = 0.20
+OPERATIONS = ("append_ms", "feed_page_ms", "case_read_ms")
 ORG = workload.PARTNER  # it receives every event of the cases it referred
+
+
+@dataclass
+class Store:
+    """One grown store of its own schema, with what its measurements read."""
+
+    size: int
+    schema: str
+    services: Services
+    partner: workload.Partner
+    events: int = 0
+    grown_cases: list[uuid.UUID] = field(default_factory=list)
 
 
 def run(
     var_dir: Path, sizes: tuple[int, ...], seconds: float, log: Callable[[str], None]
 ) -> dict[str, Any]:
+    """One store per size, side by side, measured interleaved: on a shared machine a
+    minute's load would otherwise pass for the cost of a larger store."""
     url = postgres_url()
-    schema = f"bench_scaling_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    stores: list[Store] = []
     try:
-        config = settings(f"{url}?schema={schema}", var_dir)
-        with closing(build(config)) as services:
-            store = services.store
-            partner = workload.Partner(store, services.settings)
-            template = _template_case(store, partner)
-            rows: list[dict[str, Any]] = []
-            for size in sizes:
-                log(f"[scaling] growing the store to {size:,} events …")
-                started = time.perf_counter()
-                grown = _grow(url, schema, template, size)
-                log(f"[scaling] … {grown:,} events in {time.perf_counter() - started:.0f} s")
-                rows.append(
-                    {"events": grown, **_measure(store, services, partner, url, schema, seconds)}
-                )
+        for size in sizes:
+            schema = f"bench_scaling_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            services = build(settings(f"{url}?schema={schema}", var_dir))
+            store = Store(
+                size, schema, services, workload.Partner(services.store, services.settings)
+            )
+            stores.append(store)
+            template = _template_case(services.store, store.partner)
+            log(f"[scaling] growing a store to {size:,} events …")
+            started = time.perf_counter()
+            store.events = _grow(url, schema, template, size)
+            store.grown_cases = _grown_cases(url, schema, 500)
+            log(f"[scaling] … {store.events:,} events in {time.perf_counter() - started:.0f} s")
+        log("[scaling] append, feed page and case read on every store, interleaved …")
+        measured = _measure(stores, seconds)
     finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        for store in stores:
+            store.services.close()
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(store.schema))
+                )
+    rows = [{"events": store.events, **measured[store.size]} for store in stores]
     first = rows[0]
     for row in rows:
-        for name in ("append_ms", "feed_page_ms", "case_read_ms"):
+        for name in OPERATIONS:
             row[f"{name}_vs_first"] = round(row[name] / first[name], 2)
-    flat = all(
-        abs(row[f"{name}_vs_first"] - 1) <= FLAT
-        for row in rows
-        for name in ("append_ms", "feed_page_ms", "case_read_ms")
-    )
+    flat = all(abs(row[f"{name}_vs_first"] - 1) <= FLAT for row in rows for name in OPERATIONS)
     return {"sizes": list(sizes), "rows": rows, "flat_within": FLAT, "flat": flat}
 
 
@@ -196,50 +214,35 @@ def _grown_cases(url: str, schema: str, how_many: int) -> list[uuid.UUID]:
     return [uuid.UUID(r[0]) for r in rows]
 
 
-def _measure(
-    store: CaseStore,
-    services: Any,
-    partner: workload.Partner,
-    url: str,
-    schema: str,
-    seconds: float,
-) -> dict[str, Any]:
-    cases = workload.open_cases(store, partner, APPEND_CASES)
-    append = measure.throughput(
-        workload.appends(store, partner, cases, sealer=store.sealer),
-        seconds=seconds,
-        warmup=min(1.0, seconds / 3),
-    )
-    end = store.max_position()
-    disclosure = services.disclosure
+def _measure(stores: list[Store], seconds: float) -> dict[int, dict[str, float]]:
     rng = random.Random(7)
-
-    def feed_page() -> None:
-        disclosure.feed(ORG, rng.randrange(0, max(1, end - FEED_PAGE)), FEED_PAGE)
-
-    grown = _grown_cases(url, schema, 500)
-
-    def case_read() -> None:
-        disclosure.read_case(ORG, rng.choice(grown))
-
-    return {
-        "append_ms": round(append.p50_ms, 3),
-        "append_per_second": round(append.per_second, 1),
-        "feed_page_ms": _median_ms(feed_page, seconds),
-        "case_read_ms": _median_ms(case_read, seconds),
-    }
-
-
-def _median_ms(operation: Callable[[], None], seconds: float) -> float:
-    for _ in range(5):  # warm the connection pool and the plan cache
-        operation()
-    timings = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(timings) < 20:
-        started = time.perf_counter()
-        operation()
-        timings.append(time.perf_counter() - started)
-    return round(statistics.median(timings) * 1000, 3)
+    appends, pages, reads = {}, {}, {}
+    for store in stores:
+        case_store = store.services.store
+        cases = workload.open_cases(case_store, store.partner, APPEND_CASES)
+        appends[str(store.size)] = workload.appends(case_store, store.partner, cases)
+        end = case_store.max_position()
+        disclosure = store.services.disclosure
+        pages[str(store.size)] = measure.Workload(
+            lambda after, d=disclosure: d.feed(ORG, after, FEED_PAGE),
+            lambda end=end: rng.randrange(0, max(1, end - FEED_PAGE)),
+        )
+        reads[str(store.size)] = measure.Workload(
+            lambda case_id, d=disclosure: d.read_case(ORG, case_id),
+            lambda grown=store.grown_cases: rng.choice(grown),
+        )
+    warmup = min(1.0, seconds / 3)
+    figures: dict[int, dict[str, float]] = {store.size: {} for store in stores}
+    for name, workloads in (
+        ("append_ms", appends),
+        ("feed_page_ms", pages),
+        ("case_read_ms", reads),
+    ):
+        for size, result in measure.interleaved(workloads, seconds=seconds, warmup=warmup).items():
+            figures[int(size)][name] = round(result.p50_ms, 3)
+            if name == "append_ms":
+                figures[int(size)]["append_per_second"] = round(result.per_second, 1)
+    return figures
 
 
 def table(result: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ from psycopg import sql
 from bench import measure, workload
 from bench.backends import postgres_url, settings
 from casestore.bootstrap import Services, build
-from casestore.services.case_store import CaseStore
+from casestore.services.case_store import Author, CaseStore, Submission
 
 DEFAULT_SIZES = (10_000, 100_000)
 FULL_SIZES = (10_000, 100_000, 1_000_000)
@@ -115,8 +115,6 @@ def run(
 def _template_case(store: CaseStore, partner: workload.Partner) -> uuid.UUID:
     """One realistic case: opened by the partner, triaged and included by the ZVH, then
     signaleringen until it has TEMPLATE_EVENTS events."""
-    from casestore.services.case_store import Author, Submission
-
     zvh = Author(store.custodian, "bench")
     case_id = store.open_case(partner.aanmelding()).case_id
     triage = {

@@ -3,7 +3,9 @@
 First the CPU cost of sealing one event (no storage, see bench/crypto.py), then per
 backend the append rates (sharing on, sharing off, a plain INSERT) and the load times,
 then the partner API on PostgreSQL: HTTP appends against the application layer, feed
-catch-up, and the time from commit to SSE and to webhook receipt.
+catch-up, and the time from commit to SSE and to webhook receipt; last the scaling run
+(bench/scaling.py): append, feed page and case read with 10 and 100 thousand events in the
+store (`--scaling-sizes` adds 1 million: `make bench-scaling`).
 
 PostgreSQL gets a schema of its own on CASESTORE_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; SQLite a temporary file.
@@ -12,6 +14,7 @@ postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; SQLite a tempora
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -22,7 +25,17 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import backends, crypto, http, logs, report, sse_latency, suite, webhook_latency
+from bench import (
+    backends,
+    crypto,
+    http,
+    logs,
+    report,
+    scaling,
+    sse_latency,
+    suite,
+    webhook_latency,
+)
 
 OUTPUT = Path("var/bench/latest.json")
 
@@ -41,6 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", choices=["postgresql", "sqlite"], action="append", help="default: both"
     )
+    parser.add_argument(
+        "--scaling-sizes",
+        default=",".join(map(str, scaling.DEFAULT_SIZES)),
+        help="events in the store for the scaling run, comma-separated ('' skips it)",
+    )
+    parser.add_argument("--scaling-seconds", type=float, default=4.0, help="per operation")
+    parser.add_argument(
+        "--only-scaling", action="store_true", help="the scaling run alone (make bench-scaling)"
+    )
     args = parser.parse_args(argv)
     logs.quiet()
     timing = suite.Timing(args.seconds, args.warmup, args.load_seconds)
@@ -49,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     started, load_before = time.perf_counter(), _load_average()
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="casestore-bench-var-") as var_dir:
+        sizes = tuple(int(s) for s in args.scaling_sizes.split(",") if s.strip())
+        if args.only_scaling:
+            only = scaling.run(Path(var_dir), sizes, args.scaling_seconds, _log)
+            print(scaling.table(only))
+            path = args.output.with_name("scaling.json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"load_average_before": load_before, **only}, indent=2))
+            return 0
         sealing = crypto.run(backends.settings(None, Path(var_dir)), args.crypto_seconds, _log)
         for name in chosen:
             setup = backends.postgres if name == "postgresql" else backends.sqlite
@@ -63,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             api["sse_latency"] = sse_latency.measure(url, args.latency_samples)
             _log("[http] commit to webhook receipt …")
             api["webhook_latency"] = webhook_latency.measure(url, args.latency_samples)
+        growth: dict[str, Any] = {}
+        if "postgresql" in chosen and sizes:
+            growth = scaling.run(Path(var_dir), sizes, args.scaling_seconds, _log)
 
     meta: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -82,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     if api:
         print()
         print(report.api_table(api))
-    report.write_json(results, meta, args.output, sealing, api)
+    if growth:
+        print()
+        print(scaling.table(growth))
+    report.write_json(results, meta, args.output, sealing, api, growth)
     print(
         f"\n{meta['duration_s']} s in all on {meta['cpus']} CPUs (load average "
         f"{load_before} before, {meta['load_average_before_after'][1]} after); "

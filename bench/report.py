@@ -151,6 +151,7 @@ def write_json(
     path: Path,
     sealing_cpu: dict[str, Any],
     api: dict[str, Any] | None = None,
+    scaling: dict[str, Any] | None = None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     targets = {
@@ -168,6 +169,7 @@ def write_json(
         "sealing_cpu": sealing_cpu,
         "results": results,
         "api": api or {},
+        "scaling": scaling or {},
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
 

@@ -6,12 +6,19 @@ overrides (a fixed clock, a PostgreSQL schema of their own).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
 
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
+from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
+from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
@@ -57,8 +64,25 @@ class Services:
             self.store.on_saved, self.store.max_position, tokens
         )
 
+    def not_ready(self) -> str | None:
+        """Why this process cannot serve now, in words fit for an anonymous caller (None:
+        it can): the database must answer and hold a schema this code serves."""
+        try:
+            Schema(self.store.records.backend).check()
+        except SchemaError:
+            return "the database schema does not fit this process"
+        except Exception:  # any failure to reach storage means "not ready"
+            return "the database cannot be reached"
+        return None
+
     def close(self) -> None:
         self.store.close()
+
+
+def content_field_names() -> set[str]:
+    """Every payload field that holds content, of every event type: log lines drop what
+    these keys name (casestore.adapters.logging.Redact)."""
+    return {name for d in describe().values() for name in d["content_fields"]}
 
 
 def compile_region_policy(path: Path) -> tuple[AccessMatrix, str]:
@@ -110,6 +134,27 @@ def prepare(settings: Settings) -> Settings:
     return settings
 
 
+def ready_schema(schema: Schema, settings: Settings) -> SchemaStatus:
+    """Migrate if the settings say so, then refuse a schema this code cannot serve."""
+    if settings.migrates_on_start:
+        schema.migrate()
+    return schema.check()
+
+
+@contextmanager
+def open_schema(settings: Settings) -> Iterator[Schema]:
+    """The store's schema alone, for `casestore db`: no policy, keys or secrets are read."""
+    settings = prepare(settings)
+    factory = InfrastructureFactory.construct(
+        Environment(CaseStore.name, settings.eventsourcing_env())
+    )
+    try:
+        recorder = cast(CaseRecorder, factory.application_recorder())
+        yield Schema(recorder.backend)
+    finally:
+        factory.close()
+
+
 def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) -> Services:
     settings = prepare(settings)
     env: dict[str, Any] = {**settings.eventsourcing_env(), **env_overrides}
@@ -129,17 +174,13 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         clock=clock,
         snapshot_interval=settings.snapshot_interval,
     )
-    older = store.records.tables.older_layout()
-    if older is not None:
-        store.close()
-        raise SettingsError(
-            f"the database holds {older}, in an older layout that this version no longer "
-            "reads; point CASESTORE_DATABASE_URL at a new database (for the demo: make clean)"
-        )
     backend = store.records.backend
+    try:
+        ready_schema(Schema(backend), settings)
+    except BaseException:
+        store.close()
+        raise
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
-    client_table.create()
-    subscription_table.create()
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
         subscription_table,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlparse
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
         description="postgresql://user:pw@host:port/db[?schema=name], or sqlite:///path; "
         "default: an SQLite file in var_dir",
     )
+    database_url_file: Path | None = Field(
+        default=None,
+        description="a file holding the database URL (it carries the password): read "
+        "when CASESTORE_DATABASE_URL is not set",
+    )
     region: str = "amsterdam-amstelland"
     policy_file: Path | None = None
     custodian: str = "zvh-amsterdam-amstelland"
@@ -60,6 +66,11 @@ class Settings(BaseSettings):
         default=True,
         description="refuse events from non-hosted partners that carry no Ed25519 signature",
     )
+    migrate: bool | None = Field(
+        default=None,
+        description="apply pending schema migrations as the process starts (default: only "
+        "in demo mode; otherwise run `casestore db migrate` before starting processes)",
+    )
     snapshot_interval: int = Field(default=100, ge=2)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -73,6 +84,13 @@ class Settings(BaseSettings):
         default=None,
         description="let webhooks go to loopback, private and other non-public addresses "
         "(default: only in demo mode; see casestore.services.webhooks.destinations)",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="the probe port: /metrics, /healthz and /readyz on a server of their own "
+        "(API and worker alike); off when unset",
     )
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
@@ -141,13 +159,26 @@ class Settings(BaseSettings):
 
     @property
     def policy_path(self) -> Path:
-        return self.policy_file or Path("policies") / f"{self.region}.yaml"
+        """The configured policy, else the region's policy shipped inside the package
+        (casestore/regions/, a copy of the repository's policies/ checked by a test)."""
+        if self.policy_file is not None:
+            return self.policy_file
+        shipped = resources.files("casestore.regions") / f"{self.region}.yaml"
+        if not shipped.is_file():
+            raise SettingsError(
+                f"CASESTORE_POLICY_FILE is required: no policy ships for region {self.region!r}"
+            )
+        return Path(str(shipped))
 
     @property
     def private_webhook_destinations(self) -> bool:
         if self.webhook_private_destinations is not None:
             return self.webhook_private_destinations
         return self.demo
+
+    @property
+    def migrates_on_start(self) -> bool:
+        return self.migrate if self.migrate is not None else self.demo
 
     @property
     def hosted_organisations(self) -> list[str]:
@@ -158,10 +189,13 @@ class Settings(BaseSettings):
 
         The aggregate cache fast-forwards from the store on every read, so a case written
         by another process is never served stale; it only spares re-reading what is known.
+        The library creates no tables: they are all made by the schema migrations
+        (casestore.adapters.persistence.migrations).
         """
         return {
             "AGGREGATE_CACHE_MAXSIZE": "1000",
             "AGGREGATE_CACHE_FASTFORWARD": "y",
+            "CREATE_TABLE": "n",
             **self._storage_env(),
         }
 
@@ -178,7 +212,11 @@ class Settings(BaseSettings):
 
     @property
     def _database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.var_dir / 'casestore.sqlite3'}"
+        if self.database_url is not None:
+            return self.database_url
+        if self.database_url_file is not None:
+            return self._read("CASESTORE_DATABASE_URL_FILE", self.database_url_file)
+        return f"sqlite:///{self.var_dir / 'casestore.sqlite3'}"
 
     def _storage_env(self) -> dict[str, str]:
         parsed = urlparse(self._database_url)

@@ -18,6 +18,7 @@ countersignature from a field that does not match what its author signed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -126,12 +127,15 @@ def open_event(
         raise ValueError("verifying needs the key directory; pass verify=False not to verify")
     opened = open_fields(event, event["sealed"], event["grants"], keys)
     if directory is None or not verify:
-        return reassemble(values_of(opened))
+        return reassemble(values_of(opened, disclosed=event.get("author_document") is not None))
     return reassemble(verify_event(event, directory, opened))
 
 
-def values_of(opened: Mapping[str, bytes]) -> dict[str, Any]:
-    """The value in each opened disclosure, by sealed name, unchecked."""
+def values_of(opened: Mapping[str, bytes], *, disclosed: bool = True) -> dict[str, Any]:
+    """The value in each opened disclosure, by sealed name, unchecked. An event recorded
+    before signed disclosures (format 1: no author document) sealed bare JSON values."""
+    if not disclosed:
+        return {name: json.loads(plaintext) for name, plaintext in opened.items()}
     values = {}
     for name, plaintext in opened.items():
         try:
@@ -165,6 +169,11 @@ def _verified(
 ) -> dict[str, Any]:
     recorded_at = parse_time(event["recorded_at"])
     document = event["author_document"]
+    if document is None:
+        raise ProvenanceInvalid(
+            "the event was recorded before signed disclosures (format 1): its fields cannot "
+            "be checked one by one; open it without verifying to read it"
+        )
     if not isinstance(document, Mapping):
         raise ProvenanceInvalid("the event carries no author document")
     stored = stored_document(

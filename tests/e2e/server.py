@@ -111,3 +111,18 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def start_cli(
+    args: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """A `casestore` command as its own process, its output appended to `log` (crash
+    tests kill and restart these)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+            [sys.executable, "-m", "casestore.entrypoints.cli", *args],
+            env={**os.environ, **env},
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sharing.client import load_decryption_key, open_fields
 from sharing.disclosures import read_disclosure
 from sharing.envelope import EventContext, seal_event
 from sharing.keys import OrgPublicKeys
+from tests.e2e.server import free_port
 from tests.factories import POLICY, ZVH
 
 CUSTODIAN = ZVH
@@ -46,7 +48,7 @@ def test_demo_loads_cases_and_a_second_run_adds_nothing(tmp_path: Path) -> None:
 
 
 def test_missing_secret_outside_demo_mode_is_a_one_line_error(tmp_path: Path) -> None:
-    result = run(["db", "init"], tmp_path)
+    result = run(["db", "migrate"], tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -55,7 +57,7 @@ def test_missing_secret_outside_demo_mode_is_a_one_line_error(tmp_path: Path) ->
 
 
 def test_unsupported_database_url_is_refused_by_name(tmp_path: Path) -> None:
-    result = run(["db", "init", "--demo"], tmp_path, CASESTORE_DATABASE_URL="mysql://x/y")
+    result = run(["db", "migrate", "--demo"], tmp_path, CASESTORE_DATABASE_URL="mysql://x/y")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: CASESTORE_DATABASE_URL: unsupported scheme 'mysql' "
@@ -66,7 +68,7 @@ def test_unsupported_database_url_is_refused_by_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize("secret", ["not base64!", "c2hvcnQ="])
 def test_a_bad_pseudonym_secret_is_refused(tmp_path: Path, secret: str) -> None:
     result = run(
-        ["db", "init"],
+        ["clients", "list"],
         tmp_path,
         CASESTORE_PSEUDONYM_SECRET=secret,
         CASESTORE_MASTER_KEY="A" * 43 + "=",
@@ -236,3 +238,80 @@ def test_clients_refuse_bad_input_with_a_one_line_error(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_version_prints_the_package_version(tmp_path: Path) -> None:
+    result = run(["--version"], tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"casestore {package_version('casestore')}"
+
+
+def test_demo_finds_its_policy_inside_the_package_from_any_directory(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
+    result = subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        [*CLI, "demo"], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "4 demo cases" in result.stdout
+
+
+def real_settings(tmp_path: Path) -> dict[str, str]:
+    """Settings outside demo mode, on an SQLite file, with secrets but no keys."""
+    (tmp_path / "keys" / "public").mkdir(parents=True)
+    return {
+        "CASESTORE_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "CASESTORE_PSEUDONYM_SECRET": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
+        "CASESTORE_MASTER_KEY": "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=",
+        "CASESTORE_KEYS_DIR": str(tmp_path / "keys"),
+    }
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+def test_a_missing_private_key_is_a_one_line_configuration_error(tmp_path: Path) -> None:
+    result = run(["clients", "list"], tmp_path, **real_settings(tmp_path))
+    assert result.returncode == 2
+    assert "no private key file for hosted organisation 'zvh-amsterdam-amstelland'" in one_line(
+        result
+    )
+
+
+def test_a_bad_policy_is_a_one_line_configuration_error(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("region: [unclosed\n")
+    result = run(["clients", "list", "--demo"], tmp_path, CASESTORE_POLICY_FILE=str(policy))
+    assert result.returncode == 2
+    assert one_line(result).startswith("error: ")
+
+
+def test_an_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    for args in (["db", "status", "--demo"], ["clients", "list", "--demo"]):
+        result = run(args, tmp_path, CASESTORE_DATABASE_URL=url)
+        assert result.returncode == 3
+        assert one_line(result).startswith("error: the database cannot be reached")
+
+
+def test_db_status_and_migrate_say_where_the_schema_stands(tmp_path: Path) -> None:
+    env = real_settings(tmp_path)
+    before = run(["db", "status"], tmp_path, **env)
+    assert before.returncode == 3
+    assert before.stdout.startswith("schema version 0 of ")
+    refused = run(
+        ["clients", "list", "--demo"],
+        tmp_path,
+        CASESTORE_DATABASE_URL=env["CASESTORE_DATABASE_URL"],
+        CASESTORE_MIGRATE="0",
+    )
+    assert refused.returncode == 3
+    assert "run `casestore db migrate`" in one_line(refused)
+    migrated = run(["db", "migrate"], tmp_path, **env)
+    assert migrated.returncode == 0, migrated.stderr
+    after = run(["db", "status"], tmp_path, **env)
+    assert after.returncode == 0
+    assert after.stdout.endswith("pending: none\n")

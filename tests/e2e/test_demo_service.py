@@ -92,7 +92,7 @@ def test_the_demo_service_is_ready_to_try_and_survives_a_restart(
     organisations = {o["id"] for o in yaml.safe_load(POLICY.read_text())["organisations"]}
 
     with demo_service(database_url, var_dir) as (base_url, started):
-        assert "demo region loaded:" in started and "tokens.json" in started
+        assert "demo region loaded" in started and "tokens.json" in started
         docs = httpx.get(f"{base_url}/docs")
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
         assert httpx.get(f"{base_url}/openapi.json").json()["paths"]["/v1/cases"]

@@ -48,10 +48,10 @@ def assert_problem(response: httpx.Response, status: int, type_: str, title: str
 def test_not_ready_is_a_problem_with_all_five_members(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreachable() -> int:
+    def unreachable(*args: object) -> object:
         raise ConnectionError("the database is down")
 
-    monkeypatch.setattr(api.services.store, "max_position", unreachable)
+    monkeypatch.setattr(api.services.store.records.backend, "one", unreachable)
     response = httpx.get(f"{api.base_url}/readyz")
     assert_problem(response, 503, "about:blank", "Not ready")
 

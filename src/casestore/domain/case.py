@@ -78,6 +78,22 @@ class Case(Aggregate):
         signature: dict[str, Any] | None
         countersignature: dict[str, Any] | None
 
+        # Version 1 events were recorded before signed disclosures: their sealed values are
+        # bare JSON, their author signed the payload itself, and they name no submission.
+        # They keep being read as they are (`is_disclosed` tells the readers which).
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("submission_id", None)
+            state.setdefault("author_document", None)
+
+        @property
+        def is_disclosed(self) -> bool:
+            """Whether each sealed value is a salted disclosure its author signed a digest
+            of (every event since signed disclosures), rather than bare JSON."""
+            return self.author_document is not None
+
         def apply(self, aggregate: Any) -> None:
             self.payload_type.evolve(aggregate, self)
 

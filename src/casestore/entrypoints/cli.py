@@ -1,30 +1,83 @@
-"""The `casestore` command line: thin commands over the composition root."""
+"""The `casestore` command line: thin commands over the composition root.
+
+Every expected failure ends in one line on stderr and an exit code an operator's script
+can act on (`EXIT`); only a bug shows a traceback.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, NoReturn
 from uuid import UUID
+from wsgiref.simple_server import WSGIServer
 
+import eventsourcing.persistence
+import psycopg
+import structlog
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from casestore.adapters.keyring import demo_signers
 from casestore.adapters.logging import configure as configure_logging
-from casestore.bootstrap import Services, build
+from casestore.adapters.metrics import watch_deliveries
+from casestore.adapters.persistence.migrations import SchemaError
+from casestore.bootstrap import Services, build, content_field_names, open_schema
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
+from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.clients import ClientError
+from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key, load_key_directory, open_event
 from sharing.errors import SharingError
 from sharing.keys import format_time
 
+log = structlog.get_logger("casestore.entrypoints.cli")
+
+EXIT = {
+    "refused": 1,  # the command ran and was refused: unknown case, not closed, bad input
+    "configuration": 2,  # settings, secrets, keys or policy (and usage errors, as click has)
+    "database": 3,  # the database cannot be reached, or its schema does not fit
+}
+UNREACHABLE = (
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"casestore {package_version('casestore')}")
+        raise typer.Exit()
+
+
 app = typer.Typer(help="casestore: the levensloop case record.", no_args_is_help=True)
-db_app = typer.Typer(help="Database housekeeping.", no_args_is_help=True)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """casestore: the levensloop case record."""
+
+
+db_app = typer.Typer(help="The database schema: migrations and their status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 grants_app = typer.Typer(help="Grants after a policy change or key rotation.", no_args_is_help=True)
 app.add_typer(grants_app, name="grants")
@@ -36,18 +89,52 @@ DemoOption = Annotated[
 ]
 
 
-def _services(demo: bool = False) -> Services:
+def _settings(demo: bool = False, *, verbose: bool = False) -> Settings:
+    """The settings, logging configured: a one-shot command logs only warnings, so its
+    stderr holds what it says itself; the long-running processes log everything."""
     try:
         settings = Settings(demo=True) if demo else Settings()
-        configure_logging(settings.log_format)
-        return build(settings)
     except ValidationError as exc:
         problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        typer.echo(f"error: {problems}", err=True)
-        raise typer.Exit(2) from None
-    except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        _exit("configuration", problems)
+    configure_logging(
+        settings.log_format,
+        logging.INFO if verbose else logging.WARNING,
+        content_keys=content_field_names(),
+    )
+    return settings
+
+
+def _services(demo: bool = False, *, verbose: bool = False) -> Services:
+    settings = _settings(demo, verbose=verbose)
+    try:
+        return build(settings)
+    except (SettingsError, SharingError) as exc:  # a policy, key or secret that is not fit
+        _exit("configuration", str(exc))
+
+
+def _progress() -> Progress:
+    """A bar on stderr (stdout stays the command's answer); plain when not a terminal."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+@contextmanager
+def _tracking(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A `(done, total)` callback that moves a progress bar."""
+    with _progress() as progress:
+        task = progress.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
 
 
 @app.command()
@@ -69,30 +156,54 @@ def serve(
     import uvicorn
 
     from casestore.entrypoints.api.app import create_app
-    from casestore.services.webhooks.worker import Worker
 
-    services = _services(demo)
+    services = _services(demo, verbose=True)
     if demo:
         recordings = list(
             demo_data.load(services.store, demo_signers(services.settings.key_directory))
         )
-        typer.echo(f"demo region loaded: {len(demo_data.case_ids(recordings))} cases", err=True)
         tokens = demo_data.ensure_clients(services.clients, services.settings.demo_dir)
-        typer.echo(f"demo API tokens (one per organisation and role): {tokens}", err=True)
+        log.info(
+            "demo region loaded",
+            cases=len(demo_data.case_ids(recordings)),
+            tokens_file=str(tokens),  # one token per organisation and role
+        )
     settings = services.settings
     delivery = Worker(services.disclosure, services.subscriptions) if with_worker else None
     if delivery is not None:
         threading.Thread(target=delivery.run, name="webhook-worker", daemon=True).start()
+    app = create_app(services, delivery)
+    probes = _probes(settings, services, lambda: _api_not_ready(services, delivery))
     try:
+        # uvicorn's own lines go through the process's logging (log_config=None); its
+        # access log stays off, as the app logs each request itself (api/observe.py).
         uvicorn.run(
-            create_app(services),
+            app,
             host=host or settings.host,
             port=port or settings.port,
-            access_log=settings.access_log,
+            access_log=False,
+            log_config=None,
         )
     finally:
+        if probes is not None:
+            probes.shutdown()
         if delivery is not None:
             delivery.stop()
+
+
+def _api_not_ready(services: Services, delivery: Worker | None) -> str | None:
+    reason = services.not_ready()
+    if reason is None and delivery is not None and delivery.stalled():
+        reason = "the delivery worker's loop has stalled"
+    return reason
+
+
+def _probes(settings: Settings, services: Services, ready: Readiness) -> WSGIServer | None:
+    """The probe port (metrics, health, readiness), where one is configured."""
+    if settings.metrics_port is None:
+        return None
+    watch_deliveries(services.subscriptions.delivery_figures)
+    return serve_probes(settings.host, settings.metrics_port, ready)
 
 
 @app.command()
@@ -111,9 +222,9 @@ def worker(
 ) -> None:
     """Deliver webhooks: push each subscription's events to its URL until stopped."""
     from casestore.services.webhooks.backoff import Backoff
-    from casestore.services.webhooks.worker import Worker, run_until_signalled
+    from casestore.services.webhooks.worker import run_until_signalled
 
-    services = _services(demo)
+    services = _services(demo, verbose=True)
     try:
         delivery = Worker(
             services.disclosure,
@@ -127,22 +238,46 @@ def worker(
     except ValueError as exc:
         services.close()
         _fail(exc)
+    probes = None
     try:
         if once:
             typer.echo(f"{delivery.run_once()} delivery attempts")
         else:
+            probes = _probes(
+                services.settings,
+                services,
+                lambda: (
+                    services.not_ready()
+                    or ("the delivery loop has stalled" if delivery.stalled() else None)
+                ),
+            )
             run_until_signalled(delivery)
     finally:
+        if probes is not None:
+            probes.shutdown()
         delivery.close()
         services.close()
 
 
-@db_app.command("init")
-def db_init(demo: DemoOption = False) -> None:
-    """Create the tables (idempotent)."""
-    services = _services(demo)
-    typer.echo(f"database ready at position {services.store.max_position()}")
-    services.close()
+@db_app.command("migrate")
+def db_migrate(demo: DemoOption = False) -> None:
+    """Apply the pending schema migrations (several processes may run it at once)."""
+    with open_schema(_settings(demo, verbose=True)) as schema, _tracking("migrating") as advance:
+        pending = schema.status().pending
+        for done, migration in enumerate(pending, start=1):
+            schema.migrate(upto=migration.version)
+            advance(done, len(pending))
+        status = schema.check()
+    typer.echo(f"schema at version {status.version} ({len(pending)} migrations applied)")
+
+
+@db_app.command("status")
+def db_status(demo: DemoOption = False) -> None:
+    """Where the database's schema stands; exit code 3 when this casestore cannot serve it."""
+    with open_schema(_settings(demo)) as schema:
+        status = schema.status()
+    typer.echo(status.describe() + (" (a store from before migrations)" if status.legacy else ""))
+    status.check()
 
 
 @app.command()
@@ -284,7 +419,8 @@ def grants_reconcile(demo: DemoOption = False) -> None:
     """Re-grant and revoke for every case under the policy and keys now configured."""
     services = _services(demo)
     try:
-        changes = services.grants.reconcile_all()
+        with _tracking("reconciling cases") as advance:
+            changes = services.grants.reconcile_all(progress=advance)
     except (CaseStoreError, SharingError) as exc:
         _fail(exc)
     finally:
@@ -359,17 +495,39 @@ def _uuid(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
-        typer.echo(f"error: not a case id: {text!r}", err=True)
-        raise typer.Exit(2) from None
+        _exit("configuration", f"not a case id: {text!r}")
 
 
 def _fail(exc: Exception | str) -> NoReturn:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(1)
+    _exit("refused", str(exc))
+
+
+def _exit(kind: str, message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT[kind])
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def main() -> None:
-    app()
+    """Run a command; what the database says when it cannot serve becomes one line."""
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT["configuration"])
+    except SchemaError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT["database"])
+    except UNREACHABLE as exc:
+        typer.echo(
+            f"error: the database cannot be reached (CASESTORE_DATABASE_URL): {_first_line(exc)}",
+            err=True,
+        )
+        sys.exit(EXIT["database"])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ concurrent writer, not the caller, caused the conflict.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
+from casestore.adapters import metrics
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.sharing_tables import (
     EventIdRow,
@@ -452,6 +454,7 @@ class CaseStore(Application[UUID]):
     ) -> tuple[Sealed, EventHeader]:
         """Seal the disclosures and countersign the event as it will be stored; note its
         id and digest for idempotent retries."""
+        started = time.perf_counter()
         sealed = self.sealer.seal(
             case_id=str(case_id),
             version=version,
@@ -463,6 +466,7 @@ class CaseStore(Application[UUID]):
             case_key=case_key,
             now=header.recorded_at,
         )
+        metrics.SEAL_SECONDS.observe(time.perf_counter() - started)
         stored = stored_document(
             region=self.sealer.region,
             case_id=str(case_id),
@@ -500,6 +504,7 @@ class CaseStore(Application[UUID]):
         for recording in recordings:
             event = recording.domain_event
             if event.originator_id == case_id:
+                metrics.APPENDS.labels(event.event_type).inc()
                 log.info(
                     "event recorded",
                     case_id=str(case_id),

@@ -22,6 +22,7 @@ from enum import StrEnum
 from nacl.encoding import URLSafeBase64Encoder
 from nacl.utils import random
 
+from casestore.adapters import metrics
 from casestore.adapters.persistence.client_table import ClientRow, ClientTable
 from casestore.adapters.token_cache import REVOCATION_BOUND_SECONDS, TokenCache
 
@@ -183,7 +184,10 @@ class Clients:
         """As `authenticate`, without I/O: None when only the database can tell (no cache,
         the cache is not trusted just now, or the client is not in it)."""
         client_id, secret = _parse(token)
-        entry = self._cache.get(client_id) if self._cache is not None else None
+        if self._cache is None:
+            return None
+        entry = self._cache.get(client_id)
+        metrics.TOKEN_CACHE.labels("miss" if entry is None else "hit").inc()
         if entry is None:
             return None
         if not hmac.compare_digest(_hash(secret), entry.token_hash):

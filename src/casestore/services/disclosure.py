@@ -152,8 +152,9 @@ class Disclosure:
         readable = {field_of(name)[0] for name in granted}
         payload = None
         if decrypt:
+            context = context_of(self.sealer.region, event)
             payload = self.sealer.open(
-                org_id, context_of(self.sealer.region, event), event.content, grants
+                org_id, context, event.content, grants, disclosed=event.is_disclosed
             )
         return SharedEvent(
             region=self.sealer.region,

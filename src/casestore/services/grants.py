@@ -9,6 +9,7 @@ key, so its content can never be opened again.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,9 @@ from sharing.envelope import Escrow
 from sharing.policy import AccessMatrix
 
 log = structlog.get_logger("casestore.grants")
+
+Progress = Callable[[int, int], None]
+"""Told (done, total) as a long operation moves on."""
 
 
 @dataclass(frozen=True)
@@ -141,12 +145,16 @@ class Grants:
         log.info("policy applied", policy_version=version, **vars(changes))
         return changes
 
-    def reconcile_all(self) -> GrantChanges:
-        """Reconcile every case that still has its key (shredded cases hold nothing)."""
+    def reconcile_all(self, progress: Progress | None = None) -> GrantChanges:
+        """Reconcile every case that still has its key (shredded cases hold nothing);
+        `progress(done, total)` hears of each case done."""
         total = GrantChanges(0, 0, 0, 0)
-        for cid in self._tables.case_ids():
+        case_ids = self._tables.case_ids()
+        for done, cid in enumerate(case_ids, start=1):
             if self._tables.shred_record(cid) is None:
                 total = total + self.reconcile(UUID(cid))
+            if progress is not None:
+                progress(done, len(case_ids))
         return total
 
     def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:

@@ -237,10 +237,13 @@ class Sealer:
         context: EventContext,
         sealed: Mapping[str, Mapping[str, Any]],
         grants: Sequence[Mapping[str, Any]],
+        *,
+        disclosed: bool = True,
     ) -> dict[str, Any]:
-        """Decrypt what a hosted organisation was granted, owned fields reassembled."""
+        """Decrypt what a hosted organisation was granted, owned fields reassembled
+        (`disclosed=False` for an event recorded before signed disclosures)."""
         opened = open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
-        return reassemble(values_of(opened))
+        return reassemble(values_of(opened, disclosed=disclosed))
 
 
 def context_of(region: str, event: Case.Event) -> EventContext:

@@ -88,11 +88,30 @@ class Backend(ABC):
                 [value for row in chunk for value in row],
             )
 
-    def create(self, statements: Sequence[str]) -> None:
-        """Run DDL (idempotent statements) in one transaction."""
-        with self.transaction(commit=True) as cursor:
-            for statement in statements:
-                cursor.execute(statement)
+    # ---- its schema (casestore.adapters.persistence.migrations) --------------------------
+
+    dialect: str
+    """The folder of this database's migrations: `sqlite` or `postgres`."""
+
+    events_table: str
+    """The library's events table, whose presence marks a store made before migrations."""
+
+    @abstractmethod
+    def has_table(self, name: str, *, own: bool = True) -> bool:
+        """Whether `casestore_<name>` (or, with `own=False`, the table `name`) exists."""
+
+    @abstractmethod
+    def migrating(self) -> AbstractContextManager[Cursor]:
+        """A transaction for one migration: it holds the store's migration lock (other
+        processes wait), unqualified names resolve in the store's schema, and it commits
+        on leaving."""
+
+    def script(self, sql: str) -> list[str]:
+        """A migration file as the statements to execute."""
+        return [sql]
+
+    def schema_changed(self) -> None:  # noqa: B027
+        """Pick up what migrations created that connections cache (types)."""
 
     # ---- what other processes learn ------------------------------------------------------
 

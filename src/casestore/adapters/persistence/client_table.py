@@ -40,16 +40,6 @@ class ClientTable:
         """Whether other processes learn of a revocation (and so may cache clients)."""
         return self.backend.broadcasts_revocations
 
-    def create(self) -> None:
-        self.backend.create(
-            [
-                f"CREATE TABLE IF NOT EXISTS {self._name} ("
-                "client_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, role TEXT NOT NULL, "
-                "name TEXT NOT NULL, token_hash TEXT NOT NULL, created_at TEXT NOT NULL, "
-                "expires_at TEXT NOT NULL, revoked_at TEXT)"
-            ]
-        )
-
     def add(self, row: ClientRow) -> None:
         with self.backend.transaction(commit=True) as cursor:
             self.backend.insert(cursor, "clients", columns(ClientRow), [values(row)])

@@ -37,21 +37,20 @@ from casestore.adapters.persistence.sharing_tables import (
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import REVOCATIONS_CHANNEL, OnSaved, PostgresWakeup, Wakeup
 
-COLUMN_TYPES = {"version": "bigint", "position": "bigint"}  # every other column is text
 COLUMNS = {table: columns(row) for table, row in SIDE_TABLES.items()}
-
-
-def _literal(sql: str) -> str:
-    """SQL built from constants, escaped for `SQL.format` (which reads braces)."""
-    return sql.replace("{", "{{").replace("}", "}}")
+"""The keys of each side table's rows in the save function's JSON argument."""
 
 
 class PostgresBackend(Backend):
     broadcasts_revocations = True
+    dialect = "postgres"
 
-    def __init__(self, datastore: PostgresDatastore, events_channel: str) -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, events_channel: str, events_table: str
+    ) -> None:
         self.datastore = datastore
         self.events_channel = events_channel
+        self.events_table = events_table
 
     def table(self, name: str) -> str:
         schema = self.datastore.schema.replace('"', '""')
@@ -65,6 +64,28 @@ class PostgresBackend(Backend):
         # One autocommitted statement: no BEGIN/ROLLBACK round trips around a lone read.
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
             yield cursor
+
+    def has_table(self, name: str, *, own: bool = True) -> bool:
+        schema = self.datastore.schema.replace('"', '""')
+        table = self.table(name) if own else f'"{schema}"."{name}"'
+        found = self.one("SELECT to_regclass(%s) IS NOT NULL AS found", (table,))
+        return bool(found["found"])
+
+    @contextmanager
+    def migrating(self) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=True) as cursor:
+            # One migrating process per schema at a time; the lock ends with the transaction.
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                (f"casestore-migrations:{self.datastore.schema}",),
+            )
+            schema = Identifier(self.datastore.schema)
+            cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            cursor.execute(SQL("SET LOCAL search_path TO {}").format(schema))
+            yield cursor
+
+    def schema_changed(self) -> None:
+        self.datastore.register_type_adapters()
 
     def announce_revocation(self, cursor: Cursor, client_id: str) -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", (REVOCATIONS_CHANNEL, client_id))
@@ -87,16 +108,13 @@ class PostgresBackend(Backend):
 class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self.backend = PostgresBackend(datastore, self.channel_name)
+        self.backend = PostgresBackend(datastore, self.channel_name, self.events_table_name)
         self.tables = SharingTables(self.backend)
         schema = Identifier(self.datastore.schema)
         self._position_statement = SQL(
             "SELECT notification_id FROM {schema}.{table} "
             "WHERE originator_id = %s AND originator_version = %s"
         ).format(schema=schema, table=Identifier(self.events_table_name))
-        for statement in self.table_statements():
-            # Built from constants and a quoted schema name, never from input.
-            self.sql_create_statements.append(SQL(statement).format())
         # The page is cut from the access index before anything is joined: whatever the
         # planner's estimates (stale right after a burst of writes), a page never costs
         # the joins, or a sort, of everything the organisation receives after it.
@@ -115,84 +133,17 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             schema=schema,
             table=Identifier(self.events_table_name),
         )
-        # Two entry points to one body: a save of one event (nearly every save) passes it
-        # as scalars, since psycopg dumps a list parameter in Python at ~0.1 ms a call.
+        # The save function (migrations/postgres/0001_initial.sql) has two entry points to
+        # one body: a save of one event (nearly every save) passes it as scalars, since
+        # psycopg dumps a list parameter in Python at ~0.1 ms a call.
         many = Identifier(f"{self.events_table_name}_append")
         one = Identifier(f"{self.events_table_name}_append_one")
-        event_type = Identifier(self.stored_event_type_name)
-        self.sql_create_statements.append(
-            self._create_function(
-                many,
-                SQL("events {schema}.{event_type}[]").format(schema=schema, event_type=event_type),
-                "SELECT originator_id, originator_version, topic, state FROM unnest(events)",
-            )
-        )
-        self.sql_create_statements.append(
-            self._create_function(
-                one,
-                SQL("o {type}, v bigint, t text, s bytea").format(
-                    type=Identifier(self.datastore.originator_id_type)
-                ),
-                "VALUES (o, v, t, s)",
-            )
-        )
         self._append_statement = SQL("SELECT * FROM {schema}.{function}(%s, %s::jsonb)").format(
             schema=schema, function=many
         )
         self._append_one_statement = SQL(
             "SELECT * FROM {schema}.{function}(%s, %s, %s, %s, %s::jsonb)"
         ).format(schema=schema, function=one)
-
-    def _create_function(self, function: Identifier, parameters: Any, events: str) -> Any:
-        """The save function: `parameters` declare the events, `events` selects them."""
-
-        def columns(table: str) -> str:
-            return ", ".join(f"{c} {COLUMN_TYPES.get(c, 'text')}" for c in COLUMNS[table])
-
-        # Each table's INSERT runs only when the save has rows for it: an append without
-        # a new case key, say, pays nothing for that table.
-        name = self.backend.table
-        side = "\n".join(
-            f"    IF side ? '{table}' THEN INSERT INTO {name(table)} ({', '.join(names)}) "
-            f"SELECT {', '.join(names)} FROM jsonb_to_recordset(side->'{table}') "
-            f"AS x({columns(table)}); END IF;"
-            for table, names in COLUMNS.items()
-            if table != "access"
-        )
-        access = ", ".join(COLUMNS["access"])
-        # Access rows take their event's position, known only once the event is in.
-        positioned = (
-            f"    INSERT INTO {name('access')} ({access}) "
-            "SELECT x.org_id, x.case_id, x.version, x.event_id, x.policy_version, "
-            "ins.notification_id "
-            f"FROM jsonb_to_recordset(side->'access') AS x({columns('access')}) "
-            "JOIN ins ON ins.originator_id::text = x.case_id "
-            "AND ins.originator_version = x.version"
-        )
-        body = (
-            "CREATE OR REPLACE FUNCTION {schema}.{function}({parameters}, side jsonb) "
-            "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$\n"
-            "DECLARE ids bigint[];\n"
-            "BEGIN\n"
-            "    SET LOCAL lock_timeout = '{lock_timeout}s';\n"
-            "    LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;\n"
-            "    NOTIFY {channel};\n" + _literal(side) + "\n"
-            "    WITH ins AS (INSERT INTO {schema}.{table} "
-            "(originator_id, originator_version, topic, state) " + events + " "
-            "RETURNING notification_id, originator_id, originator_version), "
-            "acc AS (" + _literal(positioned) + ") "
-            "SELECT array_agg(notification_id ORDER BY notification_id) INTO ids FROM ins;\n"
-            "    RETURN QUERY SELECT unnest(ids);\n"
-            "END;\n$BODY$"
-        )
-        return SQL(body).format(
-            schema=Identifier(self.datastore.schema),
-            function=function,
-            parameters=parameters,
-            table=Identifier(self.events_table_name),
-            channel=Identifier(self.channel_name),
-            lock_timeout=self.datastore.lock_timeout,
-        )
 
     # Replaces the library's insert (checked against eventsourcing 9.5.6; the contract test
     # in tests/unit/test_library_contract.py fails when it changes).

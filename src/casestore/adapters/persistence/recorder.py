@@ -12,16 +12,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from casestore.adapters.persistence.backend import Backend
-from casestore.adapters.persistence.sharing_tables import FeedRow, SharingTables, create_statements
+from casestore.adapters.persistence.sharing_tables import FeedRow, SharingTables
 
 
 class CaseRecorder:
     backend: Backend
     tables: SharingTables
-
-    def table_statements(self) -> list[str]:
-        """DDL of the sharing tables, written with the events."""
-        return create_statements(self.backend.table)
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The global position (notification id) of one stored event."""

@@ -15,7 +15,7 @@ The SQL is shared by both backends; the backend supplies parameter style and tab
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -120,32 +120,6 @@ SIDE_TABLES: dict[str, type] = {
 """The tables a save writes beside its events, with their row classes (= their columns)."""
 
 
-def create_statements(name: Callable[[str], str]) -> list[str]:
-    """DDL for both backends; `name(table)` gives the (qualified) table name."""
-    return [
-        f"CREATE TABLE IF NOT EXISTS {name('case_keys')} ("
-        "case_id TEXT PRIMARY KEY, wrapped TEXT, created_at TEXT NOT NULL, "
-        "shredded_at TEXT, shredded_by TEXT, reason TEXT)",
-        f"CREATE TABLE IF NOT EXISTS {name('grants')} ("
-        "case_id TEXT NOT NULL, version BIGINT NOT NULL, event_id TEXT NOT NULL, "
-        "org_id TEXT NOT NULL, key_id TEXT NOT NULL, grant_json TEXT NOT NULL, "
-        "policy_version TEXT NOT NULL, basis TEXT NOT NULL, "
-        "PRIMARY KEY (org_id, case_id, version, key_id))",
-        f"CREATE INDEX IF NOT EXISTS casestore_grants_by_case ON {name('grants')} (case_id)",
-        f"CREATE TABLE IF NOT EXISTS {name('event_ids')} ("
-        "event_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "digest TEXT NOT NULL, escrow_json TEXT)",
-        f"CREATE INDEX IF NOT EXISTS casestore_event_ids_by_case ON {name('event_ids')} "
-        "(case_id, version)",
-        f"CREATE TABLE IF NOT EXISTS {name('access')} ("
-        "org_id TEXT NOT NULL, case_id TEXT NOT NULL, version BIGINT NOT NULL, "
-        "event_id TEXT NOT NULL, policy_version TEXT NOT NULL, position BIGINT NOT NULL, "
-        "PRIMARY KEY (org_id, case_id, version))",
-        f"CREATE UNIQUE INDEX IF NOT EXISTS casestore_access_feed ON {name('access')} "
-        "(org_id, position)",
-    ]
-
-
 def side_values(rows: SideRows) -> dict[str, list[tuple[Any, ...]]]:
     """The rows of one save per table, as value tuples in column order."""
     return {table: [values(row) for row in getattr(rows, table)] for table in SIDE_TABLES}
@@ -171,15 +145,11 @@ class SharingTables:
         self.backend = backend
         self._t = backend.table
 
-    def older_layout(self) -> str | None:
-        """What this version no longer reads, if the database has it: `CREATE TABLE IF NOT
-        EXISTS` leaves older tables as they are, and writing to them would fail on the
-        first sealed event instead of at start-up."""
-        if not self._has("grants", "basis") or not self._has("event_ids", "escrow_json"):
-            return "grants in an older layout (one per field)"
-        if self._has("event_ids", "content_digests"):
-            return "events countersigned over ciphertext digests (before signed disclosures)"
-        return None
+    def has_current_layout(self) -> bool:
+        """False for a database whose sharing tables predate one grant per (event,
+        organisation key), which migration 1 cannot take over: writing to them would fail
+        on the first sealed event instead of at start-up."""
+        return self._has("grants", "basis") and self._has("event_ids", "escrow_json")
 
     def _has(self, table: str, column: str) -> bool:
         try:

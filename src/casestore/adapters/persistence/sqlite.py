@@ -6,8 +6,9 @@ position, and API processes never cache clients (a revocation could not reach th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,9 @@ from casestore.adapters.wakeup import OnSaved, SQLiteWakeup, Wakeup
 
 
 class SQLiteBackend(Backend):
+    dialect = "sqlite"
+    events_table = "stored_events"
+
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
 
@@ -39,6 +43,44 @@ class SQLiteBackend(Backend):
 
     def transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
         return self.datastore.transaction(commit=commit)
+
+    def has_table(self, name: str, *, own: bool = True) -> bool:
+        table = self.table(name) if own else name
+        found = self.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (table,))
+        return found is not None
+
+    @contextmanager
+    def migrating(self) -> Iterator[Cursor]:
+        # IMMEDIATE takes the write lock at once: two processes migrating one file queue
+        # here instead of failing when the second tries to upgrade its read lock.
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    def script(self, sql: str) -> list[str]:
+        """Statements one by one (sqlite3 runs one per call), split where SQLite says a
+        statement is complete."""
+        statements, pending = [], ""
+        for line in sql.splitlines(keepends=True):
+            pending += line
+            if sqlite3.complete_statement(pending):
+                statement = "\n".join(
+                    part for part in pending.splitlines() if not part.lstrip().startswith("--")
+                ).strip()
+                if statement.rstrip(";").strip():
+                    statements.append(statement)
+                pending = ""
+        if pending.strip() and any(
+            not part.lstrip().startswith("--") and part.strip() for part in pending.splitlines()
+        ):
+            raise ValueError("a migration ends inside a statement")
+        return statements
 
     def wakeup(
         self,
@@ -70,9 +112,6 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
             f"JOIN {self.events_table_name} e ON e.rowid = a.position "
             "ORDER BY a.position"
         )  # the page cut from the access index first, as on PostgreSQL
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.table_statements()]
 
     # The library's insert step inside a save's transaction, checked against eventsourcing
     # 9.5.6 (tests/unit/test_library_contract.py fails when it changes).

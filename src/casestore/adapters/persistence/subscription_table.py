@@ -59,31 +59,10 @@ class AttemptRow:
     duration_ms: int | None = None
 
 
-def _statements(name: Any) -> list[str]:
-    return [
-        f"CREATE TABLE IF NOT EXISTS {name('subscriptions')} ("
-        "subscription_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, url TEXT NOT NULL, "
-        "description TEXT NOT NULL, secret TEXT NOT NULL, status TEXT NOT NULL, "
-        "position BIGINT NOT NULL, created_at TEXT NOT NULL, parked_at TEXT, "
-        "attempts BIGINT NOT NULL, failures BIGINT NOT NULL, failing_since TEXT, "
-        "next_attempt_at TEXT, last_error TEXT, worker_id TEXT, locked_until TEXT)",
-        f"CREATE INDEX IF NOT EXISTS casestore_subscriptions_by_org "
-        f"ON {name('subscriptions')} (org_id, created_at)",
-        f"CREATE TABLE IF NOT EXISTS {name('delivery_attempts')} ("
-        "subscription_id TEXT NOT NULL, position BIGINT NOT NULL, attempt BIGINT NOT NULL, "
-        "webhook_id TEXT NOT NULL, event_id TEXT NOT NULL, attempted_at TEXT NOT NULL, "
-        "outcome TEXT NOT NULL, status_code BIGINT, error TEXT, next_retry_at TEXT, "
-        "duration_ms BIGINT, PRIMARY KEY (subscription_id, position, attempt))",
-    ]
-
-
 class SubscriptionTable:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self._t = backend.table
-
-    def create(self) -> None:
-        self.backend.create(_statements(self._t))
 
     # ---- the partner's side: create, read, delete, resume ---------------------------------
 
@@ -106,6 +85,19 @@ class SubscriptionTable:
             params,
         )
         return [from_row(SubscriptionRow, r) for r in rows]
+
+    def figures(self) -> tuple[int, int | None]:
+        """Parked subscriptions, and the lowest position of an active one (None: none)."""
+        row = self.backend.one(
+            f"SELECT SUM(CASE WHEN status = %s THEN 1 ELSE 0 END) AS parked, "
+            f"MIN(CASE WHEN status = %s THEN position END) AS oldest "
+            f"FROM {self._t('subscriptions')}",
+            (PARKED, ACTIVE),
+        )
+        if row is None:
+            return 0, None
+        oldest = row["oldest"]
+        return int(row["parked"] or 0), None if oldest is None else int(oldest)
 
     def delete(self, subscription_id: str) -> None:
         with self.backend.transaction(commit=True) as cursor:

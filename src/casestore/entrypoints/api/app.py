@@ -5,14 +5,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
 
 from casestore.bootstrap import Services
-from casestore.entrypoints.api import cases, feed, health, keys, policy, problems, stream
+from casestore.entrypoints.api import (
+    cases,
+    docs,
+    feed,
+    health,
+    keys,
+    openapi,
+    policy,
+    problems,
+    stream,
+)
+from casestore.entrypoints.api.docs import SecurityHeaders
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
+from casestore.entrypoints.api.observe import Observe
 from casestore.entrypoints.api.subscriptions import router as subscriptions_router
 from casestore.services.clients import ClientCache
+from casestore.services.webhooks.worker import Worker
 
 DESCRIPTION = """\
 The partner API of casestore. Every request carries a bearer token issued with
@@ -26,7 +40,10 @@ a few threads keep it busy; more only take turns at the GIL with the event loop 
 another, which costs every write more CPU (a quarter more and worse with forty)."""
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
+    """The API app; `worker`, where this process also delivers webhooks, is part of its
+    readiness."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writes = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="casestore-write")
@@ -42,11 +59,15 @@ def create_app(services: Services) -> FastAPI:
         title="casestore",
         summary="One case record per person in the levensloopaanpak, shared as policy allows.",
         description=DESCRIPTION,
-        version="0.1.0",
+        version=package_version("casestore"),
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py, without any CDN
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     settings = services.settings
     app.state.services = services
+    app.state.worker = worker
     # Clients are cached only where a listener keeps the cache honest (PostgreSQL): there
     # a request's bearer token costs no database round trip.
     app.state.tokens = ClientCache() if services.clients.broadcasts_revocations else None
@@ -54,8 +75,12 @@ def create_app(services: Services) -> FastAPI:
     app.state.wakeup = services.wakeup(app.state.tokens)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     problems.install(app)
-    for module in (health, cases, feed, stream, policy, keys):
-        app.include_router(module.router)
-    app.include_router(subscriptions_router)
+    routers = [m.router for m in (health, docs, cases, feed, stream, policy, keys)]
+    routers.append(subscriptions_router)
+    for router in routers:
+        app.include_router(router)
+    openapi.install(app, routers)
     return app

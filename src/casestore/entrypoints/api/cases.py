@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic_core import to_json
 
 from casestore.entrypoints.api.deps import Disclosed, Reader, Writer, services_of
-from casestore.entrypoints.api.problems import HttpProblem, documented
+from casestore.entrypoints.api.openapi import errors
+from casestore.entrypoints.api.problems import HttpProblem
 from casestore.entrypoints.api.schemas import (
     CaseCreate,
     EventCreate,
@@ -37,19 +39,6 @@ IdempotencyHeader = Annotated[
 Decrypt = Annotated[
     bool, Query(description="Open the fields (organisations the service hosts only).")
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: documented(text)
-    for code, text in {
-        400: "The body is not JSON.",
-        401: "No valid bearer token.",
-        403: "The caller may not do this.",
-        404: "No such case (or none the caller may see).",
-        409: "A version, idempotency or process conflict.",
-        413: "Request body too large.",
-        422: "A field is invalid; `errors` names it.",
-        429: "Rate limited; see Retry-After.",
-    }.items()
-}
 
 
 # The writes, the API's busiest requests, are `async def` and hand the store call to the
@@ -60,7 +49,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=EventRecorded, responses=ERRORS
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EventRecorded,
+    responses=errors(403, 409),
 )
 async def open_case(
     body: CaseCreate,
@@ -78,7 +70,7 @@ async def open_case(
     "/{case_id}/events",
     status_code=status.HTTP_201_CREATED,
     response_model=EventRecorded,
-    responses=ERRORS,
+    responses=errors(403, 404, 409),
 )
 async def append_event(
     case_id: UUID,
@@ -96,7 +88,7 @@ async def append_event(
     return _created(recorded, f"/v1/cases/{case_id}/events/{recorded.event_id}")
 
 
-@router.get("/{case_id}/events", response_model=list[SharedEventPublic], responses=ERRORS)
+@router.get("/{case_id}/events", response_model=list[SharedEventPublic], responses=errors(403, 404))
 def read_events(
     case_id: UUID,
     caller: Reader,
@@ -108,7 +100,9 @@ def read_events(
     return _as_sent([e.to_json() for e in events])
 
 
-@router.get("/{case_id}/events/{event_id}", response_model=SharedEventPublic, responses=ERRORS)
+@router.get(
+    "/{case_id}/events/{event_id}", response_model=SharedEventPublic, responses=errors(403, 404)
+)
 def read_event(
     case_id: UUID,
     event_id: str,
@@ -130,7 +124,10 @@ def _as_sent(body: object) -> Response:
 
 
 async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:
-    return await asyncio.get_running_loop().run_in_executor(request.app.state.writes, call)
+    context = contextvars.copy_context()  # the request's log context, into the write thread
+    return await asyncio.get_running_loop().run_in_executor(
+        request.app.state.writes, context.run, call
+    )
 
 
 def _submission(body: CaseCreate, caller: Client, header_key: str | None) -> Submission:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
@@ -75,7 +76,8 @@ async def authenticate(request: Request) -> Client:
     if client is None:
         client = await asyncio.to_thread(clients.authenticate, token)
     request.app.state.rate_limiter.take(client.client_id)
-    request.scope[CALLER_KEY] = client
+    request.scope[CALLER_KEY] = client  # also for the request's log line (api/observe.py)
+    structlog.contextvars.bind_contextvars(client=client.client_id, organisation=client.org_id)
     return client
 
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic_core import to_json
 
-from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import Disclosed, Reader
 from casestore.entrypoints.api.schemas import FeedPage
 
@@ -17,7 +16,7 @@ router = APIRouter(prefix="/v1/feed", tags=["feed"])
 After = Annotated[int, Query(ge=0, description="The last position the caller has seen.")]
 
 
-@router.get("", response_model=FeedPage, responses=ERRORS)
+@router.get("", response_model=FeedPage)
 def read_feed(
     caller: Reader,
     disclosure: Disclosed,

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from casestore.entrypoints.api.problems import documented, problem_response
+from casestore.entrypoints.api.openapi import errors
+from casestore.entrypoints.api.problems import problem_response
 
 router = APIRouter(tags=["health"])
 
@@ -19,13 +20,22 @@ def healthz() -> dict[str, str]:
 
 
 @router.get(
-    "/readyz", response_model=None, responses={503: documented("The database cannot be reached.")}
+    "/readyz",
+    response_model=None,
+    responses=errors(503),
 )
 async def readyz(request: Request) -> Any:
-    """The database answers."""
-    store = request.app.state.services.store
-    try:
-        position = await run_in_threadpool(store.max_position)
-    except Exception:  # any failure to reach storage means "not ready"
-        return problem_response(request, 503, None, "Not ready", "the database cannot be reached")
-    return {"status": "ready", "position": position}
+    """The database answers with a schema this process serves (and, where this process
+    delivers webhooks, its loop runs). Nothing else: no figure of the region's records."""
+    reason = await run_in_threadpool(not_ready, request)
+    if reason is not None:
+        return problem_response(request, 503, None, "Not ready", reason)
+    return {"status": "ready"}
+
+
+def not_ready(request: Request) -> str | None:
+    reason: str | None = request.app.state.services.not_ready()
+    worker = request.app.state.worker
+    if reason is None and worker is not None and worker.stalled():
+        reason = "the delivery worker's loop has stalled"
+    return reason

@@ -6,14 +6,14 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic_core import to_json
 
-from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import Caller, ServicesDep
+from casestore.entrypoints.api.openapi import errors
 from casestore.entrypoints.api.schemas import KeyDirectoryPublic
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
-@router.get("", response_model=KeyDirectoryPublic, responses=ERRORS)
+@router.get("", response_model=KeyDirectoryPublic, responses=errors())
 def read_keys(caller: Caller, services: ServicesDep) -> Response:
     """Every organisation's key generations, signed by the custodian."""
     # Sent as signed, byte for byte in its values: validating it against the response

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import Caller, Store, allow
+from casestore.entrypoints.api.openapi import errors
 from casestore.services.clients import Client, ClientRole
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -17,7 +17,7 @@ Reviewer = Annotated[
 ]
 
 
-@router.get("", responses=ERRORS)
+@router.get("")
 def read_policy(caller: Caller, store: Store) -> dict[str, Any]:
     """The policy in force: version, organisations, grounds, rules and authorship."""
     policy = store.sealer.matrix.policy
@@ -32,7 +32,7 @@ def read_policy(caller: Caller, store: Store) -> dict[str, Any]:
     }
 
 
-@router.get("/explain", responses=ERRORS)
+@router.get("/explain", responses=errors(403))
 def explain(
     caller: Reviewer,
     store: Store,

@@ -4,7 +4,8 @@ Handlers never build error responses themselves; they let the application's erro
 propagate and this module turns each into `application/problem+json`. Messages of our
 own errors are written to be safe to show (they never carry payload content). Every body,
 including those of the middleware that answers before FastAPI does, comes from `problem`,
-so each carries the members the published `ProblemDetails` schema requires.
+so each carries the members the published `ProblemDetails` schema requires (api/openapi.py
+publishes it).
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.constants import REF_PREFIX
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from casestore.adapters import metrics
 from casestore.domain import errors
-from casestore.entrypoints.api.schemas import ProblemDetails
 from casestore.services.clients import ClientError, Unauthenticated
 from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from sharing.errors import (
@@ -120,18 +120,17 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def documented(description: str) -> dict[str, Any]:
-    """An error response as the OpenAPI document describes it (`responses=` of a route)."""
-    schema = {"$ref": REF_PREFIX + ProblemDetails.__name__}
-    return {"description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
-
-
 def kind_of(exc: Exception) -> Kind:
     return next(kind for cls, kind in KINDS if isinstance(exc, cls))
 
 
+POLICY_REFUSALS = (errors.AuthorNotPermitted, errors.AuthorNotInNetwork, errors.NotHosted)
+
+
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     kind = kind_of(exc)
+    if isinstance(exc, POLICY_REFUSALS):
+        metrics.POLICY_DENIALS.labels(kind.slug).inc()
     extra: dict[str, Any] = {}
     headers = None
     if isinstance(exc, errors.PayloadInvalid):
@@ -197,26 +196,3 @@ def install(app: FastAPI) -> None:
     for cls in (errors.CaseStoreError, SharingError, ClientError):
         app.add_exception_handler(cls, _domain)
     app.add_exception_handler(Exception, _unexpected)
-    _publish_schema(app)
-
-
-def _publish_schema(app: FastAPI) -> None:
-    """Add `ProblemDetails` to the OpenAPI components that `documented` responses refer to.
-
-    FastAPI adds the schemas of models it serves itself, and would file a `model=` response
-    under `application/json` beside `application/problem+json`; so the reference is
-    written by hand and its target added to the document once it is generated.
-    """
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = generate()  # FastAPI keeps it as app.openapi_schema
-        schema = ProblemDetails.model_json_schema(ref_template=REF_PREFIX + "{model}")
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        schemas.update(schema.pop("$defs", {}))
-        schemas[ProblemDetails.__name__] = schema
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend it

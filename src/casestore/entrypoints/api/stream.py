@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from casestore.adapters import metrics
 from casestore.adapters.wakeup import Wakeup
-from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import Disclosed, Reader
 from casestore.entrypoints.api.feed import After
 from casestore.services.disclosure import Disclosure
@@ -46,7 +46,6 @@ STREAM: dict[int | str, dict[str, Any]] = {
         "`data` a feed item (JSON); comment lines keep the connection alive.",
         "content": {"text/event-stream": {}},
     },
-    **ERRORS,
 }
 
 
@@ -91,15 +90,19 @@ async def _events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Every event `org_id` receives after `position`, in order, until the server stops.
     (A client's disconnect cancels it from outside.)"""
-    while not (wakeup.stopped or shutdown.is_set()):
-        seen = wakeup.generation  # before reading: a wakeup during the read is not lost
-        batch = await run_in_threadpool(disclosure.feed, org_id, position, PAGE)
-        for event in batch:
-            data = json.dumps(event.to_json(), separators=(",", ":"))
-            yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)
-            position = event.position
-        if len(batch) < PAGE:
-            await _until_news(wakeup, seen, shutdown)
+    metrics.SSE_CLIENTS.inc()
+    try:
+        while not (wakeup.stopped or shutdown.is_set()):
+            seen = wakeup.generation  # before reading: a wakeup during the read is not lost
+            batch = await run_in_threadpool(disclosure.feed, org_id, position, PAGE)
+            for event in batch:
+                data = json.dumps(event.to_json(), separators=(",", ":"))
+                yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)
+                position = event.position
+            if len(batch) < PAGE:
+                await _until_news(wakeup, seen, shutdown)
+    finally:
+        metrics.SSE_CLIENTS.dec()
 
 
 async def _until_news(wakeup: Wakeup, seen: int, shutdown: anyio.Event) -> None:

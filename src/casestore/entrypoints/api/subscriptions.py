@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import ServicesDep, allow
 from casestore.services.clients import Client, ClientRole
 from casestore.services.webhooks.subscriptions import (
@@ -90,7 +89,6 @@ class DeliveryPublic(BaseModel):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SubscriptionCreated,
-    responses=ERRORS,
 )
 def create_subscription(
     body: SubscriptionCreate, caller: Manager, services: ServicesDep, response: Response
@@ -101,13 +99,13 @@ def create_subscription(
     return SubscriptionCreated(**_public(created.subscription), secret=created.secret)
 
 
-@router.get("", response_model=list[SubscriptionPublic], responses=ERRORS)
+@router.get("", response_model=list[SubscriptionPublic])
 def list_subscriptions(caller: Viewer, services: ServicesDep) -> list[dict[str, Any]]:
     """The caller's organisation's subscriptions."""
     return [_public(s) for s in services.subscriptions.of(caller.org_id)]
 
 
-@router.get("/{subscription_id}", response_model=SubscriptionPublic, responses=ERRORS)
+@router.get("/{subscription_id}", response_model=SubscriptionPublic)
 def read_subscription(
     subscription_id: str, caller: Viewer, services: ServicesDep
 ) -> dict[str, Any]:
@@ -115,7 +113,7 @@ def read_subscription(
     return _public(services.subscriptions.get(caller.org_id, subscription_id))
 
 
-@router.get("/{subscription_id}/deliveries", response_model=list[DeliveryPublic], responses=ERRORS)
+@router.get("/{subscription_id}/deliveries", response_model=list[DeliveryPublic])
 def list_deliveries(
     subscription_id: str,
     caller: Viewer,
@@ -127,13 +125,13 @@ def list_deliveries(
     return [_delivery(a) for a in attempts]
 
 
-@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_subscription(subscription_id: str, caller: Manager, services: ServicesDep) -> None:
     """Stop deliveries and forget the subscription and its attempts."""
     services.subscriptions.delete(caller.org_id, subscription_id)
 
 
-@router.post("/{subscription_id}/resume", response_model=SubscriptionPublic, responses=ERRORS)
+@router.post("/{subscription_id}/resume", response_model=SubscriptionPublic)
 def resume_subscription(
     subscription_id: str, caller: Manager, services: ServicesDep
 ) -> dict[str, Any]:

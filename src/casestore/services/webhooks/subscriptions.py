@@ -114,6 +114,12 @@ class Subscriptions:
     def table(self) -> SubscriptionTable:
         return self._table
 
+    def delivery_figures(self) -> tuple[int, int]:
+        """Parked subscriptions, and how many positions the active one furthest behind
+        trails the end of the global order (0 with none active)."""
+        parked, oldest = self._table.figures()
+        return parked, 0 if oldest is None else max(0, self._end() - oldest)
+
     def create(
         self, org_id: str, url: str, description: str = "", after: int | None = None
     ) -> Created:

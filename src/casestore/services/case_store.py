@@ -3,7 +3,8 @@
 Methods take and return plain values. Every write goes through one path that parses the
 payload against the catalogue, derives the event id, checks idempotency and the expected
 version, lets the aggregate enforce the process, and saves — retrying only where a
-concurrent writer, not the caller, caused the conflict.
+concurrent writer, not the caller, caused the conflict (see contention.py), and for no
+longer than `write_patience`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
 from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, person_id, pseudonym
+from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import content_digests, stored_document, submission_document
 from casestore.services.sealing import Sealed, Sealer
@@ -44,7 +46,6 @@ EVENT_NAMESPACE = UUID("0b8f3c52-5a7e-4d0e-8a0c-7d8a51f1c9e3")
 CASE_NAMESPACE = UUID("a3f4e1d2-9b8c-4c7d-8e6f-5a4b3c2d1e0f")
 CASE_TOPICS = tuple(sorted({cls.TOPIC for cls in Case.Event.__subclasses__()}))
 CLOCK_SKEW = timedelta(minutes=5)
-MAX_WRITE_ATTEMPTS = 5
 RECENT_CASES = 256  # cases kept after a write, so the next append needs no read
 
 
@@ -109,6 +110,7 @@ class CaseStore(Application[UUID]):
         clock: Clock = utcnow,
         snapshot_interval: int = 100,
         require_signatures: bool = True,
+        write_patience: float = WRITE_PATIENCE_SECONDS,
     ) -> None:
         self.snapshotting_intervals = {Case: snapshot_interval}  # type: ignore[misc]
         super().__init__(env)
@@ -120,6 +122,7 @@ class CaseStore(Application[UUID]):
         self.sealer = sealer
         self.require_signatures = require_signatures
         self.clock = clock
+        self.write_patience = write_patience  # seconds a write retries lost races
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
         self._save_listeners: list[Callable[[], None]] = []
 
@@ -173,7 +176,8 @@ class CaseStore(Application[UUID]):
         header = self._header(submission, None, now)
         case_id = uuid5(CASE_NAMESPACE, header.event_id)
         pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
-        for _ in range(MAX_WRITE_ATTEMPTS):
+        retries = Retries(self.write_patience)
+        while True:
             existing = self._replay(submission, header)
             if existing is not None:
                 return existing
@@ -197,10 +201,12 @@ class CaseStore(Application[UUID]):
             try:
                 recordings = self.save(case, person, side_rows=sealed.rows)
             except IntegrityError:
-                continue  # a concurrent referral or retry won; look again
+                # A concurrent referral of the person, or a retry of this one, won; look again.
+                if not retries.pause():
+                    raise errors.CaseBusy(str(case_id), retries.waited) from None
+                continue
             self._keep(case)
             return self._recorded(case_id, header.event_id, recordings)
-        raise errors.VersionConflict(0, -1)
 
     def append(
         self,
@@ -232,7 +238,10 @@ class CaseStore(Application[UUID]):
         header = self._header(submission, case_id, now)
         # Idempotency is optimistic: the unique event id makes a repeat fail on save, and
         # only then (or when the case refuses the event) is the first recording looked up.
-        for _ in range(MAX_WRITE_ATTEMPTS):
+        # A conflict is only ever raised from a fresh read, against the version the caller
+        # named; a lost race without one is retried until the patience runs out.
+        retries = Retries(self.write_patience)
+        while not retries.expired:
             case, from_cache = self._writable(case_id)
             try:
                 if submission.author.organisation not in case.network:
@@ -253,11 +262,14 @@ class CaseStore(Application[UUID]):
                 existing = self._replay(submission, header)
                 if existing is not None:
                     return existing
-                continue  # someone else wrote this version first; retry on a fresh read
+                # Someone else wrote this version first: try again on a fresh read, which
+                # tells a caller that named a version that the case has moved on.
+                if not retries.pause():
+                    break
+                continue
             self._keep(case)
             return self._recorded(case_id, header.event_id, recordings)
-        current = self.case(case_id).version
-        raise errors.VersionConflict(expected_version or current, current)
+        raise errors.CaseBusy(str(case_id), retries.waited)
 
     def _record_on(
         self,

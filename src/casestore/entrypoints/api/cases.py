@@ -46,6 +46,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         413: "Request body too large.",
         422: "A field is invalid; `errors` names it.",
         429: "Rate limited; see Retry-After.",
+        503: "The database cannot serve now, or the case is too busy: retry after Retry-After.",
     }.items()
 }
 

@@ -77,6 +77,7 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (errors.NotHosted, Kind(403, "forbidden", "Forbidden")),
     (errors.VersionConflict, Kind(409, "version-conflict", "Version conflict")),
     (errors.IdempotencyConflict, Kind(409, "idempotency-conflict", "Idempotency conflict")),
+    (errors.CaseBusy, Kind(503, "case-busy", "Case busy")),
     (errors.PersonHasOpenCase, Kind(409, "person-has-open-case", "Person has an open case")),
     (errors.CaseStillOpen, Kind(409, "case-still-open", "Case still open")),
     (errors.ProcessViolation, Kind(409, "process-violation", "Not allowed by the process")),
@@ -144,6 +145,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         extra["current_version"] = exc.actual
     elif isinstance(exc, errors.PersonHasOpenCase):
         extra["case_id"] = exc.case_id
+    elif isinstance(exc, errors.CaseBusy):
+        headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
     return problem_response(request, kind.status, kind.slug, kind.title, str(exc), headers, **extra)

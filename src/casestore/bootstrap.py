@@ -52,6 +52,10 @@ class Services:
             self.store.on_saved, self.store.max_position, tokens
         )
 
+    def database_unavailable(self, exc: BaseException) -> bool:
+        """Whether `exc` says the database cannot serve just now (answer 503, not 500)."""
+        return self.store.records.backend.unavailable(exc)
+
     def close(self) -> None:
         self.store.close()
 

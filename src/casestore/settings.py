@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         description="let webhooks go to loopback, private and other non-public addresses "
         "(default: only in demo mode; see casestore.services.webhooks.destinations)",
     )
+    database_wait: int = Field(
+        default=1,
+        ge=1,
+        le=60,
+        description="seconds a request waits for a PostgreSQL connection before it is "
+        "answered 503 (the server is down, or every connection is busy)",
+    )
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
     rate_burst: int = Field(default=200, ge=1)
@@ -202,7 +209,8 @@ class Settings(BaseSettings):
                 "POSTGRES_SCHEMA": schema,
                 "POSTGRES_POOL_SIZE": "10",
                 "POSTGRES_MAX_OVERFLOW": "10",
-                "POSTGRES_CONNECT_TIMEOUT": "5",
+                # The library's name for how long the pool is waited on for a connection.
+                "POSTGRES_CONNECT_TIMEOUT": str(self.database_wait),
                 "POSTGRES_LOCK_TIMEOUT": "5",
                 "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}.postgres:CasePostgresRecorder",
             }

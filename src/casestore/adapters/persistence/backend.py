@@ -94,6 +94,14 @@ class Backend(ABC):
             for statement in statements:
                 cursor.execute(statement)
 
+    # ---- when it cannot serve ---------------------------------------------------------------
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether `exc` means the database cannot serve just now (down, restarting, out of
+        connections, locked), so the caller should come back later: no fault of its own,
+        nor a bug."""
+        return False
+
     # ---- what other processes learn ------------------------------------------------------
 
     def announce_revocation(self, cursor: Cursor, client_id: str) -> None:  # noqa: B027

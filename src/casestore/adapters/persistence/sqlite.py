@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Notification, OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from casestore.adapters.persistence.backend import Backend, Cursor
@@ -26,6 +26,9 @@ from casestore.adapters.persistence.sharing_tables import (
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnSaved, SQLiteWakeup, Wakeup
 
+TRANSIENT = ("database is locked", "database table is locked", "unable to open", "disk I/O")
+"""What SQLite says when the file cannot be used just now."""
+
 
 class SQLiteBackend(Backend):
     def __init__(self, datastore: SQLiteDatastore) -> None:
@@ -39,6 +42,13 @@ class SQLiteBackend(Backend):
 
     def transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
         return self.datastore.transaction(commit=commit)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        # SQLite calls every failure an OperationalError, a missing table as much as a
+        # file another process holds locked past the timeout: only the second kind passes.
+        return isinstance(exc, OperationalError) and any(
+            cause in str(exc) for cause in TRANSIENT
+        )
 
     def wakeup(
         self,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.constants import REF_PREFIX
@@ -33,6 +34,7 @@ from sharing.errors import (
 )
 
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_UNAVAILABLE = 2  # seconds; the pool's first reconnection comes after about 1
 TYPE_BASE = "https://casestore.example/problems/"
 log = structlog.get_logger("casestore.entrypoints.api")
 
@@ -185,6 +187,23 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status_code, slug, title, str(exc.detail), headers)
 
 
+async def _storage(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot serve now is the service's trouble, told as such (503) so
+    that the caller comes back; any other storage error is a bug (500)."""
+    if not request.app.state.services.database_unavailable(exc):
+        return await _unexpected(request, exc)
+    log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        request,
+        503,
+        "database-unavailable",
+        "Service unavailable",
+        "the database cannot serve this request now; try again (a write with the same "
+        "Idempotency-Key, which makes the retry safe)",
+        {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The message may hold anything: log the class only and answer generically.
     log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
@@ -199,6 +218,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     for cls in (errors.CaseStoreError, SharingError, ClientError):
         app.add_exception_handler(cls, _domain)
+    app.add_exception_handler(PersistenceError, _storage)
     app.add_exception_handler(Exception, _unexpected)
     _publish_schema(app)
 

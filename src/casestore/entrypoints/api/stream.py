@@ -3,27 +3,32 @@
 The stream is the catch-up feed read in a loop: read after the last position sent, send
 what came back, then wait for the process's wakeup (casestore.adapters.wakeup) or a few seconds,
 and read again. Correctness rests on the reads (positions commit in order), never on the
-wakeup, so a notification lost between processes only delays an event.
+wakeup, so a notification lost between processes only delays an event. A read that finds
+the database away is tried again after the same wait: the stream stays open through a
+database restart and goes on from where it was.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
+import structlog
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from casestore.adapters.wakeup import Wakeup
 from casestore.entrypoints.api.cases import ERRORS
-from casestore.entrypoints.api.deps import Disclosed, Reader
+from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep
 from casestore.entrypoints.api.feed import After
-from casestore.services.disclosure import Disclosure
+from casestore.services.disclosure import Disclosure, SharedEvent
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
+log = structlog.get_logger("casestore.entrypoints.api")
 
 EVENT_NAME = "case-event"  # one name for every type: a client needs one listener
 PAGE = 200
@@ -59,6 +64,7 @@ def get_wakeup(request: Request) -> Wakeup:
 async def stream_feed(
     caller: Reader,
     disclosure: Disclosed,
+    services: ServicesDep,
     wakeup: Annotated[Wakeup, Depends(get_wakeup)],
     after: After = 0,
     last_event_id: LastEventId = None,
@@ -73,8 +79,9 @@ async def stream_feed(
     """
     start = last_event_id if last_event_id is not None else after
     shutdown = anyio.Event()  # set by sse-starlette when the server is asked to exit
+    feed = _Feed(disclosure, caller.org_id, services.database_unavailable)
     return EventSourceResponse(
-        _events(disclosure, caller.org_id, start, wakeup, shutdown),
+        _events(feed, start, wakeup, shutdown),
         ping=PING_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
         shutdown_event=shutdown,
@@ -82,18 +89,35 @@ async def stream_feed(
     )
 
 
+@dataclass(frozen=True)
+class _Feed:
+    """One organisation's feed, read a page at a time; empty while the database is away."""
+
+    disclosure: Disclosure
+    org_id: str
+    unavailable: Callable[[BaseException], bool]
+
+    async def after(self, position: int) -> list[SharedEvent]:
+        try:
+            return await run_in_threadpool(self.disclosure.feed, self.org_id, position, PAGE)
+        except Exception as exc:
+            if not self.unavailable(exc):
+                raise
+            log.warning("live feed waits for the database", error=type(exc).__name__)
+            return []
+
+
 async def _events(
-    disclosure: Disclosure,
-    org_id: str,
+    feed: _Feed,
     position: int,
     wakeup: Wakeup,
     shutdown: anyio.Event,
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every event `org_id` receives after `position`, in order, until the server stops.
-    (A client's disconnect cancels it from outside.)"""
+    """Every event the organisation receives after `position`, in order, until the server
+    stops. (A client's disconnect cancels it from outside.)"""
     while not (wakeup.stopped or shutdown.is_set()):
         seen = wakeup.generation  # before reading: a wakeup during the read is not lost
-        batch = await run_in_threadpool(disclosure.feed, org_id, position, PAGE)
+        batch = await feed.after(position)
         for event in batch:
             data = json.dumps(event.to_json(), separators=(",", ":"))
             yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)

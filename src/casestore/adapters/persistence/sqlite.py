@@ -46,9 +46,7 @@ class SQLiteBackend(Backend):
     def unavailable(self, exc: BaseException) -> bool:
         # SQLite calls every failure an OperationalError, a missing table as much as a
         # file another process holds locked past the timeout: only the second kind passes.
-        return isinstance(exc, OperationalError) and any(
-            cause in str(exc) for cause in TRANSIENT
-        )
+        return isinstance(exc, OperationalError) and any(cause in str(exc) for cause in TRANSIENT)
 
     def wakeup(
         self,

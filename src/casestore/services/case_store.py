@@ -46,6 +46,7 @@ EVENT_NAMESPACE = UUID("0b8f3c52-5a7e-4d0e-8a0c-7d8a51f1c9e3")
 CASE_NAMESPACE = UUID("a3f4e1d2-9b8c-4c7d-8e6f-5a4b3c2d1e0f")
 CASE_TOPICS = tuple(sorted({cls.TOPIC for cls in Case.Event.__subclasses__()}))
 CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # nothing in a case happened before
 RECENT_CASES = 256  # cases kept after a write, so the next append needs no read
 
 
@@ -366,6 +367,7 @@ class CaseStore(Application[UUID]):
             raise errors.AuthorNotPermitted(org, submission.event_type)
 
     def _header(self, submission: Submission, case_id: UUID | None, now: datetime) -> EventHeader:
+        occurred_at = self._occurred_at(submission, now)
         author = submission.author.organisation
         document = submission_document(
             self.sealer.region, str(case_id) if case_id else None, author, submission
@@ -373,15 +375,6 @@ class CaseStore(Application[UUID]):
         signature = self.sealer.authenticate(document, submission.signature, author, now)
         if signature is None and self.require_signatures:
             raise SignatureInvalid()
-        occurred_at = submission.occurred_at or now
-        if occurred_at.tzinfo is None:
-            raise errors.PayloadInvalid(
-                submission.event_type, [FieldProblem("occurred_at", "needs a time zone")]
-            )
-        if occurred_at > now + CLOCK_SKEW:
-            raise errors.PayloadInvalid(
-                submission.event_type, [FieldProblem("occurred_at", "may not lie in the future")]
-            )
         return EventHeader(
             event_id=self._event_id(submission, case_id),
             author_org=submission.author.organisation,
@@ -391,6 +384,30 @@ class CaseStore(Application[UUID]):
             digest=self._digest(submission),
             signature=signature,
         )
+
+    @staticmethod
+    def _occurred_at(submission: Submission, now: datetime) -> datetime:
+        """When the event happened, checked before anything formats or compares it: in
+        UTC it must be a time Python can hold (an offset may push year 1 or 9999 out of
+        range), after `EARLIEST` and not in the future."""
+        occurred_at = submission.occurred_at or now
+        problem = None
+        if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
+            problem = "needs a time zone"
+        else:
+            try:
+                in_utc = occurred_at.astimezone(UTC)
+            except OverflowError:
+                in_utc = None
+            if in_utc is None or in_utc < EARLIEST:
+                problem = f"must lie after {EARLIEST.date().isoformat()}"
+            elif in_utc > now + CLOCK_SKEW:
+                problem = "may not lie in the future"
+        if problem is not None:
+            raise errors.PayloadInvalid(
+                submission.event_type, [FieldProblem("occurred_at", problem)]
+            )
+        return occurred_at
 
     def _event_id(self, submission: Submission, case_id: UUID | None) -> str:
         """A client key becomes a stable id scoped to its author (and case), so retries

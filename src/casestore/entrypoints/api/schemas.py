@@ -9,6 +9,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from casestore.domain.events.fields import MAX_JSON_INTEGER
+
 IdempotencyKey = Field(
     default=None,
     min_length=1,
@@ -36,7 +38,10 @@ class CaseCreate(_In):
 class EventCreate(CaseCreate):
     type: str = Field(description="An event type of the catalogue, e.g. signalering.")
     expected_version: int | None = Field(
-        default=None, ge=1, description="Refuse (409) unless the case is at this version."
+        default=None,
+        ge=1,
+        le=MAX_JSON_INTEGER,
+        description="Refuse (409) unless the case is at this version.",
     )
 
 

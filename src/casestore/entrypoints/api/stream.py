@@ -22,6 +22,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from casestore.adapters.wakeup import Wakeup
+from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.cases import ERRORS
 from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep
 from casestore.entrypoints.api.feed import After
@@ -42,6 +43,7 @@ LastEventId = Annotated[
     Header(
         alias="Last-Event-ID",
         ge=0,
+        le=MAX_JSON_INTEGER,
         description="The id (position) of the last event received; wins over `after`.",
     ),
 ]

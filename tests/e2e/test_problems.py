@@ -89,6 +89,35 @@ def test_a_client_over_its_rate_gets_a_problem_with_all_five_members(
     assert response.headers["retry-after"]
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"not json", "application/json"),
+        (b'{"payload": {}', "application/json"),
+        (b"\xff\xfe\x00", "application/json"),
+        (b"", "application/json"),
+        (b"not json", "text/plain"),
+        (b'{"payload": {}}', "text/plain"),
+    ],
+    ids=["garbage", "truncated", "bytes", "empty", "text", "json-as-text"],
+)
+def test_a_body_that_is_not_json_is_a_400_as_documented(
+    api: Api, content: bytes, content_type: str
+) -> None:
+    with api.client(ORG) as client:
+        response = client.post("/v1/cases", content=content, headers={"content-type": content_type})
+    assert_problem(response, 400, "https://casestore.example/problems/body-not-json", "Bad request")
+    assert "errors" not in response.json()
+
+
+def test_json_that_is_not_an_object_is_a_422_not_a_400(api: Api) -> None:
+    with api.client(ORG) as client:
+        response = client.post("/v1/cases", json=[1])
+    assert_problem(
+        response, 422, "https://casestore.example/problems/request-invalid", "Invalid request"
+    )
+
+
 def test_a_case_too_busy_to_write_is_a_503_with_retry_after_never_a_conflict(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

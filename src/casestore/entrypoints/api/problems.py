@@ -159,8 +159,24 @@ async def _problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status, exc.slug, exc.title, exc.detail, exc.headers)
 
 
+def _not_json(exc: RequestValidationError) -> str | None:
+    """Why the body is not JSON at all, if that is the trouble (400, not a field's 422)."""
+    for error in exc.errors():
+        at_body = tuple(error["loc"]) == ("body",)
+        if error["type"] == "json_invalid":
+            return f"the body is not JSON: {error.get('ctx', {}).get('error', 'cannot parse')}"
+        if at_body and error["type"] == "missing":
+            return "the body is empty: send a JSON object"
+        if at_body and isinstance(error.get("input"), bytes):
+            return "the body is not JSON: send it as application/json"
+    return None
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    not_json = _not_json(exc)
+    if not_json is not None:
+        return problem_response(request, 400, "body-not-json", "Bad request", not_json)
     problems = [
         {
             "field": ".".join(str(part) for part in e["loc"] if part != "body"),
@@ -183,8 +199,12 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         413: "Request too large",
     }.get(exc.status_code, "HTTP error")
     slug = title.lower().replace(" ", "-")
+    detail = str(exc.detail)
+    if exc.status_code == 400:
+        # FastAPI's only 400: a JSON body that is not even text (bytes JSON cannot decode).
+        slug, detail = "body-not-json", "the body is not JSON: it is not valid UTF-8 text"
     headers = dict(exc.headers) if exc.headers else None
-    return problem_response(request, exc.status_code, slug, title, str(exc.detail), headers)
+    return problem_response(request, exc.status_code, slug, title, detail, headers)
 
 
 async def _storage(request: Request, exc: Exception) -> JSONResponse:

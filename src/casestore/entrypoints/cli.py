@@ -103,15 +103,20 @@ def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Deliveries at once.")] = 8,
     timeout: Annotated[float, typer.Option(min=0.1, help="HTTP timeout, seconds.")] = 10.0,
     lease: Annotated[
-        float, typer.Option(help="Seconds a subscription stays with this worker unrenewed.")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            min=1.0,
+            help="Seconds a subscription stays with this worker unrenewed (a heartbeat "
+            "renews it every third of that while a delivery runs). [default: 5]",
+        ),
+    ] = None,
     backoff_base: Annotated[
         float, typer.Option(min=0.01, help="First retry ceiling, seconds; doubles per failure.")
     ] = 1.0,
 ) -> None:
     """Deliver webhooks: push each subscription's events to its URL until stopped."""
     from casestore.services.webhooks.backoff import Backoff
-    from casestore.services.webhooks.worker import Worker, run_until_signalled
+    from casestore.services.webhooks.worker import LEASE, Worker, run_until_signalled
 
     services = _services(demo)
     try:
@@ -119,7 +124,7 @@ def worker(
             services.disclosure,
             services.subscriptions,
             backoff=Backoff(base=timedelta(seconds=backoff_base)),
-            lease=timedelta(seconds=lease),
+            lease=LEASE if lease is None else timedelta(seconds=lease),
             timeout=timeout,
             poll_interval=poll,
             concurrency=concurrency,

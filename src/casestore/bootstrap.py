@@ -15,7 +15,7 @@ from casestore.adapters.persistence.client_table import ClientTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import Wakeup
+from casestore.adapters.wakeup import OnRevoked, Wakeup
 from casestore.domain.catalogue import describe
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
@@ -45,11 +45,13 @@ class Services:
     def sealer(self) -> Sealer:
         return self.store.sealer
 
-    def wakeup(self, tokens: TokenCache[Any] | None = None) -> Wakeup:
+    def wakeup(
+        self, tokens: TokenCache[Any] | None = None, on_revoked: OnRevoked | None = None
+    ) -> Wakeup:
         """The live feeds' wakeup for this store's database (not started); on PostgreSQL
-        it also keeps `tokens` honest."""
+        it also keeps `tokens` honest and tells `on_revoked` of every revocation."""
         return self.store.records.backend.wakeup(
-            self.store.on_saved, self.store.max_position, tokens
+            self.store.on_saved, self.store.max_position, tokens, on_revoked
         )
 
     def database_unavailable(self, exc: BaseException) -> bool:

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import OnSaved, Wakeup
+from casestore.adapters.wakeup import OnRevoked, OnSaved, Wakeup
 
 INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
@@ -114,6 +114,7 @@ class Backend(ABC):
         on_saved: OnSaved,
         max_position: Callable[[], int],
         tokens: TokenCache[Any] | None = None,
+        on_revoked: OnRevoked | None = None,
     ) -> Wakeup:
         """The live feeds' wakeup for this database (not started); on PostgreSQL it also
-        keeps `tokens` honest."""
+        keeps `tokens` honest and tells `on_revoked` of every revocation broadcast."""

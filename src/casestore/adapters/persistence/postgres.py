@@ -49,7 +49,13 @@ from casestore.adapters.persistence.sharing_tables import (
     side_values,
 )
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import REVOCATIONS_CHANNEL, OnSaved, PostgresWakeup, Wakeup
+from casestore.adapters.wakeup import (
+    REVOCATIONS_CHANNEL,
+    OnRevoked,
+    OnSaved,
+    PostgresWakeup,
+    Wakeup,
+)
 
 COLUMN_TYPES = {"version": "bigint", "position": "bigint"}  # every other column is text
 COLUMNS = {table: columns(row) for table, row in SIDE_TABLES.items()}
@@ -139,8 +145,11 @@ class PostgresBackend(Backend):
         on_saved: OnSaved,
         max_position: Callable[[], int],
         tokens: TokenCache[Any] | None = None,
+        on_revoked: OnRevoked | None = None,
     ) -> Wakeup:
-        return PostgresWakeup(on_saved, self.listening_connection, self.events_channel, tokens)
+        return PostgresWakeup(
+            on_saved, self.listening_connection, self.events_channel, tokens, on_revoked
+        )
 
     def listening_connection(self) -> psycopg.Connection[Any]:
         """A plain autocommit connection with the pool's arguments, for LISTEN."""

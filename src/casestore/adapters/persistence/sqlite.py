@@ -24,7 +24,7 @@ from casestore.adapters.persistence.sharing_tables import (
     write_side_rows,
 )
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import OnSaved, SQLiteWakeup, Wakeup
+from casestore.adapters.wakeup import OnRevoked, OnSaved, SQLiteWakeup, Wakeup
 
 TRANSIENT = ("database is locked", "database table is locked", "unable to open", "disk I/O")
 """What SQLite says when the file cannot be used just now."""
@@ -53,6 +53,7 @@ class SQLiteBackend(Backend):
         on_saved: OnSaved,
         max_position: Callable[[], int],
         tokens: TokenCache[Any] | None = None,
+        on_revoked: OnRevoked | None = None,
     ) -> Wakeup:
         return SQLiteWakeup(on_saved, max_position)
 

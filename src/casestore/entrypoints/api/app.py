@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from casestore.adapters.live_streams import LiveStreams
 from casestore.bootstrap import Services
 from casestore.entrypoints.api import cases, feed, health, policy, problems, stream
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
@@ -31,9 +32,11 @@ def create_app(services: Services) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writes = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="casestore-write")
         services.clients.use_cache(app.state.tokens)
+        services.clients.use_streams(app.state.streams)
         app.state.wakeup.start()
         yield
         app.state.wakeup.stop()
+        services.clients.use_streams(None)
         services.clients.use_cache(None)
         app.state.writes.shutdown()
         services.close()
@@ -50,8 +53,10 @@ def create_app(services: Services) -> FastAPI:
     # Clients are cached only where a listener keeps the cache honest (PostgreSQL): there
     # a request's bearer token costs no database round trip.
     app.state.tokens = ClientCache() if services.clients.broadcasts_revocations else None
-    # Live feeds await the wakeup (api/stream.py); on PostgreSQL it also feeds the cache.
-    app.state.wakeup = services.wakeup(app.state.tokens)
+    # Live feeds await the wakeup (api/stream.py); on PostgreSQL it also feeds the cache
+    # and ends the live streams of every client revoked.
+    app.state.streams = LiveStreams()
+    app.state.wakeup = services.wakeup(app.state.tokens, app.state.streams.end)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     problems.install(app)

@@ -10,8 +10,9 @@ database restart and goes on from where it was.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,11 +22,13 @@ from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from casestore.adapters.live_streams import Ending, LiveStreams
 from casestore.adapters.wakeup import Wakeup
 from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.cases import ERRORS
-from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep
+from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep, bearer_token
 from casestore.entrypoints.api.feed import After
+from casestore.services.clients import Client, Clients, Unauthenticated
 from casestore.services.disclosure import Disclosure, SharedEvent
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
@@ -64,6 +67,7 @@ def get_wakeup(request: Request) -> Wakeup:
 
 @router.get("/stream", response_class=EventSourceResponse, responses=STREAM)
 async def stream_feed(
+    request: Request,
     caller: Reader,
     disclosure: Disclosed,
     services: ServicesDep,
@@ -77,13 +81,17 @@ async def stream_feed(
     `id` is the event's position and its `data` one item as `GET /v1/feed` returns it,
     in position order, each once. A reconnecting client sends the last id as
     `Last-Event-ID` (browsers do) and misses nothing. Comment lines every 15 s keep the
-    connection open through proxies. The stream ends when the server shuts down.
+    connection open through proxies. The stream ends when the server shuts down, and
+    when the caller's token is revoked or expires.
     """
     start = last_event_id if last_event_id is not None else after
     shutdown = anyio.Event()  # set by sse-starlette when the server is asked to exit
-    feed = _Feed(disclosure, caller.org_id, services.database_unavailable)
+    streams: LiveStreams = request.app.state.streams
+    session = _Session(
+        disclosure, services.clients, bearer_token(request), caller, services.database_unavailable
+    )
     return EventSourceResponse(
-        _events(feed, start, wakeup, shutdown),
+        _events(session, streams, start, wakeup, shutdown),
         ping=PING_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
         shutdown_event=shutdown,
@@ -92,50 +100,89 @@ async def stream_feed(
 
 
 @dataclass(frozen=True)
-class _Feed:
-    """One organisation's feed, read a page at a time; empty while the database is away."""
+class _Session:
+    """One client's stream: its feed, read a page at a time, and whether it may still be
+    sent. A page is empty while the database is away; None once the client is revoked or
+    expired (the stream then ends)."""
 
     disclosure: Disclosure
-    org_id: str
+    clients: Clients
+    token: str
+    caller: Client
     unavailable: Callable[[BaseException], bool]
 
-    async def after(self, position: int) -> list[SharedEvent]:
+    async def after(self, position: int, ending: Ending) -> list[SharedEvent] | None:
+        org_id = self.caller.org_id
         try:
-            return await run_in_threadpool(self.disclosure.feed, self.org_id, position, PAGE)
+            batch = await run_in_threadpool(self.disclosure.feed, org_id, position, PAGE)
+            # Checked after the read: an event committed after the revocation was read
+            # after it too, so this check sees the revocation (or the revoked cache entry).
+            if ending.ended or not await self._still_authorised():
+                return None
         except Exception as exc:
             if not self.unavailable(exc):
                 raise
             log.warning("live feed waits for the database", error=type(exc).__name__)
             return []
+        return batch
+
+    async def _still_authorised(self) -> bool:
+        try:
+            client = self.clients.authenticate_cached(self.token)
+            if client is None:
+                client = await asyncio.to_thread(self.clients.authenticate, self.token)
+        except Unauthenticated:
+            return False
+        return client.client_id == self.caller.client_id
+
+    def seconds_left(self) -> float:
+        """Until the token expires, by the clients' clock."""
+        return (self.caller.expires_at - self.clients.now()).total_seconds()
 
 
 async def _events(
-    feed: _Feed,
+    session: _Session,
+    streams: LiveStreams,
     position: int,
     wakeup: Wakeup,
     shutdown: anyio.Event,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every event the organisation receives after `position`, in order, until the server
-    stops. (A client's disconnect cancels it from outside.)"""
-    while not (wakeup.stopped or shutdown.is_set()):
-        seen = wakeup.generation  # before reading: a wakeup during the read is not lost
-        batch = await feed.after(position)
-        for event in batch:
-            data = json.dumps(event.to_json(), separators=(",", ":"))
-            yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)
-            position = event.position
-        if len(batch) < PAGE:
-            await _until_news(wakeup, seen, shutdown)
+    stops or the client may no longer read. (A client's disconnect cancels it from
+    outside.)"""
+    ending = streams.open(session.caller.client_id)  # a revocation ends it from outside
+    try:
+        while not (wakeup.stopped or shutdown.is_set() or ending.ended):
+            seen = wakeup.generation  # before reading: a wakeup during the read is not lost
+            batch = await session.after(position, ending)
+            if batch is None:
+                log.info(
+                    "live feed ended: client revoked or expired", client=session.caller.client_id
+                )
+                return
+            for event in batch:
+                data = json.dumps(event.to_json(), separators=(",", ":"))
+                yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)
+                position = event.position
+            if len(batch) < PAGE:
+                wait = max(0.0, min(RECHECK_SECONDS, session.seconds_left()))
+                await _until_news(wakeup, seen, shutdown, ending, wait)
+    finally:
+        streams.close(ending)
 
 
-async def _until_news(wakeup: Wakeup, seen: int, shutdown: anyio.Event) -> None:
-    """Until a wakeup after `seen`, the time to read again anyway, or shutdown."""
+async def _until_news(
+    wakeup: Wakeup, seen: int, shutdown: anyio.Event, ending: Ending, timeout: float
+) -> None:
+    """Until a wakeup after `seen`, `timeout` seconds (the time to read again anyway, or
+    the token's expiry), shutdown, or the client's revocation."""
     async with anyio.create_task_group() as group:
 
-        async def on_shutdown() -> None:
-            await shutdown.wait()
+        async def on_event(event: Callable[[], Awaitable[Any]]) -> None:
+            await event()
             group.cancel_scope.cancel()
 
-        group.start_soon(on_shutdown)
-        await wakeup.wait(seen, RECHECK_SECONDS)
+        group.start_soon(on_event, shutdown.wait)
+        group.start_soon(on_event, ending.wait)
+        await wakeup.wait(seen, timeout)
         group.cancel_scope.cancel()

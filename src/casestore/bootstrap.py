@@ -12,6 +12,8 @@ from typing import Any
 
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
+from casestore.adapters.persistence.grant_history import GrantHistoryTable
+from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
@@ -21,6 +23,7 @@ from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
 from casestore.services.grants import Grants
+from casestore.services.housekeeping import Housekeeping
 from casestore.services.sealing import Sealer
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
@@ -37,9 +40,10 @@ class Services:
     settings: Settings
     store: CaseStore  # the write path and history
     disclosure: Disclosure  # what each organisation receives
-    grants: Grants  # re-granting, revoking, shredding
+    grants: Grants  # re-granting, revoking, shredding, and their history
     clients: Clients
     subscriptions: Subscriptions
+    housekeeping: Housekeeping  # the scheduled job of the worker process
 
     @property
     def sealer(self) -> Sealer:
@@ -134,8 +138,10 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         )
     backend = store.records.backend
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
-    client_table.create()
-    subscription_table.create()
+    history_table, job_table = GrantHistoryTable(backend), HousekeepingTable(backend)
+    for table in (client_table, subscription_table, history_table, job_table):
+        table.create()
+    grants = Grants(store, store.sealer, history_table)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
         subscription_table,
@@ -148,7 +154,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         settings=settings,
         store=store,
         disclosure=Disclosure(store, store.sealer),
-        grants=Grants(store, store.sealer),
+        grants=grants,
         clients=clients,
         subscriptions=subscriptions,
+        housekeeping=Housekeeping(grants, job_table, clock),
     )

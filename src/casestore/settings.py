@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         description="seconds a request waits for a PostgreSQL connection before it is "
         "answered 503 (the server is down, or every connection is busy)",
     )
+    housekeeping_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds between passes of the worker's scheduled housekeeping (acting "
+        "on policy rules whose validity began or ended)",
+    )
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
     rate_burst: int = Field(default=200, ge=1)

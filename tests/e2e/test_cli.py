@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -156,3 +157,29 @@ def test_clients_refuse_bad_input_with_a_one_line_error(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_grants_history_shows_each_grant_changed_after_the_fact_and_why(tmp_path: Path) -> None:
+    demo = run(["demo"], tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    case_ids = [line.split()[1] for line in demo.stdout.splitlines() if line.startswith("case ")]
+    settings = Settings(demo=True, var_dir=tmp_path / "var", policy_file=POLICY)
+    services = build(settings)
+    try:
+        closed = next(c for c in case_ids if not services.store.case(UUID(c)).is_open)
+    finally:
+        services.close()
+    untouched = run(["grants", "history", "--demo", closed], tmp_path)
+    assert untouched.returncode == 0, untouched.stderr
+    assert untouched.stdout == ""
+
+    shred = ["shred", "--demo", closed, "--by", "fg-zvh", "--reason", "bewaartermijn verstreken"]
+    assert run(shred, tmp_path).returncode == 0
+    history = run(["grants", "history", "--demo", closed], tmp_path)
+
+    assert history.returncode == 0, history.stderr
+    lines = history.stdout.splitlines()
+    assert lines
+    for line in lines:
+        assert "  revoked  " in line
+        assert line.endswith("shredded by fg-zvh: bewaartermijn verstreken")

@@ -362,3 +362,6 @@ def test_the_worker_command_makes_one_pass_with_once(
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == f"{len(disclosure.feed(GGZ, 0, 100))} delivery attempts"
         assert len(receiver.acknowledged()) == len(disclosure.feed(GGZ, 0, 100))
+    # The same pass ran the scheduled housekeeping.
+    job = services.housekeeping.table.get("housekeeping")
+    assert job is not None and job.last_run_at is not None and job.worker_id is None

@@ -18,6 +18,7 @@ from casestore.bootstrap import Services, build
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
 from casestore.services.clients import ClientError
+from casestore.services.grants import GrantChanges
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key, open_event
 from sharing.errors import SharingError
@@ -59,7 +60,8 @@ def serve(
         bool,
         typer.Option(
             "--with-worker",
-            help="Also deliver webhooks from this process (one-node set-ups and the demo).",
+            help="Also deliver webhooks and run the scheduled housekeeping from this process "
+            "(one-node set-ups and the demo).",
         ),
     ] = False,
 ) -> None:
@@ -83,6 +85,7 @@ def serve(
     delivery = Worker(services.disclosure, services.subscriptions) if with_worker else None
     if delivery is not None:
         threading.Thread(target=delivery.run, name="webhook-worker", daemon=True).start()
+        services.housekeeping.start(settings.housekeeping_interval)
     try:
         uvicorn.run(
             create_app(services),
@@ -93,6 +96,7 @@ def serve(
     finally:
         if delivery is not None:
             delivery.stop()
+            services.housekeeping.stop()
 
 
 @app.command()
@@ -114,7 +118,8 @@ def worker(
         float, typer.Option(min=0.01, help="First retry ceiling, seconds; doubles per failure.")
     ] = 1.0,
 ) -> None:
-    """Deliver webhooks: push each subscription's events to its URL until stopped."""
+    """Deliver webhooks (push each subscription's events to its URL) and run the scheduled
+    housekeeping (act on policy rules whose validity began or ended), until stopped."""
     from casestore.services.webhooks.backoff import Backoff
     from casestore.services.webhooks.worker import LEASE, Worker, run_until_signalled
 
@@ -134,10 +139,15 @@ def worker(
         _fail(exc)
     try:
         if once:
+            done = services.housekeeping.run_once()
+            if done is not None and done.changes is not None:
+                typer.echo(f"housekeeping: {_described(done.changes)}", err=True)
             typer.echo(f"{delivery.run_once()} delivery attempts")
         else:
+            services.housekeeping.start(services.settings.housekeeping_interval)
             run_until_signalled(delivery)
     finally:
+        services.housekeeping.stop()
         delivery.close()
         services.close()
 
@@ -246,7 +256,31 @@ def grants_reconcile(demo: DemoOption = False) -> None:
         _fail(exc)
     finally:
         services.close()
-    typer.echo(
+    typer.echo(_described(changes))
+
+
+@grants_app.command("history")
+def grants_history(
+    case_id: Annotated[str, typer.Argument(help="The case id.")],
+    demo: DemoOption = False,
+) -> None:
+    """When each grant of a case was given or taken after its event was written, and why."""
+    services = _services(demo)
+    try:
+        changes = services.grants.history(_uuid(case_id))
+    finally:
+        services.close()
+    for c in changes:
+        typer.echo(
+            f"{format_time(c.changed_at)}  v{c.version}  {c.org_id}  key {c.key_id}  "
+            f"{c.change}  policy {c.policy_version}  rules {c.rules or '-'}  {c.reason}"
+        )
+    if not changes:
+        typer.echo("no grant changed after its event was written", err=True)
+
+
+def _described(changes: GrantChanges) -> str:
+    return (
         f"{changes.granted} grants re-sealed, {changes.revoked} revoked; "
         f"access given {changes.access_added}, taken {changes.access_removed}"
     )

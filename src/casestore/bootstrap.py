@@ -19,6 +19,7 @@ from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnRevoked, Wakeup
 from casestore.domain.catalogue import describe
+from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
@@ -44,6 +45,7 @@ class Services:
     clients: Clients
     subscriptions: Subscriptions
     housekeeping: Housekeeping  # the scheduled job of the worker process
+    bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
 
     @property
     def sealer(self) -> Sealer:
@@ -158,4 +160,5 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         clients=clients,
         subscriptions=subscriptions,
         housekeeping=Housekeeping(grants, job_table, clock),
+        bekendheid=BekendheidCheck(store),
     )

@@ -167,7 +167,13 @@ class CaseStore(Application[UUID]):
     # ---- writing ----------------------------------------------------------------------
 
     def open_case(self, submission: Submission) -> Recorded:
-        """Open a case with its aanmelding; a retry with the same key opens nothing new."""
+        """Open a case with its aanmelding; a retry with the same key opens nothing new.
+
+        A referral of a person with an open case is refused, naming that case, only when
+        the referrer is in its network; from anyone else it opens a case like any other
+        referral (an *aanmelding bij lopende casus*, linked to the open case in the person
+        index for the custodian's bekendheid check), so that the answer tells an outsider
+        nothing (see `casestore.domain.person.Person`)."""
         if submission.event_type != "aanmelding":
             raise errors.OpeningEventRequired(submission.event_type)
         self._check_author(submission)
@@ -183,8 +189,8 @@ class CaseStore(Application[UUID]):
             if existing is not None:
                 return existing
             person = self._person(pid, now)
-            person.start(case_id, now)
             network = sorted({submission.author.organisation, self.custodian})
+            beside = person.refer(case_id, submission.author.organisation, network, now)
             case_key, key_row = self.sealer.new_case_key(str(case_id), now)
             control = {**payload.control_values(), "netwerk": network}
             sealed, stored = self._seal(
@@ -207,6 +213,15 @@ class CaseStore(Application[UUID]):
                     raise errors.CaseBusy(str(case_id), retries.waited) from None
                 continue
             self._keep(case)
+            # Every referral is logged alike, whether it was made beside an open case or
+            # not: a line written for the one kind only would show in the answer's time.
+            log.info(
+                "aanmelding",
+                organisation=submission.author.organisation,
+                client=submission.author.user,
+                case_id=str(case_id),
+                lopende_casus=beside,
+            )
             return self._recorded(case_id, header.event_id, recordings)
 
     def append(
@@ -280,8 +295,9 @@ class CaseStore(Application[UUID]):
         header: EventHeader,
         now: datetime,
     ) -> tuple[Sealed, list[Any]]:
-        """Seal, countersign and record one event on `case`; returns what to save."""
-        was_open = case.is_open
+        """Seal, countersign and record one event on `case`; returns what to save. The
+        person index is saved with it when the case ends or its network changes."""
+        was_open, was_network = case.is_open, list(case.network)
         control = payload.control_values()
         sealed, stored = self._seal(
             case.id,
@@ -296,8 +312,12 @@ class CaseStore(Application[UUID]):
         case.record(submission.event_type, header=stored, control=control, content=sealed.content)
         touched: list[Any] = [case]
         if was_open and not case.is_open:
-            person: Person = self.repository.get(UUID(case.person_id))
+            person = self.person_of(case)
             person.end(case.id, now)
+            touched.append(person)
+        elif case.network != was_network:
+            person = self.person_of(case)
+            person.network_changed(case.id, case.network, now)
             touched.append(person)
         return sealed, touched
 
@@ -501,12 +521,25 @@ class CaseStore(Application[UUID]):
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
 
+    def person_of(self, case: Case) -> Person:
+        """The person index of a case's person."""
+        person = self._read_person(UUID(case.person_id))
+        if person is None:
+            raise errors.CaseNotFound(str(case.id))
+        return person
+
     def _person(self, pid: UUID, now: datetime) -> Person:
-        try:
-            person: Any = self.repository.get(pid)
-        except AggregateNotFoundError:
-            return Person.register(pid, now)
-        assert isinstance(person, Person)  # noqa: S101 - ids are namespaced per kind
+        return self._read_person(pid) or Person.register(pid, now)
+
+    def _read_person(self, pid: UUID) -> Person | None:
+        """A person index read straight from its events. Not through the repository: its
+        cache would answer a known person with a copy and a known-nothing with a further
+        look for a snapshot, and a referral must take about as long whether the person is
+        known or not (see `open_case`)."""
+        person: Any = None
+        for event in self.events.get(pid):
+            person = cast(Person.Event, event).mutate(person)
+        assert person is None or isinstance(person, Person)  # noqa: S101 - ids per kind
         return person
 
     def _recorded(self, case_id: UUID, event_id: str, recordings: Sequence[Any]) -> Recorded:

@@ -10,9 +10,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from casestore.entrypoints.api.deps import Disclosed, Reader, Writer, services_of
+from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep, Writer, services_of
 from casestore.entrypoints.api.problems import HttpProblem, documented
 from casestore.entrypoints.api.schemas import (
+    BekendheidPublic,
     CaseCreate,
     EventCreate,
     EventRecorded,
@@ -117,6 +118,17 @@ def read_event(
 ) -> dict[str, Any]:
     """One event of a case, as the caller's organisation receives it."""
     return disclosure.read_event(caller.org_id, case_id, event_id, decrypt=decrypt).to_json()
+
+
+@router.get("/{case_id}/bekendheid", response_model=BekendheidPublic, responses=ERRORS)
+def check_bekendheid(case_id: UUID, caller: Reader, services: ServicesDep) -> dict[str, Any]:
+    """The bekendheid check of a case's person: custodian (ZVH) only; 404 for anyone else."""
+    found = services.bekendheid.check(caller.org_id, case_id)
+    return {
+        "case_id": found.case_id,
+        "lopende_casus": found.lopende_casus,
+        "casussen": [vars(c) for c in found.casussen],
+    }
 
 
 async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:

@@ -77,6 +77,26 @@ class SharedEventPublic(BaseModel):
     payload: dict[str, Any] | None = None
 
 
+class KnownCasePublic(BaseModel):
+    case_id: UUID
+    status: str = Field(description="aangemeld, getrieerd, geincludeerd, afgesloten, uitgestroomd.")
+    lopend: bool = Field(description="Whether the case is still open.")
+
+
+class BekendheidPublic(BaseModel):
+    """What the ZVH knows of the person a case is about (the bekendheid check)."""
+
+    case_id: UUID
+    lopende_casus: UUID | None = Field(
+        description="Set when this case is an aanmelding bij lopende casus: a referral by "
+        "a partner outside the network of the person's open case, which is this id. "
+        "The referrer was not told; handle the referral in the open case."
+    )
+    casussen: list[KnownCasePublic] = Field(
+        description="Every case of the person, in the order they were opened."
+    )
+
+
 class FeedPage(BaseModel):
     items: list[SharedEventPublic]
     next_after: int = Field(description="Pass as `after` for the next page.")

@@ -140,10 +140,11 @@ def test_the_custodian_sees_the_referral_linked_to_the_open_case(
             referral_id,
         ]
     # Nobody but the custodian asks the person index, not even the referrer of its own case.
-    for client in (outsider, api.client(GGZ)):
-        refused = client.get(f"/v1/cases/{referral_id}/bekendheid")
-        assert refused.status_code == 404
-        assert refused.headers["content-type"] == PROBLEM
+    with api.client(GGZ) as ggz:
+        for client in (outsider, ggz):
+            refused = client.get(f"/v1/cases/{referral_id}/bekendheid")
+            assert refused.status_code == 404
+            assert refused.headers["content-type"] == PROBLEM
     # The referrer's own case looks as any it opened: nothing in it names the open case.
     own = outsider.get(f"/v1/cases/{referral_id}/events").json()
     assert str(opened.case_id) not in str(own)

@@ -114,22 +114,22 @@ SEGMENTS = st.one_of(
 
 
 def test_no_path_parameter_is_a_server_error(api: Api, partner: httpx.Client, case_id: str) -> None:
-    auditor = api.client(GGZ, "auditor")
+    with api.client(GGZ, "auditor") as auditor:
 
-    @given(segment=SEGMENTS.map(lambda raw: quote_from_bytes(raw, safe="")))
-    @SEARCH
-    def search(segment: str) -> None:
-        for method, path, client in (
-            ("GET", f"/v1/subscriptions/{segment}", partner),
-            ("GET", f"/v1/subscriptions/{segment}/deliveries", auditor),
-            ("DELETE", f"/v1/subscriptions/{segment}", partner),
-            ("POST", f"/v1/subscriptions/{segment}/resume", partner),
-            ("GET", f"/v1/cases/{segment}/events", partner),
-            ("GET", f"/v1/cases/{case_id}/events/{segment}", partner),
-        ):
-            assert_answered(client.request(method, path))
+        @given(segment=SEGMENTS.map(lambda raw: quote_from_bytes(raw, safe="")))
+        @SEARCH
+        def search(segment: str) -> None:
+            for method, path, client in (
+                ("GET", f"/v1/subscriptions/{segment}", partner),
+                ("GET", f"/v1/subscriptions/{segment}/deliveries", auditor),
+                ("DELETE", f"/v1/subscriptions/{segment}", partner),
+                ("POST", f"/v1/subscriptions/{segment}/resume", partner),
+                ("GET", f"/v1/cases/{segment}/events", partner),
+                ("GET", f"/v1/cases/{case_id}/events/{segment}", partner),
+            ):
+                assert_answered(client.request(method, path))
 
-    search()
+        search()
 
 
 def test_a_nul_byte_in_a_subscription_id_is_not_found(partner: httpx.Client) -> None:

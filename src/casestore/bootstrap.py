@@ -17,17 +17,21 @@ from eventsourcing.utils import Environment
 
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
+from casestore.adapters.persistence.grant_history import GrantHistoryTable
+from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import Wakeup
+from casestore.adapters.wakeup import OnRevoked, Wakeup
 from casestore.domain.catalogue import describe
+from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
 from casestore.services.grants import Grants
+from casestore.services.housekeeping import Housekeeping
 from casestore.services.provenance import Provenance
 from casestore.services.sealing import Sealer
 from casestore.services.webhooks.signing_secrets import SigningSecrets
@@ -45,9 +49,11 @@ class Services:
     settings: Settings
     store: CaseStore  # the write path and history
     disclosure: Disclosure  # what each organisation receives
-    grants: Grants  # re-granting, revoking, shredding
+    grants: Grants  # re-granting, revoking, shredding, and their history
     clients: Clients
     subscriptions: Subscriptions
+    housekeeping: Housekeeping  # the scheduled job of the worker process
+    bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
 
     @property
     def sealer(self) -> Sealer:
@@ -57,11 +63,13 @@ class Services:
     def provenance(self) -> Provenance:
         return self.store.provenance
 
-    def wakeup(self, tokens: TokenCache[Any] | None = None) -> Wakeup:
+    def wakeup(
+        self, tokens: TokenCache[Any] | None = None, on_revoked: OnRevoked | None = None
+    ) -> Wakeup:
         """The live feeds' wakeup for this store's database (not started); on PostgreSQL
-        it also keeps `tokens` honest."""
+        it also keeps `tokens` honest and tells `on_revoked` of every revocation."""
         return self.store.records.backend.wakeup(
-            self.store.on_saved, self.store.max_position, tokens
+            self.store.on_saved, self.store.max_position, tokens, on_revoked
         )
 
     def not_ready(self) -> str | None:
@@ -74,6 +82,10 @@ class Services:
         except Exception:  # any failure to reach storage means "not ready"
             return "the database cannot be reached"
         return None
+
+    def database_unavailable(self, exc: BaseException) -> bool:
+        """Whether `exc` says the database cannot serve just now (answer 503, not 500)."""
+        return self.store.records.backend.unavailable(exc)
 
     def close(self) -> None:
         self.store.close()
@@ -181,6 +193,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         store.close()
         raise
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
+    history_table, job_table = GrantHistoryTable(backend), HousekeepingTable(backend)
+    grants = Grants(store, store.sealer, history_table)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
         subscription_table,
@@ -193,7 +207,9 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         settings=settings,
         store=store,
         disclosure=Disclosure(store, store.sealer),
-        grants=Grants(store, store.sealer),
+        grants=grants,
         clients=clients,
         subscriptions=subscriptions,
+        housekeeping=Housekeeping(grants, job_table, clock),
+        bekendheid=BekendheidCheck(store),
     )

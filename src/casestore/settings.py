@@ -92,6 +92,19 @@ class Settings(BaseSettings):
         description="the probe port: /metrics, /healthz and /readyz on a server of their own "
         "(API and worker alike); off when unset",
     )
+    database_wait: int = Field(
+        default=1,
+        ge=1,
+        le=60,
+        description="seconds a request waits for a PostgreSQL connection before it is "
+        "answered 503 (the server is down, or every connection is busy)",
+    )
+    housekeeping_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds between passes of the worker's scheduled housekeeping (acting "
+        "on policy rules whose validity began or ended)",
+    )
     max_request_bytes: int = Field(default=512 * 1024, ge=1024)
     rate_limit: float = Field(default=50.0, gt=0, description="requests per second per client")
     rate_burst: int = Field(default=200, ge=1)
@@ -240,7 +253,8 @@ class Settings(BaseSettings):
                 "POSTGRES_SCHEMA": schema,
                 "POSTGRES_POOL_SIZE": "10",
                 "POSTGRES_MAX_OVERFLOW": "10",
-                "POSTGRES_CONNECT_TIMEOUT": "5",
+                # The library's name for how long the pool is waited on for a connection.
+                "POSTGRES_CONNECT_TIMEOUT": str(self.database_wait),
                 "POSTGRES_LOCK_TIMEOUT": "5",
                 "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}.postgres:CasePostgresRecorder",
             }

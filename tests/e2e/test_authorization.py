@@ -9,11 +9,15 @@ too — and fails this test until the table below says what each role may do wit
 | POST /v1/cases                             |   201   |  201   |   403   |   403   |
 | POST /v1/cases/{id}/events                 |   201   |  201   |   403   |   403   |
 | GET  /v1/cases/{id}/events[/{event_id}]    |   200   |  200   |   403   |   403   |
+| GET  /v1/cases/{id}/bekendheid             |   404*  |  404*  |   403   |   403   |
 | GET  /v1/feed, /v1/feed/stream             |   200   |  200   |   403   |   403   |
 | GET  /v1/policy, /v1/keys                  |   200   |  200   |   200   |   200   |
 | GET  /v1/policy/explain                    |   403   |  200   |   200   |   200   |
 | POST /v1/subscriptions, DELETE, resume     | 201/204/200 | 403 |  403   |   403   |
 | GET  /v1/subscriptions[/{id}[/deliveries]] |   200   |  403   |   403   |   200   |
+
+* The bekendheid check is the custodian's alone: the ZVH gets 200 (tests/e2e/test_bekendheid.py),
+every other organisation 404, as for a case it receives nothing of.
 
 Every protected route answers 401 to no token, a malformed, a revoked and an expired
 token; another organisation's partner system gets 404 for a case or subscription that is
@@ -111,6 +115,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/cases/{case_id}/events"): Route(READERS, 200, case_url("/events"), owned=True),
     ("GET", "/v1/cases/{case_id}/events/{event_id}"): Route(
         READERS, 200, lambda f: (f"/v1/cases/{f.case_id}/events/{f.event_id}", {}), owned=True
+    ),
+    ("GET", "/v1/cases/{case_id}/bekendheid"): Route(
+        READERS, 404, case_url("/bekendheid"), owned=True
     ),
     ("GET", "/v1/feed"): Route(READERS, 200, fixed("/v1/feed")),
     ("GET", "/v1/feed/stream"): Route(READERS, 200, fixed("/v1/feed/stream"), stream=True),

@@ -10,6 +10,7 @@ from dataclasses import replace
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -315,3 +316,29 @@ def test_db_status_and_migrate_say_where_the_schema_stands(tmp_path: Path) -> No
     after = run(["db", "status"], tmp_path, **env)
     assert after.returncode == 0
     assert after.stdout.endswith("pending: none\n")
+
+
+def test_grants_history_shows_each_grant_changed_after_the_fact_and_why(tmp_path: Path) -> None:
+    demo = run(["demo"], tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    case_ids = [line.split()[1] for line in demo.stdout.splitlines() if line.startswith("case ")]
+    settings = Settings(demo=True, var_dir=tmp_path / "var", policy_file=POLICY)
+    services = build(settings)
+    try:
+        closed = next(c for c in case_ids if not services.store.case(UUID(c)).is_open)
+    finally:
+        services.close()
+    untouched = run(["grants", "history", "--demo", closed], tmp_path)
+    assert untouched.returncode == 0, untouched.stderr
+    assert untouched.stdout == ""
+
+    shred = ["shred", "--demo", closed, "--by", "fg-zvh", "--reason", "bewaartermijn verstreken"]
+    assert run(shred, tmp_path).returncode == 0
+    history = run(["grants", "history", "--demo", closed], tmp_path)
+
+    assert history.returncode == 0, history.stderr
+    lines = history.stdout.splitlines()
+    assert lines
+    for line in lines:
+        assert "  revoked  " in line
+        assert line.endswith("shredded by fg-zvh: bewaartermijn verstreken")

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from casestore.bootstrap import Services, build
 from casestore.entrypoints.api.app import create_app
@@ -21,7 +22,7 @@ from casestore.entrypoints.api.schemas import ProblemDetails
 from casestore.settings import Settings
 from tests.e2e.api import Api
 from tests.e2e.server import serve_in_thread
-from tests.factories import Clock
+from tests.factories import Clock, aanmelding, fresh_bsn, signalering
 
 ORG = "arkin"
 MEMBERS = {"type", "title", "status", "detail", "instance"}
@@ -85,6 +86,54 @@ def test_a_client_over_its_rate_gets_a_problem_with_all_five_members(
         response, 429, "https://casestore.example/problems/rate-limited", "Too many requests"
     )
     assert response.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"not json", "application/json"),
+        (b'{"payload": {}', "application/json"),
+        (b"\xff\xfe\x00", "application/json"),
+        (b"", "application/json"),
+        (b"not json", "text/plain"),
+        (b'{"payload": {}}', "text/plain"),
+    ],
+    ids=["garbage", "truncated", "bytes", "empty", "text", "json-as-text"],
+)
+def test_a_body_that_is_not_json_is_a_400_as_documented(
+    api: Api, content: bytes, content_type: str
+) -> None:
+    with api.client(ORG) as client:
+        response = client.post("/v1/cases", content=content, headers={"content-type": content_type})
+    assert_problem(response, 400, "https://casestore.example/problems/body-not-json", "Bad request")
+    assert "errors" not in response.json()
+
+
+def test_json_that_is_not_an_object_is_a_422_not_a_400(api: Api) -> None:
+    with api.client(ORG) as client:
+        response = client.post("/v1/cases", json=[1])
+    assert_problem(
+        response, 422, "https://casestore.example/problems/request-invalid", "Invalid request"
+    )
+
+
+def test_a_case_too_busy_to_write_is_a_503_with_retry_after_never_a_conflict(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with api.client(ORG) as client:
+        opened = client.post("/v1/cases", json={"payload": aanmelding(fresh_bsn())}).json()
+
+        def always_beaten(*args: object, **kwargs: object) -> None:
+            raise IntegrityError("another writer took this version")
+
+        monkeypatch.setattr(api.services.store, "write_patience", 0.05)
+        monkeypatch.setattr(api.services.store, "save", always_beaten)
+        response = client.post(
+            f"/v1/cases/{opened['case_id']}/events",
+            json={"type": "signalering", "payload": signalering()},
+        )
+    assert_problem(response, 503, "https://casestore.example/problems/case-busy", "Case busy")
+    assert response.headers["retry-after"] == "1"
 
 
 def error_responses(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -15,7 +15,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -201,10 +202,18 @@ class TwoProcesses:
     services: Services
     env: dict[str, str]
     tokens: dict[str, str]
+    clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, base_url: str, org: str) -> httpx.Client:
+        """A client of `org`, closed when the test is done (or earlier, by its user)."""
         headers = {"Authorization": f"Bearer {self.tokens[org]}"}
-        return httpx.Client(base_url=base_url, headers=headers, timeout=30)
+        client = httpx.Client(base_url=base_url, headers=headers, timeout=30)
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
 
 
 @pytest.fixture
@@ -216,7 +225,9 @@ def shared(postgres_url: str, tmp_path: Path) -> Iterator[TwoProcesses]:
         tokens = {
             org: services.clients.add(org, "partner-system", "e2e").token for org in (GGZ, ZVH)
         }
-        yield TwoProcesses(services, env, tokens)
+        two = TwoProcesses(services, env, tokens)
+        yield two
+        two.close()
     finally:
         services.close()
 
@@ -239,6 +250,135 @@ def test_an_event_written_through_one_process_reaches_a_stream_served_by_another
                 assert next(events).id == str(position)
             elapsed = time.monotonic() - started
     assert elapsed < PROMPT
+
+
+class Listener:
+    """One stream read in a thread: what it delivered, and when (if) it ended. It owns its
+    client and closes it when the stream ends."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.opened = threading.Event()
+        self.positions: list[int] = []
+        self.ended_at: float | None = None
+        self.error: str | None = None
+        self._client = client
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+        assert self.opened.wait(timeout=30), "the stream did not open"
+
+    def _listen(self) -> None:
+        try:
+            with self._client.stream("GET", STREAM, timeout=httpx.Timeout(60)) as response:
+                assert response.status_code == 200, response.read()
+                self.opened.set()
+                for sse in parse_sse(response.iter_lines()):
+                    self.positions.append(int(sse.id or 0))
+        except httpx.HTTPError as exc:
+            self.error = repr(exc)
+        finally:
+            self.ended_at = time.monotonic()
+            self._client.close()
+            self.opened.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+def test_a_revoked_client_s_streams_end_on_every_process_before_the_revocation_returns(
+    shared: TwoProcesses,
+) -> None:
+    issued = shared.services.clients.add(ZVH, "partner-system", "to be revoked")
+    shared.tokens["revoked"] = issued.token
+    with serve_process(shared.env, ROOT) as a, serve_process(shared.env, ROOT) as b:
+        writer = shared.client(a, GGZ)
+        case_id = open_case(writer)
+        listeners = [Listener(shared.client(url, "revoked")) for url in (a, b)]
+        seen = post(writer, case_id, "signalering", signalering())
+        deadline = time.monotonic() + PROMPT
+        while not all(seen in one.positions for one in listeners):
+            assert time.monotonic() < deadline, "the streams did not deliver"
+            time.sleep(0.02)
+
+        shared.services.clients.revoke(issued.client.client_id)
+        returned = time.monotonic()
+        after = post(writer, case_id, "signalering", signalering())
+        for one in listeners:
+            one.join(timeout=5)
+
+    for one in listeners:
+        assert one.ended_at is not None and one.ended_at <= returned, "still streaming"
+        assert one.error is None, one.error  # ended by the server, not cut off
+        assert after not in one.positions
+
+
+def test_a_revocation_in_the_serving_process_ends_its_streams_at_once(api: Api) -> None:
+    issued = api.services.clients.add(ZVH, "partner-system", "to be revoked")
+    client = httpx.Client(
+        base_url=api.base_url, headers={"Authorization": f"Bearer {issued.token}"}
+    )
+    listener = Listener(client)
+    api.services.clients.revoke(issued.client.client_id)
+    returned = time.monotonic()
+    listener.join(timeout=5)
+    assert listener.ended_at is not None and listener.ended_at <= returned + 0.5
+    assert listener.error is None, listener.error
+
+
+def test_on_sqlite_another_process_s_stream_sends_nothing_after_a_revocation_and_ends(
+    tmp_path: Path,
+) -> None:
+    # Nothing tells the serving process: its stream checks the token again before it sends
+    # what it read, so it ends at the next event or the next periodic read.
+    settings = demo_settings(f"sqlite:///{tmp_path / 'casestore.sqlite3'}", tmp_path)
+    services = build(settings)
+    try:
+        issued = services.clients.add(ZVH, "partner-system", "to be revoked")
+        writer = services.clients.add(GGZ, "partner-system", "writer").token
+        with serve_process(serve_env(settings), ROOT) as url:
+            headers = {"Authorization": f"Bearer {issued.token}"}
+            listener = Listener(httpx.Client(base_url=url, headers=headers))
+            services.clients.revoke(issued.client.client_id)
+            returned = time.monotonic()
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {writer}"}) as ggz:
+                opened = open_case(ggz)
+            listener.join(timeout=15)
+    finally:
+        services.close()
+    assert listener.ended_at is not None, "still streaming"
+    assert listener.ended_at - returned < 1 + 5.0  # the poll, or the periodic re-read
+    assert listener.positions == [], f"sent after the revocation: {opened}"
+    assert listener.error is None, listener.error
+
+
+def test_an_expired_client_s_stream_ends_at_its_expiry(api: Api, clock: Clock) -> None:
+    issued = api.services.clients.add(ZVH, "partner-system", "short", timedelta(seconds=2))
+    client = httpx.Client(
+        base_url=api.base_url, headers={"Authorization": f"Bearer {issued.token}"}
+    )
+    started = time.monotonic()
+    listener = Listener(client)
+    clock.advance(seconds=2)  # the service's clock: the token's last moment has come
+    listener.join(timeout=10)
+    assert listener.ended_at is not None, "the stream outlived its token"
+    assert listener.ended_at - started < 4
+
+
+def test_an_organisation_that_left_a_case_streams_nothing_more_of_it(api: Api) -> None:
+    ggz, zvh = api.client(GGZ), api.client(ZVH)
+    case_id = open_case(ggz)
+    post(zvh, case_id, "netwerkwijziging", netwerk(POLITIE))
+    with stream(api.client(POLITIE), last_event_id=api.services.store.max_position()) as events:
+        while_member = post(ggz, case_id, "signalering", signalering())
+        assert next(events).id == str(while_member)
+        leaving = post(zvh, case_id, "netwerkwijziging", netwerk(POLITIE, "uitgetreden"))
+        assert next(events).id == str(leaving)  # it sees its own leaving
+        post(ggz, case_id, "signalering", signalering())
+        other = open_case(ggz)
+        post(zvh, other, "netwerkwijziging", netwerk(POLITIE))
+        sentinel = post(ggz, other, "signalering", signalering())
+        received = [next(events), next(events)]
+    assert [e.item["case_id"] for e in received] == [other, other]
+    assert received[-1].id == str(sentinel)  # nothing of the case it left came between
 
 
 def test_a_stream_ends_cleanly_when_its_server_process_shuts_down(shared: TwoProcesses) -> None:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -231,8 +232,12 @@ def worker_env(settings: Settings) -> dict[str, str]:
     return env | serve_env(settings)
 
 
-def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    arguments = ["--poll", "0.05", "--timeout", "0.5", "--lease", "2"]
+FAST = ("--poll", "0.05", "--timeout", "0.5", "--lease", "2")
+
+
+def start_worker(
+    settings: Settings, log: Path, arguments: tuple[str, ...] = FAST
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
             [sys.executable, "-m", "casestore.entrypoints.cli", "worker", *arguments],
@@ -296,6 +301,51 @@ def test_a_killed_worker_process_loses_nothing_and_resends_no_acknowledged_event
     assert final.position == expected[-1].position
 
 
+def hang_at_first(number: int, path: str) -> int | str:
+    return HANG if number == 1 else 200
+
+
+def test_a_worker_killed_mid_delivery_is_taken_over_within_seconds_by_another(
+    services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    store = services.store
+    with receiving(hang_at_first, hang_seconds=60) as receiver:
+        created = services.subscriptions.create(GGZ, receiver.url())
+        receiver.secrets["/hook"] = created.secret
+        opened = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
+        for _ in range(3):
+            store.append(opened.case_id, submit("signalering", signalering()))
+        expected = services.disclosure.feed(GGZ, created.subscription.position, 100)
+
+        # Both workers as deployed: the default lease, timeout and poll interval.
+        first = start_worker(settings, tmp_path / "first.log", ())
+        second = None
+        try:
+            receiver.wait_for(lambda: len(receiver.of()) >= 1, timeout=20)  # mid-delivery
+            second = start_worker(settings, tmp_path / "second.log", ())
+            second_log = tmp_path / "second.log"
+            receiver.wait_for(lambda: "webhook worker started" in second_log.read_text(), 20)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            killed = time.monotonic()
+            receiver.wait_for(lambda: len(receiver.of()) >= 2, timeout=30)
+            taken_over = time.monotonic() - killed
+            receiver.wait_for(
+                lambda: len(first_acknowledgements(receiver)) == len(expected), timeout=30
+            )
+        finally:
+            first.kill()
+            if second is not None:
+                second.terminate()
+                second.wait(timeout=15)
+
+    requests = receiver.of()
+    assert taken_over < 10, f"the next delivery came {taken_over:.1f} s after the kill"
+    assert requests[1].webhook_id == requests[0].webhook_id  # the same delivery, resent
+    ids = event_ids(receiver)
+    assert [ids[w] for w in first_acknowledgements(receiver)] == [e.event_id for e in expected]
+
+
 def test_the_worker_command_makes_one_pass_with_once(
     services: Services, settings: Settings, tmp_path: Path, disclosure: Disclosure
 ) -> None:
@@ -313,3 +363,6 @@ def test_the_worker_command_makes_one_pass_with_once(
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == f"{len(disclosure.feed(GGZ, 0, 100))} delivery attempts"
         assert len(receiver.acknowledged()) == len(disclosure.feed(GGZ, 0, 100))
+    # The same pass ran the scheduled housekeeping.
+    job = services.housekeeping.table.get("housekeeping")
+    assert job is not None and job.last_run_at is not None and job.worker_id is None

@@ -309,16 +309,36 @@ def test_the_same_key_on_two_cases_records_two_events(store: CaseStore) -> None:
 # ---- one open case per person ---------------------------------------------------------
 
 
-def test_a_second_referral_while_the_case_is_open_names_that_case(store: CaseStore) -> None:
+@pytest.mark.parametrize("member", [GGZ, ZVH])
+def test_a_member_s_second_referral_while_the_case_is_open_names_that_case(
+    store: CaseStore, member: str
+) -> None:
     bsn = fresh_bsn()
-    first = open_case(store, bsn)
+    first = open_case(store, bsn)  # by the GGZ; the ZVH is in every network
     position = store.max_position()
 
     with pytest.raises(errors.PersonHasOpenCase) as raised:
-        store.open_case(submit("aanmelding", aanmelding(bsn, "Jan de Wit"), GEMEENTE))
+        store.open_case(submit("aanmelding", aanmelding(bsn, "Jan de Wit"), member))
 
     assert raised.value.case_id == str(first.case_id)
     assert store.max_position() == position
+
+
+def test_an_outsider_s_referral_while_the_case_is_open_opens_a_case_linked_to_it(
+    store: CaseStore,
+) -> None:
+    bsn = fresh_bsn()
+    first = open_case(store, bsn)
+
+    referral = store.open_case(submit("aanmelding", aanmelding(bsn), GEMEENTE))
+
+    assert referral.case_id != first.case_id and referral.version == 1
+    case = store.case(referral.case_id)
+    assert case.network == sorted({GEMEENTE, ZVH})
+    assert case.person_id == store.case(first.case_id).person_id
+    person = store.person_of(case)
+    assert person.open_case == str(first.case_id)
+    assert person.beside_of(str(referral.case_id)) == str(first.case_id)
 
 
 def test_after_uitstroom_a_new_referral_opens_a_new_case(store: CaseStore) -> None:
@@ -333,7 +353,7 @@ def test_after_uitstroom_a_new_referral_opens_a_new_case(store: CaseStore) -> No
     assert store.case(second.case_id).person_id == store.case(first.case_id).person_id
     assert store.case(first.case_id).status is Status.uitgestroomd
     with pytest.raises(errors.PersonHasOpenCase) as raised:
-        open_case(store, bsn)
+        store.open_case(submit("aanmelding", aanmelding(bsn), GEMEENTE))
     assert raised.value.case_id == str(second.case_id)
 
 
@@ -452,14 +472,14 @@ def test_concurrent_appends_to_one_case_lose_nothing_and_duplicate_nothing(
     assert [item.version for item in feed] == list(range(1, total + 2))
 
 
-def test_concurrent_referrals_of_one_person_open_exactly_one_case(
+def test_concurrent_referrals_of_one_person_by_one_partner_open_exactly_one_case(
     store: CaseStore, writer_stores: list[CaseStore]
 ) -> None:
     for _ in range(5):  # a few rounds, so the race is actually run
         bsn = fresh_bsn()
         referrals = [
-            partial(own.open_case, submit("aanmelding", aanmelding(bsn), organisation))
-            for own, organisation in zip(writer_stores, [GGZ, GEMEENTE], strict=True)
+            partial(own.open_case, submit("aanmelding", aanmelding(bsn), GGZ))
+            for own in writer_stores
         ]
 
         results = run_together(referrals)
@@ -470,6 +490,27 @@ def test_concurrent_referrals_of_one_person_open_exactly_one_case(
         assert len(refused) == 1, results
         assert refused[0].case_id == str(opened[0].case_id)
         assert store.case(opened[0].case_id).version == 1
+
+
+def test_concurrent_referrals_by_two_partners_open_one_case_and_one_beside_it(
+    store: CaseStore, writer_stores: list[CaseStore]
+) -> None:
+    for _ in range(5):
+        bsn = fresh_bsn()
+        referrals = [
+            partial(own.open_case, submit("aanmelding", aanmelding(bsn), organisation))
+            for own, organisation in zip(writer_stores, [GGZ, GEMEENTE], strict=True)
+        ]
+
+        results = run_together(referrals)
+
+        recorded = [r for r in results if isinstance(r, Recorded)]
+        assert len(recorded) == len(results), results
+        cases = {str(r.case_id) for r in recorded}
+        person = store.person_of(store.case(recorded[0].case_id))
+        assert set(person.cases) == cases
+        (beside,) = cases - {person.open_case}
+        assert person.beside == {beside: person.open_case}
 
 
 def test_concurrent_retries_of_one_referral_open_one_case(

@@ -279,6 +279,44 @@ def test_a_worker_that_lost_its_lease_records_nothing(
     assert services.subscriptions.get(GGZ, subscription_id).position == opened.position
 
 
+def test_a_renewal_extends_the_leases_a_worker_holds_and_never_one_it_lost(
+    services: Services, store: CaseStore, receiver: Receiver, clock: Clock
+) -> None:
+    held, lost = (
+        subscribe(services.subscriptions, receiver),
+        subscribe(services.subscriptions, receiver),
+    )
+    table = services.subscriptions.table
+    lease = timedelta(seconds=5)
+    now = clock.now
+    assert table.claim(held, "a", now, now + lease) is not None
+    assert table.claim(lost, "a", now, now + lease) is not None
+    later = clock.advance(seconds=6)  # "a" missed its beats; "b" takes one over
+    assert table.claim(lost, "b", later, later + lease) is not None
+
+    table.renew("a", later + lease)
+
+    assert table.claim(held, "b", later, later + lease) is None  # renewed: still "a"'s
+    assert table.claim(lost, "b", later, later + lease) is not None  # "b" keeps its own
+    assert table.claim(lost, "a", later, later + lease) is None
+
+
+def test_a_delivery_longer_than_the_lease_keeps_it_by_the_heartbeat(
+    services: Services, store: CaseStore
+) -> None:
+    with receiving(pause_seconds=2.5) as r:
+        subscribe(services.subscriptions, r)
+        workers = [
+            worker(services, poll_interval=0.05, lease=timedelta(seconds=1), worker_id=f"w{i}")
+            for i in range(2)
+        ]
+        with running(*workers):
+            store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
+            r.wait_for(lambda: len(r.acknowledged()) == 1, timeout=10)
+    # Had the lease run out during the 2.5 s answer, the other worker would have sent it too.
+    assert len(r.of()) == 1
+
+
 # ---- the subscriptions themselves --------------------------------------------------------
 
 

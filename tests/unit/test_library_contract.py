@@ -2,7 +2,8 @@
 against: if an upgrade changes one of them, this fails and the override must be re-read.
 
 Overrides: `CaseStore._notify` and `CaseStore._take_snapshots` (called by `save`),
-`CaseSQLiteRecorder._insert_events` and `CasePostgresRecorder.insert_events`.
+`CaseSQLiteRecorder._insert_events` and `CasePostgresRecorder.insert_events`; and the
+PostgreSQL recorder's reads, which call the library's without its retry decorator.
 """
 
 from __future__ import annotations
@@ -46,3 +47,14 @@ def test_an_overridden_library_hook_is_the_code_it_was_checked_against(name: str
         f"{name} changed in eventsourcing {version('eventsourcing')} (checked against "
         f"{CHECKED_AGAINST}): re-read it and the casestore override, then update this pin"
     )
+
+
+@pytest.mark.parametrize("name", ["select_events", "select_notifications", "max_notification_id"])
+def test_the_library_reads_casestore_calls_without_their_retries_carry_a_retry_to_remove(
+    name: str,
+) -> None:
+    # CasePostgresRecorder calls these unwrapped, and tries once more itself: if the library
+    # stopped wrapping them, the unwrapped read would be the retrying one again.
+    method = getattr(PostgresApplicationRecorder, name)
+    assert inspect.unwrap(method) is not method
+    assert "retry" in method.__code__.co_name

@@ -185,11 +185,20 @@ def test_the_person_id_derives_from_the_pseudonym_alone() -> None:
     assert first.version == 5
 
 
-# ---- one open case per person -------------------------------------------------------
+# ---- one open case per person, told only to its network --------------------------------
+
+GGZ, ZVH, POLITIE, GEMEENTE = "arkin", "zvh-amsterdam-amstelland", "politie-amsterdam", "gemeente"
 
 
 def registered() -> Person:
     return Person.register(uuid4(), NOW)
+
+
+def with_open_case(case_id: UUID, network: tuple[str, ...] = (GGZ, ZVH)) -> Person:
+    person = registered()
+    person.refer(case_id, network[0], list(network), NOW)
+    person.collect_events()
+    return person
 
 
 def test_a_registered_person_has_no_cases() -> None:
@@ -200,54 +209,119 @@ def test_a_registered_person_has_no_cases() -> None:
     assert person.version == 1
 
 
-def test_starting_a_case_makes_it_the_open_case() -> None:
+def test_a_first_referral_opens_the_person_s_case() -> None:
     person = registered()
     case_id = uuid4()
 
-    person.start(case_id, NOW)
+    assert person.refer(case_id, GGZ, [ZVH, GGZ], NOW) is None
 
     assert person.open_case == str(case_id)
     assert person.cases == [str(case_id)]
+    assert person.networks == {str(case_id): [GGZ, ZVH]}
     assert person.version == 2
 
 
-def test_a_second_open_case_is_refused_naming_the_open_case() -> None:
-    person = registered()
+@pytest.mark.parametrize("referrer", [GGZ, ZVH])
+def test_a_member_of_the_open_case_network_is_told_of_the_case(referrer: str) -> None:
     first = uuid4()
-    person.start(first, NOW)
-    person.collect_events()
+    person = with_open_case(first)
 
     with pytest.raises(PersonHasOpenCase) as caught:
-        person.start(uuid4(), NOW + timedelta(days=1))
+        person.refer(uuid4(), referrer, sorted({referrer, ZVH}), NOW + timedelta(days=1))
 
     assert caught.value.case_id == str(first)
     assert str(first) in str(caught.value)
-    assert person.open_case == str(first)
     assert person.cases == [str(first)]
-    assert person.version == 2
     assert person.collect_events() == []
+
+
+def test_an_outsider_s_referral_opens_a_case_beside_the_open_one() -> None:
+    first, referral = uuid4(), uuid4()
+    person = with_open_case(first)
+
+    beside = person.refer(referral, POLITIE, [POLITIE, ZVH], NOW + timedelta(days=1))
+
+    assert beside == str(first)
+    assert person.open_case == str(first)  # still the person's case
+    assert person.cases == [str(first), str(referral)]
+    assert person.beside_of(str(referral)) == str(first)
+    assert person.beside_of(str(first)) is None
+    assert [type(e).__name__ for e in person.collect_events()] == ["ReferredBesideOpenCase"]
+
+
+def test_an_outsider_that_referred_before_is_told_of_its_own_referral_only() -> None:
+    first, referral = uuid4(), uuid4()
+    person = with_open_case(first)
+    person.refer(referral, POLITIE, [POLITIE, ZVH], NOW)
+
+    with pytest.raises(PersonHasOpenCase) as caught:
+        person.refer(uuid4(), POLITIE, [POLITIE, ZVH], NOW)
+
+    assert caught.value.case_id == str(referral)  # as for a person without another case
+
+
+def test_a_partner_that_joined_the_network_is_a_member_from_then_on() -> None:
+    first = uuid4()
+    person = with_open_case(first)
+    person.network_changed(first, [GGZ, POLITIE, ZVH], NOW)
+
+    with pytest.raises(PersonHasOpenCase) as caught:
+        person.refer(uuid4(), POLITIE, [POLITIE, ZVH], NOW)
+    assert caught.value.case_id == str(first)
+
+    person.network_changed(first, [GGZ, ZVH], NOW)  # and left again
+    assert person.refer(uuid4(), POLITIE, [POLITIE, ZVH], NOW) == str(first)
+
+
+def test_an_unchanged_network_records_nothing() -> None:
+    first = uuid4()
+    person = with_open_case(first)
+
+    person.network_changed(first, [ZVH, GGZ], NOW)
+    person.network_changed(uuid4(), [POLITIE], NOW)  # not a case of this person's
+
+    assert person.collect_events() == []
+
+
+def test_a_case_opened_before_networks_were_kept_tells_no_referrer_of_it() -> None:
+    person = registered()
+    first = uuid4()
+    person.trigger_event(Person.CaseOpened, case_id=str(first), timestamp=NOW)  # no network
+
+    assert person.refer(uuid4(), GGZ, [GGZ, ZVH], NOW) == str(first)
 
 
 def test_a_new_case_may_start_after_the_open_one_ends() -> None:
     person = registered()
     first, second = uuid4(), uuid4()
-    person.start(first, NOW)
+    person.refer(first, GGZ, [GGZ, ZVH], NOW)
 
     person.end(first, NOW + timedelta(days=30))
     assert person.open_case is None
+    assert person.networks == {}
 
-    person.start(second, NOW + timedelta(days=60))
+    assert person.refer(second, GGZ, [GGZ, ZVH], NOW + timedelta(days=60)) is None
 
     assert person.open_case == str(second)
     assert person.cases == [str(first), str(second)]
     assert person.version == 4
 
 
-def test_ending_a_case_that_is_not_the_open_one_changes_nothing() -> None:
-    person = registered()
+def test_a_referral_beside_the_open_case_ends_without_ending_it() -> None:
+    first, referral = uuid4(), uuid4()
+    person = with_open_case(first)
+    person.refer(referral, POLITIE, [POLITIE, ZVH], NOW)
+
+    person.end(referral, NOW)
+
+    assert person.open_case == str(first)
+    assert list(person.networks) == [str(first)]
+    assert person.refer(uuid4(), POLITIE, [POLITIE, ZVH], NOW) == str(first)  # beside again
+
+
+def test_ending_a_case_that_is_not_open_changes_nothing() -> None:
     open_case = uuid4()
-    person.start(open_case, NOW)
-    person.collect_events()
+    person = with_open_case(open_case)
 
     person.end(uuid4(), NOW)
 
@@ -258,16 +332,20 @@ def test_ending_a_case_that_is_not_the_open_one_changes_nothing() -> None:
 
 def test_a_person_rebuilt_from_its_events_equals_the_live_one() -> None:
     person = registered()
-    first, second = uuid4(), uuid4()
-    person.start(first, NOW)
+    first, referral, second = uuid4(), uuid4(), uuid4()
+    person.refer(first, GGZ, [GGZ, ZVH], NOW)
+    person.refer(referral, POLITIE, [POLITIE, ZVH], NOW)
+    person.network_changed(first, [GEMEENTE, GGZ, ZVH], NOW)
     person.end(first, NOW + timedelta(days=1))
-    person.start(second, NOW + timedelta(days=2))
+    person.refer(second, GGZ, [GGZ, ZVH], NOW + timedelta(days=2))
 
     events = person.collect_events()
 
     assert [type(e).__name__ for e in events] == [
         "Created",
         "CaseOpened",
+        "ReferredBesideOpenCase",
+        "NetworkChanged",
         "CaseEnded",
         "CaseOpened",
     ]

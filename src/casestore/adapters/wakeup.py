@@ -22,7 +22,8 @@ On PostgreSQL the same connection keeps the process's cache of API clients hones
 (casestore.adapters.token_cache.TokenCache), which, unlike a wakeup, must never miss anything: it
 applies the revocations broadcast on their own channel and pings itself to confirm how
 far it has got; whenever the connection is lost or new, the cache is reset and trusted
-again only after the next ping.
+again only after the next ping. Each revocation it receives also ends the revoked
+client's live streams in this process (casestore.adapters.live_streams).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ REVOCATIONS_CHANNEL = "casestore_clients"
 
 OnSaved = Callable[[Callable[[], None]], Callable[[], None]]
 """Registers a listener for this process's committed saves; returns its remover."""
+
+OnRevoked = Callable[[str], None]
+"""Told the id of every client revoked (e.g. to end its live streams)."""
 
 
 class Wakeup:
@@ -141,11 +145,13 @@ class PostgresWakeup(Wakeup):
         connect: Callable[[], psycopg.Connection[Any]],
         channel: str,
         tokens: TokenCache[Any] | None = None,
+        on_revoked: OnRevoked | None = None,
     ) -> None:
         super().__init__(on_saved)
         self._connect = connect
         self._channel = channel
         self.tokens = tokens
+        self._on_revoked = on_revoked
 
     def stop(self) -> None:
         super().stop()
@@ -159,7 +165,9 @@ class PostgresWakeup(Wakeup):
             try:
                 with self._connect() as conn:
                     conn.execute(listen)
-                    tokens = _TokenListener(conn, self.tokens) if self.tokens else None
+                    tokens = (
+                        _TokenListener(conn, self.tokens, self._on_revoked) if self.tokens else None
+                    )
                     self.backend_pid = conn.info.backend_pid
                     pause = RECONNECT_SECONDS[0]
                     self.notify()  # (re)connected: whatever was missed meanwhile is re-read
@@ -185,8 +193,13 @@ class PostgresWakeup(Wakeup):
 class _TokenListener:
     """The token cache's half of a listening connection: revocations and self-pings."""
 
-    def __init__(self, conn: psycopg.Connection[Any], cache: TokenCache[Any]) -> None:
-        self.conn, self.cache = conn, cache
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        cache: TokenCache[Any],
+        on_revoked: OnRevoked | None = None,
+    ) -> None:
+        self.conn, self.cache, self.on_revoked = conn, cache, on_revoked
         self.ping_channel = f"casestore_ping_{conn.info.backend_pid}"
         # A ping commits a transaction of its own; nothing is lost if one is never flushed.
         conn.execute("SET synchronous_commit = off")
@@ -207,6 +220,8 @@ class _TokenListener:
         """Apply a notification meant for the cache; False if it is not one."""
         if notice.channel == REVOCATIONS_CHANNEL:
             self.cache.invalidate(notice.payload)
+            if self.on_revoked is not None:
+                self.on_revoked(notice.payload)
         elif notice.channel == self.ping_channel:
             if self._sent is not None and notice.payload == self._sent[0]:
                 self.cache.confirm(self._sent[1])

@@ -21,7 +21,8 @@
     ├── NotHosted                   the service holds no private key to open fields with
     ├── CaseStillOpen               shredding waits until the case has ended
     ├── VersionConflict             expected version is not the current version
-    └── IdempotencyConflict         a retried event id came back with other content
+    ├── IdempotencyConflict         a retried event id came back with other content
+    └── CaseBusy                    concurrent writers kept winning: nothing written, try later
 
 Messages are safe to show to the caller: they name fields, versions and case ids, never
 payload content.
@@ -198,3 +199,19 @@ class IdempotencyConflict(CaseStoreError):
     def __init__(self, event_id: str) -> None:
         self.event_id = event_id
         super().__init__(f"event {event_id} was recorded before with other content")
+
+
+class CaseBusy(CaseStoreError):
+    """Other writers kept taking the next version for longer than the store waits.
+
+    Only a writer that named no expected version meets this: the store retries such an
+    append itself, so losing a race is never the caller's conflict; past the bound it
+    asks the caller to come back instead of waiting on."""
+
+    def __init__(self, case_id: str, waited: float, retry_after: int = 1) -> None:
+        self.case_id = case_id
+        self.retry_after = retry_after
+        super().__init__(
+            f"case {case_id} is busy: concurrent writes kept winning for {waited:.1f} s; "
+            "nothing was recorded, try again"
+        )

@@ -50,11 +50,21 @@ def person_id(pseudonym_hex: str) -> UUID:
 
 
 class Person(Aggregate):
-    """Which case of a person is open, so a second aanmelding finds it.
+    """The person index: a person's cases, which are open, and who is in their networks.
 
     Kept as its own small stream and saved in the same transaction as the case event
-    that opens or ends a case: two simultaneous referrals of one person then collide on
-    this stream's version, and exactly one of them opens a case.
+    that opens a case, changes its network or ends it: two simultaneous referrals of one
+    person then collide on this stream's version, and the loser decides again on what
+    the winner wrote.
+
+    A referral of a person with an open case must not tell a partner outside that case's
+    network that the case exists (the answer would reveal that the person is in the
+    levensloopaanpak). So only a member of an open case's network is told of it
+    (`PersonHasOpenCase`); anyone else's referral opens a case of its own, as a referral
+    of anyone else would, recorded here as an *aanmelding bij lopende casus*: the ZVH
+    sees the link (the bekendheid check) and handles the referral in the open case. To
+    decide that without reading the open case, whose size would show in the answer's
+    time, the index keeps the network of each open case.
     """
 
     TOPIC = "casestore.person"
@@ -65,35 +75,105 @@ class Person(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.open_case = None
             aggregate.cases = []
+            aggregate.networks = {}
+            aggregate.beside = {}
 
     class CaseOpened(Aggregate.Event):
         TOPIC = "casestore.person.case-opened"
         case_id: str
+        network: list[str] | None = None  # None in events recorded before networks were kept
 
         def apply(self, aggregate: Any) -> None:
             aggregate.open_case = self.case_id
             aggregate.cases = [*aggregate.cases, self.case_id]
+            aggregate.networks = {**aggregate.networks, self.case_id: _network(self)}
+
+    class ReferredBesideOpenCase(Aggregate.Event):
+        """A referral by an organisation outside the open case's network: a case of its
+        own, linked to the open one."""
+
+        TOPIC = "casestore.person.referred-beside-open-case"
+        case_id: str
+        open_case: str
+        network: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.cases = [*aggregate.cases, self.case_id]
+            aggregate.networks = {**aggregate.networks, self.case_id: list(self.network)}
+            aggregate.beside = {**aggregate.beside, self.case_id: self.open_case}
+
+    class NetworkChanged(Aggregate.Event):
+        TOPIC = "casestore.person.network-changed"
+        case_id: str
+        network: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.networks = {**aggregate.networks, self.case_id: list(self.network)}
 
     class CaseEnded(Aggregate.Event):
         TOPIC = "casestore.person.case-ended"
         case_id: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.open_case = None
+            if aggregate.open_case == self.case_id:
+                aggregate.open_case = None
+            aggregate.networks = {c: n for c, n in aggregate.networks.items() if c != self.case_id}
 
     if TYPE_CHECKING:  # state set by events; class-level annotations would become __init__ args
         open_case: str | None
         cases: list[str]
+        networks: dict[str, list[str] | None]  # open cases (the person's and beside it)
+        beside: dict[str, str]  # aanmelding bij lopende casus -> the case it was made beside
 
     @classmethod
     def register(cls, pid: UUID, when: datetime) -> Person:
         return cls._create(cls.Created, id=pid, timestamp=when)
 
-    def start(self, case_id: UUID, when: datetime) -> None:
-        if self.open_case is not None and self.open_case != str(case_id):
-            raise PersonHasOpenCase(self.open_case)
-        self.trigger_event(self.CaseOpened, case_id=str(case_id), timestamp=when)
+    def refer(self, case_id: UUID, referrer: str, network: list[str], when: datetime) -> str | None:
+        """Record a referral by `referrer` that opens case `case_id` with `network`: the
+        person's case, or, when the person has one open already, a case beside it (whose
+        id is returned). A referrer in the network of an open case of the person is told
+        of that case instead, the person's own before any beside it."""
+        member_of = self.open_case_of(referrer)
+        if member_of is not None and member_of != str(case_id):
+            raise PersonHasOpenCase(member_of)
+        if self.open_case is None or self.open_case == str(case_id):
+            self.trigger_event(
+                self.CaseOpened, case_id=str(case_id), network=sorted(network), timestamp=when
+            )
+            return None
+        self.trigger_event(
+            self.ReferredBesideOpenCase,
+            case_id=str(case_id),
+            open_case=self.open_case,
+            network=sorted(network),
+            timestamp=when,
+        )
+        return self.open_case
+
+    def open_case_of(self, organisation: str) -> str | None:
+        """The open case of the person whose network holds `organisation`, if any. A case
+        whose network the index does not know (opened before it kept networks) counts as
+        one the organisation is not in: a referral then opens a case beside it, which
+        tells nothing."""
+        ordered = sorted(self.networks, key=lambda case: case != self.open_case)
+        return next((c for c in ordered if organisation in (self.networks[c] or ())), None)
+
+    def network_changed(self, case_id: UUID, network: list[str], when: datetime) -> None:
+        if str(case_id) in self.networks and self.networks[str(case_id)] != sorted(network):
+            self.trigger_event(
+                self.NetworkChanged, case_id=str(case_id), network=sorted(network), timestamp=when
+            )
 
     def end(self, case_id: UUID, when: datetime) -> None:
-        if self.open_case == str(case_id):
+        if self.open_case == str(case_id) or str(case_id) in self.networks:
             self.trigger_event(self.CaseEnded, case_id=str(case_id), timestamp=when)
+
+    def beside_of(self, case_id: str) -> str | None:
+        """The open case that `case_id` was an aanmelding bij lopende casus of, if it was."""
+        return self.beside.get(case_id)
+
+
+def _network(event: Any) -> list[str] | None:
+    network = getattr(event, "network", None)
+    return None if network is None else list(network)

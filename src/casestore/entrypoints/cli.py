@@ -36,6 +36,7 @@ from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.clients import ClientError
+from casestore.services.grants import GrantChanges
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key, load_key_directory, open_event
@@ -146,7 +147,8 @@ def serve(
         bool,
         typer.Option(
             "--with-worker",
-            help="Also deliver webhooks from this process (one-node set-ups and the demo).",
+            help="Also deliver webhooks and run the scheduled housekeeping from this process "
+            "(one-node set-ups and the demo).",
         ),
     ] = False,
 ) -> None:
@@ -172,6 +174,7 @@ def serve(
     delivery = Worker(services.disclosure, services.subscriptions) if with_worker else None
     if delivery is not None:
         threading.Thread(target=delivery.run, name="webhook-worker", daemon=True).start()
+        services.housekeeping.start(settings.housekeeping_interval)
     app = create_app(services, delivery)
     probes = _probes(settings, services, lambda: _api_not_ready(services, delivery))
     try:
@@ -189,6 +192,7 @@ def serve(
             probes.shutdown()
         if delivery is not None:
             delivery.stop()
+            services.housekeeping.stop()
 
 
 def _api_not_ready(services: Services, delivery: Worker | None) -> str | None:
@@ -214,15 +218,21 @@ def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Deliveries at once.")] = 8,
     timeout: Annotated[float, typer.Option(min=0.1, help="HTTP timeout, seconds.")] = 10.0,
     lease: Annotated[
-        float, typer.Option(help="Seconds a subscription stays with this worker unrenewed.")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            min=1.0,
+            help="Seconds a subscription stays with this worker unrenewed (a heartbeat "
+            "renews it every third of that while a delivery runs). [default: 5]",
+        ),
+    ] = None,
     backoff_base: Annotated[
         float, typer.Option(min=0.01, help="First retry ceiling, seconds; doubles per failure.")
     ] = 1.0,
 ) -> None:
-    """Deliver webhooks: push each subscription's events to its URL until stopped."""
+    """Deliver webhooks (push each subscription's events to its URL) and run the scheduled
+    housekeeping (act on policy rules whose validity began or ended), until stopped."""
     from casestore.services.webhooks.backoff import Backoff
-    from casestore.services.webhooks.worker import run_until_signalled
+    from casestore.services.webhooks.worker import LEASE, run_until_signalled
 
     services = _services(demo, verbose=True)
     try:
@@ -230,7 +240,7 @@ def worker(
             services.disclosure,
             services.subscriptions,
             backoff=Backoff(base=timedelta(seconds=backoff_base)),
-            lease=timedelta(seconds=lease),
+            lease=LEASE if lease is None else timedelta(seconds=lease),
             timeout=timeout,
             poll_interval=poll,
             concurrency=concurrency,
@@ -241,6 +251,9 @@ def worker(
     probes = None
     try:
         if once:
+            done = services.housekeeping.run_once()
+            if done is not None and done.changes is not None:
+                typer.echo(f"housekeeping: {_described(done.changes)}", err=True)
             typer.echo(f"{delivery.run_once()} delivery attempts")
         else:
             probes = _probes(
@@ -251,8 +264,10 @@ def worker(
                     or ("the delivery loop has stalled" if delivery.stalled() else None)
                 ),
             )
+            services.housekeeping.start(services.settings.housekeeping_interval)
             run_until_signalled(delivery)
     finally:
+        services.housekeeping.stop()
         if probes is not None:
             probes.shutdown()
         delivery.close()
@@ -425,7 +440,31 @@ def grants_reconcile(demo: DemoOption = False) -> None:
         _fail(exc)
     finally:
         services.close()
-    typer.echo(
+    typer.echo(_described(changes))
+
+
+@grants_app.command("history")
+def grants_history(
+    case_id: Annotated[str, typer.Argument(help="The case id.")],
+    demo: DemoOption = False,
+) -> None:
+    """When each grant of a case was given or taken after its event was written, and why."""
+    services = _services(demo)
+    try:
+        changes = services.grants.history(_uuid(case_id))
+    finally:
+        services.close()
+    for c in changes:
+        typer.echo(
+            f"{format_time(c.changed_at)}  v{c.version}  {c.org_id}  key {c.key_id}  "
+            f"{c.change}  policy {c.policy_version}  rules {c.rules or '-'}  {c.reason}"
+        )
+    if not changes:
+        typer.echo("no grant changed after its event was written", err=True)
+
+
+def _described(changes: GrantChanges) -> str:
+    return (
         f"{changes.granted} grants re-sealed, {changes.revoked} revoked; "
         f"access given {changes.access_added}, taken {changes.access_removed}"
     )

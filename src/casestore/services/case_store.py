@@ -3,7 +3,8 @@
 Methods take and return plain values. Every write goes through one path that parses the
 payload against the catalogue, derives the event id, checks idempotency and the expected
 version, lets the aggregate enforce the process, and saves — retrying only where a
-concurrent writer, not the caller, caused the conflict.
+concurrent writer, not the caller, caused the conflict (see contention.py), and for no
+longer than `write_patience`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
 from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, person_id, pseudonym
+from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import Attested, Provenance
 from casestore.services.sealing import Sealed, Sealer
@@ -47,7 +49,7 @@ EVENT_NAMESPACE = UUID("0b8f3c52-5a7e-4d0e-8a0c-7d8a51f1c9e3")
 CASE_NAMESPACE = UUID("a3f4e1d2-9b8c-4c7d-8e6f-5a4b3c2d1e0f")
 CASE_TOPICS = tuple(sorted({cls.TOPIC for cls in Case.Event.__subclasses__()}))
 CLOCK_SKEW = timedelta(minutes=5)
-MAX_WRITE_ATTEMPTS = 5
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # nothing in a case happened before
 RECENT_CASES = 256  # cases kept after a write, so the next append needs no read
 
 
@@ -121,6 +123,7 @@ class CaseStore(Application[UUID]):
         provenance: Provenance,
         clock: Clock = utcnow,
         snapshot_interval: int = 100,
+        write_patience: float = WRITE_PATIENCE_SECONDS,
     ) -> None:
         self.snapshotting_intervals = {Case: snapshot_interval}  # type: ignore[misc]
         super().__init__(env)
@@ -129,6 +132,7 @@ class CaseStore(Application[UUID]):
         self.sealer = sealer
         self.provenance = provenance
         self.clock = clock
+        self.write_patience = write_patience  # seconds a write retries lost races
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
         self._save_listeners: list[Callable[[], None]] = []
 
@@ -172,7 +176,13 @@ class CaseStore(Application[UUID]):
     # ---- writing ----------------------------------------------------------------------
 
     def open_case(self, submission: Submission) -> Recorded:
-        """Open a case with its aanmelding; a retry with the same key opens nothing new."""
+        """Open a case with its aanmelding; a retry with the same key opens nothing new.
+
+        A referral of a person with an open case is refused, naming that case, only when
+        the referrer is in its network; from anyone else it opens a case like any other
+        referral (an *aanmelding bij lopende casus*, linked to the open case in the person
+        index for the custodian's bekendheid check), so that the answer tells an outsider
+        nothing (see `casestore.domain.person.Person`)."""
         if submission.event_type != "aanmelding":
             raise errors.OpeningEventRequired(submission.event_type)
         self._check_author(submission)
@@ -182,13 +192,14 @@ class CaseStore(Application[UUID]):
         header, attested = self._header(submission, payload, None, now)
         case_id = _new_case_id(header.event_id)
         pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
-        for _ in range(MAX_WRITE_ATTEMPTS):
+        retries = Retries(self.write_patience)
+        while True:
             existing = self._replay(submission, header)
             if existing is not None:
                 return existing
             person = self._person(pid, now)
-            person.start(case_id, now)
             network = sorted({submission.author.organisation, self.custodian})
+            beside = person.refer(case_id, submission.author.organisation, network, now)
             case_key, key_row = self.sealer.new_case_key(str(case_id), now)
             control = {**payload.control_values(), "netwerk": network}
             sealed, stored = self._seal(
@@ -206,10 +217,21 @@ class CaseStore(Application[UUID]):
             try:
                 recordings = self.save(case, person, side_rows=sealed.rows)
             except IntegrityError:
-                continue  # a concurrent referral or retry won; look again
+                # A concurrent referral of the person, or a retry of this one, won; look again.
+                if not retries.pause():
+                    raise errors.CaseBusy(str(case_id), retries.waited) from None
+                continue
             self._keep(case)
+            # Every referral is logged alike, whether it was made beside an open case or
+            # not: a line written for the one kind only would show in the answer's time.
+            log.info(
+                "aanmelding",
+                organisation=submission.author.organisation,
+                client=submission.author.user,
+                case_id=str(case_id),
+                lopende_casus=beside,
+            )
             return self._recorded(case_id, header.event_id, recordings)
-        raise errors.VersionConflict(0, -1)
 
     def append(
         self,
@@ -241,7 +263,10 @@ class CaseStore(Application[UUID]):
         header, attested = self._header(submission, payload, case_id, now)
         # Idempotency is optimistic: the unique event id makes a repeat fail on save, and
         # only then (or when the case refuses the event) is the first recording looked up.
-        for _ in range(MAX_WRITE_ATTEMPTS):
+        # A conflict is only ever raised from a fresh read, against the version the caller
+        # named; a lost race without one is retried until the patience runs out.
+        retries = Retries(self.write_patience)
+        while not retries.expired:
             case, from_cache = self._writable(case_id)
             try:
                 if submission.author.organisation not in case.network:
@@ -262,11 +287,14 @@ class CaseStore(Application[UUID]):
                 existing = self._replay(submission, header)
                 if existing is not None:
                     return existing
-                continue  # someone else wrote this version first; retry on a fresh read
+                # Someone else wrote this version first: try again on a fresh read, which
+                # tells a caller that named a version that the case has moved on.
+                if not retries.pause():
+                    break
+                continue
             self._keep(case)
             return self._recorded(case_id, header.event_id, recordings)
-        current = self.case(case_id).version
-        raise errors.VersionConflict(expected_version or current, current)
+        raise errors.CaseBusy(str(case_id), retries.waited)
 
     def _record_on(
         self,
@@ -276,8 +304,9 @@ class CaseStore(Application[UUID]):
         header: EventHeader,
         now: datetime,
     ) -> tuple[Sealed, list[Any]]:
-        """Seal, countersign and record one event on `case`; returns what to save."""
-        was_open = case.is_open
+        """Seal, countersign and record one event on `case`; returns what to save. The
+        person index is saved with it when the case ends or its network changes."""
+        was_open, was_network = case.is_open, list(case.network)
         control = payload.control_values()
         sealed, stored = self._seal(
             case.id,
@@ -292,8 +321,12 @@ class CaseStore(Application[UUID]):
         case.record(payload.event_type, header=stored, control=control, content=sealed.content)
         touched: list[Any] = [case]
         if was_open and not case.is_open:
-            person: Person = self.repository.get(UUID(case.person_id))
+            person = self.person_of(case)
             person.end(case.id, now)
+            touched.append(person)
+        elif case.network != was_network:
+            person = self.person_of(case)
+            person.network_changed(case.id, case.network, now)
             touched.append(person)
         return sealed, touched
 
@@ -368,10 +401,8 @@ class CaseStore(Application[UUID]):
         """The event's header and its attested content: ids, times and who vouches."""
         author = submission.author.organisation
         told = submission.occurred_at
-        if told is not None and told.utcoffset() is None:
-            raise errors.PayloadInvalid(
-                submission.event_type, [FieldProblem("occurred_at", "needs a time zone")]
-            )
+        if told is not None:
+            self._check_occurred_at(submission.event_type, told, now)
         attested = self.provenance.attest(
             submission,
             payload,
@@ -379,11 +410,8 @@ class CaseStore(Application[UUID]):
             case_id=str(case_id) if case_id else None,
             now=now,
         )
-        occurred_at = attested.occurred_at
-        if occurred_at > now + CLOCK_SKEW:
-            raise errors.PayloadInvalid(
-                submission.event_type, [FieldProblem("occurred_at", "may not lie in the future")]
-            )
+        occurred_at = attested.occurred_at  # a signed document may tell it alone
+        self._check_occurred_at(submission.event_type, occurred_at, now)
         event_id = self._event_id(attested.submission_id, author, case_id)
         # The time the author told: a signed submission may tell it in its document only.
         if told is None and submission.signature is not None:
@@ -407,6 +435,26 @@ class CaseStore(Application[UUID]):
         find their first attempt and two organisations' ids never collide."""
         scope = f"{case_id or 'new-case'}\x1f{author}"
         return str(uuid5(EVENT_NAMESPACE, f"{scope}\x1f{submission_id}"))
+
+    @staticmethod
+    def _check_occurred_at(event_type: str, occurred_at: datetime, now: datetime) -> None:
+        """When the event happened, checked before anything formats or compares it: in
+        UTC it must be a time Python can hold (an offset may push year 1 or 9999 out of
+        range), after `EARLIEST` and not in the future."""
+        problem = None
+        if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
+            problem = "needs a time zone"
+        else:
+            try:
+                in_utc: datetime | None = occurred_at.astimezone(UTC)
+            except OverflowError:
+                in_utc = None
+            if in_utc is None or in_utc < EARLIEST:
+                problem = f"must lie after {EARLIEST.date().isoformat()}"
+            elif in_utc > now + CLOCK_SKEW:
+                problem = "may not lie in the future"
+        if problem is not None:
+            raise errors.PayloadInvalid(event_type, [FieldProblem("occurred_at", problem)])
 
     def _digest(self, submission: Submission, told: datetime | None, case_id: UUID) -> str:
         """A digest keyed per case: a plain hash of a low-entropy field would reveal its
@@ -492,12 +540,25 @@ class CaseStore(Application[UUID]):
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
 
+    def person_of(self, case: Case) -> Person:
+        """The person index of a case's person."""
+        person = self._read_person(UUID(case.person_id))
+        if person is None:
+            raise errors.CaseNotFound(str(case.id))
+        return person
+
     def _person(self, pid: UUID, now: datetime) -> Person:
-        try:
-            person: Any = self.repository.get(pid)
-        except AggregateNotFoundError:
-            return Person.register(pid, now)
-        assert isinstance(person, Person)  # noqa: S101 - ids are namespaced per kind
+        return self._read_person(pid) or Person.register(pid, now)
+
+    def _read_person(self, pid: UUID) -> Person | None:
+        """A person index read straight from its events. Not through the repository: its
+        cache would answer a known person with a copy and a known-nothing with a further
+        look for a snapshot, and a referral must take about as long whether the person is
+        known or not (see `open_case`)."""
+        person: Any = None
+        for event in self.events.get(pid):
+            person = cast(Person.Event, event).mutate(person)
+        assert person is None or isinstance(person, Person)  # noqa: S101 - ids per kind
         return person
 
     def _recorded(self, case_id: UUID, event_id: str, recordings: Sequence[Any]) -> Recorded:

@@ -6,7 +6,9 @@ is one lookup by primary key and one constant-time comparison.
 
 An API process may keep the rows it has looked up (`TokenCache`), so that a request costs
 no database round trip. Revocation still takes effect for every process by the time
-`Clients.revoke` returns: see `TokenCache` for how.
+`Clients.revoke` returns: see `TokenCache` for how. It also ends the client's live
+streams: at once in this process, and on PostgreSQL in every API process by the time it
+returns (casestore.adapters.live_streams).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from nacl.encoding import URLSafeBase64Encoder
 from nacl.utils import random
 
 from casestore.adapters import metrics
+from casestore.adapters.live_streams import LiveStreams
 from casestore.adapters.persistence.client_table import ClientRow, ClientTable
 from casestore.adapters.token_cache import REVOCATION_BOUND_SECONDS, TokenCache
 
@@ -93,6 +96,7 @@ class Clients:
         self._organisations = frozenset(organisations)
         self._clock = clock
         self._cache: ClientCache | None = None
+        self._streams: LiveStreams | None = None
 
     @property
     def broadcasts_revocations(self) -> bool:
@@ -103,6 +107,10 @@ class Clients:
         """Keep looked-up clients in `cache` (an API process on PostgreSQL, whose listener
         keeps it honest), or stop."""
         self._cache = cache
+
+    def use_streams(self, streams: LiveStreams | None) -> None:
+        """End the streams in `streams` of a client this process revokes (an API process)."""
+        self._streams = streams
 
     @property
     def table(self) -> ClientTable:
@@ -155,8 +163,11 @@ class Clients:
         self._table.revoke(client_id, self._clock())
         if self._cache is not None:
             self._cache.invalidate(client_id)
+        if self._streams is not None:
+            self._streams.end(client_id)
         if self._table.broadcasts_revocations:
-            # API processes may serve from a cache that lags by up to the bound: outwait it.
+            # API processes may serve from a cache, and stream, until their listener applies
+            # the broadcast, which it does within the bound: outwait it.
             time.sleep(REVOCATION_BOUND_SECONDS * 1.1)
         row = self._table.get(client_id)
         assert row is not None  # noqa: S101 - clients are never deleted
@@ -193,6 +204,10 @@ class Clients:
         if not hmac.compare_digest(_hash(secret), entry.token_hash):
             raise Unauthenticated()
         return self._active(entry.client)
+
+    def now(self) -> datetime:
+        """The clock expiry is judged by."""
+        return self._clock()
 
     def _active(self, client: Client) -> Client:
         if not client.active(self._clock()):

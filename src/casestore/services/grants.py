@@ -1,9 +1,11 @@
-"""Grants after the fact: a new policy version, a rotated key, a shredded case.
+"""Grants after the fact: a new policy version, a rotated key, a rule's validity ending,
+a shredded case.
 
-Sealing grants at write time what the policy in force allows then. When the policy or an
-organisation's key changes, `reconcile` re-seals from the escrow what is newly granted and
-deletes what no longer is; shredding destroys a closed case's key and every wrapped data
-key, so its content can never be opened again.
+Sealing grants at write time what the policy in force allows then. When the policy, the
+rules in force or an organisation's key change, `reconcile` re-seals from the escrow what
+is newly granted and deletes what no longer is; shredding destroys a closed case's key and
+every wrapped data key, so its content can never be opened again. Every such change is
+recorded, with its reason, in the grant history (`history`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 
-from casestore.adapters.persistence.sharing_tables import AccessRow, ShredRecord
+from casestore.adapters.persistence.grant_history import (
+    GRANTED,
+    REVOKED,
+    GrantChangeRow,
+    GrantHistoryTable,
+)
+from casestore.adapters.persistence.rows import project
+from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.services.case_store import CaseStore
@@ -48,24 +59,49 @@ class GrantChanges:
         )
 
 
+@dataclass(frozen=True)
+class GrantChange:
+    """One grant given or taken after its event was sealed, and why."""
+
+    changed_at: datetime
+    case_id: str
+    version: int
+    event_id: str
+    org_id: str
+    key_id: str
+    change: str  # granted | revoked
+    policy_version: str
+    rules: str
+    reason: str
+
+
+BY_HAND = "grants reconcile"
+RECONCILE_ATTEMPTS = 3  # a write to the case between the reads of a reconciliation
+
+
 class Grants:
     """Re-granting, revoking and shredding, for one case or every case."""
 
-    def __init__(self, store: CaseStore, sealer: Sealer) -> None:
+    def __init__(self, store: CaseStore, sealer: Sealer, history: GrantHistoryTable) -> None:
         self.store = store
         self.sealer = sealer
         self._tables = store.records.tables
+        self._history = history
 
-    def reconcile(self, case_id: UUID) -> GrantChanges:
+    def history(self, case_id: UUID) -> list[GrantChange]:
+        """Every grant of the case changed after the fact, oldest first."""
+        return [project(GrantChange, row) for row in self._history.of_case(str(case_id))]
+
+    def reconcile(self, case_id: UUID, reason: str = BY_HAND) -> GrantChanges:
         """Bring one case's grants and access in line with the current policy and keys:
         re-seal from escrow what is newly granted, delete what no longer is. A grant whose
-        fields change is replaced by one for the fields now granted."""
+        fields change is replaced by one for the fields now granted. Each change goes into
+        the grant history with `reason`."""
         now = self.store.clock()
         cid = str(case_id)
         tables = self._tables
-        have = {
-            (g.org_id, g.version, g.key_id): frozenset(g.fields) for g in tables.grants_of_case(cid)
-        }
+        rows = {(g.org_id, g.version, g.key_id): g for g in tables.grants_of_case(cid)}
+        have = {key: frozenset(g.fields) for key, g in rows.items()}
         have_access = {(a.org_id, a.version) for a in tables.access_of_case(cid)}
         want: dict[tuple[str, int, str], frozenset[str]] = {}
         events: dict[int, tuple[Case.Event, frozenset[str]]] = {}
@@ -133,29 +169,67 @@ class Grants:
             if (org, version) not in have_access
         ]
         access_removed = [(org, cid, v) for org, v in have_access if (org, v) not in want_access]
+        history = [
+            self._change(rows[(org, cid_version, key_id)], REVOKED, now, reason)
+            for org, _, cid_version, key_id in revoked
+        ] + [self._change(row, GRANTED, now, reason) for row in added]
         tables.change_grants(
-            add=added, remove=revoked, add_access=access_added, remove_access=access_removed
+            add=added,
+            remove=revoked,
+            add_access=access_added,
+            remove_access=access_removed,
+            history=history,
         )
         return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
+
+    def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
+        rules = sorted(
+            {rule for basis in json.loads(grant.basis).values() for rule in basis["rules"]}
+        )
+        return GrantChangeRow(
+            changed_at=now,
+            case_id=grant.case_id,
+            version=grant.version,
+            event_id=grant.event_id,
+            org_id=grant.org_id,
+            key_id=grant.key_id,
+            change=change,
+            policy_version=self.sealer.policy_version,
+            rules=",".join(rules),
+            reason=reason,
+        )
 
     def apply_policy(self, matrix: AccessMatrix, version: str) -> GrantChanges:
         """Put a new policy version in force and re-grant or revoke for every case."""
         self.sealer.use_policy(matrix, version)
-        changes = self.reconcile_all()
+        changes = self.reconcile_all(f"policy {version} applied")
         log.info("policy applied", policy_version=version, **vars(changes))
         return changes
 
-    def reconcile_all(self, progress: Progress | None = None) -> GrantChanges:
+    def reconcile_all(
+        self, reason: str = BY_HAND, progress: Progress | None = None
+    ) -> GrantChanges:
         """Reconcile every case that still has its key (shredded cases hold nothing);
         `progress(done, total)` hears of each case done."""
         total = GrantChanges(0, 0, 0, 0)
         case_ids = self._tables.case_ids()
         for done, cid in enumerate(case_ids, start=1):
             if self._tables.shred_record(cid) is None:
-                total = total + self.reconcile(UUID(cid))
+                total = total + self._reconcile_while_written(UUID(cid), reason)
             if progress is not None:
                 progress(done, len(case_ids))
         return total
+
+    def _reconcile_while_written(self, case_id: UUID, reason: str) -> GrantChanges:
+        # An event appended between the reads of a reconciliation brings grants of its own,
+        # which the reconciliation then means to add as well: the insert fails, nothing is
+        # changed, and a fresh read settles it.
+        for _ in range(RECONCILE_ATTEMPTS - 1):
+            try:
+                return self.reconcile(case_id, reason)
+            except IntegrityError:
+                continue
+        return self.reconcile(case_id, reason)
 
     def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:
         """Destroy a closed case's key and every wrapped data key: its content can never be
@@ -166,8 +240,14 @@ class Grants:
         existing = self._tables.shred_record(str(case_id))
         if existing is not None:
             return existing
-        record = ShredRecord(str(case_id), self.store.clock(), by, reason)
-        self._tables.shred(record)
+        now = self.store.clock()
+        record = ShredRecord(str(case_id), now, by, reason)
+        why = f"shredded by {by}: {reason}"
+        history = [
+            self._change(grant, REVOKED, now, why)
+            for grant in self._tables.grants_of_case(str(case_id))
+        ]
+        self._tables.shred(record, history)
         self.sealer.forget_case_key(str(case_id))
         return record
 

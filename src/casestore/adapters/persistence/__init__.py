@@ -7,5 +7,7 @@ postgres.py          the PostgreSQL backend and recorder (one save is one statem
 sharing_tables.py    grants, access, event ids and escrows, case keys: written with events
 client_table.py      API clients (token hashes)
 subscription_table.py webhook subscriptions and their delivery attempts
+grant_history.py     every grant given or taken after its event was written, and why
+housekeeping_table.py scheduled jobs: when each last ran, which worker holds it
 rows.py              rows as dataclasses; columns and the one time form in storage
 """

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import OnSaved, Wakeup
+from casestore.adapters.wakeup import OnRevoked, OnSaved, Wakeup
 
 INSERT_CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
@@ -113,6 +113,14 @@ class Backend(ABC):
     def schema_changed(self) -> None:  # noqa: B027
         """Pick up what migrations created that connections cache (types)."""
 
+    # ---- when it cannot serve ---------------------------------------------------------------
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether `exc` means the database cannot serve just now (down, restarting, out of
+        connections, locked), so the caller should come back later: no fault of its own,
+        nor a bug."""
+        return False
+
     # ---- what other processes learn ------------------------------------------------------
 
     def announce_revocation(self, cursor: Cursor, client_id: str) -> None:  # noqa: B027
@@ -125,6 +133,7 @@ class Backend(ABC):
         on_saved: OnSaved,
         max_position: Callable[[], int],
         tokens: TokenCache[Any] | None = None,
+        on_revoked: OnRevoked | None = None,
     ) -> Wakeup:
         """The live feeds' wakeup for this database (not started); on PostgreSQL it also
-        keeps `tokens` honest."""
+        keeps `tokens` honest and tells `on_revoked` of every revocation broadcast."""

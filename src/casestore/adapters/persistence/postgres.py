@@ -6,23 +6,37 @@ lock is the library's guarantee kept whole — notification ids are handed out a
 committed one transaction at a time, so a reader tailing the global order never passes
 a gap that a slower writer fills later — and doing it server-side costs one round trip
 instead of the library's pipelined BEGIN … COMMIT.
+
+When the server goes away, requests fail fast instead of waiting it out: a connection is
+waited for at most the pool's timeout (`CASESTORE_DATABASE_WAIT`), and the library's ten
+retries per read (up to a minute while the server is down) give way to one: after a
+failure the pool drops every connection that died with the server, so the retry, and
+every later request, gets a live one or times out at once. A save is never retried:
+whether a save that failed on a broken connection committed cannot be told, and only an
+idempotency key makes a repeat safe. The caller gets a 503 and comes back.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import Notification, StoredEvent
+import structlog
+from eventsourcing.persistence import (
+    InterfaceError,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import retry
-from psycopg import InterfaceError, OperationalError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool import PoolTimeout
 
 from casestore.adapters.persistence.backend import Backend, Cursor
 from casestore.adapters.persistence.recorder import CaseRecorder
@@ -35,10 +49,23 @@ from casestore.adapters.persistence.sharing_tables import (
     side_values,
 )
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import REVOCATIONS_CHANNEL, OnSaved, PostgresWakeup, Wakeup
+from casestore.adapters.wakeup import (
+    REVOCATIONS_CHANNEL,
+    OnRevoked,
+    OnSaved,
+    PostgresWakeup,
+    Wakeup,
+)
 
 COLUMNS = {table: columns(row) for table, row in SIDE_TABLES.items()}
 """The keys of each side table's rows in the save function's JSON argument."""
+UNAVAILABLE = (OperationalError, InterfaceError)
+"""How the datastore reports a server it cannot reach or use now (its own error classes,
+wrapping psycopg's: a refused or broken connection, a pool timeout, a shutdown, a lock
+or statement timeout)."""
+
+log = structlog.get_logger("casestore.adapters.persistence")
+T = TypeVar("T")
 
 
 class PostgresBackend(Backend):
@@ -56,13 +83,19 @@ class PostgresBackend(Backend):
         schema = self.datastore.schema.replace('"', '""')
         return f'"{schema}".casestore_{name}'
 
-    def transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
-        return self.datastore.transaction(commit=commit)
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[Cursor]:
+        with self.recovering(), self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
         # One autocommitted statement: no BEGIN/ROLLBACK round trips around a lone read.
-        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+        with (
+            self.recovering(),
+            self.datastore.get_connection() as conn,
+            conn.cursor() as cursor,
+        ):
             yield cursor
 
     def has_table(self, name: str, *, own: bool = True) -> bool:
@@ -87,6 +120,44 @@ class PostgresBackend(Backend):
     def schema_changed(self) -> None:
         self.datastore.register_type_adapters()
 
+    def one(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self.read_once_more(lambda: Backend.one(self, statement, params))
+
+    def all(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.read_once_more(lambda: Backend.all(self, statement, params))
+
+    # ---- when the server goes away -------------------------------------------------------
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return isinstance(exc, UNAVAILABLE)
+
+    def read_once_more(self, read: Callable[[], T]) -> T:
+        """`read`, tried again once if it failed on a connection that died with the server
+        (the pool is cleared of those first); not when no connection came in time."""
+        try:
+            return read()
+        except UNAVAILABLE as exc:
+            if isinstance(exc.__cause__, PoolTimeout):
+                raise
+        return read()
+
+    @contextmanager
+    def recovering(self) -> Iterator[None]:
+        """Drop the dead connections when what runs inside fails on one."""
+        try:
+            yield
+        except UNAVAILABLE as exc:
+            if not isinstance(exc.__cause__, PoolTimeout):
+                self.drop_dead_connections(exc)
+            raise
+
+    def drop_dead_connections(self, exc: BaseException) -> None:
+        """Check the pooled connections and replace the broken ones (the pool reconnects
+        in the background, backing off while the server stays away)."""
+        log.warning("database connection failed", error=str(exc).strip()[:200])
+        with suppress(Exception):
+            self.datastore.pool.check()
+
     def announce_revocation(self, cursor: Cursor, client_id: str) -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", (REVOCATIONS_CHANNEL, client_id))
 
@@ -95,8 +166,11 @@ class PostgresBackend(Backend):
         on_saved: OnSaved,
         max_position: Callable[[], int],
         tokens: TokenCache[Any] | None = None,
+        on_revoked: OnRevoked | None = None,
     ) -> Wakeup:
-        return PostgresWakeup(on_saved, self.listening_connection, self.events_channel, tokens)
+        return PostgresWakeup(
+            on_saved, self.listening_connection, self.events_channel, tokens, on_revoked
+        )
 
     def listening_connection(self) -> psycopg.Connection[Any]:
         """A plain autocommit connection with the pool's arguments, for LISTEN."""
@@ -106,6 +180,8 @@ class PostgresBackend(Backend):
 
 
 class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
+    backend: PostgresBackend
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.backend = PostgresBackend(datastore, self.channel_name, self.events_table_name)
@@ -146,8 +222,8 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         ).format(schema=schema, function=one)
 
     # Replaces the library's insert (checked against eventsourcing 9.5.6; the contract test
-    # in tests/unit/test_library_contract.py fails when it changes).
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    # in tests/unit/test_library_contract.py fails when it changes). Tried once: see the
+    # module docstring.
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -160,9 +236,38 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             if table_rows
         }
         statement, params = self._append_call(stored_events, json.dumps(side))
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        with (
+            self.backend.recovering(),
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as cur,
+        ):
             cur.execute(statement, params, prepare=True)
             return [row[0] for row in cur.fetchall()]
+
+    # The library's reads retry ten times, 0.2 s apart, each waiting for a connection: about
+    # a minute while the server is down. These are the same reads, tried once more at most.
+
+    def select_events(self, originator_id: UUID | str, **kwargs: Any) -> Sequence[StoredEvent]:
+        read: Callable[..., Sequence[StoredEvent]] = _unretried(
+            PostgresApplicationRecorder.select_events
+        )
+        return self.backend.read_once_more(lambda: self._recovered(read, originator_id, **kwargs))
+
+    def select_notifications(self, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        read: Callable[..., Sequence[Notification]] = _unretried(
+            PostgresApplicationRecorder.select_notifications
+        )
+        return self.backend.read_once_more(lambda: self._recovered(read, *args, **kwargs))
+
+    def max_notification_id(self) -> int | None:
+        read: Callable[..., int | None] = _unretried(
+            PostgresApplicationRecorder.max_notification_id
+        )
+        return self.backend.read_once_more(lambda: self._recovered(read))
+
+    def _recovered(self, read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.backend.recovering():
+            return read(self, *args, **kwargs)
 
     def _append_call(
         self, stored_events: Sequence[StoredEvent], side: str
@@ -183,9 +288,16 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         return self._append_statement, (events, side)
 
     def feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:
+        return self.backend.read_once_more(lambda: self._feed_rows(org_id, after, limit))
+
+    def _feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:
         # Plain tuples: a feed page is a thousand wide rows, and naming each costs more
         # than the query.
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        with (
+            self.backend.recovering(),
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as cur,
+        ):
             cur.execute(self._feed_statement, (org_id, after, limit), prepare=True, binary=True)
             return [
                 FeedRow(
@@ -202,7 +314,20 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             ]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
-        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+        return self.backend.read_once_more(lambda: self._position_of(originator_id, version))
+
+    def _position_of(self, originator_id: UUID, version: int) -> int | None:
+        with (
+            self.backend.recovering(),
+            self.datastore.get_connection() as conn,
+            conn.cursor() as cursor,
+        ):
             cursor.execute(self._position_statement, (originator_id, version), prepare=True)
             row = cursor.fetchone()
             return None if row is None else int(row["notification_id"])
+
+
+def _unretried(method: Callable[..., T]) -> Callable[..., T]:
+    """The library method without its retry decorator."""
+    unwrapped: Callable[..., T] = inspect.unwrap(method)
+    return unwrapped

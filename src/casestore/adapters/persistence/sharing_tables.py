@@ -23,6 +23,7 @@ from typing import Any
 from eventsourcing.persistence import DatabaseError
 
 from casestore.adapters.persistence.backend import Backend, Cursor
+from casestore.adapters.persistence.grant_history import GrantChangeRow
 from casestore.adapters.persistence.rows import COLUMN, columns, from_row, values
 
 
@@ -236,8 +237,10 @@ class SharingTables:
         remove: Iterable[tuple[str, str, int, str]] = (),
         add_access: Sequence[AccessRow] = (),
         remove_access: Iterable[tuple[str, str, int]] = (),
+        history: Sequence[GrantChangeRow] = (),
     ) -> None:
-        """Re-grant and revoke in one transaction; `remove` keys are (org, case, version, key)."""
+        """Re-grant and revoke in one transaction, with the history of what changed;
+        `remove` keys are (org, case, version, key)."""
         sql = self.backend.sql
         with self.backend.transaction(commit=True) as cursor:
             removed = list(remove)
@@ -262,9 +265,15 @@ class SharingTables:
             self.backend.insert(
                 cursor, "access", columns(AccessRow), [values(a) for a in add_access]
             )
+            self._record(cursor, history)
 
-    def shred(self, record: ShredRecord) -> None:
-        """Destroy the case key and every wrapped data key of the case; keep the record."""
+    def _record(self, cursor: Cursor, history: Sequence[GrantChangeRow]) -> None:
+        rows = [values(change) for change in history]
+        self.backend.insert(cursor, "grant_history", columns(GrantChangeRow), rows)
+
+    def shred(self, record: ShredRecord, history: Sequence[GrantChangeRow] = ()) -> None:
+        """Destroy the case key and every wrapped data key of the case; keep the record,
+        and the history of the grants it revokes."""
         sql = self.backend.sql
         shredded_at, by, reason = values(record)[1:]
         with self.backend.transaction(commit=True) as cursor:
@@ -282,3 +291,4 @@ class SharingTables:
                 sql(f"UPDATE {self._t('event_ids')} SET escrow_json = NULL WHERE case_id = %s"),
                 (record.case_id,),
             )
+            self._record(cursor, history)

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Notification, OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from casestore.adapters.persistence.backend import Backend, Cursor
@@ -25,7 +25,10 @@ from casestore.adapters.persistence.sharing_tables import (
     write_side_rows,
 )
 from casestore.adapters.token_cache import TokenCache
-from casestore.adapters.wakeup import OnSaved, SQLiteWakeup, Wakeup
+from casestore.adapters.wakeup import OnRevoked, OnSaved, SQLiteWakeup, Wakeup
+
+TRANSIENT = ("database is locked", "database table is locked", "unable to open", "disk I/O")
+"""What SQLite says when the file cannot be used just now."""
 
 
 class SQLiteBackend(Backend):
@@ -82,11 +85,17 @@ class SQLiteBackend(Backend):
             raise ValueError("a migration ends inside a statement")
         return statements
 
+    def unavailable(self, exc: BaseException) -> bool:
+        # SQLite calls every failure an OperationalError, a missing table as much as a
+        # file another process holds locked past the timeout: only the second kind passes.
+        return isinstance(exc, OperationalError) and any(cause in str(exc) for cause in TRANSIENT)
+
     def wakeup(
         self,
         on_saved: OnSaved,
         max_position: Callable[[], int],
         tokens: TokenCache[Any] | None = None,
+        on_revoked: OnRevoked | None = None,
     ) -> Wakeup:
         return SQLiteWakeup(on_saved, max_position)
 

@@ -158,6 +158,14 @@ class SubscriptionTable:
             row = cursor.fetchone()
         return None if row is None else from_row(SubscriptionRow, row)
 
+    def renew(self, worker_id: str, until: datetime) -> None:
+        """Extend every lease `worker_id` still holds (none it lost to another worker)."""
+        self.backend.write(
+            f"UPDATE {self._t('subscriptions')} SET locked_until = %s "
+            "WHERE worker_id = %s AND locked_until IS NOT NULL",
+            (stamp(until), worker_id),
+        )
+
     def release(self, subscription_id: str, worker_id: str) -> None:
         self.backend.write(
             f"UPDATE {self._t('subscriptions')} SET worker_id = NULL, locked_until = NULL "

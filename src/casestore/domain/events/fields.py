@@ -32,6 +32,12 @@ OrganisationId = Annotated[
 ]
 Level = Annotated[int, Field(ge=1, le=4)]
 
+MAX_JSON_INTEGER = 2**53 - 1
+"""The largest integer every partner's JSON holds exactly (I-JSON, RFC 7493) and that can be
+written in canonical JSON to be signed (RFC 8785): every count and position is below it."""
+
+Count = Annotated[int, Field(ge=1, le=MAX_JSON_INTEGER)]
+
 
 def _not_in_future(value: date, info: ValidationInfo) -> date:
     today = (info.context or {}).get("today")

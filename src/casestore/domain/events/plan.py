@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from casestore.domain import errors
-from casestore.domain.events.fields import Levensdomein, LongText, OrganisationId, ShortText, Strict
+from casestore.domain.events.fields import (
+    Count,
+    Levensdomein,
+    LongText,
+    OrganisationId,
+    ShortText,
+    Strict,
+)
 from casestore.domain.events.payload import OWNED_BY, Payload, control
 from casestore.domain.events.registry import event_type
 
@@ -32,7 +39,7 @@ class Actie(Strict):
     "The integral levensloopplan set or changed: goals per domain, actions per owner.",
 )
 class Planwijziging(Payload):
-    planversie: int = control(ge=1)
+    planversie: Count = control()
     doelen: list[Doel] = Field(min_length=1, max_length=50)
     acties: list[Actie] = Field(
         min_length=1, max_length=100, json_schema_extra={OWNED_BY: "organisatie"}

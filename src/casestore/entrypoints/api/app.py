@@ -9,6 +9,7 @@ from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
 
+from casestore.adapters.live_streams import LiveStreams
 from casestore.bootstrap import Services
 from casestore.entrypoints.api import (
     cases,
@@ -48,9 +49,11 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.writes = ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="casestore-write")
         services.clients.use_cache(app.state.tokens)
+        services.clients.use_streams(app.state.streams)
         app.state.wakeup.start()
         yield
         app.state.wakeup.stop()
+        services.clients.use_streams(None)
         services.clients.use_cache(None)
         app.state.writes.shutdown()
         services.close()
@@ -71,8 +74,10 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     # Clients are cached only where a listener keeps the cache honest (PostgreSQL): there
     # a request's bearer token costs no database round trip.
     app.state.tokens = ClientCache() if services.clients.broadcasts_revocations else None
-    # Live feeds await the wakeup (api/stream.py); on PostgreSQL it also feeds the cache.
-    app.state.wakeup = services.wakeup(app.state.tokens)
+    # Live feeds await the wakeup (api/stream.py); on PostgreSQL it also feeds the cache
+    # and ends the live streams of every client revoked.
+    app.state.streams = LiveStreams()
+    app.state.wakeup = services.wakeup(app.state.tokens, app.state.streams.end)
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)

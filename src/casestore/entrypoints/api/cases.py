@@ -6,16 +6,17 @@ import asyncio
 import contextvars
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic_core import to_json
 
-from casestore.entrypoints.api.deps import Disclosed, Reader, Writer, services_of
+from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep, Writer, services_of
 from casestore.entrypoints.api.openapi import errors
 from casestore.entrypoints.api.problems import HttpProblem
 from casestore.entrypoints.api.schemas import (
+    BekendheidPublic,
     CaseCreate,
     EventCreate,
     EventRecorded,
@@ -121,6 +122,17 @@ def _as_sent(body: object) -> Response:
     validating them against it would re-spell what the signatures cover (and cost more
     than reading them)."""
     return Response(to_json(body), media_type="application/json")
+
+
+@router.get("/{case_id}/bekendheid", response_model=BekendheidPublic, responses=errors(404))
+def check_bekendheid(case_id: UUID, caller: Reader, services: ServicesDep) -> dict[str, Any]:
+    """The bekendheid check of a case's person: custodian (ZVH) only; 404 for anyone else."""
+    found = services.bekendheid.check(caller.org_id, case_id)
+    return {
+        "case_id": found.case_id,
+        "lopende_casus": found.lopende_casus,
+        "casussen": [vars(c) for c in found.casussen],
+    }
 
 
 async def _write(request: Request, call: Callable[[], Recorded]) -> Recorded:

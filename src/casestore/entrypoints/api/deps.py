@@ -61,6 +61,13 @@ class Bearer(SecurityBase):
 CALLER_KEY = "casestore.caller"
 
 
+def bearer_token(request: Request) -> str:
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated()
+    return token
+
+
 async def authenticate(request: Request) -> Client:
     """The client behind the bearer token, after its rate limit is charged (once per
     request, however many dependencies ask). Answered on the event loop when the token
@@ -68,9 +75,7 @@ async def authenticate(request: Request) -> Client:
     known: Client | None = request.scope.get(CALLER_KEY)
     if known is not None:
         return known
-    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated()
+    token = bearer_token(request)
     clients = services_of(request).clients
     client = clients.authenticate_cached(token)
     if client is None:

@@ -8,12 +8,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic_core import to_json
 
+from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import Disclosed, Reader
 from casestore.entrypoints.api.schemas import FeedPage
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 
-After = Annotated[int, Query(ge=0, description="The last position the caller has seen.")]
+After = Annotated[
+    int,
+    Query(ge=0, le=MAX_JSON_INTEGER, description="The last position the caller has seen."),
+]
 
 
 @router.get("", response_model=FeedPage)

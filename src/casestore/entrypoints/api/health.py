@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from casestore.entrypoints.api.openapi import errors
+from casestore.entrypoints.api.openapi import documented
 from casestore.entrypoints.api.problems import problem_response
 
 router = APIRouter(tags=["health"])
@@ -22,7 +22,7 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     response_model=None,
-    responses=errors(503),
+    responses={503: documented(503, "Not ready: the database, its schema or the delivery loop.")},
 )
 async def readyz(request: Request) -> Any:
     """The database answers with a schema this process serves (and, where this process

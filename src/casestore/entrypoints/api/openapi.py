@@ -30,7 +30,7 @@ DESCRIPTIONS = {
     413: "Request body too large.",
     422: "A field is invalid; `errors` names it.",
     429: "Rate limited; see Retry-After.",
-    503: "Not ready: the database, its schema or the delivery loop.",
+    503: "The database cannot serve now, or the case is too busy: retry after Retry-After.",
 }
 
 
@@ -59,7 +59,7 @@ def derived(route: APIRoute) -> set[int]:
     dependant = route.dependant
     bearers = [d.call for d in _walk(dependant) if isinstance(d.call, Bearer)]
     if bearers:
-        found |= {401, 429}
+        found |= {401, 429, 503}  # a caller's token is looked up in the database
         if any(b.allowed for b in bearers):
             found.add(403)
     if route.body_field is not None:

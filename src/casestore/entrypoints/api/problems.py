@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,6 +34,7 @@ from sharing.errors import (
 )
 
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_UNAVAILABLE = 2  # seconds; the pool's first reconnection comes after about 1
 TYPE_BASE = "https://casestore.example/problems/"
 log = structlog.get_logger("casestore.entrypoints.api")
 
@@ -77,6 +79,7 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (errors.NotHosted, Kind(403, "forbidden", "Forbidden")),
     (errors.VersionConflict, Kind(409, "version-conflict", "Version conflict")),
     (errors.IdempotencyConflict, Kind(409, "idempotency-conflict", "Idempotency conflict")),
+    (errors.CaseBusy, Kind(503, "case-busy", "Case busy")),
     (errors.PersonHasOpenCase, Kind(409, "person-has-open-case", "Person has an open case")),
     (errors.CaseStillOpen, Kind(409, "case-still-open", "Case still open")),
     (errors.ProcessViolation, Kind(409, "process-violation", "Not allowed by the process")),
@@ -143,6 +146,8 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         extra["current_version"] = exc.actual
     elif isinstance(exc, errors.PersonHasOpenCase):
         extra["case_id"] = exc.case_id
+    elif isinstance(exc, errors.CaseBusy):
+        headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
     return problem_response(request, kind.status, kind.slug, kind.title, str(exc), headers, **extra)
@@ -153,8 +158,24 @@ async def _problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status, exc.slug, exc.title, exc.detail, exc.headers)
 
 
+def _not_json(exc: RequestValidationError) -> str | None:
+    """Why the body is not JSON at all, if that is the trouble (400, not a field's 422)."""
+    for error in exc.errors():
+        at_body = tuple(error["loc"]) == ("body",)
+        if error["type"] == "json_invalid":
+            return f"the body is not JSON: {error.get('ctx', {}).get('error', 'cannot parse')}"
+        if at_body and error["type"] == "missing":
+            return "the body is empty: send a JSON object"
+        if at_body and isinstance(error.get("input"), bytes):
+            return "the body is not JSON: send it as application/json"
+    return None
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    not_json = _not_json(exc)
+    if not_json is not None:
+        return problem_response(request, 400, "body-not-json", "Bad request", not_json)
     problems = [
         {
             "field": ".".join(str(part) for part in e["loc"] if part != "body"),
@@ -177,8 +198,29 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         413: "Request too large",
     }.get(exc.status_code, "HTTP error")
     slug = title.lower().replace(" ", "-")
+    detail = str(exc.detail)
+    if exc.status_code == 400:
+        # FastAPI's only 400: a JSON body that is not even text (bytes JSON cannot decode).
+        slug, detail = "body-not-json", "the body is not JSON: it is not valid UTF-8 text"
     headers = dict(exc.headers) if exc.headers else None
-    return problem_response(request, exc.status_code, slug, title, str(exc.detail), headers)
+    return problem_response(request, exc.status_code, slug, title, detail, headers)
+
+
+async def _storage(request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot serve now is the service's trouble, told as such (503) so
+    that the caller comes back; any other storage error is a bug (500)."""
+    if not request.app.state.services.database_unavailable(exc):
+        return await _unexpected(request, exc)
+    log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        request,
+        503,
+        "database-unavailable",
+        "Service unavailable",
+        "the database cannot serve this request now; try again (a write with the same "
+        "Idempotency-Key, which makes the retry safe)",
+        {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -195,4 +237,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     for cls in (errors.CaseStoreError, SharingError, ClientError):
         app.add_exception_handler(cls, _domain)
+    app.add_exception_handler(PersistenceError, _storage)
     app.add_exception_handler(Exception, _unexpected)

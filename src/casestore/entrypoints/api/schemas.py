@@ -9,6 +9,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from casestore.domain.events.fields import MAX_JSON_INTEGER
+
 IdempotencyKey = Field(
     default=None,
     min_length=1,
@@ -53,7 +55,10 @@ class CaseCreate(_In):
 class EventCreate(CaseCreate):
     type: str = Field(description="An event type of the catalogue, e.g. signalering.")
     expected_version: int | None = Field(
-        default=None, ge=1, description="Refuse (409) unless the case is at this version."
+        default=None,
+        ge=1,
+        le=MAX_JSON_INTEGER,
+        description="Refuse (409) unless the case is at this version.",
     )
 
 
@@ -130,6 +135,26 @@ class KeyDirectoryPublic(BaseModel):
 
     document: KeyDirectoryDocument
     signature: dict[str, str] = Field(description="`{org_id, key_id, signature}`.")
+
+
+class KnownCasePublic(BaseModel):
+    case_id: UUID
+    status: str = Field(description="aangemeld, getrieerd, geincludeerd, afgesloten, uitgestroomd.")
+    lopend: bool = Field(description="Whether the case is still open.")
+
+
+class BekendheidPublic(BaseModel):
+    """What the ZVH knows of the person a case is about (the bekendheid check)."""
+
+    case_id: UUID
+    lopende_casus: UUID | None = Field(
+        description="Set when this case is an aanmelding bij lopende casus: a referral by "
+        "a partner outside the network of the person's open case, which is this id. "
+        "The referrer was not told; handle the referral in the open case."
+    )
+    casussen: list[KnownCasePublic] = Field(
+        description="Every case of the person, in the order they were opened."
+    )
 
 
 class FeedPage(BaseModel):

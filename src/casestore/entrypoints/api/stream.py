@@ -3,27 +3,36 @@
 The stream is the catch-up feed read in a loop: read after the last position sent, send
 what came back, then wait for the process's wakeup (casestore.adapters.wakeup) or a few seconds,
 and read again. Correctness rests on the reads (positions commit in order), never on the
-wakeup, so a notification lost between processes only delays an event.
+wakeup, so a notification lost between processes only delays an event. A read that finds
+the database away is tried again after the same wait: the stream stays open through a
+database restart and goes on from where it was.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
+import structlog
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from casestore.adapters import metrics
+from casestore.adapters.live_streams import Ending, LiveStreams
 from casestore.adapters.wakeup import Wakeup
-from casestore.entrypoints.api.deps import Disclosed, Reader
+from casestore.domain.events.fields import MAX_JSON_INTEGER
+from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep, bearer_token
 from casestore.entrypoints.api.feed import After
-from casestore.services.disclosure import Disclosure
+from casestore.services.clients import Client, Clients, Unauthenticated
+from casestore.services.disclosure import Disclosure, SharedEvent
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
+log = structlog.get_logger("casestore.entrypoints.api")
 
 EVENT_NAME = "case-event"  # one name for every type: a client needs one listener
 PAGE = 200
@@ -37,6 +46,7 @@ LastEventId = Annotated[
     Header(
         alias="Last-Event-ID",
         ge=0,
+        le=MAX_JSON_INTEGER,
         description="The id (position) of the last event received; wins over `after`.",
     ),
 ]
@@ -56,8 +66,10 @@ def get_wakeup(request: Request) -> Wakeup:
 
 @router.get("/stream", response_class=EventSourceResponse, responses=STREAM)
 async def stream_feed(
+    request: Request,
     caller: Reader,
     disclosure: Disclosed,
+    services: ServicesDep,
     wakeup: Annotated[Wakeup, Depends(get_wakeup)],
     after: After = 0,
     last_event_id: LastEventId = None,
@@ -68,12 +80,17 @@ async def stream_feed(
     `id` is the event's position and its `data` one item as `GET /v1/feed` returns it,
     in position order, each once. A reconnecting client sends the last id as
     `Last-Event-ID` (browsers do) and misses nothing. Comment lines every 15 s keep the
-    connection open through proxies. The stream ends when the server shuts down.
+    connection open through proxies. The stream ends when the server shuts down, and
+    when the caller's token is revoked or expires.
     """
     start = last_event_id if last_event_id is not None else after
     shutdown = anyio.Event()  # set by sse-starlette when the server is asked to exit
+    streams: LiveStreams = request.app.state.streams
+    session = _Session(
+        disclosure, services.clients, bearer_token(request), caller, services.database_unavailable
+    )
     return EventSourceResponse(
-        _events(disclosure, caller.org_id, start, wakeup, shutdown),
+        _events(session, streams, start, wakeup, shutdown),
         ping=PING_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
         shutdown_event=shutdown,
@@ -81,38 +98,92 @@ async def stream_feed(
     )
 
 
+@dataclass(frozen=True)
+class _Session:
+    """One client's stream: its feed, read a page at a time, and whether it may still be
+    sent. A page is empty while the database is away; None once the client is revoked or
+    expired (the stream then ends)."""
+
+    disclosure: Disclosure
+    clients: Clients
+    token: str
+    caller: Client
+    unavailable: Callable[[BaseException], bool]
+
+    async def after(self, position: int, ending: Ending) -> list[SharedEvent] | None:
+        org_id = self.caller.org_id
+        try:
+            batch = await run_in_threadpool(self.disclosure.feed, org_id, position, PAGE)
+            # Checked after the read: an event committed after the revocation was read
+            # after it too, so this check sees the revocation (or the revoked cache entry).
+            if ending.ended or not await self._still_authorised():
+                return None
+        except Exception as exc:
+            if not self.unavailable(exc):
+                raise
+            log.warning("live feed waits for the database", error=type(exc).__name__)
+            return []
+        return batch
+
+    async def _still_authorised(self) -> bool:
+        try:
+            client = self.clients.authenticate_cached(self.token)
+            if client is None:
+                client = await asyncio.to_thread(self.clients.authenticate, self.token)
+        except Unauthenticated:
+            return False
+        return client.client_id == self.caller.client_id
+
+    def seconds_left(self) -> float:
+        """Until the token expires, by the clients' clock."""
+        return (self.caller.expires_at - self.clients.now()).total_seconds()
+
+
 async def _events(
-    disclosure: Disclosure,
-    org_id: str,
+    session: _Session,
+    streams: LiveStreams,
     position: int,
     wakeup: Wakeup,
     shutdown: anyio.Event,
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every event `org_id` receives after `position`, in order, until the server stops.
-    (A client's disconnect cancels it from outside.)"""
+    """Every event the organisation receives after `position`, in order, until the server
+    stops or the client may no longer read. (A client's disconnect cancels it from
+    outside.)"""
+    ending = streams.open(session.caller.client_id)  # a revocation ends it from outside
     metrics.SSE_CLIENTS.inc()
     try:
-        while not (wakeup.stopped or shutdown.is_set()):
+        while not (wakeup.stopped or shutdown.is_set() or ending.ended):
             seen = wakeup.generation  # before reading: a wakeup during the read is not lost
-            batch = await run_in_threadpool(disclosure.feed, org_id, position, PAGE)
+            batch = await session.after(position, ending)
+            if batch is None:
+                log.info(
+                    "live feed ended: client revoked or expired", client=session.caller.client_id
+                )
+                return
             for event in batch:
                 data = json.dumps(event.to_json(), separators=(",", ":"))
                 yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)
                 position = event.position
             if len(batch) < PAGE:
-                await _until_news(wakeup, seen, shutdown)
+                wait = max(0.0, min(RECHECK_SECONDS, session.seconds_left()))
+                await _until_news(wakeup, seen, shutdown, ending, wait)
     finally:
         metrics.SSE_CLIENTS.dec()
+        streams.close(ending)
 
 
-async def _until_news(wakeup: Wakeup, seen: int, shutdown: anyio.Event) -> None:
-    """Until a wakeup after `seen`, the time to read again anyway, or shutdown."""
+async def _until_news(
+    wakeup: Wakeup, seen: int, shutdown: anyio.Event, ending: Ending, timeout: float
+) -> None:
+    """Until a wakeup after `seen`, `timeout` seconds (the time to read again anyway, or
+    the token's expiry), shutdown, or the client's revocation."""
     async with anyio.create_task_group() as group:
 
-        async def on_shutdown() -> None:
-            await shutdown.wait()
+        async def on_event(event: Callable[[], Awaitable[Any]]) -> None:
+            await event()
             group.cancel_scope.cancel()
 
-        group.start_soon(on_shutdown)
-        await wakeup.wait(seen, RECHECK_SECONDS)
+        group.start_soon(on_event, shutdown.wait)
+        group.start_soon(on_event, ending.wait)
+        await wakeup.wait(seen, timeout)
         group.cancel_scope.cancel()

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import ServicesDep, allow
 from casestore.services.clients import Client, ClientRole
 from casestore.services.webhooks.subscriptions import (
@@ -36,6 +37,7 @@ class SubscriptionCreate(BaseModel):
     after: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_JSON_INTEGER,
         description="Deliver the events after this feed position; default: the current "
         "end, so only events recorded from now on.",
     )

@@ -8,6 +8,7 @@ keeps it wrapped (see signing_secrets.py) for the worker.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from casestore.services.webhooks.destinations import check_host
 from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 
+SUBSCRIPTION_ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex, as `create` makes them
 MAX_URL_LENGTH = 2000
 MAX_DESCRIPTION = 500
 RECENT_ATTEMPTS = 50
@@ -180,6 +182,10 @@ class Subscriptions:
         return self._secrets.unwrap(row.subscription_id, row.secret)
 
     def _row(self, org_id: str, subscription_id: str) -> SubscriptionRow:
+        # Only an id of the form this service hands out is looked up: anything else (a NUL
+        # byte, which PostgreSQL text cannot hold, say) names no subscription.
+        if SUBSCRIPTION_ID.fullmatch(subscription_id) is None:
+            raise SubscriptionNotFound(subscription_id)
         row = self._table.get(subscription_id)
         if row is None or row.org_id != org_id:
             raise SubscriptionNotFound(subscription_id)

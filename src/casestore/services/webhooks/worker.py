@@ -13,8 +13,10 @@ event that was in flight, with the same `webhook-id`.
 
 Several worker processes may run against one database: the lease keeps each subscription
 with one of them at a time, and a worker that stalls past its lease records nothing after
-another took over. The lease must outlast the longest delivery, which the constructor
-checks against the HTTP timeout.
+another took over. A heartbeat renews the leases of the turns in flight every third of
+the lease, so a lease need only outlast a pause of the process, never a delivery: it is
+short (5 s), and the subscriptions of a worker that crashed are taken over by another
+within seconds, resent from the event in flight with the same `webhook-id`.
 
 Retries wait in the database (`next_attempt_at`), not in a sleeping thread; the loop only
 ever waits for the next poll, on an event that `stop()` sets.
@@ -53,7 +55,8 @@ log = structlog.get_logger("casestore.services.webhooks")
 
 PAGE = 20  # events read from the feed at a time
 STALL_SECONDS = 30.0  # a loop silent this long is reported not ready
-LEASE_PER_TIMEOUT = 4  # connect, write, read and pool timeouts may each run their course
+LEASE = timedelta(seconds=5)
+BEATS_PER_LEASE = 3  # renewals per lease: two may fail before another worker may take over
 
 
 @dataclass(frozen=True)
@@ -79,15 +82,15 @@ class Worker:
         clock: Clock = utcnow,
         wall: Clock = utcnow,
         backoff: Backoff | None = None,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = LEASE,
         timeout: float = 10.0,
         poll_interval: float = 0.25,
         concurrency: int = 8,
         batch: int = 100,
         http: httpx.Client | None = None,
     ) -> None:
-        if lease.total_seconds() < LEASE_PER_TIMEOUT * timeout:
-            raise ValueError(f"the lease must last at least {LEASE_PER_TIMEOUT}x the timeout")
+        if lease < timedelta(seconds=1):
+            raise ValueError("the lease must last at least a second")
         self.disclosure = disclosure
         self.subscriptions = subscriptions
         self.table = subscriptions.table
@@ -107,6 +110,8 @@ class Worker:
         self._seen: dict[str, int] = {}
         self._stopping = threading.Event()
         self.last_pass = time.monotonic()  # when the loop last finished a pass
+        self._heartbeat: threading.Thread | None = None
+        self._closed = threading.Event()
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -141,7 +146,32 @@ class Worker:
     def close(self) -> None:
         self._stopping.set()
         self._pool.shutdown(wait=True)
+        self._closed.set()  # the turns are over: nothing left to renew
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
         self._http.close()
+
+    # ---- the heartbeat -------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        """Renew this worker's leases while its turns run, until the worker closes."""
+        interval = self.lease.total_seconds() / BEATS_PER_LEASE
+        while not self._closed.wait(interval):
+            with self._lock:
+                busy = bool(self._inflight)
+            if not busy:
+                continue
+            try:
+                self.table.renew(self.worker_id, self.clock() + self.lease)
+            except Exception as exc:  # storage away: the next beat tries again
+                log.warning("webhook lease renewal failed", error=type(exc).__name__)
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(
+                target=self._beat, name="webhook-heartbeat", daemon=True
+            )
+            self._heartbeat.start()
 
     def dispatch(self) -> list[Future[Turn]]:
         """Start a turn for every due subscription that may have something to deliver."""
@@ -155,6 +185,7 @@ class Worker:
             with self._lock:
                 if sid in self._inflight or (nothing_new and not retry_due):
                     continue
+                self._start_heartbeat()
                 future = self._pool.submit(self._turn, sid, end)
                 self._inflight[sid] = future
             future.add_done_callback(partial(self._done, sid))

@@ -1,0 +1,157 @@
+"""Scheduled housekeeping: what must happen because time passed, not because someone asked.
+
+Sealing grants what the rules in force allow when an event is written, and a rule's
+validity is part of the policy: when a rule's `valid_until` has passed, what it granted
+must be revoked, and when a `valid_from` comes, what it grants must be sealed. Nothing
+else happens at that moment to set this off, so a pass runs every minute or so in the
+worker process (`casestore worker`, or `casestore serve --with-worker`) and reconciles
+every case's grants when a validity boundary has been crossed since the last pass that
+finished (or, on the very first pass, at any time before), recording each change in the
+grant history with the boundary as its reason. A worker that was stopped across a
+boundary acts on it at its next pass. Retention (shredding cases whose period has ended)
+is the next task for the same job.
+
+Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
+keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
+finishes, so a worker that dies mid-pass leaves the work to the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from secrets import token_hex
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
+from casestore.services.case_store import Clock
+from casestore.services.grants import GrantChanges, Grants
+from sharing.policy.model import Rule
+
+log = structlog.get_logger("casestore.services.housekeeping")
+
+JOB = "housekeeping"
+LEASE = timedelta(minutes=10)  # outlasts a reconciliation of every case
+INTERVAL_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A moment at which the rules in force change: a rule begins or ends."""
+
+    at: datetime
+    rule: str
+    began: bool
+    day: date  # the rule's own date: valid_from, or valid_until
+
+    def __str__(self) -> str:
+        if self.began:
+            return f"rule {self.rule} came into force (valid from {self.day.isoformat()})"
+        return f"rule {self.rule} expired (valid until {self.day.isoformat()})"
+
+
+def boundaries(rules: Iterable[Rule], zone: ZoneInfo) -> list[Boundary]:
+    """Every rule's validity boundaries, as moments: its dates are inclusive and local to
+    the policy's zone, so a rule ends at midnight after its `valid_until` there."""
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=zone)
+
+    found = []
+    for rule in rules:
+        if rule.valid_from is not None:
+            found.append(Boundary(midnight(rule.valid_from), rule.id, True, rule.valid_from))
+        if rule.valid_until is not None and rule.valid_until < date.max:
+            end = midnight(rule.valid_until + timedelta(days=1))
+            found.append(Boundary(end, rule.id, False, rule.valid_until))
+    return sorted(found, key=lambda b: (b.at, b.rule))
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one pass found due and did."""
+
+    started: datetime
+    crossed: tuple[Boundary, ...]
+    changes: GrantChanges | None  # None: nothing was due
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{token_hex(3)}"
+
+
+class Housekeeping:
+    def __init__(
+        self,
+        grants: Grants,
+        table: HousekeepingTable,
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.grants = grants
+        self.table = table
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.lease = lease
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> Pass | None:
+        """One pass, if no other worker is running one (None then)."""
+        started = self.clock()
+        row = self.table.claim(JOB, self.worker_id, started, started + self.lease)
+        if row is None:
+            return None
+        try:
+            done = self._expire_and_begin_rules(row.last_run_at, started)
+        except BaseException:
+            self.table.release(JOB, self.worker_id)
+            raise
+        self.table.finish(JOB, self.worker_id, started)
+        return done
+
+    def _expire_and_begin_rules(self, since: datetime | None, now: datetime) -> Pass:
+        policy = self.grants.sealer.matrix.policy
+        crossed = tuple(
+            b
+            for b in boundaries(policy.rules, policy.zone)
+            if (since is None or since < b.at) and b.at <= now
+        )
+        if not crossed:
+            return Pass(now, crossed, None)
+        reason = "; ".join(str(b) for b in crossed)
+        changes = self.grants.reconcile_all(reason)
+        log.info("rules in force changed: grants reconciled", reason=reason, **vars(changes))
+        return Pass(now, crossed, changes)
+
+    # ---- in the worker process -------------------------------------------------------------
+
+    def start(self, interval: float = INTERVAL_SECONDS) -> None:
+        """Run a pass now and every `interval` seconds, in a thread, until `stop()`."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, args=(interval,), name="housekeeping", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _run(self, interval: float) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+            except Exception as exc:  # storage away, say: the next pass tries again
+                log.warning("housekeeping pass failed", error=type(exc).__name__)
+            self._stopping.wait(interval)

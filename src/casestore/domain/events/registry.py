@@ -117,7 +117,8 @@ class EventTypes(Mapping[str, type[Payload]]):
             raise PayloadInvalid(event_type, problems) from None
 
     def describe(self) -> dict[str, Any]:
-        """The types as data: per event type its summary, fields and JSON schema."""
+        """The types as data: per event type its summary, fields (control, content, owned,
+        free-text, BSN) and JSON schema."""
         return {
             event_type: {
                 "summary": schema.summary,
@@ -128,6 +129,8 @@ class EventTypes(Mapping[str, type[Payload]]):
                     for name, info in schema.model_fields.items()
                     if isinstance(extra := info.json_schema_extra, dict) and OWNED_BY in extra
                 },
+                "free_text_fields": list(schema.free_text_fields()),
+                "bsn_fields": list(schema.bsn_fields()),
                 "json_schema": schema.model_json_schema(),
             }
             for event_type, schema in self._types.items()

@@ -9,7 +9,7 @@ concurrent writer, not the caller, caused the conflict.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
@@ -33,9 +33,10 @@ from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, person_id, pseudonym
 from casestore.services.lru import Lru
 from casestore.services.provenance import content_digests, stored_document, submission_document
-from casestore.services.sealing import Sealed, Sealer
+from casestore.services.sealing import Sealed, Sealer, case_context
 from sharing.canonical import canonical_json
 from sharing.errors import PolicyError, SignatureInvalid
+from sharing.policy import CaseContext
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger("casestore")
@@ -166,7 +167,7 @@ class CaseStore(Application[UUID]):
         """Open a case with its aanmelding; a retry with the same key opens nothing new."""
         if submission.event_type != "aanmelding":
             raise errors.OpeningEventRequired(submission.event_type)
-        self._check_author(submission)
+        self._check_author(submission, {submission.author.organisation, self.custodian})
         now = self.clock()
         payload = parse_payload("aanmelding", submission.payload, today=now.date())
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
@@ -240,7 +241,7 @@ class CaseStore(Application[UUID]):
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
                 sealed, touched = self._record_on(case, payload, submission, header, now)
-            except (errors.ProcessViolation, errors.VersionConflict):
+            except (errors.ProcessViolation, errors.VersionConflict, errors.AuthorNotPermitted):
                 if from_cache:
                     continue  # the cached case may be stale: decide on a fresh read
                 existing = self._replay(submission, header)
@@ -270,12 +271,15 @@ class CaseStore(Application[UUID]):
         """Seal, countersign and record one event on `case`; returns what to save."""
         was_open = case.is_open
         control = payload.control_values()
+        context = case_context(case, control)
+        # Authorship by a case role (the levensloopaanbieder scales) is known only now.
+        self._check_author(submission, context)
         sealed, stored = self._seal(
             case.id,
             case.version + 1,
             header,
             submission.event_type,
-            case.audience(control),
+            context,
             payload,
             control,
             self.case_key(case.id),
@@ -344,10 +348,18 @@ class CaseStore(Application[UUID]):
 
     # ---- helpers ----------------------------------------------------------------------
 
-    def _check_author(self, submission: Submission) -> None:
+    def _check_author(
+        self, submission: Submission, case: CaseContext | Collection[str] | None = None
+    ) -> None:
+        """Whether the policy lets the author write the type: in this case when given, else
+        in some case (a case role it could hold), so a refusal needs no read of the case."""
         org = submission.author.organisation
+        matrix = self.sealer.matrix
         try:
-            allowed = self.sealer.matrix.may_author(org, submission.event_type)
+            if case is None:
+                allowed = matrix.may_ever_author(org, submission.event_type)
+            else:
+                allowed = matrix.may_author(org, submission.event_type, case)
         except PolicyError:
             raise errors.UnknownEventType(submission.event_type) from None
         if not allowed:
@@ -420,7 +432,7 @@ class CaseStore(Application[UUID]):
         version: int,
         header: EventHeader,
         event_type: str,
-        network: list[str],
+        network: list[str] | CaseContext,
         payload: Payload,
         control: dict[str, Any],
         case_key: bytes,

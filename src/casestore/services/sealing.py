@@ -26,6 +26,7 @@ from casestore.adapters.persistence.sharing_tables import (
     SideRows,
 )
 from casestore.domain.case import Case
+from casestore.domain.events.intake import REGIE_ROLES
 from casestore.services.lru import Lru
 from casestore.services.provenance import STORED, SUBMISSION
 from sharing.canonical import b64decode, b64encode, canonical_json
@@ -44,7 +45,7 @@ from sharing.envelope import (
 from sharing.errors import CaseKeyDestroyed, SignatureInvalid
 from sharing.keys import MasterKey, Recipient
 from sharing.owned import field_of, parts, reassemble
-from sharing.policy import AccessMatrix, Decision, Scope
+from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
 from sharing.signing import Signature, sign, verify
 
 CASE_KEY_CACHE = 1024
@@ -136,12 +137,12 @@ class Sealer:
         event_id: str,
         event_type: str,
         author: str,
-        network: Iterable[str],
+        network: Iterable[str] | CaseContext,
         content: Mapping[str, Any],
         case_key: bytes,
         now: datetime,
     ) -> Sealed:
-        members = frozenset(network)
+        members = network if isinstance(network, CaseContext) else frozenset(network)
         recipients = self.matrix.recipients(event_type, members, now, author=author)
         plaintexts = self.plaintexts(event_type, content)
         keys = {org: self.keyring.recipient(org, now) for org in recipients.receivers}
@@ -223,10 +224,20 @@ class Sealer:
         basis = {}
         for name in fields:
             access = decision.fields.get(field_of(name)[0])
-            rules = list(access.rules) if access else []
+            grants = access.grants if access else ()
+            rules = [g.rule for g in grants]
             if access is not None and access.as_author:
                 rules.append("author")
-            basis[name] = {"rules": rules, "grounds": list(access.grounds) if access else []}
+            basis[name] = {
+                "rules": rules,
+                "grounds": list(access.grounds) if access else [],
+                "providing": sorted({g for grant in grants for g in grant.providing}),
+                "receiving": sorted({g for grant in grants for g in grant.receiving}),
+                "conditions": [
+                    {"kind": str(c.kind), "record": c.record}
+                    for c in (access.conditions if access else ())
+                ],
+            }
         written = json.dumps(basis)
         self._bases.put(key, (decision, written))
         return written
@@ -281,6 +292,16 @@ class Sealer:
         return reassemble(
             open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
         )
+
+
+def case_context(case: Case | None, control: Mapping[str, Any]) -> CaseContext:
+    """The case as the policy sees an event on it: the network before the event plus whoever
+    the event admits, and the regie in force or named by the event (the policy's case roles
+    of the same names). The opening event (no case yet) carries its network."""
+    if case is None:
+        return CaseContext.of(control["netwerk"])
+    named = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
+    return CaseContext.of(case.audience(dict(control)), {**case.regie, **named})
 
 
 def context_of(region: str, event: Case.Event) -> EventContext:

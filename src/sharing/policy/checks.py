@@ -2,6 +2,8 @@
 
 Each finding carries the path of the offending value inside the document, so the loader
 can turn it into a file line; policies built in code get the same checks without lines.
+Whether the policy is *lawful* is the legal lint's question (`lint.py`), asked once the
+references hold.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from collections.abc import Iterable, Iterator
 
 from sharing.policy.catalogue import Catalogue
 from sharing.policy.findings import Finding, Path
+from sharing.policy.lint import lint_policy
 from sharing.policy.model import Authorship, Parties, Policy, Role, Rule
 
 __all__ = ["Finding", "check_policy"]
 
 
 def check_policy(policy: Policy, catalogue: Catalogue) -> list[Finding]:
-    """Every reason the policy cannot be compiled against `catalogue`; empty when sound."""
-    return structural_problems(policy, catalogue)
+    """Every reason the policy cannot be compiled against `catalogue`; empty when sound.
+    The legal lint runs once the references hold, as it reasons over them."""
+    findings = structural_problems(policy, catalogue)
+    return findings or lint_policy(policy, catalogue)
 
 
 def structural_problems(policy: Policy, catalogue: Catalogue) -> list[Finding]:

@@ -8,6 +8,7 @@ Amsterdam-Amstelland policy was written for.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -426,3 +427,24 @@ def test_the_referral_in_full_goes_only_to_the_zvh_and_the_casusregisseur(
 def test_the_custodian_is_the_zvh(amsterdam: AccessMatrix) -> None:
     assert amsterdam.policy.custodian == "zvh-amsterdam-amstelland"
     assert len(amsterdam.policy.organisations) >= 9
+
+
+# --- the guide for privacy officers --------------------------------------------------------
+
+GUIDE = POLICIES.parent / "docs" / "policy.md"
+
+
+def yaml_blocks(text: str) -> list[str]:
+    return re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_the_guides_example_policy_passes_the_lint_and_its_cases(tmp_path: Path) -> None:
+    blocks = yaml_blocks(GUIDE.read_text(encoding="utf-8"))
+    example, cases = blocks[0], blocks[-1]
+    (tmp_path / "voorbeeld.yaml").write_text(example, encoding="utf-8")
+    (tmp_path / "voorbeeld.tests.yaml").write_text(cases, encoding="utf-8")
+
+    report = run_case_file(tmp_path / "voorbeeld.tests.yaml", compiled(tmp_path / "voorbeeld.yaml"))
+
+    assert report.ok, [str(f) for f in report.failures]
+    assert report.cases == 2

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from casestore.adapters.persistence.sharing_tables import SideRows
 from casestore.services.sealing import Sealed, Sealer
+from sharing.policy import CaseContext
 
 
 class NoSharing(Sealer):
@@ -39,7 +40,7 @@ class NoSharing(Sealer):
         event_id: str,
         event_type: str,
         author: str,
-        network: Iterable[str],
+        network: Iterable[str] | CaseContext,
         plaintexts: Mapping[str, bytes],
         case_key: bytes,
         now: datetime,

@@ -24,7 +24,13 @@ class SharingError(Exception):
 
 
 class PolicyError(SharingError):
-    """A policy document is invalid; the message names the file, line or rule."""
+    """A policy document is invalid; the message names the file, line or rule.
+
+    `problems` holds each problem on a line of its own when a document has several."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
 
 
 class UnknownOrganisation(SharingError):

@@ -342,3 +342,36 @@ def test_grants_history_shows_each_grant_changed_after_the_fact_and_why(tmp_path
     for line in lines:
         assert "  revoked  " in line
         assert line.endswith("shredded by fg-zvh: bewaartermijn verstreken")
+
+
+def test_policy_check_passes_the_demo_region_and_runs_its_cases(tmp_path: Path) -> None:
+    checked = run(["policy", "check", str(POLICY)], tmp_path)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "sound and lawful by the lint" in checked.stdout
+    assert "cases pass" in checked.stdout
+
+
+def test_policy_check_prints_one_line_per_problem_naming_rule_and_law(tmp_path: Path) -> None:
+    police_rule = "    agreements: [convenant-zvh]\n    purpose: Tijdig optreden"
+    text = POLICY.read_text(encoding="utf-8").replace(
+        f"    receiving: [wpg-8]\n{police_rule}", f"    receiving: [avg-6-1-e-wgs]\n{police_rule}"
+    )
+    broken = tmp_path / "regio.yaml"
+    broken.write_text(text, encoding="utf-8")
+
+    checked = run(["policy", "check", str(broken)], tmp_path)
+
+    assert checked.returncode == 1
+    lines = checked.stdout.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith(f"{broken}:") for line in lines)
+    assert all("rule 'signalering-politie'" in line for line in lines)
+    assert "processes under the Wpg, not the AVG" in lines[0]
+
+
+def test_policy_check_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    checked = run(["policy", "check", str(tmp_path / "nope.yaml")], tmp_path)
+
+    assert checked.returncode == 2
+    assert "no policy file" in checked.stderr

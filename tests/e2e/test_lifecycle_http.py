@@ -28,7 +28,7 @@ from casestore.settings import Settings
 from sharing.client import load_decryption_key, load_key_directory, open_event
 from sharing.directory import KeyDirectory
 from sharing.keys import DecryptionKey
-from sharing.policy import Scope
+from sharing.policy import CaseContext, Scope
 from tests.e2e.api import Api
 from tests.e2e.server import serve_in_thread
 from tests.factories import Clock, aanmelding, fresh_bsn
@@ -195,6 +195,12 @@ SIGNALERING: dict[str, Any] = {
     "diagnose": "Schizofrenie, paranoide type.",
     "medicatie": "Depot gestopt sinds drie weken.",
 }
+DOORGEGEVEN = {  # what the procesregisseur passes on after hearing the provider
+    "categorie": "dreiging",
+    "ernst": 3,
+    "gevraagde_actie": "Politie alert bij meldingen van buren.",
+    "toelichting": "Doorgegeven na overleg met de levensloopaanbieder.",
+}
 STEPS: list[tuple[str, str, dict[str, Any]]] = [
     (ZVH, "triagebesluit", TRIAGE),
     (ZVH, "inclusiebesluit", INCLUSIE),
@@ -218,6 +224,7 @@ STEPS: list[tuple[str, str, dict[str, Any]]] = [
         },
     ),
     (GEMEENTE, "planwijziging", PLAN),
+    (ZVH, "signalering", DOORGEGEVEN),
     (INFORSA, "signalering", SIGNALERING),
     (INFORSA, "opschaling", {"niveau": 3, "reden": "Decompensatie; klinische opname."}),
     (
@@ -229,9 +236,9 @@ STEPS: list[tuple[str, str, dict[str, Any]]] = [
             "verslag": "Zus maakt zich zorgen over de schulden.",
         },
     ),
-    (ARKIN, "afschaling", {"niveau": 2, "reden": "Stabiel na opname, ambulant verder."}),
+    (INFORSA, "afschaling", {"niveau": 2, "reden": "Stabiel na opname, ambulant verder."}),
     (
-        POLITIE,
+        GEMEENTE,
         "monitoringsmoment",
         {
             "bevindingen": "Geen meldingen sinds de opname.",
@@ -251,7 +258,8 @@ class Posted:
     author: str
     event_type: str
     payload: dict[str, Any]
-    audience: frozenset[str]
+    case: CaseContext
+    """The network it went to, with the regie in force or named by it."""
 
 
 def expected_fields(
@@ -259,7 +267,7 @@ def expected_fields(
 ) -> dict[str, Any] | None:
     """What `org` should open of one event by the policy: None if it receives nothing."""
     matrix = services.store.sealer.matrix
-    decision = matrix.decide(org, posted.event_type, posted.audience, clock(), author=posted.author)
+    decision = matrix.decide(org, posted.event_type, posted.case, clock(), author=posted.author)
     if not decision.receives:
         return None
     content = parse_payload(posted.event_type, posted.payload, today=clock().date())
@@ -285,7 +293,8 @@ def run_scenario(region: Region) -> tuple[UUID, list[Posted]]:
     assert opened.headers["location"] == f"/v1/cases/{case_id}"
     assert (first["version"], first["replayed"]) == (1, False)
     network = {POLITIE, ZVH}
-    posted = [Posted(first["event_id"], POLITIE, "aanmelding", payload, frozenset(network))]
+    regie: dict[str, str] = {}
+    posted = [Posted(first["event_id"], POLITIE, "aanmelding", payload, CaseContext.of(network))]
     position = first["position"]
     for version, (author, event_type, body) in enumerate(STEPS, start=2):
         response = region[author].post(case_id, event_type, body)
@@ -299,9 +308,12 @@ def run_scenario(region: Region) -> tuple[UUID, list[Posted]]:
         assert response.headers["location"] == location
         position = recorded["position"]
         audience = network | {body[k] for k in ("organisatie", *REGIE) if body.get(k)}
-        posted.append(Posted(recorded["event_id"], author, event_type, body, frozenset(audience)))
+        named = {k: body[k] for k in REGIE if body.get(k)}
+        case = CaseContext.of(audience, {**regie, **named})
+        posted.append(Posted(recorded["event_id"], author, event_type, body, case))
         if event_type == "inclusiebesluit":
             network |= {body[k] for k in REGIE}
+            regie = named
         elif event_type == "netwerkwijziging":
             change = network.add if body["wijziging"] == "toegetreden" else network.discard
             change(body["organisatie"])
@@ -351,16 +363,22 @@ def test_each_organisation_opens_exactly_what_the_policy_grants_it(
 
     # A few of the policy's promises, spelled out.
     assert set(opened[POLITIE]["signalering"]) == {"categorie", "ernst", "gevraagde_actie"}
+    assert opened[POLITIE]["signalering"]["gevraagde_actie"] == DOORGEGEVEN["gevraagde_actie"]
     assert OM not in opened  # never in the network: receives nothing at all
     assert opened[YMERE]["planwijziging"] == {
         "acties": [PLAN["acties"][0], PLAN["acties"][2]],
         "casusregisseur_contact": PLAN["casusregisseur_contact"],
     }
     assert opened[YMERE]["signalering"] == {}  # the envelope only
-    assert opened[YMERE]["opschaling"] == {} and opened[POLITIE]["opschaling"] == {}
-    for org in (ZVH, GEMEENTE, INFORSA, ARKIN):
-        assert opened[org]["opschaling"]["reden"].startswith("Decompensatie"), org
-        assert opened[org]["afschaling"]["reden"].startswith("Stabiel"), org
+    # What the levensloopaanbieder writes (its signal, the level and why) reaches nobody
+    # outside the treatment relationship without the betrokkene's toestemming or a
+    # conflict van plichten recorded in the case.
+    inforsa_events = {p.event_id for p in posted if p.author == INFORSA}
+    for org in (ZVH, GEMEENTE, POLITIE, YMERE, ARKIN):
+        received = {e["event_id"] for e in region[org].events(case_id).json()}
+        assert not received & inforsa_events, org
+    assert opened[INFORSA]["opschaling"]["reden"].startswith("Decompensatie")
+    assert opened[INFORSA]["afschaling"]["reden"].startswith("Stabiel")
     assert opened[INFORSA]["signalering"] == SIGNALERING
     assert "diagnose" not in opened[GEMEENTE]["signalering"]
     assert "toelichting" not in opened[POLITIE]["planwijziging"]
@@ -532,19 +550,19 @@ def test_bad_requests_are_422_naming_the_field(region: Region) -> None:
 
 
 def test_only_the_hosted_custodian_may_ask_the_service_to_decrypt(region: Region) -> None:
-    zvh, ggz = region[ZVH], region[ARKIN]
+    zvh, gemeente = region[ZVH], region[GEMEENTE]  # a referral the ZVH receives without a door
     payload = aanmelding(fresh_bsn())
-    case_id = ggz.post(None, "aanmelding", payload).json()["case_id"]
+    case_id = gemeente.post(None, "aanmelding", payload).json()["case_id"]
     decrypted = zvh.http.get(f"/v1/cases/{case_id}/events", params={"decrypt": "true"})
     assert decrypted.status_code == 200
     [event] = decrypted.json()
     assert event["payload"]["bsn"] == payload["bsn"]
     assert event["payload"] == zvh.open(event)
-    refused = ggz.http.get(f"/v1/cases/{case_id}/events", params={"decrypt": "true"})
+    refused = gemeente.http.get(f"/v1/cases/{case_id}/events", params={"decrypt": "true"})
     assert "private key" in assert_problem(refused, 403, "forbidden")["detail"]
-    one = ggz.http.get(f"/v1/cases/{case_id}/events/{event['event_id']}?decrypt=true")
+    one = gemeente.http.get(f"/v1/cases/{case_id}/events/{event['event_id']}?decrypt=true")
     assert_problem(one, 403, "forbidden")
-    assert ggz.events(UUID(case_id)).json()[0]["payload"] is None
+    assert gemeente.events(UUID(case_id)).json()[0]["payload"] is None
 
 
 def test_an_oversized_body_is_413_whether_declared_or_streamed(region: Region) -> None:

@@ -28,7 +28,7 @@ from casestore.settings import Settings
 from tests.e2e.api import Api
 from tests.e2e.server import serve_env, serve_in_thread, serve_process
 from tests.factories import (
-    GGZ,
+    GEMEENTE,
     POLITIE,
     ZVH,
     Clock,
@@ -39,7 +39,6 @@ from tests.factories import (
     signalering,
     submit,
 )
-from tests.factories import open_case as open_in_store
 
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = "/v1/feed/stream"
@@ -114,22 +113,23 @@ def feed_of(api: Api, org: str) -> list[dict[str, Any]]:
 def test_a_client_that_resumes_from_last_event_id_gets_every_event_once_in_order(
     api: Api,
 ) -> None:
-    ggz, zvh = api.client(GGZ), api.client(ZVH)
-    case_id = open_case(ggz)
+    # The gemeente writes: what a GGZ provider writes reaches the ZVH only through a door.
+    gemeente, zvh = api.client(GEMEENTE), api.client(ZVH)
+    case_id = open_case(gemeente)
     for _ in range(4):
-        post(ggz, case_id, "signalering", signalering())
+        post(gemeente, case_id, "signalering", signalering())
 
     with stream(zvh) as events:
         first = take(events, 3)  # and disconnect in the middle of the backlog
     for _ in range(3):
-        post(ggz, case_id, "signalering", signalering())  # while nobody listens
+        post(gemeente, case_id, "signalering", signalering())  # while nobody listens
 
     with stream(zvh, last_event_id=int(first[-1].id or 0)) as events:
         second = take(events, 5)  # the rest of the backlog and what came meanwhile
-        live = post(ggz, case_id, "signalering", signalering())
+        live = post(gemeente, case_id, "signalering", signalering())
         second += take(events, 1)
         assert second[-1].id == str(live)
-        sentinel = post(ggz, case_id, "signalering", signalering())
+        sentinel = post(gemeente, case_id, "signalering", signalering())
         after = next(events)  # the very next event: nothing repeated or extra before it
 
     received = [*first, *second]
@@ -142,17 +142,17 @@ def test_a_client_that_resumes_from_last_event_id_gets_every_event_once_in_order
 
 
 def test_an_organisation_streams_nothing_of_a_case_it_is_not_in(api: Api) -> None:
-    ggz, zvh, politie = api.client(GGZ), api.client(ZVH), api.client(POLITIE)
+    gemeente, zvh, politie = api.client(GEMEENTE), api.client(ZVH), api.client(POLITIE)
     with stream(politie) as events:
-        unseen = open_case(ggz)
-        post(ggz, unseen, "signalering", signalering())
-        seen = open_case(ggz)
+        unseen = open_case(gemeente)
+        post(gemeente, unseen, "signalering", signalering())
+        seen = open_case(gemeente)
         post(zvh, seen, "netwerkwijziging", netwerk(POLITIE))
-        post(ggz, seen, "signalering", signalering())
+        post(gemeente, seen, "signalering", signalering())
         expected = feed_of(api, POLITIE)
         received = take(events, len(expected))
-        post(ggz, unseen, "signalering", signalering())
-        sentinel = post(ggz, seen, "signalering", signalering())
+        post(gemeente, unseen, "signalering", signalering())
+        sentinel = post(gemeente, seen, "signalering", signalering())
         after = next(events)
 
     assert expected, "the police receive the case they joined"
@@ -169,11 +169,13 @@ def test_a_write_through_another_store_on_the_same_database_arrives_promptly(
     other = build(settings, clock=clock)
     try:
         store = other.store
-        case_id = open_in_store(store).case_id
+        referral = submit("aanmelding", aanmelding(fresh_bsn()), GEMEENTE)
+        case_id = store.open_case(referral).case_id
         with stream(api.client(ZVH), last_event_id=store.max_position()) as events:
             started = time.monotonic()
             for _ in range(5):
-                recorded = store.append(case_id, submit("signalering", signalering()))
+                signal = submit("signalering", signalering(), GEMEENTE)
+                recorded = store.append(case_id, signal)
                 assert next(events).id == str(recorded.position)
             elapsed = time.monotonic() - started
     finally:
@@ -223,7 +225,7 @@ def shared(postgres_url: str, tmp_path: Path) -> Iterator[TwoProcesses]:
     services = build(settings)  # the real clock: the other process checks tokens with its own
     try:
         tokens = {
-            org: services.clients.add(org, "partner-system", "e2e").token for org in (GGZ, ZVH)
+            org: services.clients.add(org, "partner-system", "e2e").token for org in (GEMEENTE, ZVH)
         }
         two = TwoProcesses(services, env, tokens)
         yield two
@@ -238,7 +240,7 @@ def test_an_event_written_through_one_process_reaches_a_stream_served_by_another
     with (
         serve_in_thread(shared.services) as a,
         serve_process(shared.env, ROOT) as b,
-        shared.client(a, GGZ) as writer,
+        shared.client(a, GEMEENTE) as writer,
         shared.client(b, ZVH) as reader,
     ):
         case_id = open_case(writer)
@@ -290,7 +292,7 @@ def test_a_revoked_client_s_streams_end_on_every_process_before_the_revocation_r
     issued = shared.services.clients.add(ZVH, "partner-system", "to be revoked")
     shared.tokens["revoked"] = issued.token
     with serve_process(shared.env, ROOT) as a, serve_process(shared.env, ROOT) as b:
-        writer = shared.client(a, GGZ)
+        writer = shared.client(a, GEMEENTE)
         case_id = open_case(writer)
         listeners = [Listener(shared.client(url, "revoked")) for url in (a, b)]
         seen = post(writer, case_id, "signalering", signalering())
@@ -333,7 +335,7 @@ def test_on_sqlite_another_process_s_stream_sends_nothing_after_a_revocation_and
     services = build(settings)
     try:
         issued = services.clients.add(ZVH, "partner-system", "to be revoked")
-        writer = services.clients.add(GGZ, "partner-system", "writer").token
+        writer = services.clients.add(GEMEENTE, "partner-system", "writer").token
         with serve_process(serve_env(settings), ROOT) as url:
             headers = {"Authorization": f"Bearer {issued.token}"}
             listener = Listener(httpx.Client(base_url=url, headers=headers))
@@ -364,7 +366,7 @@ def test_an_expired_client_s_stream_ends_at_its_expiry(api: Api, clock: Clock) -
 
 
 def test_an_organisation_that_left_a_case_streams_nothing_more_of_it(api: Api) -> None:
-    ggz, zvh = api.client(GGZ), api.client(ZVH)
+    ggz, zvh = api.client(GEMEENTE), api.client(ZVH)
     case_id = open_case(ggz)
     post(zvh, case_id, "netwerkwijziging", netwerk(POLITIE))
     with stream(api.client(POLITIE), last_event_id=api.services.store.max_position()) as events:

@@ -85,9 +85,11 @@ def test_content_comes_back_as_submitted_and_is_stored_only_sealed(
     store: CaseStore, disclosure: Disclosure
 ) -> None:
     bsn = fresh_bsn()
-    opened = store.open_case(submit("aanmelding", aanmelding(bsn), GGZ))
+    # The gemeente refers and signals: what a GGZ provider writes reaches the ZVH only
+    # through a door through its beroepsgeheim (toestemming, conflict van plichten).
+    opened = store.open_case(submit("aanmelding", aanmelding(bsn), GEMEENTE))
     submitted = signalering("Buren melden dreigende uitspraken in het trappenhuis.")
-    store.append(opened.case_id, submit("signalering", submitted))
+    store.append(opened.case_id, submit("signalering", submitted, GEMEENTE))
 
     stored = json.dumps([e.content for e in store.history(opened.case_id)], default=str)
     for plaintext in (bsn, "J. de Wit", submitted["toelichting"], submitted["medicatie"]):
@@ -139,7 +141,7 @@ def test_a_rejected_event_writes_nothing(store: CaseStore) -> None:
     before = (store.max_position(), all_events(store))
 
     with pytest.raises(errors.InclusionRequired):
-        store.append(opened.case_id, submit("opschaling", {"niveau": 3, "reden": "x"}, ZVH))
+        store.append(opened.case_id, submit("uitstroom", UITSTROOM, ZVH))
     with pytest.raises(errors.CaseNotFound):  # it never saw the case: nothing to say
         store.append(opened.case_id, submit("signalering", signalering(), POLITIE))
     with pytest.raises(errors.PayloadInvalid):

@@ -18,7 +18,7 @@ from itertools import pairwise
 from casestore.bootstrap import Services, build
 from casestore.services.case_store import CaseStore
 from casestore.settings import Settings
-from tests.factories import ZVH, Clock, open_case, signalering, submit
+from tests.factories import GEMEENTE, ZVH, Clock, aanmelding, fresh_bsn, signalering, submit
 
 WRITERS = 8
 EVENTS_PER_WRITER = 12  # after each writer's aanmelding
@@ -40,13 +40,13 @@ def tail(read: Callable[[int], list[int]], done: threading.Event) -> list[int]:
 
 
 def write(store: CaseStore, ready: threading.Barrier) -> list[int]:
+    """A referral and signals by the gemeente, all of which the ZVH receives."""
     ready.wait(timeout=30)
-    opened = open_case(store)
+    opened = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GEMEENTE))
     positions = [opened.position]
     for _ in range(EVENTS_PER_WRITER):
-        positions.append(
-            store.append(opened.case_id, submit("signalering", signalering())).position
-        )
+        signal = submit("signalering", signalering(), GEMEENTE)
+        positions.append(store.append(opened.case_id, signal).position)
     return positions
 
 

@@ -40,7 +40,8 @@ def populate(store: CaseStore) -> list[UUID]:
         include(store, opened.case_id)
         if n != 1:
             store.append(opened.case_id, submit("netwerkwijziging", netwerk(POLITIE), ZVH))
-        store.append(opened.case_id, submit("signalering", signalering(), GGZ))
+        # By the casusregisseur: a GGZ signal would reach the ZVH only through a door.
+        store.append(opened.case_id, submit("signalering", signalering(), GEMEENTE))
         cases.append(opened.case_id)
     return cases
 

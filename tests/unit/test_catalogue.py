@@ -181,6 +181,26 @@ def test_parsed_values_split_into_control_and_content(event_type: str) -> None:
     assert {**control, **content} == payload.model_dump(mode="json")
 
 
+def test_the_catalogue_marks_free_text_wherever_it_is_and_the_bsn() -> None:
+    described = describe()
+
+    assert described["aanmelding"]["bsn_fields"] == ["bsn"]
+    assert described["signalering"]["free_text_fields"] == [
+        "gevraagde_actie",
+        "toelichting",
+        "diagnose",
+        "medicatie",
+    ]
+    # Inside a list of parts: each goal and each action is free text.
+    assert described["planwijziging"]["free_text_fields"] == ["doelen", "acties", "toelichting"]
+    # Short text (a name, a contact) and vocabularies are not free text; nor is the header.
+    assert "naam" not in described["aanmelding"]["free_text_fields"]
+    assert described["opschaling"]["free_text_fields"] == ["reden"]
+    for spec in described.values():
+        assert set(spec["free_text_fields"]) <= set(spec["content_fields"])
+        assert spec["bsn_fields"] == [] or spec["bsn_fields"] == ["bsn"]
+
+
 def test_control_values_are_plain_json() -> None:
     payload = parse_payload("inclusiebesluit", REALISTIC["inclusiebesluit"], today=TODAY)
 

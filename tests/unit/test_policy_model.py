@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from sharing.errors import PolicyError
 from sharing.policy import (
+    Anchor,
     EventTypeSpec,
     Policy,
     catalogue_from_description,
@@ -19,6 +20,7 @@ from sharing.policy import (
     policy_digest,
     validate_policy,
 )
+from sharing.policy.law import Retention
 
 CATALOGUE = {
     "melding": EventTypeSpec(
@@ -39,42 +41,62 @@ version: 3
 custodian: zvh-test
 organisations:
   - {id: zvh-test, name: ZVH Test, roles: [zvh]}
-  - {id: politie-test, name: Politie Test, roles: [politie]}
-  - {id: ggz-test, name: GGZ Test, roles: [ggz]}
+  - {id: politie-test, name: Politie Test, roles: [politie], regime: wpg}
+  - {id: ggz-test, name: GGZ Test, roles: [ggz], beroepsgeheim: WGBO (art. 7:457 BW)}
 grounds:
-  - {id: avg-6, title: Publieke taak, reference: AVG art. 6 lid 1 sub e}
+  - {id: avg-6, kind: avg-6, basis: e, title: Publieke taak, reference: AVG art. 6 lid 1 sub e}
   - id: avg-9
+    kind: avg-9
+    exception: h
+    uavg: art. 30 lid 3 sub a
     title: Gezondheid
-    reference: AVG art. 9 lid 2 sub h jo. UAVG art. 30
-    special_category: true
-special_category_fields:
-  melding: [diagnose]
+    reference: AVG art. 9 lid 2 sub h jo. UAVG art. 30 lid 3 sub a
+  - {id: wpg-8, kind: sectoral, law: Wpg, title: Politietaak, reference: Wpg art. 8}
+agreements:
+  - {id: convenant, kind: convenant, title: Convenant, reference: Convenant ZVH}
+case_roles:
+  - {id: behandelaar, description: Behandelt., held_by: [ggz], treatment: true}
+kaders:
+  - {id: zorgmachtiging, title: Zorgmachtiging, reference: Wvggz hoofdstuk 6}
+special_data:
+  melding:
+    fields: {diagnose: [health]}
 rules:
   - id: melding-politie
     description: Politie ziet de naam.
     event_types: [melding]
+    authors: {roles: [zvh]}
     recipients: {roles: [politie]}
     fields: [naam]
-    grounds: [avg-6]
+    providing: [avg-6]
+    receiving: [wpg-8]
+    agreements: [convenant]
     purpose: Optreden.
-    retention: {years: 1, after: einde}
+    retention: {years: 1, from: case_end}
   - id: melding-zorg
     description: Zorg ziet alles.
     event_types: [melding]
-    recipients: {roles: [ggz], organisations: [zvh-test]}
+    authors: {roles: [zvh]}
+    recipients: {case_roles: [behandelaar], organisations: [zvh-test]}
     fields: [naam, diagnose, toelichting]
-    grounds: [avg-6, avg-9]
+    providing: [avg-6, avg-9]
+    receiving: [avg-6, avg-9]
     purpose: Behandelen.
-    retention: {years: 5, after: einde}
+    retention: {years: 5, from: case_end}
+    condition: {kader: [zorgmachtiging]}
   - id: plan-eigen
     description: Politie ziet eigen acties.
     event_types: [plan]
+    authors: {roles: [zvh]}
     recipients: {roles: [politie]}
     fields: [acties]
     own_only: true
-    grounds: [avg-6]
+    providing: [avg-6]
+    receiving: [wpg-8]
     purpose: Uitvoeren.
-    retention: {months: 6, after: einde}
+    retention: {months: 6, from: event}
+    on_join: latest
+    on_leave: keep
     valid_from: 2025-01-01
     valid_until: 2025-12-31
 """
@@ -141,7 +163,8 @@ def test_an_unknown_role_is_refused_at_its_line() -> None:
 
 def test_an_unknown_ground_is_refused() -> None:
     text = SOUND.replace(
-        "grounds: [avg-6]\n    purpose: Optreden.", "grounds: [avg-7]\n    purpose: Optreden."
+        "providing: [avg-6]\n    receiving: [wpg-8]\n    agreements",
+        "providing: [avg-7]\n    receiving: [wpg-8]\n    agreements",
     )
 
     message = problem(text)
@@ -220,21 +243,115 @@ def test_valid_until_before_valid_from_is_refused() -> None:
     assert "valid_until 2024-12-31 is before valid_from 2025-01-01" in message
 
 
-def test_special_category_fields_need_a_special_category_ground() -> None:
-    text = SOUND.replace("grounds: [avg-6, avg-9]", "grounds: [avg-6]")
-
-    message = problem(text)
-
-    assert "rule 'melding-zorg': grants special-category data (melding.diagnose)" in message
-    assert "without a ground marked special_category" in message
-
-
-def test_special_category_fields_must_exist() -> None:
-    text = SOUND.replace("melding: [diagnose]", "melding: [diagnose, bloedgroep]")
+def test_special_data_names_fields_that_exist() -> None:
+    text = SOUND.replace(
+        "fields: {diagnose: [health]}", "fields: {diagnose: [health], bloedgroep: [health]}"
+    )
 
     assert f":{line_of(text, 'bloedgroep')}: melding has no content field 'bloedgroep'" in problem(
         text
     )
+
+
+def test_only_free_text_can_be_listed_as_not_special_and_then_not_as_special() -> None:
+    free_text = {
+        **CATALOGUE,
+        "melding": EventTypeSpec(
+            content_fields=frozenset({"naam", "diagnose", "toelichting"}),
+            control_fields=frozenset({"niveau"}),
+            free_text_fields=frozenset({"diagnose", "toelichting"}),
+        ),
+    }
+
+    def refused(special: str) -> str:
+        with pytest.raises(PolicyError) as caught:
+            parse_policy(SOUND.replace("fields: {diagnose: [health]}", special), free_text)
+        return str(caught.value)
+
+    assert "melding.naam is not a free-text field" in refused(
+        "fields: {diagnose: [health]}\n    not_special: {naam: Alleen de naam.}"
+    )
+    assert "melding.diagnose is listed both special and not" in refused(
+        "fields: {diagnose: [health]}\n    not_special: {diagnose: Geen diagnose.}"
+    )
+
+
+def test_a_rule_with_one_list_of_grounds_is_told_to_name_both_sides() -> None:
+    text = SOUND.replace(
+        "providing: [avg-6]\n    receiving: [wpg-8]\n    agreements",
+        "grounds: [avg-6]\n    agreements",
+    )
+
+    assert "name the providing ground (the author's) and the receiving ground" in problem(text)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "recipients: {case_roles: [behandelaar], organisations",
+            "recipients: {case_roles: [behandelaars], organisations",
+            "unknown case role 'behandelaars'",
+        ),
+        (
+            "condition: {kader: [zorgmachtiging]}",
+            "condition: {kader: [ibs]}",
+            "unknown kader 'ibs'",
+        ),
+        ("agreements: [convenant]", "agreements: [protocol]", "agreement 'protocol' is unknown"),
+        ("agreements: [convenant]", "agreements: [avg-6]", "'avg-6' is a ground, not an agreement"),
+        (
+            "held_by: [ggz], treatment",
+            "held_by: [huisarts], treatment",
+            "no listed organisation can hold case role 'behandelaar'",
+        ),
+        ("condition: {kader: [zorgmachtiging]}", "condition: kader", "a kader condition names"),
+        (
+            "{id: convenant, kind: convenant",
+            "{id: avg-6, kind: convenant",
+            "'avg-6' is both a ground and an agreement",
+        ),
+    ],
+)
+def test_case_roles_kaders_and_agreements_must_be_known(old: str, new: str, expected: str) -> None:
+    assert old in SOUND
+    assert expected in problem(SOUND.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("ground", "expected"),
+    [
+        ("{kind: avg-6, basis: z}", "basis"),
+        ("{kind: avg-6}", "an avg-6 ground names its basis"),
+        ("{kind: avg-9, exception: h}", "applies only as filled in by law"),
+        ("{kind: avg-9, exception: h, uavg: x, covers: [criminal]}", "covers health data only"),
+        ("{kind: avg-10, uavg: art. 33}", "names its UAVG article with lid"),
+        ("{kind: sectoral}", "a sectoral ground names its law"),
+        ("{kind: door}", "a door names which"),
+        ("{kind: door, door: toestemming, covers: [health]}", "covers does not belong"),
+        ("{kind: avg-6, basis: e, door: toestemming}", "door does not belong"),
+        ("{kind: convenant}", "kind"),
+        (
+            "{kind: sectoral, law: WGS, in_force_from: 2025-03-01, in_force_until: 2024-01-01}",
+            "in_force_until is before in_force_from",
+        ),
+    ],
+)
+def test_a_ground_says_what_its_kind_needs(ground: str, expected: str) -> None:
+    typed = ground.removeprefix("{").removesuffix("}")
+    extra = f"  - {{id: extra, title: X, reference: X, {typed}}}\n"
+    text = SOUND.replace("  - {id: wpg-8,", extra + "  - {id: wpg-8,")
+
+    assert expected in problem(text)
+
+
+def test_an_avg_9_exception_that_needs_no_law_needs_no_uavg_article() -> None:
+    consent = "kind: avg-9, exception: a, title: X, reference: AVG art. 9 lid 2 sub a"
+    text = SOUND.replace(
+        "  - {id: wpg-8,", f"  - {{id: uitdrukkelijk, {consent}}}\n  - {{id: wpg-8,"
+    )
+
+    assert load_text(text).ground("uitdrukkelijk") is not None
 
 
 def test_the_custodian_is_a_listed_zvh() -> None:
@@ -255,12 +372,30 @@ def test_a_rule_that_grants_no_listed_organisation_is_refused() -> None:
     assert "rule 'melding-politie': the rule grants no organisation" in problem(text)
 
 
-def test_retention_needs_a_period_after_a_known_event_type() -> None:
-    assert "a retention period needs years or months" in problem(
-        SOUND.replace("{years: 1, after: einde}", "{years: 0, after: einde}")
+def test_retention_needs_a_period_counted_from_the_case_end_or_the_event() -> None:
+    assert "a period needs years or months" in problem(
+        SOUND.replace("{years: 1, from: case_end}", "{years: 0, from: case_end}")
     )
-    assert "unknown event type 'afsluiting'" in problem(
-        SOUND.replace("{years: 1, after: einde}", "{years: 1, after: afsluiting}")
+    assert "'case_end' or 'event'" in problem(
+        SOUND.replace("{years: 1, from: case_end}", "{years: 1, from: uitstroom}")
+    )
+    assert "unknown key" in problem(
+        SOUND.replace("{years: 1, from: case_end}", "{years: 1, after: uitstroom}")
+    )
+
+
+def test_a_retention_term_ends_counted_from_its_anchor() -> None:
+    policy = load_text(SOUND)
+    occurred = datetime(2025, 1, 31, 12, tzinfo=UTC)
+    ended = datetime(2027, 8, 31, 12, tzinfo=UTC)
+
+    police, plan = policy.rules[0].retention, policy.rules[2].retention
+
+    assert police.expires_at(occurred, None) is None  # the case has not ended yet
+    assert police.expires_at(occurred, ended) == datetime(2028, 8, 31, 12, tzinfo=UTC)
+    assert plan.expires_at(occurred, ended) == datetime(2025, 7, 31, 12, tzinfo=UTC)
+    assert Retention(months=1, counted_from=Anchor.event).expires_at(occurred, None) == datetime(
+        2025, 2, 28, 12, tzinfo=UTC
     )
 
 
@@ -292,14 +427,14 @@ def test_a_document_that_is_not_a_mapping_is_refused() -> None:
 
 def test_every_problem_is_reported_at_once() -> None:
     text = SOUND.replace("fields: [naam]", "fields: [adres]").replace(
-        "grounds: [avg-6]\n    purpose: Optreden.", "grounds: [avg-99]\n    purpose: Optreden."
+        "receiving: [wpg-8]\n    agreements", "receiving: [wpg-99]\n    agreements"
     )
 
     message = problem(text)
 
     assert message.startswith(f"2 problems in {SOURCE}:")
     assert "no field 'adres'" in message
-    assert "unknown ground 'avg-99'" in message
+    assert "unknown ground 'wpg-99'" in message
 
 
 def test_version_is_an_integer_or_a_string_but_not_a_float() -> None:
@@ -346,17 +481,21 @@ def test_the_catalogue_is_read_from_its_data_description() -> None:
             "plan": {
                 "summary": "ignored",
                 "control_fields": ["versie"],
-                "content_fields": ["acties", "doelen"],
+                "content_fields": ["acties", "doelen", "bsn"],
                 "owned_fields": {"acties": "organisatie"},
+                "free_text_fields": ["acties", "doelen"],
+                "bsn_fields": ["bsn"],
             }
         }
     )
 
     assert catalogue == {
         "plan": EventTypeSpec(
-            content_fields=frozenset({"acties", "doelen"}),
+            content_fields=frozenset({"acties", "doelen", "bsn"}),
             control_fields=frozenset({"versie"}),
             owned_fields=frozenset({"acties"}),
+            free_text_fields=frozenset({"acties", "doelen"}),
+            bsn_fields=frozenset({"bsn"}),
         )
     }
 
@@ -371,6 +510,10 @@ def test_an_event_type_spec_keeps_content_control_and_owned_fields_apart() -> No
         EventTypeSpec(content_fields=frozenset({"a"}), control_fields=frozenset({"a"}))
     with pytest.raises(ValueError, match="owned fields must be content fields"):
         EventTypeSpec(content_fields=frozenset({"a"}), owned_fields=frozenset({"b"}))
+    with pytest.raises(ValueError, match="free-text fields must be content fields"):
+        EventTypeSpec(content_fields=frozenset({"a"}), free_text_fields=frozenset({"b"}))
+    with pytest.raises(ValueError, match="BSN fields must be content fields"):
+        EventTypeSpec(content_fields=frozenset({"a"}), bsn_fields=frozenset({"b"}))
 
 
 def test_the_digest_ignores_layout_comments_and_the_order_of_sets() -> None:
@@ -378,7 +521,7 @@ def test_the_digest_ignores_layout_comments_and_the_order_of_sets() -> None:
         SOUND.replace(
             "fields: [naam, diagnose, toelichting]", "fields: [toelichting, naam, diagnose]"
         )
-        .replace("grounds: [avg-6, avg-9]", "grounds: [avg-9, avg-6]")
+        .replace("providing: [avg-6, avg-9]", "providing: [avg-9, avg-6]")
         .replace(
             "region: {id: testregio, name: Testregio}",
             "# comment\nregion:\n  id: testregio\n  name: Testregio",
@@ -397,6 +540,12 @@ def test_the_digest_changes_with_any_change_of_meaning() -> None:
         ("version: 3", "version: 4"),
         ("valid_until: 2025-12-31", "valid_until: 2026-12-31"),
         ("purpose: Optreden.", "purpose: Optreden bij dreiging."),
+        ("receiving: [avg-6, avg-9]", "receiving: [avg-6, avg-9, wpg-8]"),
+        ("{years: 1, from: case_end}", "{years: 1, from: event}"),
+        ("on_join: latest", "on_join: all"),
+        ("condition: {kader: [zorgmachtiging]}", "condition: toestemming"),
+        ("treatment: true", "treatment: false"),
+        ("beroepsgeheim: WGBO (art. 7:457 BW)", "beroepsgeheim: Wet BIG art. 88"),
     ]:
         assert policy_digest(load_text(SOUND.replace(old, new))) != base, new
 

@@ -1,8 +1,10 @@
 """The security properties, end to end through real sealing and signing: for random
-policies, networks and events, an organisation obtains a key (and so a plaintext) for
-exactly the fields the policy grants it — never more, never less — and verifies who wrote
-and who stored exactly what it opened, learning nothing of the rest. The oracle below reads
-the rules directly, not through the engine it checks."""
+policies, cases (case roles, conditions in and out of force) and events, an organisation
+obtains a key (and so a plaintext) for exactly the fields the typed rules and conditions
+grant it at that moment — never more, never less —, withdrawing a condition takes away
+exactly what rested on it, and each recipient verifies who wrote and who stored exactly
+what it opened, learning nothing of the rest. The oracle below reads the rules directly,
+not through the engine it checks."""
 
 from __future__ import annotations
 
@@ -39,7 +41,15 @@ from sharing.envelope import (
 from sharing.errors import DecryptionFailed, ProvenanceInvalid
 from sharing.keys import MasterKey, OrgPrivateKeys, format_time
 from sharing.owned import PART
-from sharing.policy import catalogue_from_description, compile_policy, parse_policy
+from sharing.policy import (
+    CaseContext,
+    ConflictVanPlichten,
+    KaderInForce,
+    Toestemming,
+    catalogue_from_description,
+    compile_policy,
+    parse_policy,
+)
 from sharing.provenance import stored_document
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -79,6 +89,23 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 }
 
 
+CASE_ROLES = ["regie", "zorg"]
+NOT_YET = "2027-01-01T00:00:00+00:00"
+
+
+def parties(draw: st.DrawFn, held: list[str], *, required: bool) -> dict[str, Any] | None:
+    chosen = {
+        "roles": draw(st.lists(st.sampled_from(held), max_size=2, unique=True)),
+        "organisations": draw(st.lists(st.sampled_from(ORGS), max_size=2, unique=True)),
+        "case_roles": draw(st.lists(st.sampled_from(CASE_ROLES), max_size=2, unique=True)),
+    }
+    if required:  # every rule names at least one organisation outright, so none is refused
+        chosen["organisations"] = sorted({*chosen["organisations"], draw(st.sampled_from(ORGS))})
+    elif not any(chosen.values()):
+        return None
+    return chosen
+
+
 @st.composite
 def policies(draw: st.DrawFn) -> dict[str, Any]:
     roles = {
@@ -86,31 +113,32 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         for org in ORGS
     }
     roles["zvh"] = ["zvh"]
+    held = sorted({role for org_roles in roles.values() for role in org_roles})
     rules = []
     for index in range(draw(st.integers(1, 6))):
         event_type = draw(st.sampled_from(sorted(PAYLOADS)))
         content = sorted(CATALOGUE[event_type].content_fields)
         own_only = event_type == "planwijziging" and draw(st.booleans())
         fields = ["acties"] if own_only else draw(st.lists(st.sampled_from(content), unique=True))
-        recipients = {
-            "roles": draw(st.lists(st.sampled_from(ROLES), max_size=2, unique=True)),
-            "organisations": draw(st.lists(st.sampled_from(ORGS), max_size=2, unique=True)),
-        }
-        # Every rule names at least one organisation outright, so none is refused as empty.
-        recipients["organisations"] = sorted(
-            {*recipients["organisations"], draw(st.sampled_from(ORGS))}
-        )
         rule: dict[str, Any] = {
             "id": f"r{index}",
             "description": "generated",
             "event_types": [event_type],
-            "recipients": recipients,
+            "recipients": parties(draw, held, required=True),
             "fields": fields,
             "own_only": own_only,
-            "grounds": ["gg", "gezond"],
+            "providing": ["gg", "gezond", "straf"],
+            "receiving": ["gg", "gezond", "straf"],
             "purpose": "p",
-            "retention": {"years": 1, "after": "uitstroom"},
+            "retention": {"years": 1, "from": "case_end"},
         }
+        if (authors := parties(draw, held, required=False)) is not None:
+            rule["authors"] = authors
+        condition = draw(st.sampled_from([None, "toestemming", "conflict_van_plichten", "kader"]))
+        if condition == "kader":
+            rule["condition"] = {"kader": ["zorgmachtiging"]}
+        elif condition is not None:
+            rule["condition"] = condition
         if draw(st.booleans()):
             rule["valid_until"] = draw(st.sampled_from(["2026-01-01", "2027-01-01"]))
         rules.append(rule)
@@ -119,37 +147,127 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
         "version": 1,
         "custodian": "zvh",
         "organisations": [{"id": o, "name": o, "roles": roles[o]} for o in ORGS],
+        # Free text in the real catalogue is special data: every rule cites art. 9 and 10.
         "grounds": [
-            {"id": "gg", "title": "g", "reference": "AVG 6"},
-            {"id": "gezond", "title": "h", "reference": "AVG 9", "special_category": True},
+            {"id": "gg", "kind": "avg-6", "basis": "e", "title": "g", "reference": "AVG 6"},
+            {"id": "gezond", "kind": "avg-9", "exception": "a", "title": "h", "reference": "9"},
+            {
+                "id": "straf",
+                "kind": "avg-10",
+                "uavg": "art. 32 lid 1",
+                "title": "s",
+                "reference": "10",
+            },
         ],
-        "special_category_fields": {"signalering": ["diagnose", "medicatie"]},
+        "case_roles": [
+            {
+                "id": role,
+                "description": role,
+                "held_by": draw(st.lists(st.sampled_from(held), min_size=1, unique=True)),
+            }
+            for role in CASE_ROLES
+        ],
+        "kaders": [{"id": "zorgmachtiging", "title": "z", "reference": "Wvggz"}],
         "rules": rules,
     }
 
 
+@st.composite
+def cases(draw: st.DrawFn) -> CaseContext:
+    """A case: members, case roles (some held by organisations that may not hold them), and
+    conditions, some expired."""
+    members = draw(st.sets(st.sampled_from(ORGS), min_size=1))
+    roles = {role: draw(st.sets(st.sampled_from(ORGS))) for role in CASE_ROLES}
+    conditions: list[Any] = []
+    for index in range(draw(st.integers(0, 4))):
+        until = draw(st.sampled_from([None, NOW, datetime.fromisoformat(NOT_YET)]))
+        kind = draw(st.sampled_from(["toestemming", "conflict", "kader"]))
+        recipients = frozenset(draw(st.sets(st.sampled_from(ORGS))))
+        record_id = f"c{index}"
+        if kind == "toestemming":
+            conditions.append(Toestemming(recipients=recipients, id=record_id, valid_until=until))
+        elif kind == "conflict":
+            author = draw(st.sampled_from(ORGS))
+            conditions.append(
+                ConflictVanPlichten(
+                    author=author, recipients=recipients, id=record_id, valid_until=until
+                )
+            )
+        else:
+            conditions.append(KaderInForce(kader="zorgmachtiging", id=record_id, valid_until=until))
+    return CaseContext.of(members, roles, conditions)
+
+
+def holds(doc: dict[str, Any], org: str | None, case_roles: list[str], case: CaseContext) -> bool:
+    if org is None or org not in case.members:
+        return False
+    roles = next(o["roles"] for o in doc["organisations"] if o["id"] == org)
+    held_by = {r["id"]: r["held_by"] for r in doc["case_roles"]}
+    return any(org in case.roles.get(r, ()) and set(roles) & set(held_by[r]) for r in case_roles)
+
+
+def named(doc: dict[str, Any], org: str | None, who: dict[str, Any], case: CaseContext) -> bool:
+    if org is None:
+        return False
+    roles = next(o["roles"] for o in doc["organisations"] if o["id"] == org)
+    return (
+        org in who["organisations"]
+        or bool(set(roles) & set(who["roles"]))
+        or holds(doc, org, who["case_roles"], case)
+    )
+
+
+def condition_holds(
+    rule: dict[str, Any], org: str, author: str, case: CaseContext, excluded: str | None
+) -> bool:
+    condition = rule.get("condition")
+    if condition is None:
+        return True
+    for record in case.conditions:
+        live = record.valid_until is None or record.valid_until > NOW
+        if not live or record.id == excluded:
+            continue
+        if condition == "toestemming" and isinstance(record, Toestemming):
+            if org in record.recipients:
+                return True
+        elif condition == "conflict_van_plichten" and isinstance(record, ConflictVanPlichten):
+            if record.author == author and org in record.recipients:
+                return True
+        elif isinstance(condition, dict) and isinstance(record, KaderInForce):
+            return True
+    return False
+
+
 def oracle(
-    doc: dict[str, Any], org: str, event_type: str, network: set[str], author: str
+    doc: dict[str, Any],
+    org: str,
+    event_type: str,
+    case: CaseContext,
+    author: str,
+    excluded: str | None = None,
 ) -> tuple[bool, dict[str, str]]:
-    """Straight from the rules: does `org` receive the event, and which fields at which scope."""
+    """Straight from the rules: does `org` receive the event, and which fields at which scope
+    (`excluded`: as if that condition record were withdrawn)."""
     if org == author:
         return True, dict.fromkeys(CATALOGUE[event_type].content_fields, "all")
-    if org not in network:
+    if org not in case.members:
         return False, {}
-    roles = next(o["roles"] for o in doc["organisations"] if o["id"] == org)
     receives = False
     fields: dict[str, str] = {}
     for rule in doc["rules"]:
         in_force = rule.get("valid_until") is None or rule["valid_until"] >= NOW.date().isoformat()
-        named = org in rule["recipients"]["organisations"] or set(roles) & set(
-            rule["recipients"]["roles"]
-        )
-        if in_force and named and event_type in rule["event_types"]:
-            receives = True
-            for field in rule["fields"]:
-                scope = "own" if rule["own_only"] else "all"
-                if fields.get(field) != "all":
-                    fields[field] = scope
+        by_author = "authors" not in rule or named(doc, author, rule["authors"], case)
+        if not (in_force and by_author and event_type in rule["event_types"]):
+            continue
+        if not named(doc, org, rule["recipients"], case):
+            continue
+        if not condition_holds(rule, org, author, case, excluded):
+            continue
+        receives = True
+        for field in rule["fields"]:
+            scope = "own" if rule["own_only"] else "all"
+            if fields.get(field) != "all":
+                fields[field] = scope
     return receives, fields
 
 
@@ -168,13 +286,9 @@ def plans(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def seal_as_service(
-    doc: dict[str, Any], event_type: str, payload: dict[str, Any], network: set[str], author: str
-) -> tuple[Sealer, Attested, Sealed, bytes]:
-    """The author signs as a partner (the custodian is signed for); the service checks the
-    signed submission, seals its disclosures and keeps the case key it returns."""
+def sealer_for(doc: dict[str, Any]) -> Sealer:
     matrix = compile_policy(parse_policy(yaml.safe_dump(doc), CATALOGUE), CATALOGUE)
-    sealer = Sealer(
+    return Sealer(
         region="rr",
         custodian="zvh",
         matrix=matrix,
@@ -182,41 +296,49 @@ def seal_as_service(
         keyring=KEYRING,
         master=MasterKey.generate(),
     )
+
+
+def attest(event_type: str, payload: dict[str, Any], author: str) -> Attested:
+    """The author signs as a partner (the custodian is signed for); the service checks the
+    signed submission and derives its disclosures."""
     submission = Submission(event_type, payload, Author(author, "u"), NOW, "s-1")
     if author != "zvh":
         signed = sign_submission("rr", "c", submission, KEYS[author].signing_key, now=NOW)
         submission = replace(submission, **signed)
     provenance = Provenance(region="rr", custodian="zvh", keyring=KEYRING)
     parsed = parse_payload(event_type, payload, today=NOW.date())
-    attested = provenance.attest(submission, parsed, author=author, case_id="c", now=RECORDED)
-    case_key = new_case_key()
-    sealed = sealer.seal(
+    return provenance.attest(submission, parsed, author=author, case_id="c", now=RECORDED)
+
+
+def seal(sealer: Sealer, attested: Attested, case: CaseContext, case_key: bytes) -> Sealed:
+    return sealer.seal(
         case_id="c",
         version=2,
         event_id="e",
-        event_type=event_type,
-        author=author,
-        network=network | {author},
+        event_type=attested.document["event_type"],
+        author=attested.document["author"],
+        network=case,
         plaintexts=attested.plaintexts,
         case_key=case_key,
         now=NOW,
     )
-    return sealer, attested, sealed, case_key
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     doc=policies(),
     event_type=st.sampled_from(sorted(PAYLOADS)),
-    network=st.sets(st.sampled_from(ORGS), min_size=1),
+    case=cases(),
     author=st.sampled_from(ORGS),
 )
 def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
-    doc: dict[str, Any], event_type: str, network: set[str], author: str
+    doc: dict[str, Any], event_type: str, case: CaseContext, author: str
 ) -> None:
+    case = CaseContext(case.members | {author}, case.roles, case.conditions)
     payload = PAYLOADS[event_type]
-    _, _, sealed, case_key = seal_as_service(doc, event_type, payload, network, author)
     content = parse_payload(event_type, payload, today=NOW.date()).content_values()
+    case_key = new_case_key()
+    sealed = seal(sealer_for(doc), attest(event_type, payload, author), case, case_key)
     context = EventContext("rr", "c", "e", event_type)
     fields = {name: SealedField.from_json(record) for name, record in sealed.content.items()}
     order = list(sealed.content)
@@ -230,7 +352,7 @@ def test_an_organisation_opens_exactly_the_fields_the_policy_grants(
     assert set(plaintexts) == set(order)
 
     for org in ORGS:
-        receives, granted = oracle(doc, org, event_type, network | {author}, author)
+        receives, granted = oracle(doc, org, event_type, case, author)
         expected = [name for name in order if readable(name, granted, org)]
         rows = [row for row in sealed.rows.grants if row.org_id == org]
         grants = [Grant.from_json(json.loads(row.grant)) for row in rows]
@@ -404,18 +526,20 @@ def altered_plaintexts(opened: dict[str, bytes]) -> list[tuple[str, dict[str, by
     doc=policies(),
     event_type=st.sampled_from(sorted(PAYLOADS)),
     plan=plans(),
-    network=st.sets(st.sampled_from(ORGS), min_size=1),
+    case=cases(),
     author=st.sampled_from(ORGS),
 )
 def test_every_recipient_verifies_exactly_what_it_opened_and_nothing_else_leaks(
     doc: dict[str, Any],
     event_type: str,
     plan: dict[str, Any],
-    network: set[str],
+    case: CaseContext,
     author: str,
 ) -> None:
+    case = CaseContext(case.members | {author}, case.roles, case.conditions)
     payload = plan if event_type == "planwijziging" else PAYLOADS[event_type]
-    _, attested, sealed, _ = seal_as_service(doc, event_type, payload, network, author)
+    attested = attest(event_type, payload, author)
+    sealed = seal(sealer_for(doc), attested, case, new_case_key())
     content = parse_payload(event_type, payload, today=NOW.date()).content_values()
     owners = {a["organisatie"] for a in content.get("acties", [])}
     for listed in attested.document["digests"].values():
@@ -423,7 +547,7 @@ def test_every_recipient_verifies_exactly_what_it_opened_and_nothing_else_leaks(
             assert len(listed) % DECOY_BLOCK == 0 and len(listed) >= DECOY_BLOCK
             assert listed == sorted(listed)
     for org in ORGS:
-        receives, granted = oracle(doc, org, event_type, network | {author}, author)
+        receives, granted = oracle(doc, org, event_type, case, author)
         if not receives:
             continue
         event = json.loads(json.dumps(delivered(attested, sealed, org, event_type)))
@@ -453,3 +577,37 @@ def test_every_recipient_verifies_exactly_what_it_opened_and_nothing_else_leaks(
             with pytest.raises(ProvenanceInvalid):
                 client.verify_event(event, DIRECTORY, changed_plaintexts)
             assert what
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    doc=policies(),
+    event_type=st.sampled_from(sorted(PAYLOADS)),
+    case=cases(),
+    author=st.sampled_from(ORGS),
+    data=st.data(),
+)
+def test_withdrawing_a_condition_takes_away_exactly_the_keys_that_rested_on_it(
+    doc: dict[str, Any], event_type: str, case: CaseContext, author: str, data: st.DataObject
+) -> None:
+    if not case.conditions:
+        return
+    withdrawn = data.draw(st.sampled_from(case.conditions))
+    sealer = sealer_for(doc)
+    case = CaseContext(case.members | {author}, case.roles, case.conditions)
+    attested = attest(event_type, PAYLOADS[event_type], author)
+
+    def keys(context: CaseContext) -> dict[str, set[str]]:
+        sealed = seal(sealer, attested, context, new_case_key())
+        held: dict[str, set[str]] = {}
+        for row in sealed.rows.grants:
+            held.setdefault(row.org_id, set()).update(json.loads(row.grant)["fields"])
+        return held
+
+    before, after = keys(case), keys(case.without(withdrawn))
+    for org in ORGS:
+        _, granted = oracle(doc, org, event_type, case, author, excluded=withdrawn.id)
+        expected = {name for name in before.get(org, set()) if readable(name, granted, org)}
+        assert after.get(org, set()) == expected, org
+        # What rested on the withdrawn record alone is what went; nothing came instead.
+        assert after.get(org, set()) <= before.get(org, set())

@@ -32,6 +32,7 @@ from casestore.adapters.logging import configure as configure_logging
 from casestore.adapters.metrics import watch_deliveries
 from casestore.adapters.persistence.migrations import SchemaError
 from casestore.bootstrap import Services, build, content_field_names, open_schema
+from casestore.domain.catalogue import describe
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
 from casestore.entrypoints.probes import Readiness, serve_probes
@@ -40,8 +41,9 @@ from casestore.services.grants import GrantChanges
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key, load_key_directory, open_event
-from sharing.errors import SharingError
+from sharing.errors import PolicyError, SharingError
 from sharing.keys import format_time
+from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
 
 log = structlog.get_logger("casestore.entrypoints.cli")
 
@@ -84,6 +86,8 @@ grants_app = typer.Typer(help="Grants after a policy change or key rotation.", n
 app.add_typer(grants_app, name="grants")
 clients_app = typer.Typer(help="API clients and their bearer tokens.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
+policy_app = typer.Typer(help="A region's sharing policy.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -528,6 +532,38 @@ def clients_revoke(
         services.close()
     assert client.revoked_at is not None  # noqa: S101 - just revoked
     typer.echo(f"client {client.client_id} revoked at {format_time(client.revoked_at)}")
+
+
+@policy_app.command("check")
+def policy_check(
+    policy_file: Annotated[Path, typer.Argument(help="The policy (YAML) to check.")],
+) -> None:
+    """Check a policy against the catalogue and the legal lint, and run its cases
+    (`<name>.tests.yaml` beside it): one line per problem; exit 1 if any."""
+    if not policy_file.is_file():
+        typer.echo(f"error: no policy file {policy_file}", err=True)
+        raise typer.Exit(2)
+    catalogue = catalogue_from_description(describe())
+    try:
+        matrix = compile_policy(load_policy(policy_file, catalogue), catalogue)
+        cases = policy_file.with_name(policy_file.stem + ".tests.yaml")
+        report = run_case_file(cases, matrix) if cases.is_file() else None
+    except PolicyError as exc:
+        for problem in exc.problems:
+            typer.echo(problem)
+        raise typer.Exit(1) from None
+    if report is not None:
+        for failure in report.failures:
+            typer.echo(f"{report.source}:{str(failure).removeprefix('line ')}")
+        for rule in report.unexercised_rules:
+            typer.echo(f"{report.source}: rule {rule!r}: no allowed case shows it granting")
+        if not report.ok:
+            raise typer.Exit(1)
+    tested = f", {report.cases} cases pass" if report is not None else ", no cases beside it"
+    typer.echo(
+        f"{policy_file}: sound and lawful by the lint: {len(matrix.policy.rules)} rules, "
+        f"{len(matrix.organisations)} organisations{tested}"
+    )
 
 
 def _uuid(text: str) -> UUID:

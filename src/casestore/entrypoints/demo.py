@@ -100,6 +100,16 @@ def _signalering(ernst: int) -> dict[str, Any]:
     }
 
 
+def _doorgegeven_signaal() -> dict[str, Any]:
+    """What the procesregisseur passes on to the network after hearing the provider."""
+    return {
+        "categorie": "dreiging",
+        "ernst": 3,
+        "gevraagde_actie": "Politie alert bij meldingen van buren; casusregisseur bellen.",
+        "toelichting": "Doorgegeven na overleg met de levensloopaanbieder.",
+    }
+
+
 def _join(org: str, rol: str) -> dict[str, Any]:
     return {"organisatie": org, "wijziging": "toegetreden", "rol_in_casus": rol}
 
@@ -111,6 +121,7 @@ FULL_TRAJECTORY = [
     Step("netwerkwijziging", ZVH, 11, _join(WONEN, "verhuurder")),
     Step("planwijziging", GEMEENTE, 20, _plan(1)),
     Step("signalering", FORENSISCH, 45, _signalering(3)),
+    Step("signalering", ZVH, 45, _doorgegeven_signaal()),
     Step("opschaling", FORENSISCH, 46, {"niveau": 3, "reden": "Decompensatie; opname."}),
     Step(
         "casusoverleg",
@@ -138,7 +149,7 @@ FULL_TRAJECTORY = [
     ),
 ]
 
-ONGOING = FULL_TRAJECTORY[:6]
+ONGOING = FULL_TRAJECTORY[:7]
 CLOSED_AT_TRIAGE = [Step("triagebesluit", ZVH, 2, _triage("andere_aanpak"))]
 NOT_INCLUDED = [
     Step("triagebesluit", ZVH, 2, _triage()),

@@ -10,7 +10,7 @@ longer than `write_patience`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
@@ -36,10 +36,11 @@ from casestore.domain.person import Person, person_id, pseudonym
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import Attested, Provenance
-from casestore.services.sealing import Sealed, Sealer
+from casestore.services.sealing import Sealed, Sealer, case_context
 from sharing.canonical import canonical_json, length_prefixed
 from sharing.errors import PolicyError
 from sharing.keys import format_time
+from sharing.policy import CaseContext
 from sharing.provenance import stored_document
 
 Clock = Callable[[], datetime]
@@ -185,7 +186,8 @@ class CaseStore(Application[UUID]):
         nothing (see `casestore.domain.person.Person`)."""
         if submission.event_type != "aanmelding":
             raise errors.OpeningEventRequired(submission.event_type)
-        self._check_author(submission)
+        author = submission.author.organisation
+        self._check_author(author, submission.event_type, {author, self.custodian})
         now = self.clock()
         payload = parse_payload("aanmelding", submission.payload, today=now.date())
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
@@ -257,7 +259,7 @@ class CaseStore(Application[UUID]):
     ) -> Recorded:
         if submission.event_type == "aanmelding":
             raise errors.CaseAlreadyOpened()
-        self._check_author(submission)
+        self._check_author(submission.author.organisation, submission.event_type)
         now = self.clock()
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
         header, attested = self._header(submission, payload, case_id, now)
@@ -274,7 +276,7 @@ class CaseStore(Application[UUID]):
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
                 sealed, touched = self._record_on(case, payload, attested, header, now)
-            except (errors.ProcessViolation, errors.VersionConflict):
+            except (errors.ProcessViolation, errors.VersionConflict, errors.AuthorNotPermitted):
                 if from_cache:
                     continue  # the cached case may be stale: decide on a fresh read
                 existing = self._replay(submission, header)
@@ -308,12 +310,15 @@ class CaseStore(Application[UUID]):
         person index is saved with it when the case ends or its network changes."""
         was_open, was_network = case.is_open, list(case.network)
         control = payload.control_values()
+        context = case_context(case, control)
+        # Authorship by a case role (the levensloopaanbieder scales) is known only now.
+        self._check_author(header.author_org, payload.event_type, context)
         sealed, stored = self._seal(
             case.id,
             case.version + 1,
             header,
             payload.event_type,
-            case.audience(control),
+            context,
             attested,
             control,
             self.case_key(case.id),
@@ -386,14 +391,21 @@ class CaseStore(Application[UUID]):
 
     # ---- helpers ----------------------------------------------------------------------
 
-    def _check_author(self, submission: Submission) -> None:
-        org = submission.author.organisation
+    def _check_author(
+        self, org: str, event_type: str, case: CaseContext | Collection[str] | None = None
+    ) -> None:
+        """Whether the policy lets the author write the type: in this case when given, else
+        in some case (a case role it could hold), so a refusal needs no read of the case."""
+        matrix = self.sealer.matrix
         try:
-            allowed = self.sealer.matrix.may_author(org, submission.event_type)
+            if case is None:
+                allowed = matrix.may_ever_author(org, event_type)
+            else:
+                allowed = matrix.may_author(org, event_type, case)
         except PolicyError:
-            raise errors.UnknownEventType(submission.event_type) from None
+            raise errors.UnknownEventType(event_type) from None
         if not allowed:
-            raise errors.AuthorNotPermitted(org, submission.event_type)
+            raise errors.AuthorNotPermitted(org, event_type)
 
     def _header(
         self, submission: Submission, payload: Payload, case_id: UUID | None, now: datetime
@@ -495,7 +507,7 @@ class CaseStore(Application[UUID]):
         version: int,
         header: EventHeader,
         event_type: str,
-        network: list[str],
+        network: list[str] | CaseContext,
         attested: Attested,
         control: dict[str, Any],
         case_key: bytes,

@@ -31,9 +31,9 @@ from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, S
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.services.case_store import CaseStore
-from casestore.services.sealing import Sealer, context_of
+from casestore.services.sealing import Sealer, case_context, context_of
 from sharing.envelope import Escrow
-from sharing.policy import AccessMatrix
+from sharing.policy import AccessMatrix, CaseContext
 
 log = structlog.get_logger("casestore.grants")
 
@@ -104,14 +104,12 @@ class Grants:
         have = {key: frozenset(g.fields) for key, g in rows.items()}
         have_access = {(a.org_id, a.version) for a in tables.access_of_case(cid)}
         want: dict[tuple[str, int, str], frozenset[str]] = {}
-        events: dict[int, tuple[Case.Event, frozenset[str]]] = {}
+        events: dict[int, tuple[Case.Event, CaseContext]] = {}
         want_access: dict[tuple[str, int], Case.Event] = {}
         case: Any = None
         for event in self.store.history(case_id):
             version = event.originator_version
-            network = frozenset(
-                event.control["netwerk"] if case is None else case.audience(event.control)
-            )
+            network = case_context(case, event.control)
             events[version] = (event, network)
             recipients = self.sealer.matrix.recipients(
                 event.event_type, network, now, author=event.author_org

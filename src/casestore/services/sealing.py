@@ -27,6 +27,7 @@ from casestore.adapters.persistence.sharing_tables import (
     SideRows,
 )
 from casestore.domain.case import Case
+from casestore.domain.events.intake import REGIE_ROLES
 from casestore.services.lru import Lru
 from sharing.canonical import b64decode, b64encode
 from sharing.client import open_fields, values_of
@@ -44,7 +45,7 @@ from sharing.envelope import (
 from sharing.errors import CaseKeyDestroyed
 from sharing.keys import MasterKey, Recipient
 from sharing.owned import field_of, reassemble
-from sharing.policy import AccessMatrix, Decision, Scope
+from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
 
 CASE_KEY_CACHE = 1024
 BASIS_CACHE = 4096  # distinct (decision, fields granted): bounded by the policy, not the cases
@@ -133,13 +134,13 @@ class Sealer:
         event_id: str,
         event_type: str,
         author: str,
-        network: Iterable[str],
+        network: Iterable[str] | CaseContext,
         plaintexts: Mapping[str, bytes],
         case_key: bytes,
         now: datetime,
     ) -> Sealed:
         """Seal `plaintexts` (sealed name -> disclosure) for whom the policy grants them."""
-        members = frozenset(network)
+        members = network if isinstance(network, CaseContext) else frozenset(network)
         recipients = self.matrix.recipients(event_type, members, now, author=author)
         keys = {org: self.keyring.recipient(org, now) for org in recipients.receivers}
         recipients_by_field = {
@@ -208,10 +209,20 @@ class Sealer:
         basis = {}
         for name in fields:
             access = decision.fields.get(field_of(name)[0])
-            rules = list(access.rules) if access else []
+            grants = access.grants if access else ()
+            rules = [g.rule for g in grants]
             if access is not None and access.as_author:
                 rules.append("author")
-            basis[name] = {"rules": rules, "grounds": list(access.grounds) if access else []}
+            basis[name] = {
+                "rules": rules,
+                "grounds": list(access.grounds) if access else [],
+                "providing": sorted({g for grant in grants for g in grant.providing}),
+                "receiving": sorted({g for grant in grants for g in grant.receiving}),
+                "conditions": [
+                    {"kind": str(c.kind), "record": c.record}
+                    for c in (access.conditions if access else ())
+                ],
+            }
         written = json.dumps(basis)
         self._bases.put(key, (decision, written))
         return written
@@ -244,6 +255,16 @@ class Sealer:
         (`disclosed=False` for an event recorded before signed disclosures)."""
         opened = open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
         return reassemble(values_of(opened, disclosed=disclosed))
+
+
+def case_context(case: Case | None, control: Mapping[str, Any]) -> CaseContext:
+    """The case as the policy sees an event on it: the network before the event plus whoever
+    the event admits, and the regie in force or named by the event (the policy's case roles
+    of the same names). The opening event (no case yet) carries its network."""
+    if case is None:
+        return CaseContext.of(control["netwerk"])
+    named = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
+    return CaseContext.of(case.audience(dict(control)), {**case.regie, **named})
 
 
 def context_of(region: str, event: Case.Event) -> EventContext:

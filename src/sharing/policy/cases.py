@@ -1,10 +1,12 @@
 """A policy's own tests: expected allow/deny cases kept beside it as `<name>.tests.yaml`.
 
-A case asks whether an organisation, in a given case network, receives an event type
-(no `field`: the header) or one content field, and states the expected answer. Running
-the cases also tells which rules no allowed case exercised: a rule nobody can show working
-is a rule nobody has reviewed. A rule with fields is exercised by an allowed field case it
-grants; an header-only rule (`fields: []`) by an allowed header case.
+A case asks whether an organisation, in a given case, receives an event type by an author
+(no `field`: the header) or one content field, and states the expected answer. A case is a
+network of members, or a named network with case roles and conditions in force
+(toestemming, conflict van plichten, kaders). Running the cases also tells which rules no
+allowed case exercised: a rule nobody can show working is a rule nobody has reviewed. A
+rule with fields is exercised by an allowed field case it grants; an header-only rule
+(`fields: []`) by an allowed header case.
 """
 
 from __future__ import annotations
@@ -19,14 +21,88 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from sharing.errors import PolicyError
+from sharing.policy.context import (
+    CaseContext,
+    Condition,
+    ConflictVanPlichten,
+    KaderInForce,
+    Toestemming,
+)
 from sharing.policy.engine import AccessMatrix
-from sharing.policy.model import Name, Scope, Slug, Text
+from sharing.policy.law import Slug, Text
+from sharing.policy.model import Name, Scope
 from sharing.policy.yamlmarks import read_marked
 
 
-class PolicyCase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True)
 
+
+class _Record(_Strict):
+    id: Text
+    valid_from: AwareDatetime | None = Field(default=None, alias="from")
+    valid_until: AwareDatetime | None = Field(default=None, alias="until")
+
+
+class ToestemmingSpec(_Record):
+    recipients: tuple[Slug, ...] = Field(min_length=1)
+    authors: tuple[Slug, ...] | None = None
+    event_types: tuple[Name, ...] | None = None
+
+    def condition(self) -> Toestemming:
+        return Toestemming(
+            id=self.id,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            recipients=frozenset(self.recipients),
+            authors=frozenset(self.authors) if self.authors is not None else None,
+            event_types=frozenset(self.event_types) if self.event_types is not None else None,
+        )
+
+
+class ConflictSpec(_Record):
+    author: Slug
+    recipients: tuple[Slug, ...] = Field(min_length=1)
+    event_types: tuple[Name, ...] | None = None
+
+    def condition(self) -> ConflictVanPlichten:
+        return ConflictVanPlichten(
+            id=self.id,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            author=self.author,
+            recipients=frozenset(self.recipients),
+            event_types=frozenset(self.event_types) if self.event_types is not None else None,
+        )
+
+
+class KaderSpec(_Record):
+    kader: Slug
+
+    def condition(self) -> KaderInForce:
+        return KaderInForce(
+            id=self.id, valid_from=self.valid_from, valid_until=self.valid_until, kader=self.kader
+        )
+
+
+class CaseSpec(_Strict):
+    """A case beyond its members: who holds which case role, which conditions are recorded."""
+
+    members: Slug | tuple[Slug, ...]
+    """A list of organisation ids, or the name of a plain network."""
+    roles: dict[Slug, Slug | tuple[Slug, ...]] = Field(default_factory=dict)
+    toestemming: tuple[ToestemmingSpec, ...] = ()
+    conflict_van_plichten: tuple[ConflictSpec, ...] = ()
+    kaders: tuple[KaderSpec, ...] = ()
+
+    def conditions(self) -> tuple[Condition, ...]:
+        records: list[Condition] = [t.condition() for t in self.toestemming]
+        records += [c.condition() for c in self.conflict_van_plichten]
+        records += [k.condition() for k in self.kaders]
+        return tuple(records)
+
+
+class PolicyCase(_Strict):
     name: Text | None = None
     org: Slug
     event_type: Name
@@ -38,13 +114,13 @@ class PolicyCase(BaseModel):
     expect: Literal["allow", "deny"]
     scope: Scope | None = None
     """For an allowed field: whether the organisation reads all entries or only its own."""
+    rule: Slug | None = None
+    """For an allowed case: a rule that must be among those granting it."""
 
 
-class PolicyCases(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class PolicyCases(_Strict):
     now: AwareDatetime
-    networks: dict[Slug, tuple[Slug, ...]] = Field(default_factory=dict)
+    networks: dict[Slug, tuple[Slug, ...] | CaseSpec] = Field(default_factory=dict)
     cases: tuple[PolicyCase, ...] = Field(min_length=1)
 
 
@@ -61,6 +137,7 @@ class CaseFailure:
             else (f"{self.case.event_type} (header)")
         )
         expected = self.case.expect + (f" ({self.case.scope})" if self.case.scope else "")
+        expected += f" by rule {self.case.rule}" if self.case.rule else ""
         return f"line {self.line}: {self.case.org} / {what}: expected {expected}, got {self.actual}"
 
 
@@ -89,9 +166,11 @@ def run_case_file(path: str | os.PathLike[str], matrix: AccessMatrix) -> CaseRep
     failures: list[CaseFailure] = []
     exercised: set[str] = set()
     for index, case in enumerate(loaded.cases.cases):
-        network = _network(loaded.cases, case)
+        context = _context(loaded.cases, case)
         now = case.now or loaded.cases.now
-        actual, rules = _outcome(matrix, case, network, now)
+        actual, rules = _outcome(matrix, case, context, now)
+        if case.rule and actual == _expected(case) and case.rule not in rules:
+            actual += f" by rules {', '.join(sorted(rules)) or 'none'}"
         if actual != _expected(case):
             failures.append(CaseFailure(loaded.lines[index], case, actual))
         elif case.expect == "allow" and case.author != case.org:
@@ -105,15 +184,16 @@ def _expected(case: PolicyCase) -> str:
 
 
 def _outcome(
-    matrix: AccessMatrix, case: PolicyCase, network: tuple[str, ...], now: datetime
+    matrix: AccessMatrix, case: PolicyCase, context: CaseContext, now: datetime
 ) -> tuple[str, set[str]]:
-    """The answer in the same words as the expectation, and the rules that gave it."""
-    decision = matrix.decide(case.org, case.event_type, network, now, author=case.author)
+    """The answer in the same words as the expectation, and the rules that gave it (for a
+    header: the header-only rules, which no field case can show)."""
+    decision = matrix.decide(case.org, case.event_type, context, now, author=case.author)
     if case.field is None:
-        header_only = {rule.id for rule in matrix.policy.rules if not rule.fields} & set(
-            decision.receiving_rules
-        )
-        return ("allow" if decision.receives else "deny"), header_only
+        receiving = set(decision.receiving_rules)
+        if case.rule is None:
+            receiving &= {rule.id for rule in matrix.policy.rules if not rule.fields}
+        return ("allow" if decision.receives else "deny"), receiving
     access = decision.fields.get(case.field)
     if access is None:
         return "deny", set()
@@ -121,10 +201,20 @@ def _outcome(
     return actual, set(access.rules)
 
 
-def _network(cases: PolicyCases, case: PolicyCase) -> tuple[str, ...]:
-    if isinstance(case.network, str):
-        return cases.networks[case.network]
-    return case.network
+def _members(cases: PolicyCases, members: str | tuple[str, ...]) -> tuple[str, ...]:
+    if isinstance(members, str):
+        named = cases.networks[members]
+        return _members(cases, named.members) if isinstance(named, CaseSpec) else named
+    return members
+
+
+def _context(cases: PolicyCases, case: PolicyCase) -> CaseContext:
+    if not isinstance(case.network, str):
+        return CaseContext.of(case.network)
+    named = cases.networks[case.network]
+    if not isinstance(named, CaseSpec):
+        return CaseContext.of(named)
+    return CaseContext.of(_members(cases, named.members), named.roles, named.conditions())
 
 
 def _load(path: str | os.PathLike[str], matrix: AccessMatrix) -> _Loaded:
@@ -139,6 +229,10 @@ def _load(path: str | os.PathLike[str], matrix: AccessMatrix) -> _Loaded:
         err = exc.errors(include_url=False, include_input=False)[0]
         line = marked.line(tuple(err["loc"]))
         raise PolicyError(f"{source}:{line}: {err['msg']} (at {_dotted(err['loc'])})") from None
+    for name, spec in cases.networks.items():
+        if problem := _network_problem(matrix, cases, name, spec):
+            line = marked.line(("networks", name))
+            raise PolicyError(f"{source}:{line}: network {name!r}: {problem}")
     for index, case in enumerate(cases.cases):
         if problem := _case_problem(matrix, cases, case):
             line = marked.line(("cases", index))
@@ -147,10 +241,49 @@ def _load(path: str | os.PathLike[str], matrix: AccessMatrix) -> _Loaded:
     return _Loaded(source, cases, lines)
 
 
+def _network_problem(
+    matrix: AccessMatrix, cases: PolicyCases, name: str, spec: tuple[str, ...] | CaseSpec
+) -> str | None:
+    """A named case that cannot exist: unknown members, a base network that is itself a
+    case, or a case role held by an organisation whose roles may not hold it."""
+    if not isinstance(spec, CaseSpec):
+        unknown = sorted(set(spec) - matrix.organisations)
+        return f"unknown organisation(s) {', '.join(unknown)}" if unknown else None
+    if isinstance(spec.members, str):
+        base = cases.networks.get(spec.members)
+        if base is None or isinstance(base, CaseSpec):
+            return f"members names no plain network {spec.members!r}"
+    named = set(_members(cases, spec.members))
+    for toestemming in spec.toestemming:
+        named |= set(toestemming.recipients) | set(toestemming.authors or ())
+    for conflict in spec.conflict_van_plichten:
+        named |= {*conflict.recipients, conflict.author}
+    for holders in spec.roles.values():
+        named |= {holders} if isinstance(holders, str) else set(holders)
+    if unknown := sorted(named - matrix.organisations):
+        return f"unknown organisation(s) {', '.join(unknown)}"
+    kaders = {k.id for k in matrix.policy.kaders}
+    if stray := sorted({k.kader for k in spec.kaders} - kaders):
+        return f"unknown kader(s) {', '.join(stray)}"
+    for role, holders in spec.roles.items():
+        case_role = matrix.policy.case_role(role)
+        if case_role is None:
+            return f"unknown case role {role!r}"
+        for org_id in (holders,) if isinstance(holders, str) else holders:
+            org = matrix.policy.organisation(org_id)
+            if org is not None and set(org.roles).isdisjoint(case_role.held_by):
+                return (
+                    f"case role {role!r} is held by {org_id} (roles {', '.join(org.roles)}), "
+                    f"but the policy lets only roles {', '.join(case_role.held_by)} hold it"
+                )
+    return None
+
+
 def _case_problem(matrix: AccessMatrix, cases: PolicyCases, case: PolicyCase) -> str | None:
     if isinstance(case.network, str) and case.network not in cases.networks:
         return f"no network named {case.network!r}"
-    named = {case.org, *_network(cases, case), *([case.author] if case.author else [])}
+    members = _context(cases, case).members
+    named = {case.org, *members, *([case.author] if case.author else [])}
     if unknown := sorted(named - matrix.organisations):
         return f"unknown organisation(s) {', '.join(unknown)}"
     if case.event_type not in matrix.event_types:
@@ -159,6 +292,11 @@ def _case_problem(matrix: AccessMatrix, cases: PolicyCases, case: PolicyCase) ->
         return f"{case.event_type} has no content field {case.field!r}"
     if case.scope is not None and (case.expect != "allow" or case.field is None):
         return "scope belongs only to an allowed field"
+    if case.rule is not None:
+        if case.expect != "allow":
+            return "rule belongs only to an allowed case"
+        if matrix.policy.rule(case.rule) is None:
+            return f"unknown rule {case.rule!r}"
     return None
 
 

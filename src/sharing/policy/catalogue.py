@@ -20,18 +20,28 @@ class EventTypeSpec:
 
     Control fields stay readable in every header; content fields are sealed per
     recipient; owned fields are content fields whose entries each name an owning
-    organisation (so a grant can be limited to the recipient's own entries).
+    organisation (so a grant can be limited to the recipient's own entries). Free-text
+    fields are content fields that hold (or contain) long free text, which the legal lint
+    treats as special data unless the policy says otherwise; BSN fields hold a
+    burgerservicenummer, which only some organisations may process.
     """
 
     content_fields: frozenset[str]
     control_fields: frozenset[str] = frozenset()
     owned_fields: frozenset[str] = frozenset()
+    free_text_fields: frozenset[str] = frozenset()
+    bsn_fields: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if both := self.content_fields & self.control_fields:
             raise ValueError(f"fields both content and control: {sorted(both)}")
-        if stray := self.owned_fields - self.content_fields:
-            raise ValueError(f"owned fields must be content fields: {sorted(stray)}")
+        for kind, fields in (
+            ("owned", self.owned_fields),
+            ("free-text", self.free_text_fields),
+            ("BSN", self.bsn_fields),
+        ):
+            if stray := fields - self.content_fields:
+                raise ValueError(f"{kind} fields must be content fields: {sorted(stray)}")
 
 
 Catalogue = Mapping[str, EventTypeSpec]
@@ -40,13 +50,16 @@ Catalogue = Mapping[str, EventTypeSpec]
 def catalogue_from_description(
     description: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, EventTypeSpec]:
-    """Build the catalogue from the data form (event type → control/content/owned fields)."""
+    """Build the catalogue from the data form (event type → control, content, owned,
+    free-text and BSN fields)."""
     try:
         return {
             event_type: EventTypeSpec(
                 content_fields=frozenset(spec["content_fields"]),
                 control_fields=frozenset(spec.get("control_fields", ())),
                 owned_fields=frozenset(spec.get("owned_fields", ())),
+                free_text_fields=frozenset(spec.get("free_text_fields", ())),
+                bsn_fields=frozenset(spec.get("bsn_fields", ())),
             )
             for event_type, spec in description.items()
         }

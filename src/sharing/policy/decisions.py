@@ -6,18 +6,42 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sharing.policy.model import Retention, Scope
+from sharing.policy.law import Retention
+from sharing.policy.model import ConditionKind, OnJoin, OnLeave, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionUse:
+    """The condition a grant rested on: its kind and the record (event, form) in the case
+    that satisfied it. Withdrawing that record takes the grant away."""
+
+    kind: ConditionKind
+    record: str
 
 
 @dataclass(frozen=True, slots=True)
 class RuleGrant:
-    """One rule's grant of a field: on which grounds, for what, for how long, how much."""
+    """One rule's grant of a field: on which grounds on each side, under which agreements,
+    for what, for how long, how much, and on which condition in the case.
+
+    `providing` holds the rule's providing grounds that serve the author's regime (and any
+    door), `receiving` those that serve the recipient's.
+    """
 
     rule: str
-    grounds: tuple[str, ...]
+    providing: tuple[str, ...]
+    receiving: tuple[str, ...]
+    agreements: tuple[str, ...]
     purpose: str
     retention: Retention
     scope: Scope
+    condition: ConditionUse | None = None
+    on_join: OnJoin = OnJoin.none
+    on_leave: OnLeave = OnLeave.revoke
+
+    @property
+    def grounds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.providing, *self.receiving)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +61,15 @@ class FieldAccess:
     def grounds(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(g for grant in self.grants for g in grant.grounds))
 
+    @property
+    def conditions(self) -> tuple[ConditionUse, ...]:
+        return tuple(dict.fromkeys(g.condition for g in self.grants if g.condition is not None))
+
+    @property
+    def kept_on_leaving(self) -> bool:
+        """Whether a recipient that leaves the network keeps the field (until retention)."""
+        return any(grant.on_leave is OnLeave.keep for grant in self.grants)
+
 
 class Basis(StrEnum):
     """Why an organisation does or does not receive an event."""
@@ -54,7 +87,7 @@ class Decision:
     """Whether an organisation receives an event, and which content fields it may read.
 
     Receiving an event means its header and control attributes; `fields` holds only the
-    content fields granted, each with the rules, grounds and scope that grant it.
+    content fields granted, each with the rules, grounds, condition and scope that grant it.
     """
 
     organisation: str
@@ -62,6 +95,8 @@ class Decision:
     basis: Basis
     receiving_rules: tuple[str, ...]
     fields: Mapping[str, FieldAccess]
+    rule_grants: tuple[RuleGrant, ...] = ()
+    """One grant per receiving rule, whatever fields it grants: the basis of the header."""
 
     @property
     def receives(self) -> bool:

@@ -14,7 +14,24 @@ from typing import Any
 from sharing.canonical import canonical_json
 from sharing.policy.model import Policy
 
-_SET_KEYS = frozenset({"roles", "organisations", "grounds", "rules", "event_types", "fields"})
+_SET_KEYS = frozenset(
+    {
+        "roles",
+        "organisations",
+        "grounds",
+        "agreements",
+        "case_roles",
+        "held_by",
+        "kaders",
+        "kader",
+        "covers",
+        "providing",
+        "receiving",
+        "rules",
+        "event_types",
+        "fields",
+    }
+)
 
 
 def policy_digest(policy: Policy) -> str:
@@ -26,8 +43,8 @@ def policy_digest(policy: Policy) -> str:
 
 def _canonical(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
-        if key == "special_category_fields":
-            return {event_type: sorted(fields) for event_type, fields in value.items()}
+        if key == "fields":  # special data: field -> categories, a set each
+            return {field: sorted(categories) for field, categories in value.items()}
         return {k: _canonical(v, k) for k, v in value.items()}
     if isinstance(value, list):
         items = [_canonical(item) for item in value]

@@ -79,7 +79,8 @@ def _error(source: str, marked: Marked | None, findings: Sequence[Finding]) -> P
     lines = [_describe(source, marked, finding) for finding in findings]
     if len(lines) == 1:
         return PolicyError(lines[0])
-    return PolicyError(f"{len(lines)} problems in {source}:\n" + "\n".join(lines))
+    summary = f"{len(lines)} problems in {source}:\n" + "\n".join(lines)
+    return PolicyError(summary, tuple(lines))
 
 
 def _describe(source: str, marked: Marked | None, finding: Finding) -> str:

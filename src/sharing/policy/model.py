@@ -1,8 +1,9 @@
 """The policy document as typed data: what a region's YAML file may say.
 
 These models check only the *shape* of a document (types, identifier syntax, the allowed
-roles). Whether its references hold together — organisations, grounds, event types and
-fields that exist — is checked against the event catalogue in `checks.py`, so that the
+roles, what each kind of ground must name). Whether its references hold together —
+organisations, grounds, case roles, event types and fields that exist — is checked against
+the event catalogue in `checks.py`, and whether it is lawful in `lint.py`, so that the
 loader can point at the offending line.
 """
 
@@ -10,27 +11,24 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-Slug = Annotated[
-    str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
-]
-"""Identifier of an organisation, ground, rule or region: lowercase letters, digits, dashes."""
+from sharing.policy.law import (
+    Agreement,
+    Category,
+    Ground,
+    Regime,
+    Retention,
+    Slug,
+    Text,
+    _Document,
+)
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 """An event type or field name as the catalogue spells it."""
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
 class Role(StrEnum):
@@ -51,6 +49,9 @@ class Role(StrEnum):
     reclassering = "reclassering"
     dji = "dji"
     veiligheidshuis = "veiligheidshuis"
+    huisarts = "huisarts"
+    bewindvoering = "bewindvoering"
+    veilig_thuis = "veilig-thuis"
 
 
 class Scope(StrEnum):
@@ -61,91 +62,158 @@ class Scope(StrEnum):
     """Only the entries of an owned field (e.g. plan actions) that the organisation owns."""
 
 
-class _Document(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class Region(_Document):
     id: Slug
     name: Text
 
 
 class Organisation(_Document):
+    """A partner: its roles, the regime it processes under, and what the law lets it do."""
+
     id: Slug
     name: Text
     roles: tuple[Role, ...] = Field(min_length=1)
+    regime: Regime = Regime.avg
+    bsn: Slug | None = None
+    """The ground (a law) that lets it process the BSN; without one it may not (UAVG art. 46)."""
+    beroepsgeheim: Text | None = None
+    """The source of its professionals' duty of confidentiality (e.g. WGBO, art. 7:457 BW):
+    content they author leaves the treatment relationship only through a door."""
 
 
-class Ground(_Document):
-    """A legal basis for sharing, cited by rules."""
+class CaseRole(_Document):
+    """A role in one case (the levensloopaanbieder, the wijkagent …), and which organisation
+    roles may hold it. A treatment role is part of the treatment relationship: professionals
+    "rechtstreeks betrokken bij de uitvoering van de behandelingsovereenkomst" (art. 7:457 lid
+    2 BW) share with each other without a door."""
+
+    id: Slug
+    description: Text
+    held_by: tuple[Role, ...] = Field(min_length=1)
+    treatment: bool = False
+
+
+class Kader(_Document):
+    """A juridisch kader a rule can require to be in force (a zorgmachtiging, bijzondere
+    voorwaarden …); a statutory duty to share often exists only under one."""
 
     id: Slug
     title: Text
     reference: Text
-    special_category: bool = False
-    """True when the ground allows special-category data (AVG art. 9) or criminal data (art. 10)."""
 
 
-class Retention(_Document):
-    """How long recipients may keep what a rule grants: a period after some event type."""
+class Parties(_Document):
+    """Authors or recipients: holders of the case roles in the case, every organisation with
+    one of the roles, and the named organisations."""
 
-    years: int = Field(default=0, ge=0, le=100)
-    months: int = Field(default=0, ge=0, le=1200)
-    after: Name
-
-    @model_validator(mode="after")
-    def _some_period(self) -> Retention:
-        if self.years == 0 and self.months == 0:
-            raise ValueError("a retention period needs years or months")
-        return self
-
-    def __str__(self) -> str:
-        parts = [f"{self.years} years"] if self.years else []
-        parts += [f"{self.months} months"] if self.months else []
-        return f"{' '.join(parts)} after {self.after}"
-
-
-class RuleRecipients(_Document):
-    """Who a rule grants to: every organisation with one of the roles, and the named ones."""
-
+    case_roles: tuple[Slug, ...] = ()
     roles: tuple[Role, ...] = ()
     organisations: tuple[Slug, ...] = ()
 
     @model_validator(mode="after")
-    def _someone(self) -> RuleRecipients:
-        if not self.roles and not self.organisations:
-            raise ValueError("a rule needs at least one recipient role or organisation")
+    def _someone(self) -> Parties:
+        if not (self.case_roles or self.roles or self.organisations):
+            raise ValueError("name at least one case role, role or organisation")
         return self
 
     def __str__(self) -> str:
-        parts = [f"roles {', '.join(self.roles)}"] if self.roles else []
+        parts = [f"case roles {', '.join(self.case_roles)}"] if self.case_roles else []
+        parts += [f"roles {', '.join(self.roles)}"] if self.roles else []
         parts += [f"organisations {', '.join(self.organisations)}"] if self.organisations else []
         return " and ".join(parts)
 
 
+RuleRecipients = Parties
+
+
+class ConditionKind(StrEnum):
+    toestemming = "toestemming"
+    """The betrokkene consented to the recipient receiving it."""
+    conflict_van_plichten = "conflict_van_plichten"
+    """The author weighed its duties in this case and recorded that it must share."""
+    kader = "kader"
+    """One of the named juridische kaders is in force in this case."""
+
+
+class KaderCondition(_Document):
+    kader: tuple[Slug, ...] = Field(min_length=1)
+
+
+class OnJoin(StrEnum):
+    """What a partner that joins later receives of the events before it joined."""
+
+    none = "none"
+    latest = "latest"
+    """The latest event of each of the rule's types (the current plan, the inclusion)."""
+    all = "all"
+
+
+class OnLeave(StrEnum):
+    revoke = "revoke"
+    keep = "keep"
+    """Kept until the retention term ends."""
+
+
 class Rule(_Document):
-    """One grant: these event types, to these recipients, these content fields, on these grounds.
+    """One flow: events of these types, by these authors, to these recipients, these content
+    fields, on a providing ground (the author's regime) and a receiving ground (the
+    recipient's), for a purpose and a time, perhaps only under a condition in the case.
 
     `fields: []` grants the header only (the event with its control attributes, no content).
     `own_only: true` limits owned fields (a list whose entries each name an owner) to the
-    entries the recipient owns. Validity dates are inclusive and local to the policy's timezone.
+    entries the recipient owns. Without `authors` the rule covers every author the
+    authorship section allows. Validity dates are inclusive and local to the policy's
+    timezone.
     """
 
     id: Slug
     description: Text
     event_types: tuple[Name, ...] = Field(min_length=1)
-    recipients: RuleRecipients
+    authors: Parties | None = None
+    recipients: Parties
     fields: tuple[Name, ...]
     own_only: bool = False
-    grounds: tuple[Slug, ...] = Field(min_length=1)
+    providing: tuple[Slug, ...] = ()
+    receiving: tuple[Slug, ...] = ()
+    agreements: tuple[Slug, ...] = ()
     purpose: Text
     retention: Retention
+    condition: ConditionKind | KaderCondition | None = None
+    on_join: OnJoin = OnJoin.none
+    on_leave: OnLeave = OnLeave.revoke
     valid_from: date | None = None
     valid_until: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_single_grounds(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "grounds" in data:
+            raise ValueError(
+                "a rule has no 'grounds': name the providing ground (the author's) and the "
+                "receiving ground (the recipient's), and list agreements apart"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _kader_is_a_mapping(self) -> Rule:
+        if self.condition is ConditionKind.kader:
+            raise ValueError("a kader condition names the kaders: {kader: [id, …]}")
+        return self
 
     @property
     def scope(self) -> Scope:
         return Scope.own if self.own_only else Scope.all
+
+    @property
+    def condition_kind(self) -> ConditionKind | None:
+        if isinstance(self.condition, KaderCondition):
+            return ConditionKind.kader
+        return self.condition
+
+    @property
+    def grounds(self) -> tuple[str, ...]:
+        """Every ground the rule cites, providing first."""
+        return tuple(dict.fromkeys((*self.providing, *self.receiving)))
 
     def in_force(self, day: date) -> bool:
         """Whether the rule applies on `day` (both ends inclusive)."""
@@ -154,12 +222,32 @@ class Rule(_Document):
 
 
 class Authorship(_Document):
-    """Who may author events of some types: every organisation with one of the roles, and
-    the named ones. Authoring is default deny, like reading."""
+    """Who may author events of some types: holders of the case roles in the case, every
+    organisation with one of the roles, and the named ones. Authoring is default deny, like
+    reading."""
 
     description: Text
     event_types: tuple[Name, ...] = Field(min_length=1)
-    authors: RuleRecipients
+    authors: Parties
+
+
+class HeaderSpecial(_Document):
+    """What receiving an event of a type reveals, even with no content field granted."""
+
+    covers: tuple[Category, ...] = Field(min_length=1)
+    why: Text
+
+
+class SpecialData(_Document):
+    """Which data of one event type is special (AVG art. 9 and 10).
+
+    Free-text fields (the catalogue marks them) count as both health and criminal data,
+    because they routinely hold either, unless `not_special` says why a field does not.
+    """
+
+    header: HeaderSpecial | None = None
+    fields: dict[Name, tuple[Category, ...]] = Field(default_factory=dict)
+    not_special: dict[Name, Text] = Field(default_factory=dict)
 
 
 class Policy(_Document):
@@ -173,8 +261,11 @@ class Policy(_Document):
     """The zone in which validity dates are read."""
     organisations: tuple[Organisation, ...] = Field(min_length=1)
     grounds: tuple[Ground, ...] = Field(min_length=1)
-    special_category_fields: dict[Name, tuple[Name, ...]] = Field(default_factory=dict)
-    """Per event type the fields that hold special-category or criminal data (AVG art. 9/10)."""
+    agreements: tuple[Agreement, ...] = ()
+    case_roles: tuple[CaseRole, ...] = ()
+    kaders: tuple[Kader, ...] = ()
+    special_data: dict[Name, SpecialData] = Field(default_factory=dict)
+    """Per event type what is special in its header and its fields."""
     rules: tuple[Rule, ...] = ()
     authorship: tuple[Authorship, ...] = ()
     """Who may write which event types; network membership is checked beside it."""
@@ -198,5 +289,11 @@ class Policy(_Document):
     def ground(self, ground_id: str) -> Ground | None:
         return next((g for g in self.grounds if g.id == ground_id), None)
 
-    def is_special(self, event_type: str, field: str) -> bool:
-        return field in self.special_category_fields.get(event_type, ())
+    def agreement(self, agreement_id: str) -> Agreement | None:
+        return next((a for a in self.agreements if a.id == agreement_id), None)
+
+    def case_role(self, role_id: str) -> CaseRole | None:
+        return next((r for r in self.case_roles if r.id == role_id), None)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)

@@ -25,8 +25,27 @@ from pydantic import (
 from casestore.domain.errors import InvalidBsn
 from casestore.domain.person import check_bsn
 
+
+class Marker:
+    """A mark on a field type that the catalogue reports (see `describe()`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Marker({self.name!r})"
+
+
+FREE_TEXT = Marker("free text")
+"""Long free text routinely holds health or criminal data, whatever the field is for; the
+policy's legal lint counts it as special unless the policy says why it is not."""
+BSN = Marker("bsn")
+"""A burgerservicenummer, which an organisation may process only where a law allows it."""
+
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), FREE_TEXT
+]
 OrganisationId = Annotated[
     str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 ]
@@ -60,7 +79,7 @@ def _valid_bsn(value: str) -> str:
     return value
 
 
-Bsn = Annotated[str, AfterValidator(_valid_bsn)]
+Bsn = Annotated[str, AfterValidator(_valid_bsn), BSN]
 
 
 class Levensdomein(StrEnum):

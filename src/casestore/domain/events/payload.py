@@ -17,11 +17,11 @@ so neither deciding on an event nor rebuilding a case ever needs a decryption ke
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args, get_origin
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from casestore.domain.events.fields import Strict
+from casestore.domain.events.fields import BSN, FREE_TEXT, Marker, Strict
 
 if TYPE_CHECKING:  # the aggregate is built from the event types, not the other way round
     from casestore.domain.case import Case
@@ -75,6 +75,15 @@ class Payload(Strict):
         """Content fields whose entries each name an owner, with the entry key naming it."""
         return dict(_owned(cls))
 
+    @classmethod
+    def free_text_fields(cls) -> tuple[str, ...]:
+        """Content fields that hold long free text, at the top or inside a list or part."""
+        return _marked(cls, FREE_TEXT)
+
+    @classmethod
+    def bsn_fields(cls) -> tuple[str, ...]:
+        return _marked(cls, BSN)
+
     def control_values(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(self.control_fields()))
 
@@ -105,3 +114,29 @@ def _owned(schema: type[Payload]) -> tuple[tuple[str, str], ...]:
 
 def _is_control(extra: Any) -> bool:
     return isinstance(extra, dict) and bool(extra.get(CONTROL))
+
+
+@functools.cache
+def _marked(schema: type[Payload], marker: Marker) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name in schema.content_fields()
+        if marker in schema.model_fields[name].metadata
+        or _carries(schema.model_fields[name].annotation, marker, set())
+    )
+
+
+def _carries(annotation: Any, marker: Marker, seen: set[type[BaseModel]]) -> bool:
+    """Whether a type is marked, or contains a marked type (in a list, union or model)."""
+    if get_origin(annotation) is Annotated:
+        base, *metadata = get_args(annotation)
+        return marker in metadata or _carries(base, marker, seen)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return False
+        seen.add(annotation)
+        return any(
+            marker in info.metadata or _carries(info.annotation, marker, seen)
+            for info in annotation.model_fields.values()
+        )
+    return any(_carries(arg, marker, seen) for arg in get_args(annotation))

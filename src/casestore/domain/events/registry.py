@@ -117,13 +117,16 @@ class EventTypes(Mapping[str, type[Payload]]):
             raise PayloadInvalid(event_type, problems) from None
 
     def describe(self) -> dict[str, Any]:
-        """The types as data: per event type its summary, fields and JSON schema."""
+        """The types as data: per event type its summary, fields (control, content, owned,
+        free-text, BSN) and JSON schema."""
         return {
             event_type: {
                 "summary": schema.summary,
                 "control_fields": list(schema.control_fields()),
                 "content_fields": list(schema.content_fields()),
                 "owned_fields": schema.owned_fields(),
+                "free_text_fields": list(schema.free_text_fields()),
+                "bsn_fields": list(schema.bsn_fields()),
                 "json_schema": schema.model_json_schema(),
             }
             for event_type, schema in self._types.items()

@@ -21,6 +21,7 @@ from casestore.adapters.persistence.grant_history import GrantHistoryTable
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.recorder import CaseRecorder
+from casestore.adapters.persistence.session_table import SessionTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
@@ -34,6 +35,7 @@ from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
 from casestore.services.provenance import Provenance
 from casestore.services.sealing import Sealer
+from casestore.services.sessions import WebSessions
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.settings import Settings, SettingsError
@@ -54,6 +56,7 @@ class Services:
     subscriptions: Subscriptions
     housekeeping: Housekeeping  # the scheduled job of the worker process
     bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
+    sessions: WebSessions  # the pages' sign-in
 
     @property
     def sealer(self) -> Sealer:
@@ -195,6 +198,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
     history_table, job_table = GrantHistoryTable(backend), HousekeepingTable(backend)
     grants = Grants(store, store.sealer, history_table)
+    session_table = SessionTable(backend)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
         subscription_table,
@@ -212,4 +216,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         subscriptions=subscriptions,
         housekeeping=Housekeeping(grants, job_table, clock),
         bekendheid=BekendheidCheck(store),
+        sessions=WebSessions(
+            session_table, clients, settings.master().derive("casestore/web-sessions"), clock
+        ),
     )

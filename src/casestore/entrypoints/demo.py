@@ -246,13 +246,14 @@ def case_ids(recordings: list[Recorded]) -> list[UUID]:
 
 DEMO_ROLES = {
     "zvh-amsterdam-amstelland": ("coordinator", "privacy-officer", "auditor"),
-    "gemeente-amsterdam": ("coordinator",),
+    "gemeente-amsterdam": ("coordinator", "privacy-officer"),
 }
 
 
 def ensure_clients(clients: Clients, demo_dir: Path) -> Path:
     """Demo tokens in `var/demo/tokens.json`: a partner-system client for every
-    organisation, plus coordinator, privacy-officer and auditor clients of the ZVH. Tokens
+    organisation, coordinator, privacy-officer and auditor clients of the ZVH, and a
+    coordinator and a privacy officer of the municipality (a second officer for four eyes). Tokens
     that still work are kept, so restarting the demo does not change them."""
     path = demo_dir / "tokens.json"
     tokens: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}

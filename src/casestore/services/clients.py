@@ -173,6 +173,15 @@ class Clients:
         assert row is not None  # noqa: S101 - clients are never deleted
         return _client(row)
 
+    def active_client(self, client_id: str) -> Client | None:
+        """The client by id while it is neither revoked nor expired: a session holds no token,
+        so it is checked against this on every request."""
+        row = self._table.get(client_id)
+        if row is None:
+            return None
+        client = _client(row)
+        return client if client.active(self._clock()) else None
+
     def authenticate(self, token: str) -> Client:
         """The active client behind `token`: from the cache if it can tell, else from the
         database."""

@@ -26,6 +26,7 @@ from casestore.entrypoints.api.docs import SecurityHeaders
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
 from casestore.entrypoints.api.observe import Observe
 from casestore.entrypoints.api.subscriptions import router as subscriptions_router
+from casestore.entrypoints.web import install as install_pages
 from casestore.services.clients import ClientCache
 from casestore.services.webhooks.worker import Worker
 
@@ -88,4 +89,5 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     openapi.install(app, routers)
+    install_pages(app)
     return app

@@ -1,0 +1,37 @@
+"""The web pages for privacy officers, coordinators and auditors, rendered on the server.
+
+security.py   headers on every page (a content security policy with no third-party origin),
+              the signed-in session and the CSRF check on every form
+rendering.py  the Jinja2 environment: templates and static files from this package only
+pages.py      sign-in, sign-out and the start page; feature pages add routers of their own
+templates/    the HTML (Dutch labels for domain terms), static/ the style sheet (screen and print)
+
+No page loads anything from another origin and no page runs script: forms post back.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from casestore.entrypoints.web import pages
+from casestore.entrypoints.web.rendering import STATIC, render
+from casestore.entrypoints.web.security import PREFIX, FormExpired, PageHeaders, SignInRequired
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their static files and their error pages on the API's app."""
+    app.add_middleware(PageHeaders)
+    app.mount(f"{PREFIX}/static", STATIC, name="static")
+    app.include_router(pages.router)
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(FormExpired, _expired)
+
+
+async def _sign_in(request: Request, exc: Exception) -> Response:
+    return RedirectResponse(f"{PREFIX}/login", status_code=303)
+
+
+async def _expired(request: Request, exc: Exception) -> Response:
+    message = "Dit formulier hoort niet (meer) bij uw sessie. Open de pagina opnieuw."
+    return render(request, "error.html", 403, title="Formulier verlopen", message=message)

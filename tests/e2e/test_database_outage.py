@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -139,11 +140,15 @@ def test_while_the_database_is_down_every_answer_is_a_prompt_503_and_it_recovers
     with throwaway_cluster() as cluster:
         settings = demo_settings(cluster.url, tmp_path)
         services = build(settings)
+        # Closed only after the server has gone, so the stream's thread ends on its own.
+        clients = ExitStack()
         try:
             token = services.clients.add(GGZ, "partner-system", "outage").token
             with serve_process(serve_env(settings), ROOT) as base_url:
                 headers = {"Authorization": f"Bearer {token}"}
-                client = httpx.Client(base_url=base_url, headers=headers, timeout=30)
+                client = clients.enter_context(
+                    httpx.Client(base_url=base_url, headers=headers, timeout=30)
+                )
                 opened = client.post("/v1/cases", json={"payload": aanmelding(fresh_bsn())})
                 assert opened.status_code == 201, opened.text
                 case_id = opened.json()["case_id"]
@@ -183,6 +188,7 @@ def test_while_the_database_is_down_every_answer_is_a_prompt_503_and_it_recovers
                 wait_until(lambda: last in stream.positions, 30, "the stream goes on")
                 assert stream.ended is None, stream.ended
         finally:
+            clients.close()
             services.close()
 
         # Checked once the load has stopped, on the same cluster, by a fresh store.

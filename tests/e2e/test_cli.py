@@ -89,7 +89,7 @@ def received_by_police(tmp_path: Path) -> tuple[Path, list[str]]:
     received = run(["read", "--demo", "--org", "politie-amsterdam", case_id], tmp_path)
     assert received.returncode == 0, received.stderr
     (tmp_path / "events.json").write_text(received.stdout)
-    keys = run(["keys", "--demo"], tmp_path)
+    keys = run(["keys", "publish", "--demo"], tmp_path)
     assert keys.returncode == 0, keys.stderr
     (tmp_path / "keys.json").write_text(keys.stdout)
     custodian = tmp_path / "var" / "demo" / "keys" / "public" / f"{CUSTODIAN}.json"

@@ -12,7 +12,7 @@ from pydantic_core import to_json
 
 from casestore.entrypoints.api.deps import Caller, ServicesDep, allow
 from casestore.entrypoints.api.openapi import errors
-from casestore.entrypoints.api.problems import HttpProblem, forbidden
+from casestore.entrypoints.api.problems import HttpProblem
 from casestore.entrypoints.api.schemas import KeyDirectoryPublic, KeyGeneration
 from casestore.services.clients import Client, ClientRole
 from casestore.services.keys import KeyManagementError, UnknownGeneration
@@ -46,9 +46,10 @@ def confirm_key_generation(
     """Confirm that your organisation has installed the private key of a generation: every
     older generation is retired, and its grants are revoked at the next reconciliation
     (the worker's housekeeping pass, about a minute). Confirming again changes nothing;
-    409 when the generation was already retired."""
-    if caller.org_id != org_id:
-        raise forbidden("an organisation confirms only its own key generations")
+    404 for a generation that does not exist or an organisation not your own, 409 when
+    the generation was already retired."""
+    if caller.org_id != org_id:  # as for any resource not the caller's own: not found
+        raise HttpProblem(404, "not-found", "Not found", f"{org_id} is not your organisation")
     try:
         record = services.keys.confirm(org_id, generation)
     except UnknownGeneration as exc:

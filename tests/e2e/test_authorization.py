@@ -67,7 +67,8 @@ class Fixtures:
         """A key generation of ORG awaiting confirmation (confirming it again is allowed)."""
         keys = self.api.services.keys
         generations = keys.of(ORG)
-        if generations[-1].confirmed_at is not None:
+        latest = generations[-1]
+        if latest.generation is None or latest.confirmed_at is not None:
             out = self.api.services.settings.var_dir / f"rotated-{len(generations)}.json"
             keys.rotate(ORG, out)
         return len(keys.of(ORG))

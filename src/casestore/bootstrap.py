@@ -19,6 +19,7 @@ from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
 from casestore.adapters.persistence.grant_history import GrantHistoryTable
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
+from casestore.adapters.persistence.key_generations import KeyGenerationTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.session_table import SessionTable
@@ -33,6 +34,7 @@ from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
 from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
+from casestore.services.keys import KeyGenerations
 from casestore.services.provenance import Provenance
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
@@ -57,6 +59,7 @@ class Services:
     housekeeping: Housekeeping  # the scheduled job of the worker process
     bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
     sessions: WebSessions  # the pages' sign-in
+    keys: KeyGenerations  # organisations' key generations: generate, rotate, confirm
 
     @property
     def sealer(self) -> Sealer:
@@ -192,6 +195,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
     backend = store.records.backend
     try:
         ready_schema(Schema(backend), settings)
+        key_table = KeyGenerationTable(backend)
+        sealer.keyring.attach(key_table)
     except BaseException:
         store.close()
         raise
@@ -218,5 +223,8 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         bekendheid=BekendheidCheck(store),
         sessions=WebSessions(
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock
+        ),
+        keys=KeyGenerations(
+            key_table, sealer.keyring, clock, lambda: store.sealer.matrix.organisations
         ),
     )

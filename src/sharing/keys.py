@@ -44,6 +44,7 @@ __all__ = [
     "current_recipient",
     "find_verify_key",
     "format_time",
+    "granted_recipients",
     "key_id",
     "parse_time",
 ]
@@ -160,6 +161,8 @@ class OrgPublicKeys:
 
     A generation is usable from ``valid_from`` until ``retired_at`` (exclusive). A retired
     generation stays listed so that old signatures still verify and old grants stay openable.
+    Generations a service numbers (``generation``) say when their organisation confirmed it
+    holds the private half (``confirmed_at``); until then the one before stays in use too.
     """
 
     org_id: str
@@ -169,6 +172,8 @@ class OrgPublicKeys:
     sign_public_key: bytes
     valid_from: datetime
     retired_at: datetime | None = None
+    generation: int | None = None
+    confirmed_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _check_len(self.enc_public_key, "X25519 public key")
@@ -178,8 +183,9 @@ class OrgPublicKeys:
         if key_id(self.sign_public_key, "ed25519") != self.sign_key_id:
             raise InvalidKey("signing key id does not match the public key")
         _require_aware(self.valid_from)
-        if self.retired_at is not None:
-            _require_aware(self.retired_at)
+        for moment in (self.retired_at, self.confirmed_at):
+            if moment is not None:
+                _require_aware(moment)
 
     def is_valid_at(self, moment: datetime) -> bool:
         return self.valid_from <= moment and (self.retired_at is None or moment < self.retired_at)
@@ -188,8 +194,8 @@ class OrgPublicKeys:
     def recipient(self) -> Recipient:
         return Recipient(self.org_id, self.enc_key_id, self.enc_public_key)
 
-    def to_json(self) -> dict[str, str | None]:
-        return {
+    def to_json(self) -> dict[str, str | int | None]:
+        record: dict[str, str | int | None] = {
             "org_id": self.org_id,
             "enc_key_id": self.enc_key_id,
             "enc_public_key": b64encode(self.enc_public_key),
@@ -198,11 +204,18 @@ class OrgPublicKeys:
             "valid_from": format_time(self.valid_from),
             "retired_at": None if self.retired_at is None else format_time(self.retired_at),
         }
+        # Members of numbered generations only, so an unnumbered record keeps its form.
+        if self.generation is not None:
+            record["generation"] = self.generation
+            record["confirmed_at"] = (
+                None if self.confirmed_at is None else format_time(self.confirmed_at)
+            )
+        return record
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> OrgPublicKeys:
         try:
-            retired = data.get("retired_at")
+            retired, confirmed = data.get("retired_at"), data.get("confirmed_at")
             return cls(
                 org_id=_str(data, "org_id"),
                 enc_key_id=_str(data, "enc_key_id"),
@@ -211,6 +224,8 @@ class OrgPublicKeys:
                 sign_public_key=b64decode(_str(data, "sign_public_key")),
                 valid_from=parse_time(_str(data, "valid_from")),
                 retired_at=None if retired is None else parse_time(_str(data, "retired_at")),
+                generation=_generation(data),
+                confirmed_at=None if confirmed is None else parse_time(_str(data, "confirmed_at")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidKey("malformed public key record") from exc
@@ -224,6 +239,7 @@ class OrgPrivateKeys:
     valid_from: datetime
     enc_private_key: bytes = field(repr=False)
     sign_seed: bytes = field(repr=False)
+    generation: int | None = None
 
     def __post_init__(self) -> None:
         _check_len(self.enc_private_key, "X25519 private key")
@@ -231,8 +247,15 @@ class OrgPrivateKeys:
         _require_aware(self.valid_from)
 
     @classmethod
-    def generate(cls, org_id: str, now: datetime, rng: Randomness = os.urandom) -> OrgPrivateKeys:
-        return cls(org_id, now, _random_key(rng), _random_key(rng))
+    def generate(
+        cls,
+        org_id: str,
+        now: datetime,
+        rng: Randomness = os.urandom,
+        *,
+        generation: int | None = None,
+    ) -> OrgPrivateKeys:
+        return cls(org_id, now, _random_key(rng), _random_key(rng), generation)
 
     @property
     def decryption_key(self) -> DecryptionKey:
@@ -246,7 +269,13 @@ class OrgPrivateKeys:
     def public(self) -> OrgPublicKeys:
         enc, sig = self.decryption_key, self.signing_key
         return OrgPublicKeys(
-            self.org_id, enc.key_id, enc.public_key, sig.key_id, sig.public_key, self.valid_from
+            self.org_id,
+            enc.key_id,
+            enc.public_key,
+            sig.key_id,
+            sig.public_key,
+            self.valid_from,
+            generation=self.generation,
         )
 
     def __repr__(self) -> str:
@@ -256,10 +285,10 @@ class OrgPrivateKeys:
             f"sign_key_id={public.sign_key_id!r}, valid_from={format_time(self.valid_from)!r})"
         )
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | int]:
         """Export including secrets; the key ids let a loader detect a mangled file."""
         public = self.public
-        return {
+        exported: dict[str, str | int] = {
             "org_id": self.org_id,
             "valid_from": format_time(self.valid_from),
             "enc_key_id": public.enc_key_id,
@@ -267,6 +296,9 @@ class OrgPrivateKeys:
             "sign_key_id": public.sign_key_id,
             "sign_seed": b64encode(self.sign_seed),
         }
+        if self.generation is not None:
+            exported["generation"] = self.generation
+        return exported
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> OrgPrivateKeys:
@@ -276,6 +308,7 @@ class OrgPrivateKeys:
                 valid_from=parse_time(_str(data, "valid_from")),
                 enc_private_key=b64decode(_str(data, "enc_private_key")),
                 sign_seed=b64decode(_str(data, "sign_seed")),
+                generation=_generation(data),
             )
             public = keys.public
             expected = (_str(data, "enc_key_id"), _str(data, "sign_key_id"))
@@ -292,6 +325,24 @@ def current_recipient(records: Iterable[OrgPublicKeys], org_id: str, now: dateti
     if not valid:
         raise KeyNotFound(f"no valid encryption key for organisation {org_id!r}")
     return max(valid, key=lambda r: (r.valid_from, r.enc_key_id)).recipient
+
+
+def granted_recipients(
+    records: Iterable[OrgPublicKeys], org_id: str, now: datetime
+) -> list[Recipient]:
+    """Every key new grants for ``org_id`` are sealed to, newest first: each generation
+    valid at ``now``. After a rotation that is the new generation and the ones before it
+    until the organisation confirms the new one (which retires them), so a partner that
+    has not yet installed its new key keeps reading."""
+    valid = [r for r in records if r.org_id == org_id and r.is_valid_at(now)]
+    valid.sort(key=lambda r: (r.valid_from, r.enc_key_id), reverse=True)
+    seen: set[str] = set()
+    found = []
+    for record in valid:
+        if record.enc_key_id not in seen:
+            seen.add(record.enc_key_id)
+            found.append(record.recipient)
+    return found
 
 
 def find_verify_key(
@@ -399,6 +450,15 @@ def _check_len(key: bytes, what: str) -> None:
 def _require_aware(moment: datetime) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("times must be timezone-aware")
+
+
+def _generation(data: Mapping[str, object]) -> int | None:
+    value = data.get("generation")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise TypeError("generation must be a positive integer")
+    return value
 
 
 def _str(data: Mapping[str, object], name: str) -> str:

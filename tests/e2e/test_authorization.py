@@ -12,6 +12,7 @@ too — and fails this test until the table below says what each role may do wit
 | GET  /v1/cases/{id}/bekendheid             |   404*  |  404*  |   403   |   403   |
 | GET  /v1/feed, /v1/feed/stream             |   200   |  200   |   403   |   403   |
 | GET  /v1/policy, /v1/keys                  |   200   |  200   |   200   |   200   |
+| POST /v1/keys/{org}/generations/{n}/confirm |  200   |  403   |   403   |   403   |
 | GET  /v1/policy/explain                    |   403   |  200   |   200   |   200   |
 | POST /v1/subscriptions, DELETE, resume     | 201/204/200 | 403 |  403   |   403   |
 | GET  /v1/subscriptions[/{id}[/deliveries]] |   200   |  403   |   403   |   200   |
@@ -62,6 +63,16 @@ class Fixtures:
             self.case_id = opened.json()["case_id"]
             self.event_id = opened.json()["event_id"]
 
+    def pending_generation(self) -> int:
+        """A key generation of ORG awaiting confirmation (confirming it again is allowed)."""
+        keys = self.api.services.keys
+        generations = keys.of(ORG)
+        latest = generations[-1]
+        if latest.generation is None or latest.confirmed_at is not None:
+            out = self.api.services.settings.var_dir / f"rotated-{len(generations)}.json"
+            keys.rotate(ORG, out)
+        return len(keys.of(ORG))
+
     def subscription(self) -> str:
         with self.api.client(ORG) as owner:
             created = owner.post("/v1/subscriptions", json={"url": "https://example.org/hook"})
@@ -103,6 +114,10 @@ def explain(f: Fixtures) -> tuple[str, dict[str, Any]]:
     return "/v1/policy/explain", {"params": query}
 
 
+def confirm(f: Fixtures) -> tuple[str, dict[str, Any]]:
+    return f"/v1/keys/{ORG}/generations/{f.pending_generation()}/confirm", {}
+
+
 def fixed(url: str, **kwargs: Any) -> Request:
     return lambda f: (url, kwargs)
 
@@ -123,6 +138,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/feed/stream"): Route(READERS, 200, fixed("/v1/feed/stream"), stream=True),
     ("GET", "/v1/policy"): Route(EVERYONE, 200, fixed("/v1/policy")),
     ("GET", "/v1/keys"): Route(EVERYONE, 200, fixed("/v1/keys")),
+    ("POST", "/v1/keys/{org_id}/generations/{generation}/confirm"): Route(
+        MANAGERS, 200, confirm, owned=True
+    ),
     ("GET", "/v1/policy/explain"): Route(REVIEWERS, 200, explain),
     ("GET", "/v1/subscriptions"): Route(VIEWERS, 200, fixed("/v1/subscriptions")),
     ("POST", "/v1/subscriptions"): Route(

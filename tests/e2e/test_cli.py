@@ -89,7 +89,7 @@ def received_by_police(tmp_path: Path) -> tuple[Path, list[str]]:
     received = run(["read", "--demo", "--org", "politie-amsterdam", case_id], tmp_path)
     assert received.returncode == 0, received.stderr
     (tmp_path / "events.json").write_text(received.stdout)
-    keys = run(["keys", "--demo"], tmp_path)
+    keys = run(["keys", "publish", "--demo"], tmp_path)
     assert keys.returncode == 0, keys.stderr
     (tmp_path / "keys.json").write_text(keys.stdout)
     custodian = tmp_path / "var" / "demo" / "keys" / "public" / f"{CUSTODIAN}.json"
@@ -113,14 +113,73 @@ def test_a_partner_decrypts_and_verifies_what_it_receives_with_its_own_key(
 
     wrong_key = tmp_path / "var" / "demo" / "keys" / "private" / "ymere.json"
     refused = run(["decrypt", "--key", str(wrong_key), *verifying, "events.json"], tmp_path)
-    assert refused.returncode == 0  # another partner's key simply opens none of these grants
-    assert all(not e["fields"] for e in json.loads(refused.stdout))
+    assert refused.returncode == 1  # not empty fields: another partner's key opens nothing
+    assert refused.stdout == ""
+    [line] = refused.stderr.splitlines()
+    assert "none of the key files opens its grants" in line
 
     unpinned = run(["decrypt", "--key", str(key), "events.json"], tmp_path)
     assert unpinned.returncode == 2 and "--custodian-key-id" in unpinned.stderr
     wrong_pin = [*verifying[:-1], "0" * 32]
     misdirected = run(["decrypt", "--key", str(key), *wrong_pin, "events.json"], tmp_path)
     assert misdirected.returncode == 1 and "pinned custodian key" in misdirected.stderr
+
+
+def test_a_partner_rotates_keys_decrypts_with_either_during_the_overlap_then_confirms(
+    tmp_path: Path,
+) -> None:
+    old_key, verifying = received_by_police(tmp_path)
+    loaded_case = json.loads((tmp_path / "events.json").read_text())[0]["case_id"]
+    new_key = tmp_path / "politie-2.json"
+    rotated = run(
+        ["keys", "rotate", "politie-amsterdam", "--out", str(new_key), "--demo"], tmp_path
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "politie-amsterdam generation 2" in rotated.stdout
+    assert "awaiting confirmation" in rotated.stdout
+    assert "grants re-sealed" in rotated.stdout
+    assert oct(new_key.stat().st_mode & 0o777) == "0o600"
+
+    published = run(["keys", "publish", "politie-amsterdam", "--demo"], tmp_path)
+    assert published.returncode == 0, published.stderr
+    assert "generation 1" in published.stderr and "generation 2" in published.stderr
+    (tmp_path / "keys.json").write_text(published.stdout)
+    listed = json.loads(published.stdout)["document"]["keys"]
+    police = [k for k in listed if k["org_id"] == "politie-amsterdam"]
+    assert [(k["generation"], k["retired_at"]) for k in police] == [(1, None), (2, None)]
+    assert police[1]["confirmed_at"] is None
+
+    received = run(["read", "--demo", "--org", "politie-amsterdam", loaded_case], tmp_path)
+    (tmp_path / "events.json").write_text(received.stdout)
+
+    def decrypt(*keys: Path) -> subprocess.CompletedProcess[str]:
+        args = [arg for key in keys for arg in ("--key", str(key))]
+        return run(["decrypt", *args, *verifying, "events.json"], tmp_path)
+
+    both, old_only, new_only = decrypt(old_key, new_key), decrypt(old_key), decrypt(new_key)
+    for result in (both, old_only, new_only):
+        assert result.returncode == 0, result.stderr
+    assert json.loads(both.stdout) == json.loads(old_only.stdout) == json.loads(new_only.stdout)
+    assert any(e["fields"] for e in json.loads(both.stdout))
+
+    confirmed = run(["keys", "confirm", "politie-amsterdam", "2", "--demo"], tmp_path)
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert "revoked" in confirmed.stdout
+    received = run(["read", "--demo", "--org", "politie-amsterdam", loaded_case], tmp_path)
+    (tmp_path / "events.json").write_text(received.stdout)
+    assert decrypt(new_key).returncode == 0
+    retired = decrypt(old_key)
+    assert retired.returncode == 1 and len(retired.stderr.splitlines()) == 1
+    assert "none of the key files opens its grants" in retired.stderr
+
+    again = run(["keys", "confirm", "politie-amsterdam", "1", "--demo"], tmp_path)
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        "error: generation 1 of politie-amsterdam was retired; confirm a newer one"
+    )
+    taken = run(["keys", "rotate", "politie-amsterdam", "--out", str(new_key), "--demo"], tmp_path)
+    assert taken.returncode == 1 and "exists" in taken.stderr
+    assert len(taken.stderr.splitlines()) == 1
 
 
 def forged(tmp_path: Path, event: dict[str, Any], disclosures: dict[str, bytes]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from sharing.keys import (
     SigningKey,
     current_recipient,
     find_verify_key,
+    granted_recipients,
     key_id,
 )
 
@@ -181,6 +182,37 @@ def test_current_recipient_follows_rotation() -> None:
     assert current_recipient(records, "politie", T0).org_id == "politie"
     with pytest.raises(KeyNotFound):
         current_recipient(records, "om", T0)
+
+
+def test_during_an_overlap_both_generations_are_granted_and_after_retirement_only_the_new() -> None:
+    old = OrgPrivateKeys.generate("ggz", T0, generation=1).public
+    new = OrgPrivateKeys.generate("ggz", T0 + 10 * DAY, generation=2).public
+    other = OrgPrivateKeys.generate("politie", T0).public
+
+    def granted(records: list[OrgPublicKeys], at: datetime) -> list[str]:
+        return [r.key_id for r in granted_recipients(records, "ggz", at)]
+
+    overlap = [old, new, other]
+    assert granted(overlap, T0 + DAY) == [old.enc_key_id]
+    assert granted(overlap, T0 + 15 * DAY) == [new.enc_key_id, old.enc_key_id]
+    retired = [dataclasses.replace(old, retired_at=T0 + 20 * DAY), new, other]
+    assert granted(retired, T0 + 15 * DAY) == [new.enc_key_id, old.enc_key_id]
+    assert granted(retired, T0 + 20 * DAY) == [new.enc_key_id]
+    assert granted(retired, T0 - DAY) == []
+
+
+def test_numbered_generations_carry_their_number_and_confirmation_in_json() -> None:
+    private = OrgPrivateKeys.generate("ggz", T0, generation=3)
+    assert OrgPrivateKeys.from_json(private.to_json()).generation == 3
+    public = dataclasses.replace(private.public, confirmed_at=T0 + DAY)
+    record = public.to_json()
+    assert (record["generation"], record["confirmed_at"]) == (3, "2025-01-02T00:00:00Z")
+    assert OrgPublicKeys.from_json(record) == public
+    unnumbered = OrgPrivateKeys.generate("ggz", T0).public.to_json()
+    assert "generation" not in unnumbered and "confirmed_at" not in unnumbered
+    for bad in (0, -1, "2", True):
+        with pytest.raises(InvalidKey):
+            OrgPublicKeys.from_json(record | {"generation": bad})
 
 
 def test_retired_signing_key_still_vouches_for_what_it_signed_before() -> None:

@@ -1,8 +1,18 @@
-"""Where the service finds organisations' keys: a directory of JSON files.
+"""Where the service finds organisations' keys: the store's key generations, and a
+directory of JSON files.
 
-    <keys_dir>/public/<org>.json    list of published key generations (OrgPublicKeys JSON)
-    <keys_dir>/private/<org>.json   private keys (OrgPrivateKeys JSON) — loaded ONLY for
-                                    the organisations the service hosts (its custodian)
+    store: casestore_key_generations   public keys per numbered generation, with validity
+                                       (casestore keys generate|rotate|confirm)
+    <keys_dir>/public/<org>.json       list of published key generations (OrgPublicKeys JSON),
+                                       for organisations with no generation in the store
+    <keys_dir>/private/<org>.json      private keys (OrgPrivateKeys JSON) — loaded ONLY for
+                                       the organisations the service hosts (its custodian)
+
+A generation in the store replaces an organisation's key file entirely (the first one
+stored copies the file's generations in before it: casestore.services.keys). Every
+process checks the store's key-set version at most every `REFRESH_SECONDS` while it
+seals, verifies or publishes, and reloads the generations when it moved, so a rotation
+reaches running processes without a restart.
 
 In demo mode every organisation of the policy gets a generated key pair, so the demo
 partners can decrypt what they receive; the service still loads only hosted private keys.
@@ -12,11 +22,15 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from casestore.adapters.persistence.key_generations import GenerationRow, KeyGenerationTable
+from sharing.canonical import b64decode
 from sharing.errors import KeyNotFound
 from sharing.keys import (
     DecryptionKey,
@@ -25,24 +39,77 @@ from sharing.keys import (
     Recipient,
     SigningKey,
     current_recipient,
+    granted_recipients,
 )
+
+REFRESH_SECONDS = 0.1
+"""How stale a process's view of the key generations may be (one single-row read each)."""
 
 
 @dataclass
 class Keyring:
-    public: dict[str, list[OrgPublicKeys]]
+    public: dict[str, list[OrgPublicKeys]]  # from the key files
     hosted: dict[str, OrgPrivateKeys] = field(repr=False)
     _signers: dict[str, SigningKey] = field(default_factory=dict, repr=False, compare=False)
+    _table: KeyGenerationTable | None = field(default=None, repr=False, compare=False)
+    _stored: dict[str, list[OrgPublicKeys]] = field(default_factory=dict, compare=False)
+    _version: int = field(default=-1, compare=False)
+    _checked: float = field(default=float("-inf"), repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def attach(self, table: KeyGenerationTable) -> None:
+        """Follow the store's key generations from now on."""
+        self._table = table
+        self.refresh(force=True)
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Reload the stored generations if the key set changed since they were loaded."""
+        table = self._table
+        if table is None:
+            return
+        with self._lock:
+            moment = time.monotonic()
+            if not force and moment - self._checked < REFRESH_SECONDS:
+                return
+            if table.version() != self._version:
+                version, rows = table.all()
+                self._stored = stored_records(rows)
+                self._version = version
+            self._checked = moment
+
+    @property
+    def version(self) -> int:
+        """The key-set version loaded last (-1: not following a store)."""
+        return self._version
+
+    def generations(self, org_id: str) -> list[OrgPublicKeys]:
+        """The organisation's generations: the store's, else its key file's."""
+        self.refresh()
+        return list(self._stored.get(org_id) or self.public.get(org_id) or [])
+
+    def stored(self, org_id: str) -> bool:
+        self.refresh()
+        return bool(self._stored.get(org_id))
 
     def records(self) -> list[OrgPublicKeys]:
-        return [record for records in self.public.values() for record in records]
+        self.refresh()
+        organisations = sorted(set(self.public) | set(self._stored))
+        return [
+            record
+            for org_id in organisations
+            for record in (self._stored.get(org_id) or self.public.get(org_id) or [])
+        ]
 
     def recipient(self, org_id: str, now: datetime) -> Recipient | None:
-        """The key to seal to now, or None while an organisation has no usable key."""
+        """The newest key to seal to now, or None while an organisation has no usable key."""
         try:
-            return current_recipient(self.public.get(org_id, ()), org_id, now)
+            return current_recipient(self.generations(org_id), org_id, now)
         except KeyNotFound:
             return None
+
+    def recipients(self, org_id: str, now: datetime) -> list[Recipient]:
+        """Every key to seal to now, newest first: during a rotation's overlap, both."""
+        return granted_recipients(self.generations(org_id), org_id, now)
 
     def decryption_key(self, org_id: str) -> DecryptionKey:
         try:
@@ -59,6 +126,27 @@ class Keyring:
             except KeyError:
                 raise KeyNotFound(f"the service does not host {org_id!r}") from None
         return signer
+
+
+def public_record(row: GenerationRow) -> OrgPublicKeys:
+    return OrgPublicKeys(
+        org_id=row.org_id,
+        enc_key_id=row.enc_key_id,
+        enc_public_key=b64decode(row.enc_public_key),
+        sign_key_id=row.sign_key_id,
+        sign_public_key=b64decode(row.sign_public_key),
+        valid_from=row.valid_from,
+        retired_at=row.retired_at,
+        generation=row.generation,
+        confirmed_at=row.confirmed_at,
+    )
+
+
+def stored_records(rows: Iterable[GenerationRow]) -> dict[str, list[OrgPublicKeys]]:
+    found: dict[str, list[OrgPublicKeys]] = {}
+    for row in rows:
+        found.setdefault(row.org_id, []).append(public_record(row))
+    return found
 
 
 def load_keyring(directory: Path, hosted: Iterable[str]) -> Keyring:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 from uuid import UUID
 from wsgiref.simple_server import WSGIServer
 
@@ -38,11 +38,12 @@ from casestore.entrypoints import demo as demo_data
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.clients import ClientError
 from casestore.services.grants import GrantChanges
+from casestore.services.keys import KeyManagementError
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings, SettingsError
 from sharing.client import load_decryption_key, load_key_directory, open_event
-from sharing.errors import PolicyError, SharingError
-from sharing.keys import format_time
+from sharing.errors import KeyNotFound, PolicyError, SharingError
+from sharing.keys import DecryptionKey, OrgPublicKeys, format_time
 from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
 
 log = structlog.get_logger("casestore.entrypoints.cli")
@@ -88,6 +89,11 @@ clients_app = typer.Typer(help="API clients and their bearer tokens.", no_args_i
 app.add_typer(clients_app, name="clients")
 policy_app = typer.Typer(help="A region's sharing policy.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+keys_app = typer.Typer(
+    help="Organisations' key generations: generate, rotate, confirm, publish.",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -339,21 +345,163 @@ def read(
     typer.echo(json.dumps([e.to_json() for e in events], indent=2, ensure_ascii=False))
 
 
-@app.command()
-def keys(demo: DemoOption = False) -> None:
-    """Print the key directory, signed by the custodian, as `GET /v1/keys` serves it."""
+OrgArgument = Annotated[str, typer.Argument(help="The organisation, as the policy names it.")]
+PrivateFileOption = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Where to write the new private key (JSON, mode 0600, never overwritten); "
+        "it is never stored by the service. Hand it to the organisation.",
+    ),
+]
+ReconcileOption = Annotated[
+    bool,
+    typer.Option(
+        help="Reconcile every case's grants now (otherwise the worker's next housekeeping "
+        "pass does)."
+    ),
+]
+
+
+@keys_app.command("generate")
+def keys_generate(
+    organisation: OrgArgument, out: PrivateFileOption, demo: DemoOption = False
+) -> None:
+    """Make an organisation's first key generation: the private key to --out, the public
+    key into the store, in use at once."""
     services = _services(demo)
     try:
-        directory = services.provenance.key_directory(services.store.clock())
+        made = services.keys.generate(organisation, out)
+    except KeyManagementError as exc:
+        _fail(exc)
     finally:
         services.close()
-    typer.echo(json.dumps(directory, indent=2, ensure_ascii=False))
+    typer.echo(f"{_generation_line(made.public)}; private key written to {made.private_file}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    organisation: OrgArgument,
+    out: PrivateFileOption,
+    reconcile: ReconcileOption = True,
+    demo: DemoOption = False,
+) -> None:
+    """Make a new key generation. Until the organisation confirms it (`keys confirm`, or
+    its own API call), both it and the one before are granted: new events are sealed to
+    both, and the case history is re-granted to the new one."""
+    services = _services(demo)
+    try:
+        made = services.keys.rotate(organisation, out)
+        typer.echo(f"{_generation_line(made.public)}; private key written to {made.private_file}")
+        if reconcile:
+            with _tracking("granting the history to the new keys") as advance:
+                changes = services.grants.reconcile_all(
+                    f"key generation {made.public.generation} of {organisation} came into use",
+                    progress=advance,
+                )
+            typer.echo(_described(changes))
+    except (KeyManagementError, CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+
+
+@keys_app.command("confirm")
+def keys_confirm(
+    organisation: OrgArgument,
+    generation: Annotated[int, typer.Argument(min=1, help="The generation it now holds.")],
+    reconcile: ReconcileOption = True,
+    demo: DemoOption = False,
+) -> None:
+    """Record that the organisation holds a generation's private key: every older one is
+    retired, and reconciling revokes their grants."""
+    services = _services(demo)
+    try:
+        record = services.keys.confirm(organisation, generation)
+        typer.echo(_generation_line(record))
+        if reconcile:
+            with _tracking("revoking the retired keys' grants") as advance:
+                changes = services.grants.reconcile_all(
+                    f"key generation {generation} of {organisation} confirmed", progress=advance
+                )
+            typer.echo(_described(changes))
+    except (KeyManagementError, CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+
+
+@keys_app.command("publish")
+def keys_publish(
+    organisation: Annotated[
+        str | None,
+        typer.Argument(help="Also list this organisation's generations on stderr."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the directory here, not to stdout.")
+    ] = None,
+    demo: DemoOption = False,
+) -> None:
+    """Print the key directory, signed by the custodian, as `GET /v1/keys` serves it:
+    every organisation's generations with their validity."""
+    services = _services(demo)
+    try:
+        generations = services.keys.of(organisation) if organisation is not None else []
+        directory = services.provenance.key_directory(services.store.clock())
+    except KeyManagementError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    for record in generations:
+        typer.echo(_generation_line(record), err=True)
+    text = json.dumps(directory, indent=2, ensure_ascii=False)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n")
+
+
+@keys_app.command("list")
+def keys_list(organisation: OrgArgument, demo: DemoOption = False) -> None:
+    """An organisation's key generations and their validity."""
+    services = _services(demo)
+    try:
+        generations = services.keys.of(organisation)
+    except KeyManagementError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    for record in generations:
+        typer.echo(_generation_line(record))
+    if not generations:
+        typer.echo(f"{organisation} has no keys", err=True)
+
+
+def _generation_line(record: OrgPublicKeys) -> str:
+    number = "-" if record.generation is None else str(record.generation)
+    if record.retired_at is not None:
+        state = f"retired {format_time(record.retired_at)}"
+    elif record.confirmed_at is not None:
+        state = f"in use, confirmed {format_time(record.confirmed_at)}"
+    elif record.generation is None:
+        state = "in use (key file)"
+    else:
+        state = "in use, awaiting confirmation"
+    return (
+        f"{record.org_id} generation {number}: valid from {format_time(record.valid_from)}, "
+        f"{state}; encryption key {record.enc_key_id}, signing key {record.sign_key_id}"
+    )
 
 
 @app.command()
 def decrypt(
-    key_file: Annotated[
-        Path, typer.Option("--key", help="The organisation's private key file (JSON).")
+    key_files: Annotated[
+        list[Path],
+        typer.Option(
+            "--key",
+            help="A private key file of the organisation (JSON); repeat it for each key "
+            "generation you hold: each grant is opened with the one it names.",
+        ),
     ],
     source: Annotated[
         Path, typer.Argument(help="Events as `casestore read` prints them; - for stdin.")
@@ -389,7 +537,7 @@ def decrypt(
         )
         raise typer.Exit(2)
     try:
-        key = load_decryption_key(json.loads(key_file.read_text()))
+        keys = [load_decryption_key(json.loads(path.read_text())) for path in key_files]
         directory = None
         if keys_file is not None and not no_verify:
             directory = load_key_directory(
@@ -404,7 +552,8 @@ def decrypt(
     opened = []
     for event in events if isinstance(events, list) else [events]:
         try:
-            fields = open_event(event, [key], directory=directory, verify=not no_verify)
+            _require_a_key(event, keys)
+            fields = open_event(event, keys, directory=directory, verify=not no_verify)
             opened.append(
                 {"event_id": event["event_id"], "event_type": event["event_type"], "fields": fields}
             )
@@ -412,6 +561,17 @@ def decrypt(
             name = event.get("event_id", "?") if isinstance(event, dict) else "?"
             _fail(f"event {name} refused: {exc}")
     typer.echo(json.dumps(opened, indent=2, ensure_ascii=False))
+
+
+def _require_a_key(event: dict[str, Any], keys: list[DecryptionKey]) -> None:
+    """An event granted to us that none of the keys opens is an error, not empty fields:
+    the wrong key file, or a generation not yet installed."""
+    grants = event.get("grants") or []
+    held = {(k.org_id, k.key_id) for k in keys}
+    named = {(g.get("org_id"), g.get("key_id")) for g in grants if isinstance(g, dict)}
+    if named and not named & held:
+        wanted = ", ".join(sorted(str(key_id) for _, key_id in named))
+        raise KeyNotFound(f"none of the key files opens its grants (they name key {wanted})")
 
 
 @app.command()

@@ -3,7 +3,9 @@ a shredded case.
 
 Sealing grants at write time what the policy in force allows then. When the policy, the
 rules in force or an organisation's key change, `reconcile` re-seals from the escrow what
-is newly granted and deletes what no longer is; shredding destroys a closed case's key and
+is newly granted and deletes what no longer is (a grant to a key generation still in
+use is kept: after a rotation that is the old one too, until its organisation confirms the
+new one, casestore.services.keys); shredding destroys a closed case's key and
 every wrapped data key, so its content can never be opened again. Every such change is
 recorded, with its reason, in the grant history (`history`).
 """
@@ -33,6 +35,7 @@ from casestore.domain.case import Case
 from casestore.services.case_store import CaseStore
 from casestore.services.sealing import Sealer, case_context, context_of
 from sharing.envelope import Escrow
+from sharing.keys import Recipient
 from sharing.policy import AccessMatrix, CaseContext
 
 log = structlog.get_logger("casestore.grants")
@@ -107,6 +110,18 @@ class Grants:
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
         want_access: dict[tuple[str, int], Case.Event] = {}
         case: Any = None
+        # Every generation an organisation holds now: during a rotation's overlap the old
+        # one too, so its grants stay until the organisation confirms the new one.
+        recipients_of: dict[str, dict[str, Recipient]] = {}
+
+        def keys_of(org: str) -> list[Recipient]:
+            found = recipients_of.get(org)
+            if found is None:
+                found = recipients_of[org] = {
+                    k.key_id: k for k in self.sealer.keyring.recipients(org, now)
+                }
+            return list(found.values())
+
         for event in self.store.history(case_id):
             version = event.originator_version
             network = case_context(case, event.control)
@@ -119,8 +134,7 @@ class Grants:
             granted: dict[tuple[str, int, str], set[str]] = {}
             for name in event.content:
                 for org in self.sealer.readers(name, recipients.fields):
-                    key = self.sealer.keyring.recipient(org, now)
-                    if key is not None:
+                    for key in keys_of(org):
                         granted.setdefault((org, version, key.key_id), set()).add(name)
             want.update({k: frozenset(names) for k, names in granted.items()})
             case = event.mutate(case)
@@ -136,8 +150,7 @@ class Grants:
         added = []
         for org, version, key_id in new:
             event, network = events[version]
-            recipient = self.sealer.keyring.recipient(org, now)
-            assert recipient is not None and recipient.key_id == key_id  # noqa: S101 - as above
+            recipient = recipients_of[org][key_id]
             grant = self.sealer.regrant(
                 context=context_of(self.sealer.region, event),
                 fields=sorted(want[(org, version, key_id)]),

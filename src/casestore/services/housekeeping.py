@@ -8,8 +8,10 @@ worker process (`casestore worker`, or `casestore serve --with-worker`) and reco
 every case's grants when a validity boundary has been crossed since the last pass that
 finished (or, on the very first pass, at any time before), recording each change in the
 grant history with the boundary as its reason. A worker that was stopped across a
-boundary acts on it at its next pass. Retention (shredding cases whose period has ended)
-is the next task for the same job.
+boundary acts on it at its next pass. Key generations have boundaries too: one coming
+into use (`casestore keys rotate`) and one retired (its organisation confirmed the next,
+possibly through the API) each make the next pass reconcile. Retention (shredding cases
+whose period has ended) is the next task for the same job.
 
 Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
 keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
@@ -32,6 +34,7 @@ import structlog
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
+from sharing.keys import OrgPublicKeys
 from sharing.policy.model import Rule
 
 log = structlog.get_logger("casestore.services.housekeeping")
@@ -74,11 +77,38 @@ def boundaries(rules: Iterable[Rule], zone: ZoneInfo) -> list[Boundary]:
 
 
 @dataclass(frozen=True)
+class KeyBoundary:
+    """A moment at which an organisation's granted keys change: a generation comes into use
+    (its history is re-granted to it) or is retired (its grants go)."""
+
+    at: datetime
+    org_id: str
+    generation: int
+    began: bool
+
+    def __str__(self) -> str:
+        done = "came into use" if self.began else "was retired"
+        return f"key generation {self.generation} of {self.org_id} {done}"
+
+
+def key_boundaries(records: Iterable[OrgPublicKeys]) -> list[KeyBoundary]:
+    """Every numbered key generation's validity boundaries."""
+    found = []
+    for r in records:
+        if r.generation is None:
+            continue
+        found.append(KeyBoundary(r.valid_from, r.org_id, r.generation, True))
+        if r.retired_at is not None:
+            found.append(KeyBoundary(r.retired_at, r.org_id, r.generation, False))
+    return sorted(found, key=lambda b: (b.at, b.org_id, b.generation))
+
+
+@dataclass(frozen=True)
 class Pass:
     """What one pass found due and did."""
 
     started: datetime
-    crossed: tuple[Boundary, ...]
+    crossed: tuple[Boundary | KeyBoundary, ...]
     changes: GrantChanges | None  # None: nothing was due
 
 
@@ -120,16 +150,14 @@ class Housekeeping:
 
     def _expire_and_begin_rules(self, since: datetime | None, now: datetime) -> Pass:
         policy = self.grants.sealer.matrix.policy
-        crossed = tuple(
-            b
-            for b in boundaries(policy.rules, policy.zone)
-            if (since is None or since < b.at) and b.at <= now
-        )
+        every: list[Boundary | KeyBoundary] = [*boundaries(policy.rules, policy.zone)]
+        every += key_boundaries(self.grants.sealer.keyring.records())
+        crossed = tuple(b for b in every if (since is None or since < b.at) and b.at <= now)
         if not crossed:
             return Pass(now, crossed, None)
         reason = "; ".join(str(b) for b in crossed)
         changes = self.grants.reconcile_all(reason)
-        log.info("rules in force changed: grants reconciled", reason=reason, **vars(changes))
+        log.info("rules or keys changed: grants reconciled", reason=reason, **vars(changes))
         return Pass(now, crossed, changes)
 
     # ---- in the worker process -------------------------------------------------------------

@@ -4,7 +4,8 @@ At write time every content field's disclosure (its value with a salt, which the
 signed document digests: `casestore.services.provenance`) becomes ciphertext under a fresh
 data key (via `sharing.envelope`), granted to the organisations `AccessMatrix.recipients`
 names for the case's network (one grant per organisation key and event, holding every
-field granted to it) and escrowed under the case key (one escrow per event). A field whose
+field granted to it; while a rotated key awaits its organisation's confirmation, both of
+its generations are granted) and escrowed under the case key (one escrow per event). A field whose
 entries are owned by organisations (the plan's actions) is sealed per owner, so a grant
 limited to "own entries" reaches only that owner's part. The event keeps the ciphertexts;
 the grants and per-organisation access rows go to the sharing tables, the escrow to the
@@ -142,12 +143,13 @@ class Sealer:
         """Seal `plaintexts` (sealed name -> disclosure) for whom the policy grants them."""
         members = network if isinstance(network, CaseContext) else frozenset(network)
         recipients = self.matrix.recipients(event_type, members, now, author=author)
-        keys = {org: self.keyring.recipient(org, now) for org in recipients.receivers}
+        # During a rotation's overlap an organisation has two keys: both are granted.
+        keys = {org: self.keyring.recipients(org, now) for org in recipients.receivers}
         recipients_by_field = {
             name: [
-                k
+                key
                 for org in sorted(self.readers(name, recipients.fields))
-                if (k := keys.get(org)) is not None
+                for key in keys.get(org, ())
             ]
             for name in plaintexts
         }

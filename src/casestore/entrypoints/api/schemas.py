@@ -117,8 +117,21 @@ class KeyGeneration(BaseModel):
     enc_public_key: str = Field(description="base64url")
     sign_key_id: str = Field(description="Key id of the Ed25519 key the organisation signs with.")
     sign_public_key: str = Field(description="base64url")
-    valid_from: datetime
-    retired_at: datetime | None
+    valid_from: datetime = Field(description="Not before: grants and signatures from then on.")
+    retired_at: datetime | None = Field(
+        description="From then on nothing is granted to it any more (its signatures made "
+        "before still verify); null while it is in use."
+    )
+    generation: int | None = Field(
+        default=None,
+        description="The generation's number, for keys kept as generations "
+        "(`casestore keys`); absent for keys from a key file.",
+    )
+    confirmed_at: datetime | None = Field(
+        default=None,
+        description="When the organisation confirmed it holds this generation's private key; "
+        "null while it awaits confirmation (the generation before stays granted meanwhile).",
+    )
 
 
 class KeyDirectoryDocument(BaseModel):

@@ -27,6 +27,7 @@ from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnRevoked, Wakeup
 from casestore.domain.catalogue import describe
+from casestore.services.audit import AuditTrail
 from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
@@ -57,6 +58,7 @@ class Services:
     housekeeping: Housekeeping  # the scheduled job of the worker process
     bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
     sessions: WebSessions  # the pages' sign-in
+    audit: AuditTrail  # who processed which case data, hash-chained
 
     @property
     def sealer(self) -> Sealer:
@@ -197,6 +199,17 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         raise
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
     history_table, job_table = GrantHistoryTable(backend), HousekeepingTable(backend)
+    sealer = store.sealer
+    audit = AuditTrail(
+        store.records.audit_table,
+        clock,
+        region=settings.region,
+        custodian=settings.custodian,
+        policy_version=lambda: sealer.policy_version,
+        signing_key=lambda: sealer.keyring.signing_key(settings.custodian),
+        public_keys=lambda: sealer.keyring.records(),
+    )
+    store.audit = audit
     grants = Grants(store, store.sealer, history_table)
     session_table = SessionTable(backend)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
@@ -214,9 +227,10 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         grants=grants,
         clients=clients,
         subscriptions=subscriptions,
-        housekeeping=Housekeeping(grants, job_table, clock),
+        housekeeping=Housekeeping(grants, job_table, clock, audit=audit),
         bekendheid=BekendheidCheck(store),
         sessions=WebSessions(
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock
         ),
+        audit=audit,
     )

@@ -8,8 +8,10 @@ worker process (`casestore worker`, or `casestore serve --with-worker`) and reco
 every case's grants when a validity boundary has been crossed since the last pass that
 finished (or, on the very first pass, at any time before), recording each change in the
 grant history with the boundary as its reason. A worker that was stopped across a
-boundary acts on it at its next pass. Retention (shredding cases whose period has ended)
-is the next task for the same job.
+boundary acts on it at its next pass. Each pass also signs a checkpoint of the audit
+trail's head when entries were chained since the last (casestore.services.audit), so
+every minute of activity ends under the custodian's signature. Retention (shredding
+cases whose period has ended) is the next task for the same job.
 
 Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
 keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
@@ -30,6 +32,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
+from casestore.services.audit import AuditTrail
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
 from sharing.policy.model import Rule
@@ -95,8 +98,10 @@ class Housekeeping:
         *,
         worker_id: str | None = None,
         lease: timedelta = LEASE,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.grants = grants
+        self.audit = audit
         self.table = table
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -112,6 +117,8 @@ class Housekeeping:
             return None
         try:
             done = self._expire_and_begin_rules(row.last_run_at, started)
+            if self.audit is not None:
+                self.audit.checkpoint()  # the head signed, if anything was chained since
         except BaseException:
             self.table.release(JOB, self.worker_id)
             raise

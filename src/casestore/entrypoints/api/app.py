@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from casestore.adapters.live_streams import LiveStreams
 from casestore.bootstrap import Services
 from casestore.entrypoints.api import (
+    audit,
     cases,
     docs,
     feed,
@@ -84,7 +85,7 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     problems.install(app)
-    routers = [m.router for m in (health, docs, cases, feed, stream, policy, keys)]
+    routers = [m.router for m in (health, docs, cases, feed, stream, policy, keys, audit)]
     routers.append(subscriptions_router)
     for router in routers:
         app.include_router(router)

@@ -61,9 +61,8 @@ def read_audit(
         [
             trail.entry(
                 AUDIT_READ,
-                case=None if case is None else str(case),
-                receiver=organisation,
-                reason=f"{len(rows)} entries after {after}",
+                reason=f"case={case} organisation={organisation} from={from_} to={to} "
+                f"after={after}: {len(rows)} entries",
             )
         ]
     )

@@ -37,6 +37,7 @@ from casestore.services.housekeeping import Housekeeping
 from casestore.services.provenance import Provenance
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
+from casestore.services.subject_report import SubjectReports
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.settings import Settings, SettingsError
@@ -59,6 +60,7 @@ class Services:
     bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
     sessions: WebSessions  # the pages' sign-in
     audit: AuditTrail  # who processed which case data, hash-chained
+    subject_reports: SubjectReports  # AVG art. 15, from the trail
 
     @property
     def sealer(self) -> Sealer:
@@ -233,4 +235,5 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock
         ),
         audit=audit,
+        subject_reports=SubjectReports(store, audit),
     )

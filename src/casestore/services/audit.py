@@ -72,6 +72,7 @@ POLICY_VIEWED_AS = "policy.viewed-as"
 CASE_SHREDDED = "case.shredded"
 AUDIT_READ = "audit.read"
 AUDIT_EXPORTED = "audit.exported"
+TRAIL_PREFIX = "audit."  # the actions about the trail itself
 
 
 def new_trace_id() -> str:

@@ -598,6 +598,11 @@ class CaseStore(Application[UUID]):
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
 
+    def person_by_bsn(self, bsn: str) -> Person | None:
+        """The person index of a BSN, through its pseudonym (None: never referred). The
+        BSN itself is neither stored nor logged."""
+        return self._read_person(person_id(pseudonym(bsn, self._pseudonym_secret)))
+
     def person_of(self, case: Case) -> Person:
         """The person index of a case's person."""
         person = self._read_person(UUID(case.person_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
@@ -14,7 +14,7 @@ from pydantic_core import to_json
 from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import ServicesDep, allow
 from casestore.entrypoints.api.openapi import errors
-from casestore.entrypoints.api.schemas import AuditPage
+from casestore.entrypoints.api.schemas import AuditPage, SubjectReportCreate
 from casestore.services.audit import AUDIT_READ
 from casestore.services.clients import Client, ClientRole
 
@@ -74,3 +74,14 @@ def read_audit(
         "next_after": rows[-1].seq if rows else after,
     }
     return Response(to_json(body), media_type="application/json")
+
+
+@router.post("/subject-report", responses=errors(404))
+def subject_report(
+    body: SubjectReportCreate, caller: Officer, services: ServicesDep
+) -> dict[str, Any]:
+    """The data-subject report (AVG art. 15) of the person with a BSN, from the trail: per
+    case, which organisations received or read which kinds of data, when, on which rules
+    and grounds, from which source; the referrer withheld (docs/audit.md). A person never
+    referred is 404. The BSN travels in the body, never in a URL, and is not kept."""
+    return services.subject_reports.for_bsn(body.bsn).document

@@ -15,6 +15,7 @@ from casestore.services.audit import (
     FEED_READ,
     GRANT_CREATED,
     POLICY_EXPLAINED,
+    SEARCH_BSN,
     SEARCH_CASE,
     STREAM_DELIVERED,
 )
@@ -35,6 +36,7 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "explain": (POLICY_EXPLAINED,),
     "read_keys": NO_CASE_DATA,
     "read_audit": (AUDIT_READ,),
+    "subject_report": (SEARCH_BSN,),
     "list_subscriptions": NO_CASE_DATA,
     "create_subscription": NO_CASE_DATA,  # deliveries are chained as webhook.delivered
     "read_subscription": NO_CASE_DATA,

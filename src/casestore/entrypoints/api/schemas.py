@@ -238,3 +238,11 @@ class AuditItemPublic(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditItemPublic]
     next_after: int = Field(description="Pass as `after` for the next page.")
+
+
+class SubjectReportCreate(_In):
+    bsn: str = Field(
+        min_length=9,
+        max_length=9,
+        description="The person's BSN: used only to find the pseudonym, neither stored nor logged.",
+    )

@@ -25,6 +25,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from bench import audit as audit_bench
 from bench import (
     backends,
     crypto,
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started, load_before = time.perf_counter(), _load_average()
     results: list[dict[str, Any]] = []
+    trail: list[dict[str, Any]] = []  # the audit trail's cost (bench/audit.py)
     with tempfile.TemporaryDirectory(prefix="casestore-bench-var-") as var_dir:
         sizes = tuple(int(s) for s in args.scaling_sizes.split(",") if s.strip())
         if args.only_scaling:
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             setup = backends.postgres if name == "postgresql" else backends.sqlite
             with setup(Path(var_dir)) as backend:
                 results.append(suite.run(backend, timing, log=_log))
+            with setup(Path(var_dir)) as backend:
+                trail.append({"backend": name, **audit_bench.run(backend, timing, _log)})
         api: dict[str, Any] = {}
         if "postgresql" in chosen:
             with backends.postgres(Path(var_dir)) as backend:
@@ -107,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "load_average_before_after": [load_before, _load_average()],
         "timing": {**vars(timing), "crypto_seconds": args.crypto_seconds},
+        "audit_trail": trail,
     }
     print()
     print(report.sealing_table(sealing))
     print()
     print(report.table(results))
+    if trail:
+        print()
+        print(audit_bench.table(trail))
     if api:
         print()
         print(report.api_table(api))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 
 from casestore.bootstrap import Services, build
@@ -21,6 +22,11 @@ from casestore.services.disclosure import Disclosure
 from casestore.services.grants import Grants
 from casestore.settings import Settings
 from tests.factories import POSTGRES_URL, Clock, demo_settings
+
+# Properties are about correctness, never speed: on a shared, loaded machine an example may
+# take any time, so no property fails for having been slow.
+hypothesis_settings.register_profile("casestore", deadline=None)
+hypothesis_settings.load_profile("casestore")
 
 
 @pytest.fixture

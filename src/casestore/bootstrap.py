@@ -28,6 +28,7 @@ from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnRevoked, Wakeup
 from casestore.domain.catalogue import describe
+from casestore.services.audit import AuditTrail
 from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
@@ -38,6 +39,7 @@ from casestore.services.keys import KeyGenerations
 from casestore.services.provenance import Provenance
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
+from casestore.services.subject_report import SubjectReports
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.settings import Settings, SettingsError
@@ -60,6 +62,8 @@ class Services:
     bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
     sessions: WebSessions  # the pages' sign-in
     keys: KeyGenerations  # organisations' key generations: generate, rotate, confirm
+    audit: AuditTrail  # who processed which case data, hash-chained
+    subject_reports: SubjectReports  # AVG art. 15, from the trail
 
     @property
     def sealer(self) -> Sealer:
@@ -202,6 +206,17 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         raise
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
     history_table, job_table = GrantHistoryTable(backend), HousekeepingTable(backend)
+    sealer = store.sealer
+    audit = AuditTrail(
+        store.records.audit_table,
+        clock,
+        region=settings.region,
+        custodian=settings.custodian,
+        policy_version=lambda: sealer.policy_version,
+        signing_key=lambda: sealer.keyring.signing_key(settings.custodian),
+        public_keys=lambda: sealer.keyring.records(),
+    )
+    store.audit = audit
     grants = Grants(store, store.sealer, history_table)
     session_table = SessionTable(backend)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
@@ -219,7 +234,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         grants=grants,
         clients=clients,
         subscriptions=subscriptions,
-        housekeeping=Housekeeping(grants, job_table, clock),
+        housekeeping=Housekeeping(grants, job_table, clock, audit=audit),
         bekendheid=BekendheidCheck(store),
         sessions=WebSessions(
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock
@@ -227,4 +242,6 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         keys=KeyGenerations(
             key_table, sealer.keyring, clock, lambda: store.sealer.matrix.organisations
         ),
+        audit=audit,
+        subject_reports=SubjectReports(store, audit),
     )

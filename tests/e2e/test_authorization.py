@@ -16,9 +16,12 @@ too — and fails this test until the table below says what each role may do wit
 | GET  /v1/policy/explain                    |   403   |  200   |   200   |   200   |
 | POST /v1/subscriptions, DELETE, resume     | 201/204/200 | 403 |  403   |   403   |
 | GET  /v1/subscriptions[/{id}[/deliveries]] |   200   |  403   |   403   |   200   |
+| GET  /v1/audit                             |   403   |  403   |   200   |   200   |
+| POST /v1/audit/subject-report              |   403   |  403   |  404†   |  404†   |
 
 * The bekendheid check is the custodian's alone: the ZVH gets 200 (tests/e2e/test_bekendheid.py),
 every other organisation 404, as for a case it receives nothing of.
+† For a person never referred; the report itself: tests/e2e/test_subject_report.py.
 
 Every protected route answers 401 to no token, a malformed, a revoked and an expired
 token; another organisation's partner system gets 404 for a case or subscription that is
@@ -49,6 +52,7 @@ EVERYONE = frozenset(ROLES)
 REVIEWERS = frozenset({"coordinator", "privacy-officer", "auditor"})
 MANAGERS = frozenset({"partner-system"})
 VIEWERS = frozenset({"partner-system", "auditor"})
+AUDITORS = frozenset({"privacy-officer", "auditor"})
 BAD_TOKENS = ("none", "malformed", "wrong-scheme", "unknown", "revoked", "expired")
 
 
@@ -143,6 +147,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/v1/policy/explain"): Route(REVIEWERS, 200, explain),
     ("GET", "/v1/subscriptions"): Route(VIEWERS, 200, fixed("/v1/subscriptions")),
+    ("GET", "/v1/audit"): Route(AUDITORS, 200, fixed("/v1/audit")),
+    ("POST", "/v1/audit/subject-report"): Route(
+        AUDITORS, 404, fixed("/v1/audit/subject-report", json={"bsn": fresh_bsn()})
+    ),
     ("POST", "/v1/subscriptions"): Route(
         MANAGERS, 201, fixed("/v1/subscriptions", json={"url": "https://example.org/hook"})
     ),

@@ -6,6 +6,7 @@ can act on (`EXIT`); only a bug shows a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -36,6 +37,7 @@ from casestore.domain.catalogue import describe
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
 from casestore.entrypoints.probes import Readiness, serve_probes
+from casestore.services.audit import AUDIT_EXPORTED, Actor, set_actor
 from casestore.services.clients import ClientError
 from casestore.services.grants import GrantChanges
 from casestore.services.keys import KeyManagementError
@@ -52,6 +54,7 @@ EXIT = {
     "refused": 1,  # the command ran and was refused: unknown case, not closed, bad input
     "configuration": 2,  # settings, secrets, keys or policy (and usage errors, as click has)
     "database": 3,  # the database cannot be reached, or its schema does not fit
+    "tampered": 4,  # `audit verify` found the trail changed
 }
 UNREACHABLE = (
     eventsourcing.persistence.OperationalError,
@@ -79,6 +82,8 @@ def _root(
     ] = False,
 ) -> None:
     """casestore: the levensloop case record."""
+    # What a command processes is in the audit trail as the operator's doing.
+    set_actor(Actor(client="cli", organisation=None, role="operator"))
 
 
 db_app = typer.Typer(help="The database schema: migrations and their status.", no_args_is_help=True)
@@ -94,6 +99,10 @@ keys_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(
+    help="The audit trail: verify its chain, sign a checkpoint, export it.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -724,6 +733,61 @@ def policy_check(
         f"{policy_file}: sound and lawful by the lint: {len(matrix.policy.rules)} rules, "
         f"{len(matrix.organisations)} organisations{tested}"
     )
+
+
+@audit_app.command("verify")
+def audit_verify(demo: DemoOption = False) -> None:
+    """Recompute the trail's hash chain and check it against the signed checkpoints;
+    names the first changed, removed, inserted or reordered entry, or a cut-off tail."""
+    services = _services(demo)
+    try:
+        result = services.audit.verify()
+    finally:
+        services.close()
+    if not result.ok:
+        _exit("tampered", f"audit trail broken: {result.problem}")
+    typer.echo(
+        f"audit trail intact: {result.entries} entries, {result.checkpoints} signed checkpoints"
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(demo: DemoOption = False) -> None:
+    """Sign the chain's head as the custodian now (the worker does so every minute)."""
+    services = _services(demo)
+    try:
+        row = services.audit.checkpoint()
+    finally:
+        services.close()
+    if row is None:
+        typer.echo("nothing chained since the last checkpoint")
+    else:
+        typer.echo(f"checkpoint signed at entry {row.seq}: {row.hash}")
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="File to write; - for stdout.")
+    ] = Path("-"),
+    demo: DemoOption = False,
+) -> None:
+    """Every entry, oldest first, as JSON lines: {seq, entry, previous, hash}."""
+    services = _services(demo)
+    try:
+        trail = services.audit
+        count = 0
+        with (
+            contextlib.nullcontext(sys.stdout)
+            if str(output) == "-"
+            else output.open("w", encoding="utf-8")
+        ) as out:
+            for item in trail.export():
+                out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+                count += 1
+        trail.record([trail.entry(AUDIT_EXPORTED, reason=f"{count} entries")])
+    finally:
+        services.close()
 
 
 def _uuid(text: str) -> UUID:

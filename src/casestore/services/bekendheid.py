@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from casestore.domain import errors
+from casestore.services.audit import SEARCH_CASE
 from casestore.services.case_store import CaseStore
 
 
@@ -38,7 +39,8 @@ class BekendheidCheck:
         self.store = store
 
     def check(self, org_id: str, case_id: UUID) -> Bekendheid:
-        """The bekendheid of the person of `case_id`, asked by `org_id` (the custodian)."""
+        """The bekendheid of the person of `case_id`, asked by `org_id` (the custodian);
+        in the audit trail, with every case it names, before the answer leaves."""
         if org_id != self.store.custodian:
             raise errors.CaseNotFound(str(case_id))
         person = self.store.person_of(self.store.case(case_id))
@@ -47,4 +49,17 @@ class BekendheidCheck:
             case = self.store.case(UUID(other))
             known.append(KnownCase(case.id, str(case.status), case.is_open))
         beside = person.beside_of(str(case_id))
+        trail = self.store.audit
+        if trail is not None:
+            trail.record(
+                [
+                    trail.entry(
+                        SEARCH_CASE,
+                        case=str(case_id),
+                        person=str(person.id),
+                        receiver=org_id,
+                        reason="bekendheid: " + ",".join(str(k.case_id) for k in known),
+                    )
+                ]
+            )
         return Bekendheid(case_id, None if beside is None else UUID(beside), known)

@@ -9,6 +9,7 @@ longer than `write_patience`.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
 from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, person_id, pseudonym
+from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, Basis
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import Attested, Provenance
@@ -136,6 +138,7 @@ class CaseStore(Application[UUID]):
         self.write_patience = write_patience  # seconds a write retries lost races
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
         self._save_listeners: list[Callable[[], None]] = []
+        self.audit: AuditTrail | None = None  # set by bootstrap: the trail writes chain in
 
     def on_saved(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after every committed save through this store (e.g. to wake
@@ -217,7 +220,12 @@ class CaseStore(Application[UUID]):
                 content=sealed.content,
             )
             try:
-                recordings = self.save(case, person, side_rows=sealed.rows)
+                recordings = self.save(
+                    case,
+                    person,
+                    side_rows=sealed.rows,
+                    audit=self._audited(case_id, str(pid), header.event_id, "aanmelding", sealed),
+                )
             except IntegrityError:
                 # A concurrent referral of the person, or a retry of this one, won; look again.
                 if not retries.pause():
@@ -284,7 +292,10 @@ class CaseStore(Application[UUID]):
                     return existing  # a retry of what was recorded is not an error
                 raise
             try:
-                recordings = self.save(*touched, side_rows=sealed.rows)
+                audit = self._audited(
+                    case_id, case.person_id, header.event_id, payload.event_type, sealed
+                )
+                recordings = self.save(*touched, side_rows=sealed.rows, audit=audit)
             except IntegrityError:
                 existing = self._replay(submission, header)
                 if existing is not None:
@@ -342,6 +353,41 @@ class CaseStore(Application[UUID]):
         if case is not None:
             return case, True
         return self.case(case_id), False
+
+    def _audited(
+        self, case_id: UUID, person: str, event_id: str, event_type: str, sealed: Sealed
+    ) -> list[dict[str, Any]]:
+        """The trail's entries of one recording: the event, and each organisation's grant
+        sealed with it (names and grounds only), chained in the save's transaction."""
+        if self.audit is None:
+            return []
+        trail, cid = self.audit, str(case_id)
+        grants = [
+            trail.entry(
+                GRANT_CREATED,
+                case=cid,
+                person=person,
+                events=[event_id],
+                fields=tuple(json.loads(g.basis)),
+                receiver=g.org_id,
+                basis=Basis.of_grant_basis(g.basis),
+                reason=f"sealed with {event_type}",
+            )
+            for g in sealed.rows.grants
+        ]
+        basis = Basis()
+        for g in sealed.rows.grants:
+            basis = basis | Basis.of_grant_basis(g.basis)
+        recorded = trail.entry(
+            EVENT_RECORDED,
+            case=cid,
+            person=person,
+            events=[event_id],
+            fields=sealed.content,
+            basis=basis,
+            reason=event_type,
+        )
+        return list(trail.within([recorded, *grants]))
 
     def _keep(self, case: Case) -> None:
         self._recent.put(case.id, case)
@@ -551,6 +597,11 @@ class CaseStore(Application[UUID]):
             return cached
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
+
+    def person_by_bsn(self, bsn: str) -> Person | None:
+        """The person index of a BSN, through its pseudonym (None: never referred). The
+        BSN itself is neither stored nor logged."""
+        return self._read_person(person_id(pseudonym(bsn, self._pseudonym_secret)))
 
     def person_of(self, case: Case) -> Person:
         """The person index of a case's person."""

@@ -19,6 +19,7 @@ from casestore.adapters.persistence.sharing_tables import GrantRow
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
+from casestore.services.audit import CASE_DECRYPTED, CASE_READ, FEED_READ
 from casestore.services.case_store import CaseStore
 from casestore.services.sealing import Sealer, context_of
 from sharing.keys import format_time
@@ -89,7 +90,13 @@ class Disclosure:
 
     def read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
         """The events of one case that `org_id` receives, sealed for it (or opened, for an
-        organisation the service hosts). Nothing received: CaseNotFound, not "forbidden"."""
+        organisation the service hosts). Nothing received: CaseNotFound, not "forbidden".
+        The read is in the audit trail before this returns."""
+        shared = self._read_case(org_id, case_id, decrypt=decrypt)
+        self.audited(org_id, shared, CASE_DECRYPTED if decrypt else CASE_READ)
+        return shared
+
+    def _read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
         if decrypt and org_id not in self.sealer.keyring.hosted:
             raise errors.NotHosted(org_id)
         positions = self._tables.access_positions(org_id, str(case_id))
@@ -108,8 +115,9 @@ class Disclosure:
         self, org_id: str, case_id: UUID, event_id: str, *, decrypt: bool = False
     ) -> SharedEvent:
         """One event of a case as `org_id` receives it."""
-        for event in self.read_case(org_id, case_id, decrypt=decrypt):
+        for event in self._read_case(org_id, case_id, decrypt=decrypt):
             if event.event_id == event_id:
+                self.audited(org_id, [event], CASE_DECRYPTED if decrypt else CASE_READ)
                 return event
         raise errors.EventNotFound(str(case_id), event_id)
 
@@ -118,19 +126,61 @@ class Disclosure:
         return bool(self._tables.access_positions(org_id, str(case_id)))
 
     def feed(
-        self, org_id: str, after: int = 0, limit: int = 100, *, decrypt: bool = False
+        self,
+        org_id: str,
+        after: int = 0,
+        limit: int = 100,
+        *,
+        decrypt: bool = False,
+        audit_as: str | None = FEED_READ,
     ) -> list[SharedEvent]:
         """What `org_id` receives across all cases after a global position, in order.
 
         Positions are committed in order (one writer at a time holds the events table),
-        so a reader that resumes after the last position it saw never skips an event."""
+        so a reader that resumes after the last position it saw never skips an event.
+        The page is in the audit trail as `audit_as` before this returns (None: the
+        caller records it, as a webhook delivery does once it knows the outcome)."""
         shared = []
         for row in self.store.records.feed_rows(org_id, after, limit):
             event = self.store.mapper.to_domain_event(row.notification)
             assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
             grants = json.loads(f"[{row.grants}]") if row.grants else []
             shared.append(self._disclose(org_id, event, row.notification.id, grants, decrypt))
+        if audit_as is not None:
+            self.audited(org_id, shared, CASE_DECRYPTED if decrypt else audit_as)
         return shared
+
+    def audited(
+        self,
+        org_id: str,
+        events: list[SharedEvent],
+        action: str,
+        *,
+        status: str = "ok",
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Chain what `org_id` was served: one entry per case, naming the events and the
+        field names it could open (the rules and grounds are on the grants' entries)."""
+        trail = self.store.audit
+        if trail is None or not trail.enabled or not events:
+            return
+        by_case: dict[UUID, list[SharedEvent]] = {}
+        for event in events:
+            by_case.setdefault(event.case_id, []).append(event)
+        entries = []
+        for case_id, served in by_case.items():
+            entries.append(
+                trail.entry(
+                    action,
+                    case=str(case_id),
+                    events=[e.event_id for e in served],
+                    fields={name for e in served for name in e.sealed},
+                    receiver=org_id,
+                    status=status,
+                    **(extra or {}),
+                )
+            )
+        trail.record(entries)
 
     @staticmethod
     def _grants_by_event(rows: Iterable[GrantRow]) -> dict[str, list[dict[str, Any]]]:

@@ -32,6 +32,7 @@ from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
 from casestore.domain import errors
 from casestore.domain.case import Case
+from casestore.services.audit import CASE_SHREDDED, GRANT_CREATED, GRANT_REVOKED, Basis
 from casestore.services.case_store import CaseStore
 from casestore.services.sealing import Sealer, case_context, context_of
 from sharing.envelope import Escrow
@@ -190,8 +191,36 @@ class Grants:
             add_access=access_added,
             remove_access=access_removed,
             history=history,
+            audit=self._audited(rows, added, revoked, reason),
         )
         return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
+
+    def _audited(
+        self,
+        had: dict[tuple[str, int, str], GrantRow],
+        added: list[GrantRow],
+        revoked: list[tuple[str, str, int, str]],
+        reason: str,
+    ) -> list[dict[str, Any]]:
+        """The trail's entries of a reconciliation: each grant taken and given."""
+        trail = self.store.audit
+        if trail is None:
+            return []
+        taken = [had[(org, version, key_id)] for org, _, version, key_id in revoked]
+        entries = [
+            trail.entry(
+                change,
+                case=g.case_id,
+                events=[g.event_id],
+                fields=tuple(json.loads(g.basis)),
+                receiver=g.org_id,
+                basis=Basis.of_grant_basis(g.basis),
+                reason=reason,
+            )
+            for change, grants in ((GRANT_REVOKED, taken), (GRANT_CREATED, added))
+            for g in grants
+        ]
+        return list(trail.within(entries))
 
     def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
         rules = sorted(
@@ -254,11 +283,27 @@ class Grants:
         now = self.store.clock()
         record = ShredRecord(str(case_id), now, by, reason)
         why = f"shredded by {by}: {reason}"
-        history = [
-            self._change(grant, REVOKED, now, why)
-            for grant in self._tables.grants_of_case(str(case_id))
-        ]
-        self._tables.shred(record, history)
+        taken = self._tables.grants_of_case(str(case_id))
+        history = [self._change(grant, REVOKED, now, why) for grant in taken]
+        audit: list[dict[str, Any]] = []
+        trail = self.store.audit
+        if trail is not None:
+            audit = [
+                trail.entry(
+                    GRANT_REVOKED,
+                    case=g.case_id,
+                    events=[g.event_id],
+                    fields=tuple(json.loads(g.basis)),
+                    receiver=g.org_id,
+                    basis=Basis.of_grant_basis(g.basis),
+                    reason=why,
+                )
+                for g in taken
+            ]
+            audit.append(
+                trail.entry(CASE_SHREDDED, case=str(case_id), person=case.person_id, reason=why)
+            )
+        self._tables.shred(record, history, list(trail.within(audit)) if trail else [])
         self.sealer.forget_case_key(str(case_id))
         return record
 

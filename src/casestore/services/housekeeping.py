@@ -10,8 +10,11 @@ finished (or, on the very first pass, at any time before), recording each change
 grant history with the boundary as its reason. A worker that was stopped across a
 boundary acts on it at its next pass. Key generations have boundaries too: one coming
 into use (`casestore keys rotate`) and one retired (its organisation confirmed the next,
-possibly through the API) each make the next pass reconcile. Retention (shredding cases
-whose period has ended) is the next task for the same job.
+possibly through the API) each make the next pass reconcile. Each pass also signs a
+checkpoint of the audit trail's head when entries were chained since the last
+(casestore.services.audit), so every minute of activity ends under the custodian's
+signature. Retention (shredding
+cases whose period has ended) is the next task for the same job.
 
 Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
 keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
@@ -32,6 +35,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
+from casestore.services.audit import AuditTrail
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
 from sharing.keys import OrgPublicKeys
@@ -125,8 +129,10 @@ class Housekeeping:
         *,
         worker_id: str | None = None,
         lease: timedelta = LEASE,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.grants = grants
+        self.audit = audit
         self.table = table
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -142,6 +148,8 @@ class Housekeeping:
             return None
         try:
             done = self._expire_and_begin_rules(row.last_run_at, started)
+            if self.audit is not None:
+                self.audit.checkpoint()  # the head signed, if anything was chained since
         except BaseException:
             self.table.release(JOB, self.worker_id)
             raise

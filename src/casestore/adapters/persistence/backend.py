@@ -88,6 +88,12 @@ class Backend(ABC):
                 [value for row in chunk for value in row],
             )
 
+    def chain_audit(self, cursor: Cursor | None, prepared: Sequence[Any]) -> bool:
+        """Chain prepared audit rows (casestore.adapters.persistence.audit_table.prepare)
+        in the database itself, inside `cursor`'s transaction or as one statement of its
+        own; False where it cannot, and the table chains them."""
+        return False
+
     # ---- its schema (casestore.adapters.persistence.migrations) --------------------------
 
     dialect: str

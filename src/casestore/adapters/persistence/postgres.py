@@ -38,6 +38,8 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import PoolTimeout
 
+from casestore.adapters.persistence.audit_table import AuditTable
+from casestore.adapters.persistence.audit_table import prepare as prepare_audit
 from casestore.adapters.persistence.backend import Backend, Cursor
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.rows import columns
@@ -158,6 +160,22 @@ class PostgresBackend(Backend):
         with suppress(Exception):
             self.datastore.pool.check()
 
+    def chain_audit(self, cursor: Cursor | None, prepared: Sequence[Any]) -> bool:
+        statement = SQL("SELECT {}.casestore_audit_append(%s::jsonb)").format(
+            Identifier(self.datastore.schema)
+        )
+        payload = json.dumps(list(prepared))
+        if cursor is not None:
+            cursor.execute(statement, (payload,))
+            return True
+        with (
+            self.recovering(),
+            self.datastore.get_connection() as conn,  # autocommit: one statement, committed
+            conn.cursor() as own,
+        ):
+            own.execute(statement, (payload,), prepare=True)
+        return True
+
     def announce_revocation(self, cursor: Cursor, client_id: str) -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", (REVOCATIONS_CHANNEL, client_id))
 
@@ -186,6 +204,7 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.backend = PostgresBackend(datastore, self.channel_name, self.events_table_name)
         self.tables = SharingTables(self.backend)
+        self.audit_table = AuditTable(self.backend)
         schema = Identifier(self.datastore.schema)
         self._position_statement = SQL(
             "SELECT notification_id FROM {schema}.{table} "
@@ -220,6 +239,13 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
         self._append_one_statement = SQL(
             "SELECT * FROM {schema}.{function}(%s, %s, %s, %s, %s::jsonb)"
         ).format(schema=schema, function=one)
+        # The same with the save's audit entries (migrations/postgres/0006_audit.sql).
+        self._audited_statement = SQL(
+            "SELECT * FROM {schema}.{function}(%s, %s::jsonb, %s::jsonb)"
+        ).format(schema=schema, function=Identifier(f"{self.events_table_name}_append_audited"))
+        self._audited_one_statement = SQL(
+            "SELECT * FROM {schema}.{function}(%s, %s, %s, %s, %s::jsonb, %s::jsonb)"
+        ).format(schema=schema, function=Identifier(f"{self.events_table_name}_append_audited_one"))
 
     # Replaces the library's insert (checked against eventsourcing 9.5.6; the contract test
     # in tests/unit/test_library_contract.py fails when it changes). Tried once: see the
@@ -235,7 +261,13 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             for table, table_rows in (side_values(rows).items() if rows else ())
             if table_rows
         }
-        statement, params = self._append_call(stored_events, json.dumps(side))
+        audit = kwargs.get("audit")
+        statement, params = self._append_call(
+            stored_events,
+            json.dumps(side),
+            # The trail's entries are chained by the same statement, in its transaction.
+            json.dumps([prepare_audit(entry) for entry in audit]) if audit else None,
+        )
         with (
             self.backend.recovering(),
             self.datastore.get_connection() as conn,
@@ -270,22 +302,19 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             return read(self, *args, **kwargs)
 
     def _append_call(
-        self, stored_events: Sequence[StoredEvent], side: str
+        self, stored_events: Sequence[StoredEvent], side: str, audit: str | None = None
     ) -> tuple[SQL | Composed, tuple[Any, ...]]:
+        audited = () if audit is None else (audit,)
         if len(stored_events) == 1:
             e = stored_events[0]
-            return self._append_one_statement, (
-                e.originator_id,
-                e.originator_version,
-                e.topic,
-                e.state,
-                side,
-            )
+            one = self._append_one_statement if audit is None else self._audited_one_statement
+            return one, (e.originator_id, e.originator_version, e.topic, e.state, side, *audited)
         events = [
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
-        return self._append_statement, (events, side)
+        many = self._append_statement if audit is None else self._audited_statement
+        return many, (events, side, *audited)
 
     def feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:
         return self.backend.read_once_more(lambda: self._feed_rows(org_id, after, limit))

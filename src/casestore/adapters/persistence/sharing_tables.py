@@ -22,6 +22,7 @@ from typing import Any
 
 from eventsourcing.persistence import DatabaseError
 
+from casestore.adapters.persistence.audit_table import AuditTable
 from casestore.adapters.persistence.backend import Backend, Cursor
 from casestore.adapters.persistence.grant_history import GrantChangeRow
 from casestore.adapters.persistence.rows import COLUMN, columns, from_row, values
@@ -238,9 +239,10 @@ class SharingTables:
         add_access: Sequence[AccessRow] = (),
         remove_access: Iterable[tuple[str, str, int]] = (),
         history: Sequence[GrantChangeRow] = (),
+        audit: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Re-grant and revoke in one transaction, with the history of what changed;
-        `remove` keys are (org, case, version, key)."""
+        """Re-grant and revoke in one transaction, with the history of what changed and
+        its audit trail entries; `remove` keys are (org, case, version, key)."""
         sql = self.backend.sql
         with self.backend.transaction(commit=True) as cursor:
             removed = list(remove)
@@ -266,12 +268,18 @@ class SharingTables:
                 cursor, "access", columns(AccessRow), [values(a) for a in add_access]
             )
             self._record(cursor, history)
+            AuditTable(self.backend).append(cursor, audit)
 
     def _record(self, cursor: Cursor, history: Sequence[GrantChangeRow]) -> None:
         rows = [values(change) for change in history]
         self.backend.insert(cursor, "grant_history", columns(GrantChangeRow), rows)
 
-    def shred(self, record: ShredRecord, history: Sequence[GrantChangeRow] = ()) -> None:
+    def shred(
+        self,
+        record: ShredRecord,
+        history: Sequence[GrantChangeRow] = (),
+        audit: Sequence[dict[str, Any]] = (),
+    ) -> None:
         """Destroy the case key and every wrapped data key of the case; keep the record,
         and the history of the grants it revokes."""
         sql = self.backend.sql
@@ -292,3 +300,4 @@ class SharingTables:
                 (record.case_id,),
             )
             self._record(cursor, history)
+            AuditTable(self.backend).append(cursor, audit)

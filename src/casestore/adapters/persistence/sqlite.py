@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, OperationalError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from casestore.adapters.persistence.audit_table import AuditTable
 from casestore.adapters.persistence.backend import Backend, Cursor
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.sharing_tables import (
@@ -104,6 +105,7 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.backend = SQLiteBackend(datastore)
         self.tables = SharingTables(self.backend)
+        self.audit_table = AuditTable(self.backend)
         super().__init__(datastore, events_table_name)
         self._position_statement = (
             f"SELECT rowid FROM {self.events_table_name} "
@@ -138,6 +140,7 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
                 },
             )
         write_side_rows(self.backend, c, rows)
+        self.audit_table.append(c, kwargs.get("audit") or ())
         return positions
 
     def feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:

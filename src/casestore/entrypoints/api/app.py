@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from casestore.adapters.live_streams import LiveStreams
 from casestore.bootstrap import Services
 from casestore.entrypoints.api import (
+    audit,
     cases,
     docs,
     feed,
@@ -35,6 +36,11 @@ The partner API of casestore. Every request carries a bearer token issued with
 `casestore clients add`; the token's organisation and role decide what an endpoint allows,
 and the region's policy decides which content reaches the organisation (sealed for it).
 Errors are RFC 9457 problem details.
+
+Every processing of case data is recorded in the audit trail (`GET /v1/audit`). A partner
+system should send `X-On-Behalf-Of` naming the professional it acts for (an employee
+number or role, up to 200 characters), and may send a W3C `traceparent`: its trace id is
+recorded with the request's entries and passed on in the webhooks that follow from it.
 """
 WRITE_THREADS = 3
 """Threads for the writes (api/cases.py). Saves take turns at the events table's lock, so
@@ -84,7 +90,7 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     problems.install(app)
-    routers = [m.router for m in (health, docs, cases, feed, stream, policy, keys)]
+    routers = [m.router for m in (health, docs, cases, feed, stream, policy, keys, audit)]
     routers.append(subscriptions_router)
     for router in routers:
         app.include_router(router)

@@ -13,6 +13,14 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from casestore.bootstrap import Services
 from casestore.entrypoints.api.problems import forbidden
+from casestore.services.audit import (
+    ON_BEHALF_OF,
+    ON_BEHALF_OF_MAX,
+    Actor,
+    new_trace_id,
+    parse_traceparent,
+    set_actor,
+)
 from casestore.services.case_store import CaseStore
 from casestore.services.clients import Client, ClientRole, Unauthenticated
 from casestore.services.disclosure import Disclosure
@@ -83,7 +91,26 @@ async def authenticate(request: Request) -> Client:
     request.app.state.rate_limiter.take(client.client_id)
     request.scope[CALLER_KEY] = client  # also for the request's log line (api/observe.py)
     structlog.contextvars.bind_contextvars(client=client.client_id, organisation=client.org_id)
+    set_actor(actor_of(request, client))
     return client
+
+
+def actor_of(request: Request, client: Client) -> Actor:
+    """Who the audit trail says is acting: the client, its organisation and role, the
+    professional the partner system names in `X-On-Behalf-Of`, and the partner's trace
+    (W3C `traceparent`) where it sends one."""
+    behalf = request.headers.get(ON_BEHALF_OF)
+    if behalf is not None:
+        behalf = behalf.strip()[:ON_BEHALF_OF_MAX] or None
+    parent = parse_traceparent(request.headers.get("traceparent"))
+    return Actor(
+        client=client.client_id,
+        organisation=client.org_id,
+        role=client.role.value,
+        on_behalf_of=behalf,
+        trace_id=parent[0] if parent else new_trace_id(),
+        parent_operation_id=parent[1] if parent else None,
+    )
 
 
 def allow(*roles: ClientRole) -> Bearer:

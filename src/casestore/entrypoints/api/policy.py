@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from casestore.entrypoints.api.deps import Caller, Store, allow
+from casestore.entrypoints.api.deps import Caller, Store, allow, services_of
 from casestore.entrypoints.api.openapi import errors
 from casestore.entrypoints.api.problems import HttpProblem
+from casestore.services.audit import POLICY_EXPLAINED, Basis
 from casestore.services.clients import Client, ClientRole
 from sharing.errors import PolicyError, UnknownOrganisation
 
@@ -50,6 +51,7 @@ REVIEWED = {
 def explain(
     caller: Reviewer,
     store: Store,
+    request: Request,
     organisation: Annotated[str, Query(min_length=1, max_length=64)],
     event_type: Annotated[str, Query(min_length=1, max_length=64)],
     field: Annotated[str | None, Query(max_length=64)] = None,
@@ -63,6 +65,18 @@ def explain(
         )
     except (UnknownOrganisation, PolicyError) as exc:
         raise HttpProblem(404, "not-found", "Not found", str(exc)) from None
+    audit = services_of(request).audit
+    audit.record(
+        [
+            audit.entry(
+                POLICY_EXPLAINED,
+                receiver=organisation,
+                fields=() if field is None else (field,),
+                basis=Basis(tuple(g.rule for g in explanation.grants)),
+                reason=f"explain {event_type}",
+            )
+        ]
+    )
     return {
         "organisation": explanation.organisation,
         "event_type": explanation.event_type,

@@ -210,3 +210,52 @@ class ProblemDetails(BaseModel):
     case_id: str | SkipJsonSchema[None] = _optional(
         "The person's open case (409 person-has-open-case)."
     )
+
+
+class AuditEntryPublic(BaseModel):
+    """One entry of the audit trail, in the Logboek Dataverwerkingen shape (docs/audit.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    trace_id: str
+    operation_id: str
+    parent_operation_id: str | None
+    status: str = Field(description="`ok` or `error`.")
+    start: str
+    end: str
+    activities: list[str] = Field(description="Processing activities, as `rule@policy-version`.")
+    action: str
+    client: str | None
+    organisation: str | None
+    role: str
+    on_behalf_of: str | None
+    receiver: str | None
+    person: str | None = Field(description="The person's pseudonymous id.")
+    case: str | None
+    events: list[str]
+    fields: list[str] = Field(description="Field names; never a value.")
+    rules: list[str]
+    grounds: list[str]
+    conditions: list[str]
+    policy_version: str
+    reason: str | None
+
+
+class AuditItemPublic(BaseModel):
+    seq: int = Field(description="The entry's place in the chain: 1, 2, 3, …")
+    entry: AuditEntryPublic
+    previous: str = Field(description="The chain hash of the entry before (hex SHA-256).")
+    hash: str = Field(description="SHA-256 over the canonical JSON of entry and previous.")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditItemPublic]
+    next_after: int = Field(description="Pass as `after` for the next page.")
+
+
+class SubjectReportCreate(_In):
+    bsn: str = Field(
+        min_length=9,
+        max_length=9,
+        description="The person's BSN: used only to find the pseudonym, neither stored nor logged.",
+    )

@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -28,6 +29,7 @@ from casestore.adapters.wakeup import Wakeup
 from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep, bearer_token
 from casestore.entrypoints.api.feed import After
+from casestore.services.audit import STREAM_DELIVERED
 from casestore.services.clients import Client, Clients, Unauthenticated
 from casestore.services.disclosure import Disclosure, SharedEvent
 
@@ -113,7 +115,9 @@ class _Session:
     async def after(self, position: int, ending: Ending) -> list[SharedEvent] | None:
         org_id = self.caller.org_id
         try:
-            batch = await run_in_threadpool(self.disclosure.feed, org_id, position, PAGE)
+            batch = await run_in_threadpool(
+                partial(self.disclosure.feed, org_id, position, PAGE, audit_as=STREAM_DELIVERED)
+            )
             # Checked after the read: an event committed after the revocation was read
             # after it too, so this check sees the revocation (or the revoked cache entry).
             if ending.ended or not await self._still_authorised():

@@ -57,8 +57,16 @@ def cloud_event(event: SharedEvent) -> dict[str, Any]:
     }
 
 
-def prepare(subscription_id: str, secret: str, event: SharedEvent, at: datetime) -> Delivery:
-    """The request for one event, signed at `at` (the time of sending)."""
+def prepare(
+    subscription_id: str,
+    secret: str,
+    event: SharedEvent,
+    at: datetime,
+    traceparent: str | None = None,
+) -> Delivery:
+    """The request for one event, signed at `at` (the time of sending). `traceparent`
+    (W3C) carries on the trace the event was recorded in, so the receiver's processing can
+    be followed back to the author's (docs/audit.md)."""
     if event.payload is not None:
         raise ValueError("webhooks carry sealed events only")
     message_id = webhook_id(subscription_id, event.event_id)
@@ -73,5 +81,6 @@ def prepare(subscription_id: str, secret: str, event: SharedEvent, at: datetime)
             "webhook-id": message_id,
             "webhook-timestamp": str(int(sent_at.timestamp())),
             "webhook-signature": Webhook(secret).sign(message_id, sent_at, body),
+            **({"traceparent": traceparent} if traceparent else {}),
         },
     )

@@ -31,7 +31,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from secrets import token_hex
 from types import FrameType
@@ -44,6 +44,7 @@ from casestore.adapters.persistence.subscription_table import (
     AttemptRow,
     SubscriptionRow,
 )
+from casestore.services.audit import WEBHOOK_DELIVERED, Actor, new_operation_id, traceparent
 from casestore.services.case_store import Clock, utcnow
 from casestore.services.disclosure import Disclosure, SharedEvent
 from casestore.services.webhooks.backoff import Backoff
@@ -219,7 +220,9 @@ class Worker:
         secret = self.subscriptions.secret_of(row)
         sent = 0
         while sent < self.batch:
-            events = self.disclosure.feed(row.org_id, row.position, min(PAGE, self.batch - sent))
+            events = self.disclosure.feed(
+                row.org_id, row.position, min(PAGE, self.batch - sent), audit_as=None
+            )
             if not events:
                 return Turn(sent, caught_up=end)
             for event in events:
@@ -236,9 +239,19 @@ class Worker:
         self, row: SubscriptionRow, secret: str, event: SharedEvent
     ) -> SubscriptionRow | None:
         """Deliver one event; the subscription as it now stands, or None to end the turn."""
-        delivery = prepare(row.subscription_id, secret, event, self.wall())
+        operation = new_operation_id()
+        trace = self._trace_of(event)
+        delivery = prepare(
+            row.subscription_id,
+            secret,
+            event,
+            self.wall(),
+            traceparent=traceparent(trace[0], operation) if trace else None,
+        )
+        started_at = self.clock()
         started = time.monotonic()
         status, error = self._post(row.url, delivery)
+        self._audit(row, event, trace, operation, started_at, error)
         duration_ms = round((time.monotonic() - started) * 1000)
         now = self.clock()
         attempt = AttemptRow(
@@ -296,6 +309,40 @@ class Worker:
         else:
             log.info("webhook delivery failed", error=error, retry_at=retry_at, **context)
         return None
+
+    def _trace_of(self, event: SharedEvent) -> tuple[str, str] | None:
+        trail = self.disclosure.store.audit
+        return None if trail is None else trail.traceparent_of_event(event.event_id)
+
+    def _audit(
+        self,
+        row: SubscriptionRow,
+        event: SharedEvent,
+        trace: tuple[str, str] | None,
+        operation: str,
+        started: datetime,
+        error: str | None,
+    ) -> None:
+        """Chain the attempt, delivered or not: the event left for the subscriber's URL."""
+        if error is not None and error.startswith("destination refused"):
+            return
+        self.disclosure.audited(
+            row.org_id,
+            [event],
+            WEBHOOK_DELIVERED,
+            status="ok" if error is None else "error",
+            extra={
+                "actor": Actor(
+                    client=f"subscription:{row.subscription_id}",
+                    organisation=row.org_id,
+                    role="webhook",
+                ),
+                "start": started,
+                "operation_id": operation,
+                "trace_id": trace[0] if trace else None,
+                "parent_operation_id": trace[1] if trace else None,
+            },
+        )
 
     def _post(self, url: str, delivery: Delivery) -> tuple[int | None, str | None]:
         """The response status and, unless it was a 2xx, what went wrong."""

@@ -1,0 +1,47 @@
+"""What each API operation leaves in the audit trail: one line per operation.
+
+Every operation in the OpenAPI document has a decision here, and a test fails for one
+that has none (tests/e2e/test_audit_trail.py): either the actions its success chains, or
+`NO_CASE_DATA` for an operation that processes no case data. An operation added without
+deciding is a gap in the trail, so the decision is part of adding it.
+"""
+
+from __future__ import annotations
+
+from casestore.services.audit import (
+    AUDIT_READ,
+    CASE_READ,
+    EVENT_RECORDED,
+    FEED_READ,
+    GRANT_CREATED,
+    POLICY_EXPLAINED,
+    SEARCH_BSN,
+    SEARCH_CASE,
+    STREAM_DELIVERED,
+)
+
+NO_CASE_DATA: tuple[str, ...] = ()
+
+DECISIONS: dict[str, tuple[str, ...]] = {
+    "healthz": NO_CASE_DATA,
+    "readyz": NO_CASE_DATA,
+    "open_case": (EVENT_RECORDED, GRANT_CREATED),
+    "append_event": (EVENT_RECORDED, GRANT_CREATED),
+    "read_events": (CASE_READ,),  # case.decrypted with ?decrypt=true
+    "read_event": (CASE_READ,),  # case.decrypted with ?decrypt=true
+    "check_bekendheid": (SEARCH_CASE,),
+    "read_feed": (FEED_READ,),
+    "stream_feed": (STREAM_DELIVERED,),
+    "read_policy": NO_CASE_DATA,
+    "explain": (POLICY_EXPLAINED,),
+    "read_keys": NO_CASE_DATA,
+    "confirm_key_generation": NO_CASE_DATA,  # the reconcile it sets off chains grant.revoked
+    "read_audit": (AUDIT_READ,),
+    "subject_report": (SEARCH_BSN,),
+    "list_subscriptions": NO_CASE_DATA,
+    "create_subscription": NO_CASE_DATA,  # deliveries are chained as webhook.delivered
+    "read_subscription": NO_CASE_DATA,
+    "delete_subscription": NO_CASE_DATA,
+    "list_deliveries": NO_CASE_DATA,  # positions and event ids of attempts, no content
+    "resume_subscription": NO_CASE_DATA,
+}

@@ -1,0 +1,67 @@
+"""The data-subject report (AVG art. 15) over HTTP: what the trail says happened to one
+person's data, the referrer withheld, and the search itself in the trail under the
+pseudonym. Both backends."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from casestore.services.audit import SEARCH_BSN
+from casestore.services.subject_report import REFERRER
+from tests.e2e.api import Api
+from tests.factories import GGZ, ZVH, aanmelding, fresh_bsn, include, signalering
+
+
+def test_the_report_matches_the_grants_and_reads_that_happened(api: Api) -> None:
+    bsn = fresh_bsn()
+    with api.client(GGZ) as ggz:
+        opened = ggz.post("/v1/cases", json={"payload": aanmelding(bsn)}).json()
+    case_id = opened["case_id"]
+    include(api.services.store, UUID(case_id))
+    with api.client(ZVH) as zvh:
+        signal = zvh.post(
+            f"/v1/cases/{case_id}/events", json={"type": "signalering", "payload": signalering()}
+        )
+        assert signal.status_code == 201
+        assert zvh.get(f"/v1/cases/{case_id}/events").status_code == 200
+    officer = api.client(ZVH, "privacy-officer")
+    answer = officer.post("/v1/audit/subject-report", json={"bsn": bsn})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["zaken"] == [case_id]
+
+    tables = api.services.store.records.tables
+    granted = {g.org_id for g in tables.grants_of_case(case_id)}
+    shown = {REFERRER if org == GGZ else org for org in granted}
+    assert set(report["ontvangers"]) == shown
+    assert GGZ not in answer.text  # the referrer is withheld everywhere
+    reads = [a for a in report["verwerkingsacties"] if a["actie"] == "ingezien"]
+    assert [r["organisatie"] for r in reads] == [ZVH]
+    zvh_fields = set(report["ontvangers"][ZVH]["gegevens"])
+    assert zvh_fields == {
+        name for g in tables.grants_of_case(case_id) if g.org_id == ZVH for name in g.fields
+    }
+    provided = [a for a in report["verwerkingsacties"] if a["actie"] == "verstrekt"]
+    assert provided
+    for action in provided:  # on a rule of the policy, with its grounds (an author: its own)
+        if not all(a.startswith("author@") for a in action["verwerkingsactiviteiten"]):
+            assert action["grondslagen"], action
+
+    searches = [
+        item["entry"]
+        for item in api.services.audit.export()
+        if item["entry"]["action"] == SEARCH_BSN
+    ]
+    assert len(searches) == 1 and searches[0]["person"] is not None
+    assert bsn not in str(list(api.services.audit.export()))
+
+
+def test_a_person_never_referred_is_not_found_and_others_may_not_ask(api: Api) -> None:
+    officer = api.client(ZVH, "privacy-officer")
+    unknown = officer.post("/v1/audit/subject-report", json={"bsn": fresh_bsn()})
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    invalid = officer.post("/v1/audit/subject-report", json={"bsn": "123456789"})
+    assert invalid.status_code == 422
+    partner = api.client(ZVH).post("/v1/audit/subject-report", json={"bsn": fresh_bsn()})
+    assert partner.status_code == 403

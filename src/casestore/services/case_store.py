@@ -23,10 +23,9 @@ from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
 from casestore.adapters import metrics
+from casestore.adapters.persistence.policy_table import SUPERSEDED
 from casestore.adapters.persistence.recorder import CaseRecorder
-from casestore.adapters.persistence.sharing_tables import (
-    EventIdRow,
-)
+from casestore.adapters.persistence.sharing_tables import EventIdRow, SideRows
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
@@ -36,7 +35,7 @@ from casestore.domain.person import Person, person_id, pseudonym
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import Attested, Provenance
-from casestore.services.sealing import Sealed, Sealer, case_context
+from casestore.services.sealing import PolicySuperseded, Sealed, Sealer, case_context
 from sharing.canonical import canonical_json, length_prefixed
 from sharing.errors import PolicyError
 from sharing.keys import format_time
@@ -217,7 +216,9 @@ class CaseStore(Application[UUID]):
                 content=sealed.content,
             )
             try:
-                recordings = self.save(case, person, side_rows=sealed.rows)
+                recordings = self._save_sealed(case, person, side_rows=sealed.rows)
+            except PolicySuperseded:
+                continue  # sealed under a version no longer in force: seal again
             except IntegrityError:
                 # A concurrent referral of the person, or a retry of this one, won; look again.
                 if not retries.pause():
@@ -284,7 +285,9 @@ class CaseStore(Application[UUID]):
                     return existing  # a retry of what was recorded is not an error
                 raise
             try:
-                recordings = self.save(*touched, side_rows=sealed.rows)
+                recordings = self._save_sealed(*touched, side_rows=sealed.rows)
+            except PolicySuperseded:
+                continue  # sealed under a version no longer in force: seal again
             except IntegrityError:
                 existing = self._replay(submission, header)
                 if existing is not None:
@@ -334,6 +337,18 @@ class CaseStore(Application[UUID]):
             person.network_changed(case.id, case.network, now)
             touched.append(person)
         return sealed, touched
+
+    def _save_sealed(self, *objs: Any, side_rows: SideRows) -> Any:
+        """Save what was sealed; PolicySuperseded (the policy in force taken up) when the
+        store holds another policy version than the one it was sealed under."""
+        try:
+            return self.save(*objs, side_rows=side_rows)
+        except Exception as exc:
+            if SUPERSEDED not in str(exc):
+                raise
+            if not self.sealer.refresh():
+                raise  # the store names a version this process cannot take up
+            raise PolicySuperseded() from None
 
     def _writable(self, case_id: UUID) -> tuple[Case, bool]:
         """The case to write on: the one this process saved last if it has it (no read at

@@ -24,6 +24,7 @@ from eventsourcing.persistence import DatabaseError
 
 from casestore.adapters.persistence.backend import Backend, Cursor
 from casestore.adapters.persistence.grant_history import GrantChangeRow
+from casestore.adapters.persistence.policy_table import NoticeRow
 from casestore.adapters.persistence.rows import COLUMN, columns, from_row, values
 
 
@@ -238,9 +239,11 @@ class SharingTables:
         add_access: Sequence[AccessRow] = (),
         remove_access: Iterable[tuple[str, str, int]] = (),
         history: Sequence[GrantChangeRow] = (),
+        notices: Sequence[NoticeRow] = (),
     ) -> None:
-        """Re-grant and revoke in one transaction, with the history of what changed;
-        `remove` keys are (org, case, version, key)."""
+        """Re-grant and revoke in one transaction, with the history of what changed and
+        the notices to the organisations that gain; `remove` keys are (org, case,
+        version, key)."""
         sql = self.backend.sql
         with self.backend.transaction(commit=True) as cursor:
             removed = list(remove)
@@ -266,6 +269,9 @@ class SharingTables:
                 cursor, "access", columns(AccessRow), [values(a) for a in add_access]
             )
             self._record(cursor, history)
+            self.backend.insert(
+                cursor, "policy_notices", columns(NoticeRow), [values(n) for n in notices]
+            )
 
     def _record(self, cursor: Cursor, history: Sequence[GrantChangeRow]) -> None:
         rows = [values(change) for change in history]

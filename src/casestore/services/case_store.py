@@ -346,8 +346,8 @@ class CaseStore(Application[UUID]):
         except Exception as exc:
             if SUPERSEDED not in str(exc):
                 raise
-            if not self.sealer.refresh():
-                raise  # the store names a version this process cannot take up
+            if not self.sealer.refresh():  # the store names a version it cannot take up
+                raise RuntimeError(f"{SUPERSEDED}: {self.sealer.policy_version}") from exc
             raise PolicySuperseded() from None
 
     def _writable(self, case_id: UUID) -> tuple[Case, bool]:

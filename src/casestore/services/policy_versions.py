@@ -138,7 +138,7 @@ class Analysis:
                     "organisation": c.cell.organisation,
                     "event_type": c.cell.event_type,
                     "field": c.cell.field,
-                    "change": "gained" if c.gained else "lost",
+                    "change": c.change,
                     "rules": list(c.rules),
                     "grounds": list(c.grounds),
                     "sentence": c.sentence,

@@ -35,8 +35,8 @@ class Cell:
 @dataclass(frozen=True)
 class CellChange:
     cell: Cell
-    gained: bool
-    rules: tuple[str, ...]  # the rules that grant it (gained) or granted it (lost)
+    change: str  # gained | lost | changed (granted, by other rules)
+    rules: tuple[str, ...]  # the rules that grant it (gained, changed) or granted it (lost)
     grounds: tuple[str, ...]
     sentence: str
 
@@ -117,11 +117,16 @@ def diff(old: Policy, new: Policy, catalogue: Catalogue) -> PolicyDiff:
     ]
     old_cells, new_cells = cells(old), cells(new)
     changes = [
-        _cell_change(new, cell, new_cells[cell], gained=True)
+        _cell_change(new, cell, new_cells[cell], "gained")
         for cell in sorted(new_cells.keys() - old_cells.keys())
     ] + [
-        _cell_change(old, cell, old_cells[cell], gained=False)
+        _cell_change(old, cell, old_cells[cell], "lost")
         for cell in sorted(old_cells.keys() - new_cells.keys())
+    ]
+    changes += [
+        _cell_change(new, cell, new_cells[cell], "changed", was=old_cells[cell])
+        for cell in sorted(old_cells.keys() & new_cells.keys())
+        if {r.id for r in old_cells[cell]} != {r.id for r in new_cells[cell]}
     ]
     old_flows, new_flows = flows(old, catalogue), flows(new, catalogue)
     return PolicyDiff(
@@ -132,7 +137,9 @@ def diff(old: Policy, new: Policy, catalogue: Catalogue) -> PolicyDiff:
     )
 
 
-def _cell_change(policy: Policy, cell: Cell, rules: Iterable[Rule], *, gained: bool) -> CellChange:
+def _cell_change(
+    policy: Policy, cell: Cell, rules: Iterable[Rule], change: str, was: Iterable[Rule] = ()
+) -> CellChange:
     rules = tuple(rules)
     ids = tuple(r.id for r in rules)
     grounds = tuple(dict.fromkeys(g for r in rules for g in r.receiving))
@@ -145,14 +152,20 @@ def _cell_change(policy: Policy, cell: Cell, rules: Iterable[Rule], *, gained: b
     )
     conditions = sorted({str(r.condition) for r in rules if r.condition is not None})
     under = f", alleen onder voorwaarde {', '.join(conditions)}" if conditions else ""
-    if gained:
+    if change == "gained":
         sentence = (
             f"{name} krijgt er {what} bij op grond van {_regel(ids)} "
             f"(ontvangende grondslag {', '.join(grounds) or 'geen'}){under}."
         )
-    else:
+    elif change == "lost":
         sentence = f"{name} verliest {what} (gaf: {_regel(ids)})."
-    return CellChange(cell, gained, ids, grounds, sentence)
+    else:
+        before = tuple(r.id for r in was)
+        sentence = (
+            f"{name} houdt {what} alleen nog op grond van {_regel(ids)}{under} "
+            f"(was: {_regel(before)})."
+        )
+    return CellChange(cell, change, ids, grounds, sentence)
 
 
 def _regel(ids: tuple[str, ...]) -> str:

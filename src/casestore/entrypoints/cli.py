@@ -35,6 +35,7 @@ from casestore.bootstrap import Services, build, content_field_names, open_schem
 from casestore.domain.catalogue import describe
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
+from casestore.entrypoints.cli_policy import register as register_policy_commands
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.clients import ClientError
 from casestore.services.grants import GrantChanges
@@ -585,6 +586,9 @@ def _exit(kind: str, message: str) -> NoReturn:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+register_policy_commands(policy_app)
 
 
 def main() -> None:

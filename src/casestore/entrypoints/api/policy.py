@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+import uuid
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
+from pydantic import BaseModel, Field
 
-from casestore.entrypoints.api.deps import Caller, Store, allow
+from casestore.adapters.persistence.policy_table import JobRow, ProposalRow, VersionRow
+from casestore.entrypoints.api.deps import Caller, ServicesDep, Store, allow
 from casestore.entrypoints.api.openapi import errors
 from casestore.entrypoints.api.problems import HttpProblem
 from casestore.services.clients import Client, ClientRole
 from sharing.errors import PolicyError, UnknownOrganisation
+from sharing.owned import field_of
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
@@ -75,4 +82,168 @@ def explain(
         "receiving": sorted({ground for g in explanation.grants for ground in g.receiving}),
         "needs": list(explanation.nearest.needs) if explanation.nearest else [],
         "explanation": explanation.text,
+    }
+
+
+Officer = Annotated[Client, Depends(allow(ClientRole.privacy_officer))]
+
+
+def version_json(row: VersionRow, *, document: bool = False) -> dict[str, Any]:
+    found = asdict(row)
+    if not document:
+        found.pop("document")
+        found.pop("tests")
+    return found
+
+
+def proposal_json(row: ProposalRow) -> dict[str, Any]:
+    return asdict(row)
+
+
+def job_json(row: JobRow) -> dict[str, Any]:
+    found = asdict(row)
+    found["percent"] = (
+        100 if row.status == "done" else (100 * row.done // row.total if row.total else 0)
+    )
+    return found
+
+
+@router.get("/versions")
+def list_versions(caller: Reviewer, services: ServicesDep) -> dict[str, Any]:
+    """Every version that was in force, oldest first, with who approved it and why."""
+    book = services.policy
+    return {
+        "in_force": book.in_force().version,
+        "versions": [version_json(v) for v in book.versions()],
+    }
+
+
+@router.get("/versions/{version}", responses=errors(403, 404))
+def read_version(caller: Reviewer, services: ServicesDep, version: int) -> dict[str, Any]:
+    """One version with its document (YAML) and its cases."""
+    return version_json(services.policy.version(version), document=True)
+
+
+class ProposalIn(BaseModel):
+    base_version: int = Field(ge=1)
+    document: str = Field(min_length=1, max_length=1_000_000)
+    tests: str | None = Field(default=None, max_length=1_000_000)
+    reason: str = Field(min_length=1, max_length=4000)
+    dpia_reference: str = Field(min_length=1, max_length=200)
+    vastgesteld_on: date
+
+
+class DecisionIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+    effective_from: datetime | None = None
+    history: Literal["all", "new"] = "all"
+
+
+@router.post("/proposals", status_code=201, responses=errors(403, 409, 422))
+def create_proposal(caller: Officer, services: ServicesDep, body: ProposalIn) -> dict[str, Any]:
+    """Propose a whole policy document against the version in force (409 when `base_version`
+    is no longer in force); the answer holds the analysis: lint, cases, diff, impact, DPIA."""
+    book = services.policy
+    row = book.propose(
+        caller,
+        base_version=body.base_version,
+        document=body.document,
+        tests=body.tests,
+        reason=body.reason,
+        dpia_reference=body.dpia_reference,
+        vastgesteld_on=body.vastgesteld_on,
+    )
+    return {**proposal_json(row), "analysis": book.analyse(row).to_json()}
+
+
+@router.get("/proposals")
+def list_proposals(caller: Reviewer, services: ServicesDep) -> dict[str, Any]:
+    return {"proposals": [proposal_json(p) for p in services.policy.proposals()]}
+
+
+@router.get("/proposals/{proposal_id}", responses=errors(403, 404))
+def read_proposal(caller: Reviewer, services: ServicesDep, proposal_id: str) -> dict[str, Any]:
+    """A proposal, its decision, and its analysis (against its base version)."""
+    book = services.policy
+    row = book.proposal(proposal_id)
+    return {**proposal_json(row), "analysis": book.analyse(row).to_json()}
+
+
+@router.post("/proposals/{proposal_id}/approve", responses=errors(403, 404, 409, 422))
+def approve_proposal(
+    caller: Officer,
+    services: ServicesDep,
+    proposal_id: str,
+    body: DecisionIn,
+    background: BackgroundTasks,
+) -> dict[str, Any]:
+    """Approve as a privacy officer of another organisation than the proposer's (403
+    otherwise): the version is in force at once; with `history: all` stored history is
+    re-sealed by a background job whose progress `GET /v1/policy/jobs/{id}` shows."""
+    book = services.policy
+    version, job = book.approve(
+        proposal_id,
+        caller,
+        reason=body.reason,
+        effective_from=body.effective_from,
+        history=body.history,
+    )
+    if job is not None:
+        background.add_task(book.run_job, job.job_id, f"api-{uuid.uuid4().hex[:8]}")
+    return {
+        "version": version_json(version),
+        "job": None if job is None else job_json(job),
+    }
+
+
+@router.post("/proposals/{proposal_id}/reject", responses=errors(403, 404, 409, 422))
+def reject_proposal(
+    caller: Officer, services: ServicesDep, proposal_id: str, body: DecisionIn
+) -> dict[str, Any]:
+    """Reject as a privacy officer of another organisation than the proposer's."""
+    return proposal_json(services.policy.reject(proposal_id, caller, reason=body.reason))
+
+
+@router.get("/jobs/{job_id}", responses=errors(403, 404))
+def read_job(caller: Reviewer, services: ServicesDep, job_id: str) -> dict[str, Any]:
+    """A re-seal job's progress: cases done of total, grants given and taken."""
+    return job_json(services.policy.job(job_id))
+
+
+@router.get("/explain/decision", responses=errors(403, 404))
+def explain_decision(
+    caller: Reviewer,
+    services: ServicesDep,
+    case_id: uuid.UUID,
+    version: Annotated[int, Query(ge=1)],
+    organisation: Annotated[str, Query(min_length=1, max_length=64)],
+    field: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Why an organisation did or did not receive a field of one stored event, answered
+    from the stored grant: the rules, the policy version, the grounds and the condition it
+    rested on, and whether the version in force now was the one that sealed it."""
+    tables = services.store.records.tables
+    received = version in tables.access_positions(organisation, str(case_id))
+    grants = [g for g in tables.grants_for(organisation, str(case_id)) if g.version == version]
+    bases: dict[str, Any] = {}
+    sealed_under: set[str] = set()
+    for grant in grants:
+        for name, basis in json.loads(grant.basis).items():
+            if field is None or field_of(name)[0] == field:
+                bases[name] = basis
+                sealed_under.add(grant.policy_version)
+    if not received and not bases and services.store.records.position_of(case_id, version) is None:
+        raise HttpProblem(404, "not-found", "Not found", f"no event {version} of case {case_id}")
+    in_force = services.policy.in_force()
+    return {
+        "case_id": str(case_id),
+        "version": version,
+        "organisation": organisation,
+        "field": field,
+        "received_event": received,
+        "granted": bool(bases),
+        "fields": bases,
+        "policy_versions": sorted(sealed_under),
+        "in_force": in_force.label,
+        "changed_since": bool(sealed_under) and sealed_under != {in_force.label},
     }

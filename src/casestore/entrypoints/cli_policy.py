@@ -17,6 +17,7 @@ from casestore.domain.catalogue import describe
 from casestore.services.clients import Client, ClientError
 from casestore.services.policy_versions import ProposalError
 from sharing.errors import PolicyError
+from sharing.keys import format_time
 from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
 from sharing.policy.diff import diff
 
@@ -109,7 +110,7 @@ def register(policy_app: typer.Typer) -> None:
             services.close()
         for v in rows:
             typer.echo(
-                f"v{v.version}  {v.label}  {base.format_time(v.activated_at)}  history {v.history}"
+                f"v{v.version}  {v.label}  {format_time(v.activated_at)}  history {v.history}"
                 f"  approved by {v.approved_by or '-'}  {v.reason or ''}"
             )
 

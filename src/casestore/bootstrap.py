@@ -230,7 +230,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         grants=grants,
         clients=clients,
         subscriptions=subscriptions,
-        housekeeping=Housekeeping(grants, job_table, clock),
+        housekeeping=Housekeeping(grants, job_table, clock, policy=policy),
         bekendheid=BekendheidCheck(store),
         policy=policy,
         sessions=WebSessions(

@@ -223,3 +223,15 @@ def test_the_reseal_job_resumes_where_it_stopped(services: Services) -> None:
     assert finished.status == "done" and finished.done == finished.total
     assert book.impact(services.sealer.matrix).organisations == {}
     assert services.store.records.tables  # nothing else to check: the grants are in line
+
+
+def test_the_worker_finishes_a_job_nobody_holds(services: Services) -> None:
+    book = services.policy
+    load_signed_demo(services)
+    proposal = propose(book, services, edited(services, without_police_rule))
+    _, job = book.approve(proposal, officer(services, demo.GEMEENTE), reason="ja")
+    assert job is not None and book.job(job.job_id).status == "pending"
+    assert services.housekeeping.resume_policy_jobs() == 1
+    assert book.job(job.job_id).status == "done"
+    assert book.impact(services.sealer.matrix).organisations == {}
+    assert services.housekeeping.resume_policy_jobs() == 0

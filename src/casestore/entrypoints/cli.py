@@ -259,6 +259,8 @@ def worker(
             done = services.housekeeping.run_once()
             if done is not None and done.changes is not None:
                 typer.echo(f"housekeeping: {_described(done.changes)}", err=True)
+            if resumed := services.housekeeping.resume_policy_jobs():
+                typer.echo(f"housekeeping: {resumed} re-seal jobs finished", err=True)
             typer.echo(f"{delivery.run_once()} delivery attempts")
         else:
             probes = _probes(

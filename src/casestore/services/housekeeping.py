@@ -32,6 +32,7 @@ import structlog
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
+from casestore.services.policy_versions import AlreadyDecided, PolicyBook
 from sharing.policy.model import Rule
 
 log = structlog.get_logger("casestore.services.housekeeping")
@@ -95,8 +96,10 @@ class Housekeeping:
         *,
         worker_id: str | None = None,
         lease: timedelta = LEASE,
+        policy: PolicyBook | None = None,
     ) -> None:
         self.grants = grants
+        self.policy = policy
         self.table = table
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -118,7 +121,22 @@ class Housekeeping:
         self.table.finish(JOB, self.worker_id, started)
         return done
 
+    def resume_policy_jobs(self) -> int:
+        """Run on every re-seal job that nobody holds (its process died, or approval came
+        over HTTP); how many were finished."""
+        if self.policy is None:
+            return 0
+        finished = 0
+        for job in self.policy.unfinished_jobs():
+            try:
+                self.policy.run_job(job.job_id, self.worker_id)
+            except AlreadyDecided:  # another worker holds it
+                continue
+            finished += 1
+        return finished
+
     def _expire_and_begin_rules(self, since: datetime | None, now: datetime) -> Pass:
+        self.grants.sealer.refresh()
         policy = self.grants.sealer.matrix.policy
         crossed = tuple(
             b
@@ -152,6 +170,7 @@ class Housekeeping:
         while not self._stopping.is_set():
             try:
                 self.run_once()
+                self.resume_policy_jobs()
             except Exception as exc:  # storage away, say: the next pass tries again
                 log.warning("housekeeping pass failed", error=type(exc).__name__)
             self._stopping.wait(interval)

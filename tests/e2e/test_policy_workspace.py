@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import yaml
 
 from casestore.entrypoints import demo
@@ -24,9 +25,12 @@ def without_police_rule(text: str) -> str:
 
 
 def test_four_eyes_over_http(api: Api) -> None:
+    colleague_token = api.services.clients.add(demo.ZVH, "privacy-officer", "FG 2").token
     with (
         api.client(demo.ZVH, "privacy-officer") as proposer,
-        api.client(demo.ZVH, "privacy-officer") as colleague,
+        httpx.Client(
+            base_url=api.base_url, headers={"Authorization": f"Bearer {colleague_token}"}
+        ) as colleague,
         api.client(demo.GEMEENTE, "privacy-officer") as second,
     ):
         version = proposer.get("/v1/policy/versions").json()

@@ -14,6 +14,7 @@ a stated moment for new events only, or re-seals history too in a resumable job.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -359,6 +360,38 @@ class PolicyBook:
             org_impact.persons.clear()
             org_impact.persons.update(persons)
         return Impact(result, affected)
+
+    def explain_decision(
+        self, case_id: UUID, version: int, organisation: str, field: str | None = None
+    ) -> dict[str, Any]:
+        """Why `organisation` did or did not receive `field` (every field: None) of one
+        stored event, from the stored grant: rules, grounds, the condition it rested on,
+        the version that sealed it, and whether the version in force now is another."""
+        tables = self.store.records.tables
+        received = version in tables.access_positions(organisation, str(case_id))
+        grants = [g for g in tables.grants_for(organisation, str(case_id)) if g.version == version]
+        bases: dict[str, Any] = {}
+        sealed_under: set[str] = set()
+        for grant in grants:
+            for name, basis in json.loads(grant.basis).items():
+                if field is None or field_of(name)[0] == field:
+                    bases[name] = basis
+                    sealed_under.add(grant.policy_version)
+        if not received and self.store.records.position_of(case_id, version) is None:
+            raise NotFound(f"no event {version} of case {case_id}")
+        in_force = self.in_force()
+        return {
+            "case_id": str(case_id),
+            "version": version,
+            "organisation": organisation,
+            "field": field,
+            "received_event": received,
+            "granted": bool(bases),
+            "fields": bases,
+            "policy_versions": sorted(sealed_under),
+            "in_force": in_force.label,
+            "changed_since": bool(sealed_under) and sealed_under != {in_force.label},
+        }
 
     # ---- decisions -------------------------------------------------------------------------
 

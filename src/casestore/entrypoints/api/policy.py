@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime
@@ -17,7 +16,6 @@ from casestore.entrypoints.api.openapi import errors
 from casestore.entrypoints.api.problems import HttpProblem
 from casestore.services.clients import Client, ClientRole
 from sharing.errors import PolicyError, UnknownOrganisation
-from sharing.owned import field_of
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
@@ -222,28 +220,4 @@ def explain_decision(
     """Why an organisation did or did not receive a field of one stored event, answered
     from the stored grant: the rules, the policy version, the grounds and the condition it
     rested on, and whether the version in force now was the one that sealed it."""
-    tables = services.store.records.tables
-    received = version in tables.access_positions(organisation, str(case_id))
-    grants = [g for g in tables.grants_for(organisation, str(case_id)) if g.version == version]
-    bases: dict[str, Any] = {}
-    sealed_under: set[str] = set()
-    for grant in grants:
-        for name, basis in json.loads(grant.basis).items():
-            if field is None or field_of(name)[0] == field:
-                bases[name] = basis
-                sealed_under.add(grant.policy_version)
-    if not received and not bases and services.store.records.position_of(case_id, version) is None:
-        raise HttpProblem(404, "not-found", "Not found", f"no event {version} of case {case_id}")
-    in_force = services.policy.in_force()
-    return {
-        "case_id": str(case_id),
-        "version": version,
-        "organisation": organisation,
-        "field": field,
-        "received_event": received,
-        "granted": bool(bases),
-        "fields": bases,
-        "policy_versions": sorted(sealed_under),
-        "in_force": in_force.label,
-        "changed_since": bool(sealed_under) and sealed_under != {in_force.label},
-    }
+    return services.policy.explain_decision(case_id, version, organisation, field)

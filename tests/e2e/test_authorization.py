@@ -10,7 +10,7 @@ too — and fails this test until the table below says what each role may do wit
 | POST /v1/cases/{id}/events                 |   201   |  201   |   403   |   403   |
 | GET  /v1/cases/{id}/events[/{event_id}]    |   200   |  200   |   403   |   403   |
 | GET  /v1/cases/{id}/bekendheid             |   404*  |  404*  |   403   |   403   |
-| GET  /v1/feed, /v1/feed/stream             |   200   |  200   |   403   |   403   |
+| GET  /v1/feed, /stream, /notices           |   200   |  200   |   403   |   403   |
 | GET  /v1/policy, /v1/keys                  |   200   |  200   |   200   |   200   |
 | GET  /v1/policy/explain[/decision]         |   403   |  200   |   200   |   200   |
 | GET  /v1/policy/versions[/{v}], proposals  |   403   |  200   |   200   |   200   |
@@ -168,6 +168,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         READERS, 404, case_url("/bekendheid"), owned=True
     ),
     ("GET", "/v1/feed"): Route(READERS, 200, fixed("/v1/feed")),
+    ("GET", "/v1/feed/notices"): Route(READERS, 200, fixed("/v1/feed/notices")),
     ("GET", "/v1/feed/stream"): Route(READERS, 200, fixed("/v1/feed/stream"), stream=True),
     ("GET", "/v1/policy"): Route(EVERYONE, 200, fixed("/v1/policy")),
     ("GET", "/v1/keys"): Route(EVERYONE, 200, fixed("/v1/keys")),

@@ -13,7 +13,7 @@ import yaml
 
 from casestore.entrypoints import demo
 from tests.e2e.api import Api
-from tests.factories import POLICY
+from tests.factories import POLICY, load_signed_demo
 
 CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
 
@@ -24,7 +24,17 @@ def without_police_rule(text: str) -> str:
     return yaml.safe_dump(document, allow_unicode=True)
 
 
+def wait_for(client: httpx.Client, job_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while (progress := client.get(f"/v1/policy/jobs/{job_id}").json())[
+        "status"
+    ] != "done" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert progress["status"] == "done" and progress["percent"] == 100
+
+
 def test_four_eyes_over_http(api: Api) -> None:
+    load_signed_demo(api.services)
     colleague_token = api.services.clients.add(demo.ZVH, "privacy-officer", "FG 2").token
     with (
         api.client(demo.ZVH, "privacy-officer") as proposer,
@@ -62,15 +72,22 @@ def test_four_eyes_over_http(api: Api) -> None:
         assert replayed.status_code == 409
         stale = proposer.post("/v1/policy/proposals", json=body)
         assert stale.status_code == 409
-        deadline = time.monotonic() + 30
-        while (progress := second.get(f"/v1/policy/jobs/{job['job_id']}").json())[
-            "status"
-        ] != "done" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert progress["status"] == "done" and progress["percent"] == 100
+        wait_for(second, job["job_id"])
+        # Rolling back is proposing the old version again: the police regain what they
+        # lost, and their feed notices name the events behind their position.
+        rollback = {**body, "base_version": 2, "document": document, "reason": "terug"}
+        created = second.post("/v1/policy/proposals", json=rollback)
+        assert created.status_code == 201, created.text
+        url = f"/v1/policy/proposals/{created.json()['proposal_id']}"
+        approved = proposer.post(f"{url}/approve", json={"reason": "akkoord", "history": "all"})
+        assert approved.status_code == 200, approved.text
+        wait_for(second, approved.json()["job"]["job_id"])
+        with api.client(demo.POLITIE) as police:
+            notices = police.get("/v1/feed/notices").json()["items"]
+        assert notices and any("ernst" in n["fields"] for n in notices)
         history = second.get("/v1/policy/versions").json()
-        assert history["in_force"] == 2
-        assert [v["reason"] for v in history["versions"]][1] == "akkoord"
+        assert history["in_force"] == 3
+        assert [v["reason"] for v in history["versions"]][1:] == ["akkoord", "akkoord"]
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

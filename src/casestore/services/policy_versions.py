@@ -547,6 +547,16 @@ class PolicyBook:
         )
         return self.job(job_id)
 
+    def run_job_in_background(self, job_id: str, worker_id: str) -> None:
+        """Run a job after the answer went out; whatever stops it is logged, and the
+        worker takes it up again (`Housekeeping.resume_policy_jobs`)."""
+        try:
+            self.run_job(job_id, worker_id)
+        except ProposalError as exc:  # another worker has it
+            log.info("re-seal job left to another worker", job=job_id, reason=str(exc))
+        except Exception as exc:  # storage away, say: the worker resumes it
+            log.warning("re-seal job stopped", job=job_id, error=type(exc).__name__)
+
     def unfinished_jobs(self) -> list[JobRow]:
         return [j for j in self.table.jobs() if j.status != "done"]
 

@@ -187,7 +187,7 @@ def approve_proposal(
         history=body.history,
     )
     if job is not None:
-        background.add_task(book.run_job, job.job_id, f"api-{uuid.uuid4().hex[:8]}")
+        background.add_task(book.run_job_in_background, job.job_id, f"api-{uuid.uuid4().hex[:8]}")
     return {
         "version": version_json(version),
         "job": None if job is None else job_json(job),

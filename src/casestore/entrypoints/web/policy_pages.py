@@ -170,7 +170,7 @@ def approve(
     except ProposalError as exc:
         return _proposal_page(request, session, proposal_id, str(exc), exc.status)
     if job is not None:
-        background.add_task(book.run_job, job.job_id, f"web-{uuid.uuid4().hex[:8]}")
+        background.add_task(book.run_job_in_background, job.job_id, f"web-{uuid.uuid4().hex[:8]}")
     return RedirectResponse(f"{PREFIX}/policy/versions", status_code=303)
 
 

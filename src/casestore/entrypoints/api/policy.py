@@ -124,8 +124,8 @@ def read_version(caller: Reviewer, services: ServicesDep, version: int) -> dict[
 
 class ProposalIn(BaseModel):
     base_version: int = Field(ge=1)
-    document: str = Field(min_length=1, max_length=1_000_000)
-    tests: str | None = Field(default=None, max_length=1_000_000)
+    document: str = Field(min_length=1, max_length=200_000)
+    tests: str | None = Field(default=None, max_length=60_000)
     reason: str = Field(min_length=1, max_length=4000)
     dpia_reference: str = Field(min_length=1, max_length=200)
     vastgesteld_on: date

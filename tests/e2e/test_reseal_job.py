@@ -1,5 +1,5 @@
-"""The re-seal job survives being killed halfway: resumed, it ends in the grants an
-uninterrupted run makes (every case exactly as the new version wants it)."""
+"""Policy versions across processes: a re-seal job killed halfway resumes to the grants an
+uninterrupted run makes, and a running server seals under the version a CLI activates."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from psycopg import sql
 from casestore.bootstrap import Services
 from casestore.entrypoints import demo
 from casestore.settings import Settings
-from tests.factories import POSTGRES_URL, load_signed_demo, officer, open_case
+from tests.e2e.api import Api
+from tests.factories import POSTGRES_URL, load_signed_demo, officer, open_case, signalering
 
 CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
 
@@ -126,3 +127,57 @@ def test_a_killed_reseal_job_resumes_to_the_same_grants(
     finished = book.job(job.job_id)
     assert finished.status == "done" and finished.done == finished.total
     assert stored(services) == expected
+
+
+def approve_in_cli(settings: Settings, proposal_id: str, token: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
+    env.update(
+        CASESTORE_VAR_DIR=str(settings.var_dir),
+        CASESTORE_DATABASE_URL=str(settings.database_url),
+        CASESTORE_POLICY_FILE=str(settings.policy_path),
+        CASESTORE_REQUIRE_SIGNATURES="false",
+        CASESTORE_TOKEN=token,
+    )
+    done = subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        [*CLI, "policy", "approve", proposal_id, "--reason", "akkoord", "--demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_running_server_seals_under_the_version_a_cli_activates(api: Api) -> None:
+    """The server process holds version 1; the CLI, another process, activates version 2;
+    the server's next event is sealed under version 2 with the police rule gone."""
+    services = api.services
+    case_id = [r.case_id for r in load_signed_demo(services) if r.version == 1][1]
+    held = services.sealer.policy_version
+    book = services.policy
+    document = yaml.safe_load(book.in_force().document)
+    document["rules"] = [r for r in document["rules"] if r["id"] != "signalering-politie"]
+    proposal = book.propose(
+        officer(services, demo.ZVH),
+        base_version=1,
+        document=yaml.safe_dump(document, allow_unicode=True),
+        reason="minder delen",
+        dpia_reference="DPIA-7",
+        vastgesteld_on=date(2026, 11, 20),
+    )
+    token = services.clients.add(demo.GEMEENTE, "privacy-officer", "FG").token
+    assert "version 2 in force" in approve_in_cli(services.settings, proposal.proposal_id, token)
+    assert services.sealer.policy_version == held  # the server has not looked yet
+
+    with api.client(demo.ZVH) as zvh:
+        written = zvh.post(
+            f"/v1/cases/{case_id}/events", json={"type": "signalering", "payload": signalering()}
+        )
+    assert written.status_code == 201, written.text
+    version = written.json()["version"]
+    rows = services.store.records.tables.grants_of_case(str(case_id))
+    latest = [r for r in rows if r.version == version]
+    assert latest and {r.policy_version for r in latest} == {book.in_force().label}
+    assert book.in_force().label != held
+    assert demo.POLITIE not in {r.org_id for r in latest}

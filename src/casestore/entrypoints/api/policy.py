@@ -28,6 +28,7 @@ Reviewer = Annotated[
 def read_policy(caller: Caller, store: Store) -> dict[str, Any]:
     """The policy in force: version, organisations, grounds, agreements, case roles,
     kaders, special data, rules and authorship."""
+    store.sealer.refresh()  # another process may have activated a version since
     policy = store.sealer.matrix.policy
     return {
         "version": store.sealer.policy_version,
@@ -62,6 +63,7 @@ def explain(
 ) -> dict[str, Any]:
     """Why an organisation, as a network member, may or may not read a field now; 404
     names an organisation, event type or field the policy does not know."""
+    store.sealer.refresh()
     try:
         explanation = store.sealer.matrix.explain(
             organisation, event_type, field, store.clock(), author=author

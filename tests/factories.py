@@ -9,17 +9,19 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from casestore.adapters.keyring import demo_signers
+from casestore.adapters.persistence.policy_table import JobRow
 from casestore.bootstrap import Services
 from casestore.domain.case import Case
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
+from casestore.services.clients import Client, ClientRole
 from casestore.settings import Settings
 from sharing.client import load_key_directory
 from sharing.directory import KeyDirectory
@@ -171,3 +173,29 @@ def replayed(events: Iterable[Case.Event]) -> Case:
         case = event.mutate(case)
     assert case is not None
     return case
+
+
+def officer(services: Services, org_id: str, name: str = "FG") -> Client:
+    """A privacy officer of `org_id`."""
+    return services.clients.add(org_id, ClientRole.privacy_officer, name).client
+
+
+def activate_policy(services: Services, document: str, *, history: str = "all") -> JobRow | None:
+    """Put `document` in force as a proposal of the ZVH's officer approved by the
+    municipality's, and re-seal history (the job run to its end)."""
+    book = services.policy
+    proposal = book.propose(
+        officer(services, "zvh-amsterdam-amstelland", "FG ZVH"),
+        base_version=book.in_force().version,
+        document=document,
+        reason="test",
+        dpia_reference="DPIA-2026-01",
+        vastgesteld_on=date(2026, 1, 1),
+    )
+    _, job = book.approve(
+        proposal.proposal_id,
+        officer(services, "gemeente-amsterdam", "FG gemeente"),
+        reason="akkoord",
+        history=history,
+    )
+    return None if job is None else book.run_job(job.job_id, "test")

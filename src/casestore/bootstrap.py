@@ -21,6 +21,7 @@ from casestore.adapters.persistence.grant_history import GrantHistoryTable
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.adapters.persistence.key_generations import KeyGenerationTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
+from casestore.adapters.persistence.policy_table import PolicyTable
 from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.session_table import SessionTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
@@ -36,6 +37,7 @@ from casestore.services.disclosure import Disclosure
 from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
 from casestore.services.keys import KeyGenerations
+from casestore.services.policy_versions import PolicyBook
 from casestore.services.provenance import Provenance
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
@@ -64,6 +66,7 @@ class Services:
     keys: KeyGenerations  # organisations' key generations: generate, rotate, confirm
     audit: AuditTrail  # who processed which case data, hash-chained
     subject_reports: SubjectReports  # AVG art. 15, from the trail
+    policy: PolicyBook  # versions in force, proposals, re-seal jobs
 
     @property
     def sealer(self) -> Sealer:
@@ -116,6 +119,13 @@ def compile_region_policy(path: Path) -> tuple[AccessMatrix, str]:
     return compile_policy(
         policy, catalogue
     ), f"{policy.version}@{policy_digest(policy).removeprefix('sha256:')[:16]}"
+
+
+def region_policy_text(path: Path) -> tuple[str, str | None]:
+    """The region's policy file and its cases beside it: version 1 of a fresh store."""
+    cases = path.with_name(path.stem + ".tests.yaml")
+    tests = cases.read_text(encoding="utf-8") if cases.is_file() else None
+    return path.read_text(encoding="utf-8"), tests
 
 
 def build_sealer(settings: Settings, now: Any) -> Sealer:
@@ -218,6 +228,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
     )
     store.audit = audit
     grants = Grants(store, store.sealer, history_table)
+    policy = PolicyBook(PolicyTable(backend), store, grants, clock)
+    try:
+        policy.seed(*region_policy_text(settings.policy_path))
+    except BaseException:
+        store.close()
+        raise
     session_table = SessionTable(backend)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
@@ -234,8 +250,9 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         grants=grants,
         clients=clients,
         subscriptions=subscriptions,
-        housekeeping=Housekeeping(grants, job_table, clock, audit=audit),
+        housekeeping=Housekeeping(grants, job_table, clock, audit=audit, policy=policy),
         bekendheid=BekendheidCheck(store),
+        policy=policy,
         sessions=WebSessions(
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock
         ),

@@ -10,10 +10,13 @@ too — and fails this test until the table below says what each role may do wit
 | POST /v1/cases/{id}/events                 |   201   |  201   |   403   |   403   |
 | GET  /v1/cases/{id}/events[/{event_id}]    |   200   |  200   |   403   |   403   |
 | GET  /v1/cases/{id}/bekendheid             |   404*  |  404*  |   403   |   403   |
-| GET  /v1/feed, /v1/feed/stream             |   200   |  200   |   403   |   403   |
+| GET  /v1/feed, /stream, /notices           |   200   |  200   |   403   |   403   |
 | GET  /v1/policy, /v1/keys                  |   200   |  200   |   200   |   200   |
 | POST /v1/keys/{org}/generations/{n}/confirm |  200   |  403   |   403   |   403   |
 | GET  /v1/policy/explain                    |   403   |  200   |   200   |   200   |
+| GET  /v1/policy/explain[/decision]         |   403   |  200   |   200   |   200   |
+| GET  /v1/policy/versions[/{v}], proposals  |   403   |  200   |   200   |   200   |
+| POST /v1/policy/proposals[/{id}/approve|reject] | 403 | 403 |  2xx   |   403   |
 | POST /v1/subscriptions, DELETE, resume     | 201/204/200 | 403 |  403   |   403   |
 | GET  /v1/subscriptions[/{id}[/deliveries]] |   200   |  403   |   403   |   200   |
 | GET  /v1/audit                             |   403   |  403   |   200   |   200   |
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -41,7 +44,7 @@ import pytest
 from casestore.bootstrap import Services
 from casestore.entrypoints.api.app import create_app
 from tests.e2e.api import Api
-from tests.factories import Clock, aanmelding, fresh_bsn, signalering
+from tests.factories import Clock, aanmelding, fresh_bsn, officer, signalering
 
 PROBLEM = "application/problem+json"
 ORG = "gemeente-amsterdam"  # holds a client in every role
@@ -53,6 +56,7 @@ REVIEWERS = frozenset({"coordinator", "privacy-officer", "auditor"})
 MANAGERS = frozenset({"partner-system"})
 VIEWERS = frozenset({"partner-system", "auditor"})
 AUDITORS = frozenset({"privacy-officer", "auditor"})
+OFFICERS = frozenset({"privacy-officer"})
 BAD_TOKENS = ("none", "malformed", "wrong-scheme", "unknown", "revoked", "expired")
 
 
@@ -76,6 +80,27 @@ class Fixtures:
             out = self.api.services.settings.var_dir / f"rotated-{len(generations)}.json"
             keys.rotate(ORG, out)
         return len(keys.of(ORG))
+
+    def proposal(self) -> str:
+        """A proposal of the ZVH's officer (the version in force, unchanged): ORG's
+        officer may decide it."""
+        book = self.api.services.policy
+        in_force = book.in_force()
+        return book.propose(
+            officer(self.api.services, "zvh-amsterdam-amstelland"),
+            base_version=in_force.version,
+            document=in_force.document,
+            reason="herbevestiging",
+            dpia_reference="DPIA-1",
+            vastgesteld_on=date(2026, 1, 1),
+        ).proposal_id
+
+    def job(self) -> str:
+        _, job = self.api.services.policy.approve(
+            self.proposal(), officer(self.api.services, ORG), reason="akkoord"
+        )
+        assert job is not None
+        return job.job_id
 
     def subscription(self) -> str:
         with self.api.client(ORG) as owner:
@@ -122,6 +147,30 @@ def confirm(f: Fixtures) -> tuple[str, dict[str, Any]]:
     return f"/v1/keys/{ORG}/generations/{f.pending_generation()}/confirm", {}
 
 
+def new_proposal(f: Fixtures) -> tuple[str, dict[str, Any]]:
+    in_force = f.api.services.policy.in_force()
+    body = {
+        "base_version": in_force.version,
+        "document": in_force.document,
+        "reason": "herbevestiging",
+        "dpia_reference": "DPIA-1",
+        "vastgesteld_on": "2026-01-01",
+    }
+    return "/v1/policy/proposals", {"json": body}
+
+
+def decision(action: str) -> Request:
+    return lambda f: (
+        f"/v1/policy/proposals/{f.proposal()}/{action}",
+        {"json": {"reason": "besluit", "history": "new"}},
+    )
+
+
+def stored_decision(f: Fixtures) -> tuple[str, dict[str, Any]]:
+    query = {"case_id": f.case_id, "version": 1, "organisation": ORG}
+    return "/v1/policy/explain/decision", {"params": query}
+
+
 def fixed(url: str, **kwargs: Any) -> Request:
     return lambda f: (url, kwargs)
 
@@ -139,6 +188,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         READERS, 404, case_url("/bekendheid"), owned=True
     ),
     ("GET", "/v1/feed"): Route(READERS, 200, fixed("/v1/feed")),
+    ("GET", "/v1/feed/notices"): Route(READERS, 200, fixed("/v1/feed/notices")),
     ("GET", "/v1/feed/stream"): Route(READERS, 200, fixed("/v1/feed/stream"), stream=True),
     ("GET", "/v1/policy"): Route(EVERYONE, 200, fixed("/v1/policy")),
     ("GET", "/v1/keys"): Route(EVERYONE, 200, fixed("/v1/keys")),
@@ -146,6 +196,21 @@ ROUTES: dict[tuple[str, str], Route] = {
         MANAGERS, 200, confirm, owned=True
     ),
     ("GET", "/v1/policy/explain"): Route(REVIEWERS, 200, explain),
+    ("GET", "/v1/policy/explain/decision"): Route(REVIEWERS, 200, stored_decision),
+    ("GET", "/v1/policy/versions"): Route(REVIEWERS, 200, fixed("/v1/policy/versions")),
+    ("GET", "/v1/policy/versions/{version}"): Route(REVIEWERS, 200, fixed("/v1/policy/versions/1")),
+    ("GET", "/v1/policy/proposals"): Route(REVIEWERS, 200, fixed("/v1/policy/proposals")),
+    ("POST", "/v1/policy/proposals"): Route(OFFICERS, 201, new_proposal),
+    ("GET", "/v1/policy/proposals/{proposal_id}"): Route(
+        REVIEWERS, 200, lambda f: (f"/v1/policy/proposals/{f.proposal()}", {})
+    ),
+    ("POST", "/v1/policy/proposals/{proposal_id}/approve"): Route(
+        OFFICERS, 200, decision("approve")
+    ),
+    ("POST", "/v1/policy/proposals/{proposal_id}/reject"): Route(OFFICERS, 200, decision("reject")),
+    ("GET", "/v1/policy/jobs/{job_id}"): Route(
+        REVIEWERS, 200, lambda f: (f"/v1/policy/jobs/{f.job()}", {})
+    ),
     ("GET", "/v1/subscriptions"): Route(VIEWERS, 200, fixed("/v1/subscriptions")),
     ("GET", "/v1/audit"): Route(AUDITORS, 200, fixed("/v1/audit")),
     ("POST", "/v1/audit/subject-report"): Route(

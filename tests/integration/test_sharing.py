@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from casestore.adapters.persistence.migrations import SchemaError
-from casestore.bootstrap import Services, build, compile_region_policy
+from casestore.adapters.persistence.policy_table import JobRow
+from casestore.bootstrap import Services, build
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.errors import CaseNotFound, CaseStillOpen
 from casestore.entrypoints import demo
@@ -25,8 +26,14 @@ from sharing.client import open_event, open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
 from sharing.keys import OrgPrivateKeys
-from sharing.policy import AccessMatrix
-from tests.factories import Clock, key_directory, load_signed_demo, signalering, submit
+from tests.factories import (
+    Clock,
+    activate_policy,
+    key_directory,
+    load_signed_demo,
+    signalering,
+    submit,
+)
 
 ZVH = demo.ZVH
 POLITIE = demo.POLITIE
@@ -248,15 +255,17 @@ def police_signaleringen(disclosure: Disclosure, case_id: UUID) -> list[Any]:
     return [e for e in events if e.event_type == "signalering"]
 
 
-def edited_policy(
-    settings: Settings, tmp_path: Path, edit: Callable[[dict[str, Any]], None]
-) -> tuple[AccessMatrix, str]:
-    """The region's policy with `edit` applied to its document, compiled."""
+def edited_policy(settings: Settings, edit: Callable[[dict[str, Any]], None]) -> str:
+    """The region's policy with `edit` applied to its document."""
     document = yaml.safe_load(settings.policy_path.read_text())
     edit(document)
-    path = tmp_path / "edited.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True))
-    return compile_region_policy(path)
+    return yaml.safe_dump(document, allow_unicode=True)
+
+
+def activated(services: Services, document: str) -> JobRow:
+    job = activate_policy(services, document)
+    assert job is not None
+    return job
 
 
 def police_rule(document: dict[str, Any]) -> dict[str, Any]:
@@ -268,9 +277,8 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
     services: Services, settings: Settings, tmp_path: Path
 ) -> None:
     store = services.store
-    grants = services.grants
     case_id = demo_case_with_police(services)
-    original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
+    original = services.policy.in_force().document
 
     granted = police_signaleringen(services.disclosure, case_id)
     assert granted and all(e.grants for e in granted)
@@ -289,27 +297,25 @@ def test_revoking_deletes_grants_and_restoring_reseals_from_escrow(
     def without_police_rule(document: dict[str, Any]) -> None:
         document["rules"].remove(police_rule(document))
 
-    changes = grants.apply_policy(*edited_policy(settings, tmp_path, without_police_rule))
+    changes = activated(services, edited_policy(settings, without_police_rule))
     assert changes.revoked == police_signalering_grants
     assert (
         police_signaleringen(services.disclosure, case_id) == []
     )  # no rule left: not even the envelope
 
-    changes = grants.apply_policy(original_matrix, original_version)
+    changes = activated(services, original)
     assert changes.granted == police_signalering_grants
     restored = police_signaleringen(services.disclosure, case_id)
     assert [e.version for e in restored] == [e.version for e in granted]
     assert opened_as_partner(services, POLITIE, restored[0]) == truth
-    assert grants.apply_policy(original_matrix, original_version).granted == 0
+    assert activated(services, original).granted == 0
 
 
 def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
     services: Services, settings: Settings, tmp_path: Path
 ) -> None:
-    store = services.store
-    grants = services.grants
     case_id = demo_case_with_police(services)
-    original_matrix, original_version = store.sealer.matrix, store.sealer.policy_version
+    original = services.policy.in_force().document
 
     before = police_signaleringen(services.disclosure, case_id)
     assert before and all("gevraagde_actie" in e.sealed for e in before)
@@ -318,7 +324,7 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
     def narrowed_police_rule(document: dict[str, Any]) -> None:
         police_rule(document)["fields"] = ["categorie", "ernst"]
 
-    changes = grants.apply_policy(*edited_policy(settings, tmp_path, narrowed_police_rule))
+    changes = activated(services, edited_policy(settings, narrowed_police_rule))
     assert changes.revoked >= len(before) and changes.granted == changes.revoked
 
     narrowed = police_signaleringen(services.disclosure, case_id)
@@ -331,7 +337,7 @@ def test_narrowing_a_rule_replaces_each_grant_with_one_for_the_fields_left(
         # The replaced grant is gone: the old one's field list no longer opens anything.
         assert all("gevraagde_actie" not in g["fields"] for g in event.grants)
 
-    grants.apply_policy(original_matrix, original_version)
+    activated(services, original)
     restored = police_signaleringen(services.disclosure, case_id)
     assert [opened_as_partner(services, POLITIE, e) for e in restored] == truth
 
@@ -342,7 +348,6 @@ def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
     """A grant records the rules and grounds that granted it; bases are written once per
     decision, and a new policy's decisions must not be given an old one's."""
     store = services.store
-    grants = services.grants
     case_id = demo_case_with_police(services)
 
     def police_bases_of_latest() -> dict[str, Any]:
@@ -357,7 +362,7 @@ def test_a_new_policy_names_its_own_rules_in_the_grants_it_makes(
     def renamed_police_rule(document: dict[str, Any]) -> None:
         police_rule(document)["id"] = "signalering-politie-herzien"
 
-    grants.apply_policy(*edited_policy(settings, tmp_path, renamed_police_rule))
+    activated(services, edited_policy(settings, renamed_police_rule))
 
     after = police_bases_of_latest()
     assert after.keys() == before.keys()

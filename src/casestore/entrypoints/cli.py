@@ -36,6 +36,7 @@ from casestore.bootstrap import Services, build, content_field_names, open_schem
 from casestore.domain.catalogue import describe
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
+from casestore.entrypoints.cli_policy import register as register_policy_commands
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.audit import AUDIT_EXPORTED, Actor, set_actor
 from casestore.services.clients import ClientError
@@ -273,6 +274,8 @@ def worker(
             done = services.housekeeping.run_once()
             if done is not None and done.changes is not None:
                 typer.echo(f"housekeeping: {_described(done.changes)}", err=True)
+            if resumed := services.housekeeping.resume_policy_jobs():
+                typer.echo(f"housekeeping: {resumed} re-seal jobs finished", err=True)
             typer.echo(f"{delivery.run_once()} delivery attempts")
         else:
             probes = _probes(
@@ -809,6 +812,9 @@ def _exit(kind: str, message: str) -> NoReturn:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+register_policy_commands(policy_app)
 
 
 def main() -> None:

@@ -24,10 +24,9 @@ from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
 from casestore.adapters import metrics
+from casestore.adapters.persistence.policy_table import SUPERSEDED
 from casestore.adapters.persistence.recorder import CaseRecorder
-from casestore.adapters.persistence.sharing_tables import (
-    EventIdRow,
-)
+from casestore.adapters.persistence.sharing_tables import EventIdRow, SideRows
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
@@ -38,7 +37,7 @@ from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, 
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import Attested, Provenance
-from casestore.services.sealing import Sealed, Sealer, case_context
+from casestore.services.sealing import PolicySuperseded, Sealed, Sealer, case_context
 from sharing.canonical import canonical_json, length_prefixed
 from sharing.errors import PolicyError
 from sharing.keys import format_time
@@ -220,12 +219,14 @@ class CaseStore(Application[UUID]):
                 content=sealed.content,
             )
             try:
-                recordings = self.save(
+                recordings = self._save_sealed(
                     case,
                     person,
                     side_rows=sealed.rows,
                     audit=self._audited(case_id, str(pid), header.event_id, "aanmelding", sealed),
                 )
+            except PolicySuperseded:
+                continue  # sealed under a version no longer in force: seal again
             except IntegrityError:
                 # A concurrent referral of the person, or a retry of this one, won; look again.
                 if not retries.pause():
@@ -295,7 +296,9 @@ class CaseStore(Application[UUID]):
                 audit = self._audited(
                     case_id, case.person_id, header.event_id, payload.event_type, sealed
                 )
-                recordings = self.save(*touched, side_rows=sealed.rows, audit=audit)
+                recordings = self._save_sealed(*touched, side_rows=sealed.rows, audit=audit)
+            except PolicySuperseded:
+                continue  # sealed under a version no longer in force: seal again
             except IntegrityError:
                 existing = self._replay(submission, header)
                 if existing is not None:
@@ -345,6 +348,20 @@ class CaseStore(Application[UUID]):
             person.network_changed(case.id, case.network, now)
             touched.append(person)
         return sealed, touched
+
+    def _save_sealed(
+        self, *objs: Any, side_rows: SideRows, audit: Sequence[dict[str, Any]] = ()
+    ) -> Any:
+        """Save what was sealed; PolicySuperseded (the policy in force taken up) when the
+        store holds another policy version than the one it was sealed under."""
+        try:
+            return self.save(*objs, side_rows=side_rows, audit=audit)
+        except Exception as exc:
+            if SUPERSEDED not in str(exc):
+                raise
+            if not self.sealer.refresh():  # the store names a version it cannot take up
+                raise RuntimeError(f"{SUPERSEDED}: {self.sealer.policy_version}") from exc
+            raise PolicySuperseded() from None
 
     def _writable(self, case_id: UUID) -> tuple[Case, bool]:
         """The case to write on: the one this process saved last if it has it (no read at

@@ -28,6 +28,7 @@ from casestore.adapters.persistence.grant_history import (
     GrantChangeRow,
     GrantHistoryTable,
 )
+from casestore.adapters.persistence.policy_table import SUPERSEDED, NoticeRow
 from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
 from casestore.domain import errors
@@ -79,6 +80,27 @@ class GrantChange:
     reason: str
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One case's grants and access as stored (`have`) and as the policy wants them."""
+
+    case_id: str
+    now: datetime
+    rows: dict[tuple[str, int, str], GrantRow]
+    have: dict[tuple[str, int, str], frozenset[str]]  # (org, version, key) -> fields
+    have_access: set[tuple[str, int]]
+    want: dict[tuple[str, int, str], frozenset[str]]
+    events: dict[int, tuple[Case.Event, CaseContext]]
+    want_access: dict[tuple[str, int], Case.Event]
+
+    def fields(self, wanted: bool) -> dict[tuple[str, int], frozenset[str]]:
+        """(org, version) -> fields, over every key of the organisation."""
+        found: dict[tuple[str, int], frozenset[str]] = {}
+        for (org, version, _), names in (self.want if wanted else self.have).items():
+            found[(org, version)] = found.get((org, version), frozenset()) | names
+        return found
+
+
 BY_HAND = "grants reconcile"
 RECONCILE_ATTEMPTS = 3  # a write to the case between the reads of a reconciliation
 
@@ -96,11 +118,11 @@ class Grants:
         """Every grant of the case changed after the fact, oldest first."""
         return [project(GrantChange, row) for row in self._history.of_case(str(case_id))]
 
-    def reconcile(self, case_id: UUID, reason: str = BY_HAND) -> GrantChanges:
-        """Bring one case's grants and access in line with the current policy and keys:
-        re-seal from escrow what is newly granted, delete what no longer is. A grant whose
-        fields change is replaced by one for the fields now granted. Each change goes into
-        the grant history with `reason`."""
+    def plan(self, case_id: UUID, matrix: AccessMatrix | None = None) -> Plan:
+        """What one case's grants and access are, and what `matrix` (by default the policy
+        in force) wants them to be now: the one computation behind both a reconciliation
+        and the impact a proposal would have on stored history."""
+        matrix = matrix or self.sealer.matrix
         now = self.store.clock()
         cid = str(case_id)
         tables = self._tables
@@ -127,9 +149,7 @@ class Grants:
             version = event.originator_version
             network = case_context(case, event.control)
             events[version] = (event, network)
-            recipients = self.sealer.matrix.recipients(
-                event.event_type, network, now, author=event.author_org
-            )
+            recipients = matrix.recipients(event.event_type, network, now, author=event.author_org)
             for org in recipients.receivers:
                 want_access[(org, version)] = event
             granted: dict[tuple[str, int, str], set[str]] = {}
@@ -139,7 +159,17 @@ class Grants:
                         granted.setdefault((org, version, key.key_id), set()).add(name)
             want.update({k: frozenset(names) for k, names in granted.items()})
             case = event.mutate(case)
+        return Plan(cid, now, rows, have, have_access, want, events, want_access)
 
+    def reconcile(self, case_id: UUID, reason: str = BY_HAND) -> GrantChanges:
+        """Bring one case's grants and access in line with the current policy and keys:
+        re-seal from escrow what is newly granted, delete what no longer is. A grant whose
+        fields change is replaced by one for the fields now granted. Each change goes into
+        the grant history with `reason`."""
+        plan = self.plan(case_id)
+        now, cid, tables = plan.now, plan.case_id, self._tables
+        rows, have, have_access = plan.rows, plan.have, plan.have_access
+        want, events, want_access = plan.want, plan.events, plan.want_access
         new = [k for k, names in want.items() if have.get(k) != names]
         escrows = {}
         if new:
@@ -149,9 +179,12 @@ class Grants:
             }
         case_key = self.store.case_key(case_id) if new else b""
         added = []
+        generations: dict[str, dict[str, Recipient]] = {}
         for org, version, key_id in new:
             event, network = events[version]
-            recipient = recipients_of[org][key_id]
+            if org not in generations:  # the plan wanted every generation the org holds now
+                generations[org] = {k.key_id: k for k in self.sealer.keyring.recipients(org, now)}
+            recipient = generations[org][key_id]
             grant = self.sealer.regrant(
                 context=context_of(self.sealer.region, event),
                 fields=sorted(want[(org, version, key_id)]),
@@ -192,6 +225,7 @@ class Grants:
             remove_access=access_removed,
             history=history,
             audit=self._audited(rows, added, revoked, reason),
+            notices=self._notices(plan, now),
         )
         return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
 
@@ -222,6 +256,34 @@ class Grants:
         ]
         return list(trail.within(entries))
 
+    def _notices(self, plan: Plan, now: datetime) -> list[NoticeRow]:
+        """A notice per event of which an organisation newly receives fields or the event
+        itself: it lies behind the organisation's feed position, where a reader following
+        the feed would never look again."""
+        before, after = plan.fields(False), plan.fields(True)
+        notices = []
+        for (org, version), names in sorted(after.items()):
+            gained = names - before.get((org, version), frozenset())
+            new_event = (org, version) not in plan.have_access
+            if not gained and not new_event:
+                continue
+            event, _ = plan.events[version]
+            position = self.store.records.position_of(event.originator_id, version)
+            assert position is not None  # noqa: S101 - the event is stored
+            notices.append(
+                NoticeRow(
+                    org,
+                    position,
+                    plan.case_id,
+                    version,
+                    event.event_id,
+                    ",".join(sorted(gained)),
+                    self.sealer.policy_version,
+                    now,
+                )
+            )
+        return notices
+
     def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
         rules = sorted(
             {rule for basis in json.loads(grant.basis).values() for rule in basis["rules"]}
@@ -239,36 +301,36 @@ class Grants:
             reason=reason,
         )
 
-    def apply_policy(self, matrix: AccessMatrix, version: str) -> GrantChanges:
-        """Put a new policy version in force and re-grant or revoke for every case."""
-        self.sealer.use_policy(matrix, version)
-        changes = self.reconcile_all(f"policy {version} applied")
-        log.info("policy applied", policy_version=version, **vars(changes))
-        return changes
-
     def reconcile_all(
         self, reason: str = BY_HAND, progress: Progress | None = None
     ) -> GrantChanges:
         """Reconcile every case that still has its key (shredded cases hold nothing);
         `progress(done, total)` hears of each case done."""
+        self.sealer.refresh()
         total = GrantChanges(0, 0, 0, 0)
         case_ids = self._tables.case_ids()
         for done, cid in enumerate(case_ids, start=1):
             if self._tables.shred_record(cid) is None:
-                total = total + self._reconcile_while_written(UUID(cid), reason)
+                total = total + self.reconcile_case(UUID(cid), reason)
             if progress is not None:
                 progress(done, len(case_ids))
         return total
 
-    def _reconcile_while_written(self, case_id: UUID, reason: str) -> GrantChanges:
+    def reconcile_case(self, case_id: UUID, reason: str) -> GrantChanges:
+        """Reconcile one case while it may be written and the policy may change."""
         # An event appended between the reads of a reconciliation brings grants of its own,
         # which the reconciliation then means to add as well: the insert fails, nothing is
-        # changed, and a fresh read settles it.
+        # changed, and a fresh read settles it. A version activated meanwhile makes the
+        # store refuse the grants: the version in force is taken up and the case done again.
         for _ in range(RECONCILE_ATTEMPTS - 1):
             try:
                 return self.reconcile(case_id, reason)
-            except IntegrityError:
-                continue
+            except Exception as exc:
+                if SUPERSEDED in str(exc):
+                    if not self.sealer.refresh():
+                        raise
+                elif not isinstance(exc, IntegrityError):
+                    raise
         return self.reconcile(case_id, reason)
 
     def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:

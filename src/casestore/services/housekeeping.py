@@ -13,8 +13,8 @@ into use (`casestore keys rotate`) and one retired (its organisation confirmed t
 possibly through the API) each make the next pass reconcile. Each pass also signs a
 checkpoint of the audit trail's head when entries were chained since the last
 (casestore.services.audit), so every minute of activity ends under the custodian's
-signature. Retention (shredding
-cases whose period has ended) is the next task for the same job.
+signature. Retention (shredding cases whose period has ended) is the next task for the
+same job.
 
 Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
 keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
@@ -38,6 +38,7 @@ from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.services.audit import AuditTrail
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
+from casestore.services.policy_versions import AlreadyDecided, PolicyBook
 from sharing.keys import OrgPublicKeys
 from sharing.policy.model import Rule
 
@@ -130,9 +131,11 @@ class Housekeeping:
         worker_id: str | None = None,
         lease: timedelta = LEASE,
         audit: AuditTrail | None = None,
+        policy: PolicyBook | None = None,
     ) -> None:
         self.grants = grants
         self.audit = audit
+        self.policy = policy
         self.table = table
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -156,7 +159,22 @@ class Housekeeping:
         self.table.finish(JOB, self.worker_id, started)
         return done
 
+    def resume_policy_jobs(self) -> int:
+        """Run on every re-seal job that nobody holds (its process died, or approval came
+        over HTTP); how many were finished."""
+        if self.policy is None:
+            return 0
+        finished = 0
+        for job in self.policy.unfinished_jobs():
+            try:
+                self.policy.run_job(job.job_id, self.worker_id)
+            except AlreadyDecided:  # another worker holds it
+                continue
+            finished += 1
+        return finished
+
     def _expire_and_begin_rules(self, since: datetime | None, now: datetime) -> Pass:
+        self.grants.sealer.refresh()
         policy = self.grants.sealer.matrix.policy
         every: list[Boundary | KeyBoundary] = [*boundaries(policy.rules, policy.zone)]
         every += key_boundaries(self.grants.sealer.keyring.records())
@@ -188,6 +206,7 @@ class Housekeeping:
         while not self._stopping.is_set():
             try:
                 self.run_once()
+                self.resume_policy_jobs()
             except Exception as exc:  # storage away, say: the next pass tries again
                 log.warning("housekeeping pass failed", error=type(exc).__name__)
             self._stopping.wait(interval)

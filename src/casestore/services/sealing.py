@@ -15,7 +15,7 @@ event's id row, all in the event's transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,14 @@ from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
 
 CASE_KEY_CACHE = 1024
 BASIS_CACHE = 4096  # distinct (decision, fields granted): bounded by the policy, not the cases
+
+
+class PolicySuperseded(Exception):
+    """The store refused rows sealed under a policy version no longer in force."""
+
+
+PolicySource = Callable[[str], tuple[AccessMatrix, str] | None]
+"""Given the label a process holds, the policy in force if it is another (None: it is not)."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,20 @@ class Sealer:
         # bases are written out once each rather than once per grant.
         self._bases: Lru[tuple[int, tuple[str, ...]], tuple[Decision, str]] = Lru(BASIS_CACHE)
 
+        self.source: PolicySource | None = None
+
     def use_policy(self, matrix: AccessMatrix, version: str) -> None:
         self.matrix = matrix
         self.policy_version = version
+
+    def refresh(self) -> bool:
+        """Take up the policy version in force in the store if it is not the one held;
+        whether it changed."""
+        found = None if self.source is None else self.source(self.policy_version)
+        if found is None:
+            return False
+        self.use_policy(*found)
+        return True
 
     # ---- case keys ------------------------------------------------------------------------
 

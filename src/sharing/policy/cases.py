@@ -162,7 +162,16 @@ class _Loaded:
 
 def run_case_file(path: str | os.PathLike[str], matrix: AccessMatrix) -> CaseReport:
     """Run every case in the file at `path` against `matrix`."""
-    loaded = _load(path, matrix)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read policy cases: {exc}") from None
+    return run_case_text(text, matrix, str(path))
+
+
+def run_case_text(text: str, matrix: AccessMatrix, source: str = "<cases>") -> CaseReport:
+    """Run every case of a cases document (YAML text) against `matrix`."""
+    loaded = _load(text, source, matrix)
     failures: list[CaseFailure] = []
     exercised: set[str] = set()
     for index, case in enumerate(loaded.cases.cases):
@@ -217,11 +226,10 @@ def _context(cases: PolicyCases, case: PolicyCase) -> CaseContext:
     return CaseContext.of(_members(cases, named.members), named.roles, named.conditions())
 
 
-def _load(path: str | os.PathLike[str], matrix: AccessMatrix) -> _Loaded:
-    source = str(path)
+def _load(text: str, source: str, matrix: AccessMatrix) -> _Loaded:
     try:
-        marked = read_marked(Path(path).read_text(encoding="utf-8"), source)
-    except (OSError, ValueError) as exc:
+        marked = read_marked(text, source)
+    except ValueError as exc:
         raise PolicyError(f"{source}: cannot read policy cases: {exc}") from None
     try:
         cases = PolicyCases.model_validate(marked.data)

@@ -25,6 +25,7 @@ from eventsourcing.persistence import DatabaseError
 from casestore.adapters.persistence.audit_table import AuditTable
 from casestore.adapters.persistence.backend import Backend, Cursor
 from casestore.adapters.persistence.grant_history import GrantChangeRow
+from casestore.adapters.persistence.policy_table import NoticeRow
 from casestore.adapters.persistence.rows import COLUMN, columns, from_row, values
 
 
@@ -240,9 +241,11 @@ class SharingTables:
         remove_access: Iterable[tuple[str, str, int]] = (),
         history: Sequence[GrantChangeRow] = (),
         audit: Sequence[dict[str, Any]] = (),
+        notices: Sequence[NoticeRow] = (),
     ) -> None:
-        """Re-grant and revoke in one transaction, with the history of what changed and
-        its audit trail entries; `remove` keys are (org, case, version, key)."""
+        """Re-grant and revoke in one transaction, with the history of what changed, its
+        audit trail entries and the notices to the organisations that gain; `remove` keys
+        are (org, case, version, key)."""
         sql = self.backend.sql
         with self.backend.transaction(commit=True) as cursor:
             removed = list(remove)
@@ -269,6 +272,9 @@ class SharingTables:
             )
             self._record(cursor, history)
             AuditTable(self.backend).append(cursor, audit)
+            self.backend.insert(
+                cursor, "policy_notices", columns(NoticeRow), [values(n) for n in notices]
+            )
 
     def _record(self, cursor: Cursor, history: Sequence[GrantChangeRow]) -> None:
         rows = [values(change) for change in history]

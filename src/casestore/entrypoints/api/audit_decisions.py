@@ -14,6 +14,7 @@ from casestore.services.audit import (
     EVENT_RECORDED,
     FEED_READ,
     GRANT_CREATED,
+    POLICY_CHANGED,
     POLICY_EXPLAINED,
     SEARCH_BSN,
     SEARCH_CASE,
@@ -36,6 +37,19 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "explain": (POLICY_EXPLAINED,),
     "read_keys": NO_CASE_DATA,
     "confirm_key_generation": NO_CASE_DATA,  # the reconcile it sets off chains grant.revoked
+    "list_versions": NO_CASE_DATA,
+    "read_version": NO_CASE_DATA,
+    # A proposal's impact counts stored grants per organisation and lists pseudonymous case
+    # ids; it reads no content and no person. Approval is the change, and its re-seal job
+    # chains grant.created / grant.revoked per case as any reconciliation does.
+    "create_proposal": NO_CASE_DATA,
+    "list_proposals": NO_CASE_DATA,
+    "read_proposal": NO_CASE_DATA,
+    "approve_proposal": (POLICY_CHANGED,),
+    "reject_proposal": NO_CASE_DATA,
+    "read_job": NO_CASE_DATA,
+    "explain_decision": (POLICY_EXPLAINED,),
+    "read_notices": NO_CASE_DATA,  # positions and field names of the caller's own grants
     "read_audit": (AUDIT_READ,),
     "subject_report": (SEARCH_BSN,),
     "list_subscriptions": NO_CASE_DATA,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic_core import to_json
 
 from casestore.domain.events.fields import MAX_JSON_INTEGER
-from casestore.entrypoints.api.deps import Disclosed, Reader
+from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep
 from casestore.entrypoints.api.schemas import FeedPage
+from sharing.keys import format_time
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 
@@ -36,3 +37,29 @@ def read_feed(
         "next_after": events[-1].position if events else after,
     }
     return Response(to_json(body), media_type="application/json")
+
+
+@router.get("/notices")
+def read_notices(
+    caller: Reader,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Events behind the caller's feed position of which it was newly granted fields (or
+    the event itself) by a policy change, newest first: re-read each
+    (`GET /v1/cases/{case_id}/events/{event_id}`) instead of the feed from position 0."""
+    notices = services.policy.table.notices(caller.org_id, limit)
+    return {
+        "items": [
+            {
+                "position": n.position,
+                "case_id": n.case_id,
+                "version": n.version,
+                "event_id": n.event_id,
+                "fields": [f for f in n.fields.split(",") if f],
+                "policy_version": n.policy_version,
+                "noticed_at": format_time(n.noticed_at),
+            }
+            for n in notices
+        ]
+    }

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casestore.adapters import metrics
 from casestore.domain import errors
+from casestore.services import policy_versions as proposals
 from casestore.services.clients import ClientError, Unauthenticated
 from casestore.services.webhooks.errors import SubscriptionInvalid, SubscriptionNotFound
 from sharing.errors import (
@@ -92,6 +93,11 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (Unauthenticated, Kind(401, "unauthenticated", "Unauthenticated")),
     (ClientError, Kind(422, "client-error", "Client error")),
     (errors.CaseStoreError, Kind(422, "invalid-request", "Invalid request")),
+    (proposals.NotFound, Kind(404, "not-found", "Not found")),
+    (proposals.StaleBase, Kind(409, "stale-base-version", "Base version not in force")),
+    (proposals.AlreadyDecided, Kind(409, "already-decided", "Already decided")),
+    (proposals.FourEyes, Kind(403, "four-eyes", "Four eyes required")),
+    (proposals.ProposalError, Kind(422, "proposal-invalid", "Invalid proposal")),
 )
 
 
@@ -235,7 +241,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HttpProblem, _problem)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    for cls in (errors.CaseStoreError, SharingError, ClientError):
+    for cls in (errors.CaseStoreError, SharingError, ClientError, proposals.ProposalError):
         app.add_exception_handler(cls, _domain)
     app.add_exception_handler(PersistenceError, _storage)
     app.add_exception_handler(Exception, _unexpected)

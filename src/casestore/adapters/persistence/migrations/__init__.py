@@ -38,9 +38,9 @@ from casestore.adapters.persistence.sharing_tables import SharingTables
 
 log = structlog.get_logger("casestore.adapters.persistence.migrations")
 
-SERVES_FROM = 6
-"""The oldest schema version this code can run on (6: key generations and the audit
-trail are in the store)."""
+SERVES_FROM = 7
+"""The oldest schema version this code can run on (7: key generations, the audit trail and the
+policy versions are in the store)."""
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

@@ -1,0 +1,248 @@
+"""`casestore policy …`: versions, proposals and four eyes from the command line.
+
+A privacy officer acts with their own token (`--token` or CASESTORE_TOKEN), so the CLI
+enforces four eyes exactly as the API does: the service decides, with the officer's
+identity, never the operator's shell.
+"""
+
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from casestore.bootstrap import Services
+from casestore.domain.catalogue import describe
+from casestore.services.clients import Client, ClientError
+from casestore.services.policy_versions import ProposalError
+from sharing.errors import PolicyError
+from sharing.keys import format_time
+from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
+from sharing.policy.diff import diff
+
+DemoOption = Annotated[
+    bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
+]
+TokenOption = Annotated[
+    str,
+    typer.Option(
+        "--token",
+        envvar="CASESTORE_TOKEN",
+        help="Your privacy officer's token.",
+        show_default=False,
+    ),
+]
+
+
+def register(policy_app: typer.Typer) -> None:
+    from casestore.entrypoints import cli as base  # the shared plumbing
+
+    def officer(services: Services, token: str) -> Client:
+        try:
+            return services.clients.authenticate(token)
+        except ClientError as exc:
+            base._fail(exc)
+
+    @policy_app.command("test")
+    def policy_test(
+        policy_file: Annotated[Path, typer.Argument(help="The policy (YAML).")],
+        cases: Annotated[Path | None, typer.Option(help="Its cases (default: beside it).")] = None,
+    ) -> None:
+        """Run a policy's allow/deny cases: one line per failure; exit 1 if any."""
+        catalogue = catalogue_from_description(describe())
+        cases = cases or policy_file.with_name(policy_file.stem + ".tests.yaml")
+        try:
+            matrix = compile_policy(load_policy(policy_file, catalogue), catalogue)
+            report = run_case_file(cases, matrix)
+        except PolicyError as exc:
+            base._fail("; ".join(exc.problems))
+        for failure in report.failures:
+            typer.echo(f"{report.source}:{str(failure).removeprefix('line ')}")
+        if not report.ok:
+            raise typer.Exit(1)
+        typer.echo(f"{cases}: {report.cases} cases pass")
+
+    @policy_app.command("diff")
+    def policy_diff(
+        old: Annotated[Path, typer.Argument(help="The policy before (YAML).")],
+        new: Annotated[Path, typer.Argument(help="The policy after (YAML).")],
+    ) -> None:
+        """Rules changed, access cells gained and lost (in Dutch), DPIA flows added and
+        removed."""
+        catalogue = catalogue_from_description(describe())
+        try:
+            found = diff(load_policy(old, catalogue), load_policy(new, catalogue), catalogue)
+        except PolicyError as exc:
+            base._fail("; ".join(exc.problems))
+        for rule in found.rules:
+            typer.echo(f"regel {rule.rule}: {rule.change}")
+        for cell in found.cells:
+            typer.echo(cell.sentence)
+        for flow in found.flows_added:
+            typer.echo(f"DPIA + {flow.organisation} {flow.category} {flow.ground} {flow.retention}")
+        for flow in found.flows_removed:
+            typer.echo(f"DPIA - {flow.organisation} {flow.category} {flow.ground} {flow.retention}")
+
+    @policy_app.command("export")
+    def policy_export(
+        version: Annotated[int | None, typer.Option(help="A version (default: in force).")] = None,
+        demo: DemoOption = False,
+    ) -> None:
+        """Write the policy version in force (or another) as YAML, as it was proposed."""
+        services = base._services(demo)
+        try:
+            book = services.policy
+            row = book.version(version) if version else book.in_force()
+        except ProposalError as exc:
+            base._fail(exc)
+        finally:
+            services.close()
+        typer.echo(row.document, nl=False)
+
+    @policy_app.command("versions")
+    def policy_versions(demo: DemoOption = False) -> None:
+        """Every version that was in force, with who approved it and why."""
+        services = base._services(demo)
+        try:
+            rows = services.policy.versions()
+        finally:
+            services.close()
+        for v in rows:
+            typer.echo(
+                f"v{v.version}  {v.label}  {format_time(v.activated_at)}  history {v.history}"
+                f"  approved by {v.approved_by or '-'}  {v.reason or ''}"
+            )
+
+    @policy_app.command("propose")
+    def policy_propose(
+        policy_file: Annotated[Path, typer.Argument(help="The whole proposed policy (YAML).")],
+        reason: Annotated[str, typer.Option(help="Why.")],
+        dpia: Annotated[str, typer.Option(help="The DPIA reference.")],
+        vastgesteld: Annotated[
+            str, typer.Option(help="Date the convenant partners agreed it (YYYY-MM-DD).")
+        ],
+        token: TokenOption,
+        base_version: Annotated[
+            int | None, typer.Option("--base", help="The version it changes (default: in force).")
+        ] = None,
+        demo: DemoOption = False,
+    ) -> None:
+        """Propose a policy; prints the proposal id, the diff and the impact on history."""
+        try:
+            agreed = date.fromisoformat(vastgesteld)
+            document = policy_file.read_text(encoding="utf-8")
+        except (ValueError, OSError) as exc:
+            base._exit("configuration", str(exc))
+        services = base._services(demo)
+        try:
+            book = services.policy
+            proposal = book.propose(
+                officer(services, token),
+                base_version=base_version or book.in_force().version,
+                document=document,
+                reason=reason,
+                dpia_reference=dpia,
+                vastgesteld_on=agreed,
+            )
+            analysis = book.analyse(proposal)
+        except ProposalError as exc:
+            base._fail(exc)
+        finally:
+            services.close()
+        typer.echo(f"proposal {proposal.proposal_id} against version {proposal.base_version}")
+        for cell in analysis.diff.cells:
+            typer.echo(f"  {cell.sentence}")
+        for org, impact in sorted(analysis.impact.organisations.items()):
+            f, e = impact.fields, impact.events
+            typer.echo(
+                f"  impact {org}: fields +{f['gained']} -{f['lost']}, events "
+                f"+{e['gained']} -{e['lost']}, cases +{impact.cases['gained']} "
+                f"-{impact.cases['lost']}"
+            )
+        for failure in analysis.tests:
+            typer.echo(f"  case fails: {failure}")
+
+    @policy_app.command("approve")
+    def policy_approve(
+        proposal_id: Annotated[str, typer.Argument(help="The proposal.")],
+        reason: Annotated[str, typer.Option(help="Why.")],
+        token: TokenOption,
+        history: Annotated[
+            str, typer.Option(help="'all': re-seal stored history too; 'new': new events only.")
+        ] = "all",
+        demo: DemoOption = False,
+    ) -> None:
+        """Approve (a privacy officer of another organisation than the proposer's): the
+        version is in force at once; with history 'all' history is re-sealed here."""
+        services = base._services(demo)
+        try:
+            version, job = services.policy.approve(
+                proposal_id, officer(services, token), reason=reason, history=history
+            )
+            typer.echo(f"version {version.version} in force ({version.label})")
+            if job is not None:
+                typer.echo(f"re-seal job {job.job_id}")
+                with base._tracking("re-sealing history") as advance:
+                    done = services.policy.run_job(job.job_id, _worker(), progress=advance)
+                typer.echo(f"{done.granted} grants re-sealed, {done.revoked} revoked")
+        except ProposalError as exc:
+            base._fail(exc)
+        finally:
+            services.close()
+
+    @policy_app.command("reject")
+    def policy_reject(
+        proposal_id: Annotated[str, typer.Argument(help="The proposal.")],
+        reason: Annotated[str, typer.Option(help="Why.")],
+        token: TokenOption,
+        demo: DemoOption = False,
+    ) -> None:
+        """Reject (a privacy officer of another organisation than the proposer's)."""
+        services = base._services(demo)
+        try:
+            services.policy.reject(proposal_id, officer(services, token), reason=reason)
+        except ProposalError as exc:
+            base._fail(exc)
+        finally:
+            services.close()
+        typer.echo(f"proposal {proposal_id} rejected")
+
+    @policy_app.command("resume")
+    def policy_resume(
+        job_id: Annotated[str, typer.Argument(help="The re-seal job.")],
+        take_over: Annotated[
+            bool, typer.Option(help="Take the job from a worker known to have died.")
+        ] = False,
+        demo: DemoOption = False,
+    ) -> None:
+        """Run a re-seal job on from where it stopped, with progress."""
+        services = base._services(demo)
+        try:
+            with base._tracking("re-sealing history") as advance:
+                done = services.policy.run_job(
+                    job_id, _worker(), progress=advance, take_over=take_over
+                )
+        except ProposalError as exc:
+            base._fail(exc)
+        finally:
+            services.close()
+        typer.echo(f"job {job_id} {done.status}: {done.done}/{done.total} cases")
+
+    @policy_app.command("jobs")
+    def policy_jobs(demo: DemoOption = False) -> None:
+        """Every re-seal job and how far it got."""
+        services = base._services(demo)
+        try:
+            jobs = services.policy.jobs()
+        finally:
+            services.close()
+        for j in jobs:
+            typer.echo(
+                f"{j.job_id}  v{j.version}  {j.status}  {j.done}/{j.total} cases  "
+                f"+{j.granted} -{j.revoked} grants"
+            )
+
+
+def _worker() -> str:
+    return f"cli-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,590 @@
+"""The policy in force as the store holds it: versions, proposals with four eyes, and the
+job that brings stored history in line with a newly activated version.
+
+The YAML under `policies/` seeds version 1 of a fresh store; from then on only an approved
+proposal changes the policy, and `export` writes the version in force back as YAML for a
+region to keep in git. A proposal names its base version, and is refused once another
+version is in force; its answer (lint, the policy's own cases, the diff, the impact on
+stored history computed from the real grants, the DPIA annex delta) is computed before
+anyone approves. A second privacy officer, of another organisation than the proposer's,
+approves or rejects it: four eyes mean two organisations' FGs, so two officers of one
+organisation cannot pass a change between themselves. Approval activates the version from
+a stated moment for new events only, or re-seals history too in a resumable job.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from casestore.adapters.persistence.policy_table import (
+    JobRow,
+    PolicyTable,
+    ProposalRow,
+    VersionRow,
+)
+from casestore.domain.catalogue import describe
+from casestore.services.audit import POLICY_CHANGED
+from casestore.services.case_store import CaseStore
+from casestore.services.clients import Client, ClientRole
+from casestore.services.grants import GrantChanges, Grants
+from casestore.services.lru import Lru
+from casestore.services.sealing import Sealer
+from sharing.errors import PolicyError
+from sharing.owned import field_of
+from sharing.policy import (
+    AccessMatrix,
+    Policy,
+    catalogue_from_description,
+    compile_policy,
+    parse_policy,
+    policy_digest,
+)
+from sharing.policy.cases import run_case_text
+from sharing.policy.diff import ORDINARY, PolicyDiff, diff
+from sharing.policy.lint import lint_policy
+from sharing.policy.special import special_data
+
+log = structlog.get_logger("casestore.policy")
+
+HISTORY_ALL, HISTORY_NEW = "all", "new"
+LEASE = timedelta(seconds=30)
+Progress = Callable[[int, int], None]
+
+
+class ProposalError(Exception):
+    """A proposal cannot be made or decided; the message is safe to show."""
+
+    status = 422
+
+
+class NotFound(ProposalError):
+    status = 404
+
+
+class StaleBase(ProposalError):
+    status = 409
+
+
+class AlreadyDecided(ProposalError):
+    status = 409
+
+
+class FourEyes(ProposalError):
+    status = 403
+
+
+def label_of(version: int, policy: Policy) -> str:
+    return f"{version}@{policy_digest(policy).removeprefix('sha256:')[:16]}"
+
+
+@dataclass(frozen=True)
+class OrgImpact:
+    persons: Counter[str] = field(default_factory=Counter)  # gained / lost
+    cases: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    fields: Counter[str] = field(default_factory=Counter)
+    by_category: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        def pair(c: Counter[str]) -> dict[str, int]:
+            return {"gained": c["gained"], "lost": c["lost"]}
+
+        return {
+            "persons": pair(self.persons),
+            "cases": pair(self.cases),
+            "events": pair(self.events),
+            "fields": pair(self.fields),
+            "fields_by_category": {k: pair(v) for k, v in sorted(self.by_category.items())},
+        }
+
+
+@dataclass(frozen=True)
+class Impact:
+    organisations: dict[str, OrgImpact]
+    affected_cases: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "organisations": {o: i.to_json() for o, i in sorted(self.organisations.items())},
+            "affected_cases": self.affected_cases,
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The answer to a proposal, computed before anyone approves."""
+
+    lint: list[str]
+    tests: list[str]  # failures of the policy's own cases (empty: all pass)
+    tests_run: int
+    diff: PolicyDiff
+    impact: Impact
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.diff
+        return {
+            "lint": self.lint,
+            "tests": {"cases": self.tests_run, "failures": self.tests},
+            "rules": [{"rule": r.rule, "change": r.change} for r in d.rules],
+            "cells": [
+                {
+                    "organisation": c.cell.organisation,
+                    "event_type": c.cell.event_type,
+                    "field": c.cell.field,
+                    "change": c.change,
+                    "rules": list(c.rules),
+                    "grounds": list(c.grounds),
+                    "sentence": c.sentence,
+                }
+                for c in d.cells
+            ],
+            "impact": self.impact.to_json(),
+            "dpia": {
+                "added": [vars(f) for f in d.flows_added],
+                "removed": [vars(f) for f in d.flows_removed],
+            },
+        }
+
+
+class PolicyBook:
+    """Versions, proposals and re-seal jobs of one store."""
+
+    def __init__(
+        self,
+        table: PolicyTable,
+        store: CaseStore,
+        grants: Grants,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.table = table
+        self.store = store
+        self.grants = grants
+        self.sealer: Sealer = store.sealer
+        self.clock = clock
+        self.catalogue = catalogue_from_description(describe())
+        self._compiled: Lru[str, AccessMatrix] = Lru(8)
+
+    # ---- versions --------------------------------------------------------------------------
+
+    def compile(self, document: str, source: str = "<policy>") -> AccessMatrix:
+        matrix = self._compiled.get(document)
+        if matrix is None:
+            matrix = compile_policy(
+                parse_policy(document, self.catalogue, source=source), self.catalogue
+            )
+            self._compiled.put(document, matrix)
+        return matrix
+
+    def seed(self, document: str, tests: str | None) -> None:
+        """Make `document` version 1 of a store that has none, and take up whatever
+        version is in force."""
+        matrix = self.compile(document)
+        now = self.clock()
+        self.table.seed(
+            VersionRow(
+                1,
+                label_of(1, matrix.policy),
+                document,
+                tests,
+                policy_digest(matrix.policy),
+                None,
+                now,
+                now,
+                HISTORY_NEW,
+                None,
+                "seeded from the region's policy file",
+            )
+        )
+        self.sealer.source = self.source
+        self.sealer.refresh()
+
+    def source(self, held: str) -> tuple[AccessMatrix, str] | None:
+        """The policy in force, if it is not the label `held` (see Sealer.refresh)."""
+        current = self.table.current()
+        if current is None or current[1] == held:
+            return None
+        row = self.table.version(current[0])
+        if row is None:  # pragma: no cover - written in one transaction with it
+            return None
+        return self.compile(row.document, f"policy version {row.version}"), row.label
+
+    def in_force(self) -> VersionRow:
+        current = self.table.current()
+        row = None if current is None else self.table.version(current[0])
+        if row is None:
+            raise NotFound("no policy version in force")
+        return row
+
+    def version(self, version: int) -> VersionRow:
+        row = self.table.version(version)
+        if row is None:
+            raise NotFound(f"no policy version {version}")
+        return row
+
+    def versions(self) -> list[VersionRow]:
+        return self.table.versions()
+
+    # ---- proposals -------------------------------------------------------------------------
+
+    def propose(
+        self,
+        by: Client,
+        *,
+        base_version: int,
+        document: str,
+        reason: str,
+        dpia_reference: str,
+        vastgesteld_on: date,
+        tests: str | None = None,
+    ) -> ProposalRow:
+        """Record a proposal against `base_version`; refused when another version is in
+        force now, when a required statement is missing, or when it does not load."""
+        self._officer(by)
+        for name, value in (("reason", reason), ("dpia_reference", dpia_reference)):
+            if not value.strip():
+                raise ProposalError(f"a proposal needs a {name.replace('_', ' ')}")
+        current = self.in_force()
+        if base_version != current.version:
+            raise StaleBase(
+                f"base version {base_version} is not in force (version {current.version} "
+                "is): propose against it"
+            )
+        try:
+            matrix = self.compile(document, "proposal")
+        except PolicyError as exc:
+            raise ProposalError("; ".join(exc.problems)) from None
+        row = ProposalRow(
+            proposal_id=str(uuid.uuid4()),
+            base_version=base_version,
+            document=document,
+            tests=tests if tests is not None else current.tests,
+            digest=policy_digest(matrix.policy),
+            proposed_by=by.client_id,
+            proposed_org=by.org_id,
+            reason=reason,
+            dpia_reference=dpia_reference,
+            vastgesteld_on=vastgesteld_on.isoformat(),
+            created_at=self.clock(),
+            status="open",
+        )
+        self.table.propose(row)
+        log.info("policy proposed", proposal=row.proposal_id, by=by.client_id)
+        return row
+
+    def proposal(self, proposal_id: str) -> ProposalRow:
+        row = self.table.proposal(proposal_id)
+        if row is None:
+            raise NotFound(f"no proposal {proposal_id}")
+        return row
+
+    def proposals(self) -> list[ProposalRow]:
+        return self.table.proposals()
+
+    def analyse(self, proposal: ProposalRow) -> Analysis:
+        base = self.version(proposal.base_version)
+        old = self.compile(base.document)
+        new = self.compile(proposal.document, "proposal")
+        lint = [str(f) for f in lint_policy(new.policy, self.catalogue)]
+        failures: list[str] = []
+        run = 0
+        if proposal.tests:
+            try:
+                report = run_case_text(proposal.tests, new, "tests")
+            except PolicyError as exc:
+                failures = list(exc.problems)
+            else:
+                run = report.cases
+                failures = [str(f) for f in report.failures]
+        return Analysis(
+            lint, failures, run, diff(old.policy, new.policy, self.catalogue), self.impact(new)
+        )
+
+    def impact(self, matrix: AccessMatrix) -> Impact:
+        """What applying `matrix` to stored history would change, per organisation, from
+        the grants and access rows as stored."""
+        special = special_data(matrix.policy, self.catalogue)
+        result: dict[str, OrgImpact] = {}
+        affected = []
+        tables = self.store.records.tables
+        for cid in tables.case_ids():
+            if tables.shred_record(cid) is not None:
+                continue
+            plan = self.grants.plan(UUID(cid), matrix)
+            before, after = plan.fields(False), plan.fields(True)
+            touched: dict[str, set[str]] = {}
+            for key in before.keys() | after.keys():
+                org, version = key
+                event_type = plan.events[version][0].event_type
+                for change, names in (
+                    ("gained", after.get(key, frozenset()) - before.get(key, frozenset())),
+                    ("lost", before.get(key, frozenset()) - after.get(key, frozenset())),
+                ):
+                    if not names:
+                        continue
+                    org_impact = result.setdefault(org, OrgImpact())
+                    org_impact.fields[change] += len(names)
+                    touched.setdefault(org, set()).add(change)
+                    for name in names:
+                        plain = field_of(name)[0]
+                        cats = (
+                            special[event_type].fields.get(plain, frozenset())
+                            if event_type in special
+                            else frozenset()
+                        )
+                        for cat in sorted(str(c) for c in cats) or [ORDINARY]:
+                            org_impact.by_category.setdefault(cat, Counter())[change] += 1
+            for change, keys in (
+                ("gained", set(plan.want_access) - plan.have_access),
+                ("lost", plan.have_access - set(plan.want_access)),
+            ):
+                for org, _ in keys:
+                    result.setdefault(org, OrgImpact()).events[change] += 1
+                    touched.setdefault(org, set()).add(change)
+            if touched:
+                affected.append(cid)
+                person = str(self.store.case(UUID(cid)).person_id)
+                for org, changes in touched.items():
+                    for change in changes:
+                        result[org].cases[change] += 1
+                        result[org].persons[f"{change}:{person}"] += 1
+        for org_impact in result.values():
+            persons = Counter(k.split(":", 1)[0] for k in org_impact.persons)
+            org_impact.persons.clear()
+            org_impact.persons.update(persons)
+        return Impact(result, affected)
+
+    def explain_decision(
+        self, case_id: UUID, version: int, organisation: str, field: str | None = None
+    ) -> dict[str, Any]:
+        """Why `organisation` did or did not receive `field` (every field: None) of one
+        stored event, from the stored grant: rules, grounds, the condition it rested on,
+        the version that sealed it, and whether the version in force now is another."""
+        tables = self.store.records.tables
+        received = version in tables.access_positions(organisation, str(case_id))
+        grants = [g for g in tables.grants_for(organisation, str(case_id)) if g.version == version]
+        bases: dict[str, Any] = {}
+        sealed_under: set[str] = set()
+        for grant in grants:
+            for name, basis in json.loads(grant.basis).items():
+                if field is None or field_of(name)[0] == field:
+                    bases[name] = basis
+                    sealed_under.add(grant.policy_version)
+        if not received and self.store.records.position_of(case_id, version) is None:
+            raise NotFound(f"no event {version} of case {case_id}")
+        in_force = self.in_force()
+        return {
+            "case_id": str(case_id),
+            "version": version,
+            "organisation": organisation,
+            "field": field,
+            "received_event": received,
+            "granted": bool(bases),
+            "fields": bases,
+            "policy_versions": sorted(sealed_under),
+            "in_force": in_force.label,
+            "changed_since": bool(sealed_under) and sealed_under != {in_force.label},
+        }
+
+    # ---- decisions -------------------------------------------------------------------------
+
+    def approve(
+        self,
+        proposal_id: str,
+        by: Client,
+        *,
+        reason: str,
+        effective_from: datetime | None = None,
+        history: str = HISTORY_ALL,
+    ) -> tuple[VersionRow, JobRow | None]:
+        """Activate the proposal as the next version; four eyes: never the proposer's
+        organisation. With history `all`, a re-seal job brings stored events in line."""
+        proposal = self._decidable(proposal_id, by, reason)
+        if history not in (HISTORY_ALL, HISTORY_NEW):
+            raise ProposalError("history is 'all' or 'new'")
+        now = self.clock()
+        moment = effective_from or now
+        if moment > now:
+            raise ProposalError(
+                "a version is activated when approved: approve it at the moment it takes effect"
+            )
+        matrix = self.compile(proposal.document, "proposal")
+        version = proposal.base_version + 1
+        row = VersionRow(
+            version,
+            label_of(version, matrix.policy),
+            proposal.document,
+            proposal.tests,
+            proposal.digest,
+            proposal.proposal_id,
+            now,
+            moment,
+            history,
+            by.client_id,
+            reason,
+        )
+        job = (
+            JobRow(str(uuid.uuid4()), version, "pending", 0, 0, None, 0, 0, now, now)
+            if history == HISTORY_ALL
+            else None
+        )
+        decided = _decided(proposal, by, now, reason, "approved", version, moment, history)
+        if not self.table.activate(
+            row, base_version=proposal.base_version, decided=decided, job=job
+        ):
+            raise StaleBase(
+                f"base version {proposal.base_version} is no longer in force: propose again"
+            )
+        self.sealer.refresh()
+        trail = self.store.audit
+        if trail is not None:
+            trail.record(
+                [trail.entry(POLICY_CHANGED, reason=f"version {version} ({proposal_id}): {reason}")]
+            )
+        log.info("policy activated", version=version, proposal=proposal_id, by=by.client_id)
+        return row, job
+
+    def reject(self, proposal_id: str, by: Client, *, reason: str) -> ProposalRow:
+        proposal = self._decidable(proposal_id, by, reason)
+        decided = _decided(proposal, by, self.clock(), reason, "rejected", None, None, None)
+        if not self.table.reject(decided):
+            raise AlreadyDecided(f"proposal {proposal_id} was already decided")
+        return decided
+
+    def _decidable(self, proposal_id: str, by: Client, reason: str) -> ProposalRow:
+        self._officer(by)
+        proposal = self.proposal(proposal_id)
+        if proposal.status != "open":
+            raise AlreadyDecided(f"proposal {proposal_id} was already {proposal.status}")
+        if by.client_id == proposal.proposed_by or by.org_id == proposal.proposed_org:
+            raise FourEyes(
+                "four eyes: a privacy officer of another organisation than the proposer's "
+                "decides a proposal"
+            )
+        if not reason.strip():
+            raise ProposalError("a decision needs a reason")
+        return proposal
+
+    @staticmethod
+    def _officer(by: Client) -> None:
+        if by.role is not ClientRole.privacy_officer:
+            raise FourEyes("only a privacy officer proposes and decides policy changes")
+
+    # ---- re-seal jobs ----------------------------------------------------------------------
+
+    def job(self, job_id: str) -> JobRow:
+        row = self.table.job(job_id)
+        if row is None:
+            raise NotFound(f"no re-seal job {job_id}")
+        return row
+
+    def jobs(self) -> list[JobRow]:
+        return self.table.jobs()
+
+    def run_job(
+        self,
+        job_id: str,
+        worker_id: str,
+        *,
+        progress: Progress | None = None,
+        take_over: bool = False,
+    ) -> JobRow:
+        """Re-seal and revoke case by case, in case id order, recording after each case
+        how far it got: a run that dies is resumed where it stopped, and a case done twice
+        changes nothing the second time (a reconciliation is idempotent)."""
+        job = self.job(job_id)
+        if job.status == "done":
+            return job
+        now = self.clock()
+        holder = job.worker_id if take_over and job.worker_id else worker_id
+        if not self.table.claim_job(job_id, holder, now, now + LEASE):
+            raise AlreadyDecided(f"re-seal job {job_id} is being run by {job.worker_id}")
+        self.sealer.refresh()
+        in_force = self.in_force()
+        if in_force.version != job.version:
+            reason = f"policy version {in_force.version} activated"
+        else:
+            reason = f"policy version {job.version} activated"
+        case_ids = self.store.records.tables.case_ids()
+        todo = [c for c in case_ids if job.last_case is None or c > job.last_case]
+        done, total = len(case_ids) - len(todo), len(case_ids)
+        changes = GrantChanges(job.granted, job.revoked, 0, 0)
+        last = job.last_case
+        for cid in todo:
+            if self.store.records.tables.shred_record(cid) is None:
+                changes = changes + self.grants.reconcile_case(UUID(cid), reason)
+            done, last = done + 1, cid
+            now = self.clock()
+            if not self.table.advance_job(
+                job_id,
+                holder,
+                total=total,
+                done=done,
+                last_case=last,
+                granted=changes.granted,
+                revoked=changes.revoked,
+                now=now,
+                until=now + LEASE,
+                finished=False,
+            ):
+                raise AlreadyDecided(f"re-seal job {job_id} was taken over")
+            if progress is not None:
+                progress(done, total)
+        now = self.clock()
+        self.table.advance_job(
+            job_id,
+            holder,
+            total=total,
+            done=done,
+            last_case=last,
+            granted=changes.granted,
+            revoked=changes.revoked,
+            now=now,
+            until=now,
+            finished=True,
+        )
+        return self.job(job_id)
+
+    def run_job_in_background(self, job_id: str, worker_id: str) -> None:
+        """Run a job after the answer went out; whatever stops it is logged, and the
+        worker takes it up again (`Housekeeping.resume_policy_jobs`)."""
+        try:
+            self.run_job(job_id, worker_id)
+        except ProposalError as exc:  # another worker has it
+            log.info("re-seal job left to another worker", job=job_id, reason=str(exc))
+        except Exception as exc:  # storage away, say: the worker resumes it
+            log.warning("re-seal job stopped", job=job_id, error=type(exc).__name__)
+
+    def unfinished_jobs(self) -> list[JobRow]:
+        return [j for j in self.table.jobs() if j.status != "done"]
+
+
+def _decided(
+    p: ProposalRow,
+    by: Client,
+    now: datetime,
+    reason: str,
+    status: str,
+    version: int | None,
+    moment: datetime | None,
+    history: str | None,
+) -> ProposalRow:
+    return replace(
+        p,
+        status=status,
+        decided_by=by.client_id,
+        decided_org=by.org_id,
+        decided_at=now,
+        decision_reason=reason,
+        version=version,
+        effective_from=moment,
+        history=history,
+    )

@@ -1,0 +1,105 @@
+"""The privacy officers' workspace in a real browser: officer A proposes and sees the
+impact, cannot approve her own proposal, officer B of another organisation approves, and
+the new version is in force with history re-sealed. Screenshots; axe finds nothing serious.
+Both backends."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page
+
+from casestore.entrypoints import demo
+from tests.e2e.api import Api
+from tests.e2e.browser import chromium, screenshot, serious_violations
+from tests.factories import load_signed_demo
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def sign_in(page: Page, api: Api, org: str) -> None:
+    page.goto(f"{api.base_url}/ui/login")
+    page.fill("#token", api.token(org, "privacy-officer"))
+    page.click("button[type=submit]")
+    assert page.url.endswith("/ui/")
+
+
+def without_police_rule(text: str) -> str:
+    document = yaml.safe_load(text)
+    document["rules"] = [r for r in document["rules"] if r["id"] != "signalering-politie"]
+    return yaml.safe_dump(document, allow_unicode=True)
+
+
+def test_two_officers_change_the_policy_with_four_eyes(api: Api, page: Page) -> None:
+    load_signed_demo(api.services)
+    backend = (api.services.settings.database_url or "sqlite").split(":")[0]
+    book = api.services.policy
+    sign_in(page, api, demo.ZVH)
+
+    page.goto(f"{api.base_url}/ui/policy?organisation={demo.POLITIE}")
+    organisations = page.locator("tbody tr td:first-child").all_inner_texts()
+    assert organisations and set(organisations) == {demo.POLITIE}
+    assert serious_violations(page) == []
+    screenshot(page, f"policy-matrix-{backend}")
+
+    page.goto(f"{api.base_url}/ui/policy/proposals")
+    page.fill("#reason", "De politie hoeft de signaleringen niet meer")
+    page.fill("#dpia_reference", "DPIA-2026-07")
+    page.fill("#vastgesteld_on", "2026-11-20")
+    page.fill("#document", without_police_rule(book.in_force().document))
+    page.click("button:has-text('Voorstellen')")
+    assert "/ui/policy/proposals/" in page.url, page.locator(".error").all_inner_texts()
+    proposal_url = page.url
+    police = page.locator("#impact tr", has_text=demo.POLITIE)
+    assert police.count() == 1
+    assert "−0" not in police.locator(".fields").inner_text()  # fields lost
+    assert serious_violations(page) == []
+    screenshot(page, f"policy-proposal-{backend}")
+
+    page.fill("#approve-reason", "eigen voorstel")
+    page.click("text=Goedkeuren")
+    assert "four eyes" in page.locator("[role=alert]").inner_text()
+    assert page.locator("#status").inner_text().startswith("open")
+    screenshot(page, f"policy-own-approval-refused-{backend}")
+
+    page.click("text=Uitloggen")
+    sign_in(page, api, demo.GEMEENTE)
+    page.goto(proposal_url)
+    page.fill("#approve-reason", "Akkoord, besproken in het regionaal overleg")
+    page.click("text=Goedkeuren")
+    assert page.url.endswith("/ui/policy/versions")
+    deadline = time.monotonic() + 30
+    while "klaar" not in page.locator(".job").inner_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+        page.reload()
+    assert "herverzegeling klaar" in page.locator(".job").inner_text()
+    assert "2 (van kracht)" in page.locator("tr.granted td").first.inner_text()
+    assert serious_violations(page) == []
+    screenshot(page, f"policy-versions-{backend}")
+
+    assert book.in_force().version == 2
+    assert book.impact(api.services.sealer.matrix).organisations == {}  # history re-sealed
+    tables = api.services.store.records.tables
+    police_signaleringen = [
+        g
+        for cid in tables.case_ids()
+        for g in tables.grants_of_case(cid)
+        if g.org_id == demo.POLITIE and "signalering-politie" in g.basis
+    ]
+    assert police_signaleringen == []

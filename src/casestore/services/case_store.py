@@ -136,12 +136,24 @@ class CaseStore(Application[UUID]):
         self.write_patience = write_patience  # seconds a write retries lost races
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
         self._save_listeners: list[Callable[[], None]] = []
+        self._record_listeners: list[Callable[[Recorded, str], None]] = []
 
     def on_saved(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after every committed save through this store (e.g. to wake
         live readers in this process at once); returns the function that removes it."""
         self._save_listeners.append(listener)
         return lambda: self._save_listeners.remove(listener)
+
+    def on_recorded(self, listener: Callable[[Recorded, str], None]) -> None:
+        """Call `listener(recorded, event_type)` after each new event is committed (not on
+        an idempotent replay): grants that depend on the case as a whole (a condition
+        recorded or withdrawn, a partner that joins or leaves) follow from there."""
+        self._record_listeners.append(listener)
+
+    def _recorded_new(self, recorded: Recorded, event_type: str) -> Recorded:
+        for listener in list(self._record_listeners):
+            listener(recorded, event_type)
+        return recorded
 
     # `_notify` and `_take_snapshots` are the library's own hooks, called by `save` after
     # the events are recorded; checked against eventsourcing 9.5.6, and
@@ -295,7 +307,8 @@ class CaseStore(Application[UUID]):
                     break
                 continue
             self._keep(case)
-            return self._recorded(case_id, header.event_id, recordings)
+            recorded = self._recorded(case_id, header.event_id, recordings)
+            return self._recorded_new(recorded, submission.event_type)
         raise errors.CaseBusy(str(case_id), retries.waited)
 
     def _record_on(
@@ -310,9 +323,13 @@ class CaseStore(Application[UUID]):
         person index is saved with it when the case ends or its network changes."""
         was_open, was_network = case.is_open, list(case.network)
         control = payload.control_values()
-        context = case_context(case, control)
+        context = case_context(case, control, event_id=header.event_id)
         # Authorship by a case role (the levensloopaanbieder scales) is known only now.
         self._check_author(header.author_org, payload.event_type, context)
+        if payload.by_regie:
+            regie = case.regie.get("procesregisseur") or self.custodian
+            if header.author_org != regie:
+                raise errors.RegieRequired(header.author_org, payload.event_type, regie)
         sealed, stored = self._seal(
             case.id,
             case.version + 1,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
@@ -30,10 +31,14 @@ from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
 from casestore.domain import errors
 from casestore.domain.case import Case
-from casestore.services.case_store import CaseStore
+from casestore.services.case_store import CaseStore, Recorded
+from casestore.domain.events.conditions import conditions_of
 from casestore.services.sealing import Sealer, case_context, context_of
 from sharing.envelope import Escrow
-from sharing.policy import AccessMatrix, CaseContext
+from sharing.owned import field_of
+from sharing.policy import AccessMatrix, Decision, PastEvent, Scope
+from sharing.policy.decisions import FieldAccess
+from sharing.policy.model import OnLeave
 
 log = structlog.get_logger("casestore.grants")
 
@@ -76,6 +81,16 @@ class GrantChange:
 
 
 BY_HAND = "grants reconcile"
+RECONCILING_EVENT_TYPES = frozenset(
+    {
+        "toestemming",
+        "toestemming_ingetrokken",
+        "conflict_van_plichten",
+        "netwerkwijziging",
+        "inclusiebesluit",
+    }
+)
+"""Events after which the grants of the case's earlier events may differ."""
 RECONCILE_ATTEMPTS = 3  # a write to the case between the reads of a reconciliation
 
 
@@ -87,43 +102,91 @@ class Grants:
         self.sealer = sealer
         self._tables = store.records.tables
         self._history = history
+        store.on_recorded(self._follow)
+
+    def _follow(self, recorded: Recorded, event_type: str) -> None:
+        """A condition recorded or withdrawn, or a partner joining or leaving, changes what
+        the case's earlier events grant: reconcile the case at once."""
+        if event_type in RECONCILING_EVENT_TYPES:
+            self._reconcile_while_written(
+                recorded.case_id, f"{event_type} {recorded.event_id}"
+            )
 
     def history(self, case_id: UUID) -> list[GrantChange]:
         """Every grant of the case changed after the fact, oldest first."""
         return [project(GrantChange, row) for row in self._history.of_case(str(case_id))]
 
     def reconcile(self, case_id: UUID, reason: str = BY_HAND) -> GrantChanges:
-        """Bring one case's grants and access in line with the current policy and keys:
-        re-seal from escrow what is newly granted, delete what no longer is. A grant whose
-        fields change is replaced by one for the fields now granted. Each change goes into
-        the grant history with `reason`."""
+        """Bring one case's grants and access in line with the current policy, keys, network
+        and conditions: re-seal from escrow what is newly granted, delete what no longer is.
+        A grant whose fields change is replaced by one for the fields now granted. Each
+        change goes into the grant history with `reason`.
+
+        Each event is judged with the network and regie of its own time and the case's
+        condition records as they stand now (a withdrawn toestemming grants nothing more).
+        A member that joined later also holds its startdossier: what the rules in force
+        with `on_join` give it of the events before it joined. A partner that left keeps
+        only what rules with `on_leave: keep` gave it, its own events, and the header of its
+        own leaving (so that it is told by name that it left)."""
         now = self.store.clock()
         cid = str(case_id)
         tables = self._tables
         rows = {(g.org_id, g.version, g.key_id): g for g in tables.grants_of_case(cid)}
         have = {key: frozenset(g.fields) for key, g in rows.items()}
         have_access = {(a.org_id, a.version) for a in tables.access_of_case(cid)}
+        history = self.store.history(case_id)
+        final: Any = None
+        for event in history:
+            final = event.mutate(final)
+        records = conditions_of(final)
+        members_now = frozenset(final.network)
         want: dict[tuple[str, int, str], frozenset[str]] = {}
-        events: dict[int, tuple[Case.Event, CaseContext]] = {}
+        events: dict[int, Case.Event] = {}
+        decisions: dict[tuple[str, int], Decision] = {}
         want_access: dict[tuple[str, int], Case.Event] = {}
+        joined: dict[str, int] = {}  # a current member: the version its membership runs from
         case: Any = None
-        for event in self.store.history(case_id):
+        previous: frozenset[str] = frozenset()
+        for event in history:
             version = event.originator_version
-            network = case_context(case, event.control)
-            events[version] = (event, network)
-            recipients = self.sealer.matrix.recipients(
-                event.event_type, network, now, author=event.author_org
+            network = case_context(
+                case, event.control, event_id=event.event_id, conditions=records
             )
-            for org in recipients.receivers:
-                want_access[(org, version)] = event
-            granted: dict[tuple[str, int, str], set[str]] = {}
-            for name in event.content:
-                for org in self.sealer.readers(name, recipients.fields):
-                    key = self.sealer.keyring.recipient(org, now)
-                    if key is not None:
-                        granted.setdefault((org, version, key.key_id), set()).add(name)
-            want.update({k: frozenset(names) for k, names in granted.items()})
+            events[version] = event
+            for org in network.members - previous:
+                joined[org] = version
+            previous = network.members
+            author = event.author_org
+            for org in self.sealer.matrix.recipients(
+                event.event_type, network, now, author=author
+            ).receivers:
+                decision = self.sealer.matrix.decide(
+                    org, event.event_type, network, now, author=author
+                )
+                still = org in members_now and joined.get(org, version) <= version
+                if not (still or org == author):
+                    decision_kept = _kept(decision, org, event)
+                    if decision_kept is None:
+                        continue
+                    decision = decision_kept
+                self._want(want, want_access, decisions, org, event, decision, now)
             case = event.mutate(case)
+
+        context = case_context(final, {}, conditions=records)
+        for org in sorted(members_now):
+            since = joined.get(org, 1)
+            past = [
+                PastEvent(v, e.event_type, e.author_org)
+                for v, e in events.items()
+                if v < since and e.author_org != org
+            ]
+            if not past:
+                continue
+            for version, decision in self.sealer.matrix.startdossier(
+                org, past, context, now
+            ).items():
+                assert isinstance(version, int)  # noqa: S101 - the keys given above
+                self._want(want, want_access, decisions, org, events[version], decision, now)
 
         new = [k for k, names in want.items() if have.get(k) != names]
         escrows = {}
@@ -135,7 +198,7 @@ class Grants:
         case_key = self.store.case_key(case_id) if new else b""
         added = []
         for org, version, key_id in new:
-            event, network = events[version]
+            event = events[version]
             recipient = self.sealer.keyring.recipient(org, now)
             assert recipient is not None and recipient.key_id == key_id  # noqa: S101 - as above
             grant = self.sealer.regrant(
@@ -145,9 +208,7 @@ class Grants:
                 case_key=case_key,
                 recipient=recipient,
             )
-            decision = self.sealer.matrix.decide(
-                org, event.event_type, network, now, author=event.author_org
-            )
+            decision = decisions[(org, version)]
             added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision))
         revoked = [
             (org, cid, version, key_id)
@@ -179,6 +240,34 @@ class Grants:
             history=history,
         )
         return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
+
+    def _want(
+        self,
+        want: dict[tuple[str, int, str], frozenset[str]],
+        want_access: dict[tuple[str, int], Case.Event],
+        decisions: dict[tuple[str, int], Decision],
+        org: str,
+        event: Case.Event,
+        decision: Decision,
+        now: datetime,
+    ) -> None:
+        """Add what `decision` gives `org` of `event`: its header, and a grant of the sealed
+        fields it may open under the organisation's current key."""
+        version = event.originator_version
+        want_access[(org, version)] = event
+        earlier = decisions.get((org, version))
+        decisions[(org, version)] = decision if earlier is None else _either(earlier, decision)
+        key = self.sealer.keyring.recipient(org, now)
+        if key is None:
+            return
+        names = set(want.get((org, version, key.key_id), frozenset()))
+        for name in event.content:
+            field, owner = field_of(name)
+            access = decision.fields.get(field)
+            if access is not None and (access.scope is Scope.all or owner in ("", org)):
+                names.add(name)
+        if names:
+            want[(org, version, key.key_id)] = frozenset(names)
 
     def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
         rules = sorted(
@@ -251,3 +340,30 @@ class Grants:
 
     def shred_record(self, case_id: UUID) -> ShredRecord | None:
         return self._tables.shred_record(str(case_id))
+
+
+def _kept(decision: Decision, org: str, event: Case.Event) -> Decision | None:
+    """What a partner that left keeps of one event: the fields and header that rules with
+    `on_leave: keep` gave it, and the header of its own leaving; None when nothing."""
+    fields = {
+        name: access for name, access in decision.fields.items() if access.kept_on_leaving
+    }
+    header = any(grant.on_leave is OnLeave.keep for grant in decision.rule_grants)
+    own_leaving = (
+        event.event_type == "netwerkwijziging" and event.control.get("organisatie") == org
+    )
+    if not (fields or header or own_leaving):
+        return None
+    return replace(decision, fields=MappingProxyType(fields))
+
+
+def _either(one: Decision, other: Decision) -> Decision:
+    """Two grounds for one event (the event's own time and a startdossier): the union."""
+    fields: dict[str, FieldAccess] = dict(one.fields)
+    for name, access in other.fields.items():
+        mine = fields.get(name)
+        if mine is None or (mine.scope is Scope.own and access.scope is Scope.all):
+            fields[name] = access
+    rules = tuple(dict.fromkeys((*one.receiving_rules, *other.receiving_rules)))
+    grants = tuple(dict.fromkeys((*one.rule_grants, *other.rule_grants)))
+    return replace(one, receiving_rules=rules, fields=MappingProxyType(fields), rule_grants=grants)

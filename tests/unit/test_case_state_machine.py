@@ -314,9 +314,7 @@ class CaseProcess(RuleBasedStateMachine):
         self.sequence += 1
         event_id = f"evt-{self.sequence}"
         header = EventHeader(event_id, author, "user", when, when, f"digest-{self.sequence}")
-        expected = predict(
-            self.model, event_type, author, when, {**control, "_event_id": event_id}
-        )
+        expected = predict(self.model, event_type, author, when, {**control, "_event_id": event_id})
         admitted = {control[name] for name in ADMITTING if control.get(name)}
         assert self.case.audience(control) == sorted(self.model.network | admitted)
         before = copy.deepcopy(state(self.case))

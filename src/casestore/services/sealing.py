@@ -48,7 +48,7 @@ from sharing.envelope import (
     wrap_case_key,
 )
 from sharing.errors import CaseKeyDestroyed
-from sharing.keys import MasterKey, Recipient
+from sharing.keys import MasterKey, Recipient, format_time
 from sharing.owned import field_of, reassemble
 from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
 from sharing.policy.context import Condition, ConflictVanPlichten, Toestemming
@@ -225,7 +225,11 @@ class Sealer:
                 "providing": sorted({g for grant in grants for g in grant.providing}),
                 "receiving": sorted({g for grant in grants for g in grant.receiving}),
                 "conditions": [
-                    {"kind": str(c.kind), "record": c.record}
+                    {
+                        "kind": str(c.kind),
+                        "record": c.record,
+                        "until": None if c.until is None else format_time(c.until),
+                    }
                     for c in (access.conditions if access else ())
                 ],
             }
@@ -301,7 +305,11 @@ def condition_records(
         events = record.get("events")
         if events and event_id not in events:
             continue
-        ends = [datetime.fromisoformat(v) for k in ("expires_at", "withdrawn_at") if (v := record.get(k))]
+        ends = [
+            datetime.fromisoformat(record[k])
+            for k in ("expires_at", "withdrawn_at")
+            if record.get(k)
+        ]
         until = min(ends, default=None)
         scope: dict[str, Any] = {
             "id": record_id,
@@ -309,9 +317,7 @@ def condition_records(
             "valid_until": until,
             "recipients": frozenset(record["recipients"]),
             # A record covers itself: who may receive under it may know that it exists.
-            "event_types": _maybe(
-                None if record.get("event_types") is None else [*record["event_types"], record["kind"]]
-            ),
+            "event_types": _maybe(_with(record.get("event_types"), record["kind"])),
             "rules": _maybe(record.get("rules")),
         }
         if record["kind"] == TOESTEMMING:
@@ -319,6 +325,10 @@ def condition_records(
         elif record["kind"] == CONFLICT_VAN_PLICHTEN:
             found.append(ConflictVanPlichten(author=record["author"], **scope))
     return tuple(found)
+
+
+def _with(values: Iterable[str] | None, kind: str) -> list[str] | None:
+    return None if values is None else [*values, kind]
 
 
 def _maybe(values: Iterable[str] | None) -> frozenset[str] | None:

@@ -152,4 +152,3 @@ def _iso(value: Any) -> str | None:
     if value is None:
         return None
     return value.isoformat() if isinstance(value, datetime) else str(value)
-

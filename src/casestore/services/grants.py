@@ -347,7 +347,11 @@ def _kept(decision: Decision, org: str, event: Case.Event) -> Decision | None:
     `on_leave: keep` gave it, and the header of its own leaving; None when nothing."""
     fields = {name: access for name, access in decision.fields.items() if access.kept_on_leaving}
     header = any(grant.on_leave is OnLeave.keep for grant in decision.rule_grants)
-    own_leaving = event.event_type == "netwerkwijziging" and event.control.get("organisatie") == org
+    own_leaving = (
+        event.event_type == "netwerkwijziging"
+        and event.control.get("organisatie") == org
+        and event.control.get("wijziging") == "uitgetreden"
+    )
     if not (fields or header or own_leaving):
         return None
     return replace(decision, fields=MappingProxyType(fields))

@@ -285,7 +285,9 @@ def case_context(
     was written, so the engine weighs them at the moment it grants. A record limited to
     named events covers only those (`event_id`)."""
     if case is None:
-        return CaseContext.of(control["netwerk"])
+        return CaseContext.of(
+            control["netwerk"], conditions=condition_records(conditions or {}, event_id)
+        )
     named = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
     records = conditions_of(case) if conditions is None else conditions
     return CaseContext.of(

@@ -137,6 +137,8 @@ def test_a_toestemming_opens_a_ggz_referral_to_the_regie_and_withdrawing_it_clos
     assert {c.reason for c in history if c.change == "revoked"} == {
         f"toestemming_ingetrokken {withdrawn.event_id}"
     }
+    for change in history:  # the timeline names the consent each grant came and went with
+        assert f"toestemming:{given.event_id}" in change.rules.split(",")
     with pytest.raises(errors.ConditionWithdrawn):
         store.append(
             case_id,

@@ -264,8 +264,16 @@ class Grants:
             want[(org, version, key.key_id)] = frozenset(names)
 
     def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
-        rules = sorted(
-            {rule for basis in json.loads(grant.basis).values() for rule in basis["rules"]}
+        bases = json.loads(grant.basis).values()
+        rules = sorted({rule for basis in bases for rule in basis["rules"]})
+        # The condition records the grant rested on, so the timeline says which consent
+        # or weighing a grant came and went with.
+        rules += sorted(
+            {
+                f"{c['kind']}:{c['record']}"
+                for basis in bases
+                for c in basis.get("conditions", ())
+            }
         )
         return GrantChangeRow(
             changed_at=now,

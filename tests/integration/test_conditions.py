@@ -42,6 +42,7 @@ from tests.factories import (
 
 YMERE = "ymere"
 IDENTITY = {"bsn", "naam", "geboortedatum"}
+SIGNAAL = {"categorie": "terugval", "ernst": 2, "gevraagde_actie": "Bellen."}
 
 
 def toestemming(*ontvangers: str, types: list[str] | None = None, **more: Any) -> dict[str, Any]:
@@ -224,7 +225,7 @@ def test_a_late_partner_opens_its_startdossier_and_after_leaving_nothing(
             "toelichting": "Besproken met betrokkene.",
         }
         plans.append(store.append(case_id, submit("planwijziging", plan, GEMEENTE)))
-    signal = store.append(case_id, submit("signalering", {"categorie": "terugval", "ernst": 2, "gevraagde_actie": "Bellen."}, ZVH))
+    signal = store.append(case_id, submit("signalering", SIGNAAL, ZVH))
     assert opened(services, YMERE, case_id) == {}
 
     joined = store.append(case_id, submit("netwerkwijziging", netwerk(YMERE), ZVH))
@@ -256,7 +257,7 @@ def test_a_late_partner_opens_its_startdossier_and_after_leaving_nothing(
     assert revoked[-1].change == "revoked"
     assert revoked[-1].reason == f"netwerkwijziging {left.event_id}"
     with pytest.raises(errors.AuthorNotInNetwork):
-        store.append(case_id, submit("signalering", {"categorie": "terugval", "ernst": 2, "gevraagde_actie": "x"}, YMERE))
+        store.append(case_id, submit("signalering", SIGNAAL, YMERE))
 
 
 def test_only_the_procesregie_writes_the_inclusiebesluit(services: Services) -> None:

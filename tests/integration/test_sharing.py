@@ -156,8 +156,8 @@ def test_the_police_never_open_diagnosis_or_medication(services: Services) -> No
         "opschaling",
         "afschaling",
     }
-    for event in through_door:
-        assert opened_as_partner(services, POLITIE, received[event.event_id]) == {}
+    for door_event in through_door:
+        assert opened_as_partner(services, POLITIE, received[door_event.event_id]) == {}
 
 
 def test_a_case_outside_the_network_is_indistinguishable_from_no_case(services: Services) -> None:

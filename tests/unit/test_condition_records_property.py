@@ -65,9 +65,7 @@ def records(draw: st.DrawFn) -> list[dict[str, Any]]:
             withdrawn = {
                 r["payload"]["toestemming"] for r in drawn if r["type"] == "toestemming_ingetrokken"
             }
-            given = [
-                r for r in drawn if r["type"] == "toestemming" and r["id"] not in withdrawn
-            ]
+            given = [r for r in drawn if r["type"] == "toestemming" and r["id"] not in withdrawn]
             if not given:
                 continue
             target = draw(st.sampled_from(given))

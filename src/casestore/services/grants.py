@@ -269,11 +269,7 @@ class Grants:
         # The condition records the grant rested on, so the timeline says which consent
         # or weighing a grant came and went with.
         rules += sorted(
-            {
-                f"{c['kind']}:{c['record']}"
-                for basis in bases
-                for c in basis.get("conditions", ())
-            }
+            {f"{c['kind']}:{c['record']}" for basis in bases for c in basis.get("conditions", ())}
         )
         return GrantChangeRow(
             changed_at=now,

@@ -145,15 +145,11 @@ class CaseStore(Application[UUID]):
         return lambda: self._save_listeners.remove(listener)
 
     def on_recorded(self, listener: Callable[[Recorded, str], None]) -> None:
-        """Call `listener(recorded, event_type)` after each new event is committed (not on
-        an idempotent replay): grants that depend on the case as a whole (a condition
-        recorded or withdrawn, a partner that joins or leaves) follow from there."""
+        """Call `listener(recorded, event_type)` after an append is committed, and again on
+        an idempotent replay of it: grants that depend on the case as a whole (a condition
+        recorded or withdrawn, a partner that joins or leaves) follow from there, and a
+        retry completes what a failure after the save left undone."""
         self._record_listeners.append(listener)
-
-    def _recorded_new(self, recorded: Recorded, event_type: str) -> Recorded:
-        for listener in list(self._record_listeners):
-            listener(recorded, event_type)
-        return recorded
 
     # `_notify` and `_take_snapshots` are the library's own hooks, called by `save` after
     # the events are recorded; checked against eventsourcing 9.5.6, and
@@ -258,13 +254,17 @@ class CaseStore(Application[UUID]):
         case and never received anything of it is told the case does not exist: refusing
         it otherwise would reveal that the person has a case."""
         try:
-            return self._append(case_id, submission, expected_version)
+            recorded = self._append(case_id, submission, expected_version)
         except (errors.AuthorNotInNetwork, errors.AuthorNotPermitted):
             if not self.records.tables.access_positions(
                 submission.author.organisation, str(case_id)
             ):
                 raise errors.CaseNotFound(str(case_id)) from None
             raise
+        # Also for a replay: a retry after a failure that followed the save completes it.
+        for listener in list(self._record_listeners):
+            listener(recorded, submission.event_type)
+        return recorded
 
     def _append(
         self, case_id: UUID, submission: Submission, expected_version: int | None
@@ -307,8 +307,7 @@ class CaseStore(Application[UUID]):
                     break
                 continue
             self._keep(case)
-            recorded = self._recorded(case_id, header.event_id, recordings)
-            return self._recorded_new(recorded, submission.event_type)
+            return self._recorded(case_id, header.event_id, recordings)
         raise errors.CaseBusy(str(case_id), retries.waited)
 
     def _record_on(

@@ -28,7 +28,7 @@ from casestore.settings import Settings
 from sharing.client import load_decryption_key, load_key_directory, open_event
 from sharing.directory import KeyDirectory
 from sharing.keys import DecryptionKey
-from sharing.policy import CaseContext, Scope
+from sharing.policy import CaseContext, PastEvent, Scope
 from tests.e2e.api import Api
 from tests.e2e.server import serve_in_thread
 from tests.factories import Clock, aanmelding, fresh_bsn
@@ -283,6 +283,37 @@ def expected_fields(
     return granted
 
 
+def startdossier_fields(
+    services: Services, org: str, posted: list[Posted], clock: Clock
+) -> dict[str, dict[str, Any]]:
+    """What `org`, having joined after the aanmelding, opens of the events before it joined:
+    its startdossier, by the rules with `on_join`, as the case stands at the end."""
+    joined = next((i for i, p in enumerate(posted) if org in p.case.members), None)
+    if not joined:
+        return {}
+    last = posted[-1].case
+    past = [PastEvent(p.event_id, p.event_type, p.author) for p in posted[:joined]]
+    past = [e for e in past if e.author != org]
+    matrix = services.store.sealer.matrix
+    chosen = matrix.startdossier(org, past, last, clock())
+    by_id = {p.event_id: p for p in posted}
+    found = {}
+    for event_id, decision in chosen.items():
+        event = by_id[str(event_id)]
+        values = parse_payload(event.event_type, event.payload, today=clock().date())
+        content = values.content_values()
+        granted: dict[str, Any] = {}
+        for name, access in decision.fields.items():
+            value = content[name]
+            if access.scope is Scope.own:
+                value = [entry for entry in value if entry["organisatie"] == org]
+                if not value:
+                    continue
+            granted[name] = value
+        found[str(event_id)] = granted
+    return found
+
+
 def run_scenario(region: Region) -> tuple[UUID, list[Posted]]:
     """Post the whole case, checking each answer; returns what was posted."""
     payload = aanmelding(fresh_bsn())
@@ -334,6 +365,8 @@ def test_each_organisation_opens_exactly_what_the_policy_grants_it(
     for org in sorted(services.store.sealer.matrix.organisations):
         partner = region[org]
         expected = {p.event_id: expected_fields(services, org, p, clock) for p in posted}
+        for event_id, fields in startdossier_fields(services, org, posted, clock).items():
+            expected[event_id] = {**(expected[event_id] or {}), **fields}
         received_ids = [eid for eid, fields in expected.items() if fields is not None]
         response = partner.events(case_id)
         feed = partner.feed()

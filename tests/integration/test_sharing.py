@@ -17,6 +17,7 @@ from casestore.adapters.persistence.policy_table import JobRow
 from casestore.bootstrap import Services, build
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.errors import CaseNotFound, CaseStillOpen
+from casestore.domain.events.conditions import conditions_of
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Submission
 from casestore.services.disclosure import Disclosure
@@ -26,6 +27,7 @@ from sharing.client import open_event, open_fields
 from sharing.envelope import Escrow, EventContext, SealedField, open_field_from_escrow
 from sharing.errors import CaseKeyDestroyed, DecryptionFailed
 from sharing.keys import OrgPrivateKeys
+from sharing.policy import PastEvent
 from tests.factories import (
     Clock,
     activate_policy,
@@ -72,17 +74,38 @@ def demo_truth(services: Services) -> dict[tuple[UUID, int], dict[str, Any]]:
 
 
 def expected_fields(store: CaseStore, org: str, case_id: UUID) -> dict[int, set[str]]:
-    """Per version, the content fields the policy lets `org` read (None: not received)."""
+    """Per version, the content fields the policy lets `org` read (None: not received):
+    each event as the case stood then, under the case's condition records as they stand
+    now, and for a member that joined later its startdossier. (The demo has no leavers.)"""
     expected: dict[int, set[str]] = {}
+    history = store.history(case_id)
+    final: Any = None
+    for event in history:
+        final = event.mutate(final)
+    records = conditions_of(final)
     case: Any = None
     now = store.clock()
-    for event in store.history(case_id):
+    joined = None
+    for event in history:
+        context = case_context(case, event.control, event_id=event.event_id, conditions=records)
+        if joined is None and org in context.members:
+            joined = event.originator_version
         decision = store.sealer.matrix.decide(
-            org, event.event_type, case_context(case, event.control), now, author=event.author_org
+            org, event.event_type, context, now, author=event.author_org
         )
         if decision.receives:
             expected[event.originator_version] = set(decision.fields)
         case = event.mutate(case)
+    if joined is not None and org in final.network:
+        past = [
+            PastEvent(e.originator_version, e.event_type, e.author_org)
+            for e in history
+            if e.originator_version < joined and e.author_org != org
+        ]
+        context = case_context(final, {}, conditions=records)
+        for version, decision in store.sealer.matrix.startdossier(org, past, context, now).items():
+            assert isinstance(version, int)
+            expected[version] = expected.get(version, set()) | set(decision.fields)
     return expected
 
 
@@ -132,8 +155,17 @@ def test_the_police_never_open_diagnosis_or_medication(services: Services) -> No
         assert set(opened) == {"categorie", "ernst", "gevraagde_actie"}
     provider = [e for e in services.store.history(case_id) if e.author_org == demo.FORENSISCH]
     assert any(e.event_type == "signalering" and "diagnose" in e.content for e in provider)
-    received = {e.event_id for e in disclosure.read_case(POLITIE, case_id)}
-    assert not received & {e.event_id for e in provider}
+    received = {e.event_id: e for e in disclosure.read_case(POLITIE, case_id)}
+    # The provider's own events reach the police only through its conflict van plichten,
+    # which covers the level of care (the header of an op- or afschaling), nothing more.
+    through_door = [e for e in provider if e.event_id in received]
+    assert {e.event_type for e in through_door} == {
+        "conflict_van_plichten",
+        "opschaling",
+        "afschaling",
+    }
+    for door_event in through_door:
+        assert opened_as_partner(services, POLITIE, received[door_event.event_id]) == {}
 
 
 def test_a_case_outside_the_network_is_indistinguishable_from_no_case(services: Services) -> None:

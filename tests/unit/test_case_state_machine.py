@@ -50,6 +50,9 @@ APPENDABLE = (  # harmless types at the ends, which hypothesis draws most
     "afschaling",
     "monitoringsmoment",
     "casusoverleg",
+    "toestemming",
+    "conflict_van_plichten",
+    "toestemming_ingetrokken",
 )
 
 # Half of the commands take the process a step further, so that runs get past inclusion.
@@ -79,6 +82,8 @@ class Model:
     plan_version: int = 0
     network: frozenset[str] = frozenset({REFERRER, CUSTODIAN})
     regie: dict[str, str] = field(default_factory=dict)
+    toestemmingen: frozenset[str] = frozenset()
+    withdrawn: frozenset[str] = frozenset()
     closed_at: datetime | None = None
     version: int = 1
 
@@ -129,8 +134,17 @@ def predict(
         if org in model.regie.values():
             return errors.RegisseurMustStay
         return replace(after, network=model.network - {org})
-    if event_type in ("signalering", "casusoverleg"):
+    if event_type in ("signalering", "casusoverleg", "conflict_van_plichten"):
         return after
+    if event_type == "toestemming":
+        return replace(after, toestemmingen=model.toestemmingen | {control["_event_id"]})
+    if event_type == "toestemming_ingetrokken":
+        target = control["toestemming"]
+        if target not in model.toestemmingen:
+            return errors.ConditionNotFound
+        if target in model.withdrawn:
+            return errors.ConditionWithdrawn
+        return replace(after, withdrawn=model.withdrawn | {target})
     if not included:
         return errors.InclusionRequired
     if event_type == "planwijziging":
@@ -210,6 +224,23 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "uitstroom": st.fixed_dictionaries(
         {"reden": st.sampled_from(["doelen_bereikt", "overleden", "overig"])}
     ),
+    "toestemming": st.fixed_dictionaries(
+        {
+            "ontvangers": st.just(["zvh-zuid", "gemeente-zuid"]),
+            "gegeven_door": st.just("betrokkene"),
+            "gegeven_op": st.just("2026-03-01"),
+            "motivering": text,
+        }
+    ),
+    "conflict_van_plichten": st.fixed_dictionaries(
+        {"ontvangers": st.just(["politie-zuid"]), "afweging": text}
+    ),
+    "toestemming_ingetrokken": st.fixed_dictionaries(
+        {
+            "toestemming": st.sampled_from(["evt-1", "evt-2", "evt-3", "evt-4"]),
+            "ingetrokken_op": st.just("2026-03-02"),
+        }
+    ),
 }
 # Uitstroom ends what a run can still test, so it is drawn less often than the rest.
 _any_type = st.tuples(st.sampled_from(APPENDABLE), SOMETIMES).map(
@@ -283,7 +314,7 @@ class CaseProcess(RuleBasedStateMachine):
         self.sequence += 1
         event_id = f"evt-{self.sequence}"
         header = EventHeader(event_id, author, "user", when, when, f"digest-{self.sequence}")
-        expected = predict(self.model, event_type, author, when, control)
+        expected = predict(self.model, event_type, author, when, {**control, "_event_id": event_id})
         admitted = {control[name] for name in ADMITTING if control.get(name)}
         assert self.case.audience(control) == sorted(self.model.network | admitted)
         before = copy.deepcopy(state(self.case))

@@ -55,6 +55,25 @@ REALISTIC: dict[str, dict[str, Any]] = {
         "rol_in_casus": "woningcorporatie",
         "reden": "Dreigende huisuitzetting.",
     },
+    "toestemming": {
+        "ontvangers": ["zvh-zuid", "gemeente-zuid"],
+        "gebeurtenistypen": ["aanmelding"],
+        "gegeven_door": "betrokkene",
+        "gegeven_op": "2026-02-20",
+        "geldig_tot": "2026-08-20T00:00:00+02:00",
+        "motivering": "Betrokkene wil dat het zorg- en veiligheidshuis de aanmelding ziet.",
+    },
+    "toestemming_ingetrokken": {
+        "toestemming": "evt-toestemming",
+        "ingetrokken_op": "2026-02-21",
+        "toelichting": "Betrokkene trekt de toestemming in na het gesprek.",
+    },
+    "conflict_van_plichten": {
+        "ontvangers": ["politie-zuid"],
+        "gebeurtenistypen": ["opschaling"],
+        "geldig_tot": "2026-04-01T00:00:00+02:00",
+        "afweging": "Ernstig gevaar voor de buren; alleen zo af te wenden.",
+    },
     "planwijziging": {
         "planversie": 1,
         "doelen": [
@@ -110,6 +129,22 @@ EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
         "startniveau",
     ),
     "netwerkwijziging": ("organisatie", "wijziging"),
+    "toestemming": (
+        "ontvangers",
+        "gebeurtenistypen",
+        "regels",
+        "gegeven_door",
+        "gegeven_op",
+        "geldig_tot",
+    ),
+    "toestemming_ingetrokken": ("toestemming", "ingetrokken_op"),
+    "conflict_van_plichten": (
+        "ontvangers",
+        "gebeurtenistypen",
+        "regels",
+        "gebeurtenissen",
+        "geldig_tot",
+    ),
     "planwijziging": ("planversie",),
     "signalering": (),
     "opschaling": ("niveau",),
@@ -154,9 +189,9 @@ def required_fields() -> list[tuple[str, str]]:
 # ---- the catalogue as a whole -------------------------------------------------------
 
 
-def test_the_catalogue_holds_the_eleven_event_types_of_the_process() -> None:
+def test_the_catalogue_holds_the_fourteen_event_types_of_the_process() -> None:
     assert set(EVENT_TYPES) == set(REALISTIC)
-    assert len(EVENT_TYPES) == 11
+    assert len(EVENT_TYPES) == 14
 
 
 @pytest.mark.parametrize("event_type", sorted(REALISTIC))

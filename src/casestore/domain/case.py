@@ -112,6 +112,7 @@ class Case(Aggregate):
         level: int | None
         plan_version: int
         regie: dict[str, str]
+        conditions: dict[str, dict[str, Any]]
         opened_occurred_at: datetime
         closed_at: datetime | None
 

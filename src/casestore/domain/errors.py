@@ -139,6 +139,16 @@ class RegisseurMustStay(ProcessViolation):
         )
 
 
+class ConditionNotFound(ProcessViolation):
+    def __init__(self, kind: str, record: str) -> None:
+        super().__init__(f"the case has no {kind} {record}")
+
+
+class ConditionWithdrawn(ProcessViolation):
+    def __init__(self, record: str) -> None:
+        super().__init__(f"toestemming {record} was withdrawn already")
+
+
 class OccurredBeforeOpening(ProcessViolation):
     def __init__(self) -> None:
         super().__init__("occurred_at lies before the aanmelding that opened the case")
@@ -155,6 +165,17 @@ class AuthorNotPermitted(CaseStoreError):
         self.organisation = organisation
         self.event_type = event_type
         super().__init__(f"the policy does not let {organisation} write a {event_type}")
+
+
+class RegieRequired(AuthorNotPermitted):
+    """Some decisions belong to the regie of the case alone, whatever roles the policy
+    lets write them."""
+
+    def __init__(self, organisation: str, event_type: str, regie: str) -> None:
+        super().__init__(organisation, event_type)
+        self.args = (
+            f"only {regie}, which holds the procesregie of the case, writes a {event_type}",
+        )
 
 
 class PersonHasOpenCase(CaseStoreError):

@@ -114,7 +114,29 @@ def _join(org: str, rol: str) -> dict[str, Any]:
     return {"organisatie": org, "wijziging": "toegetreden", "rol_in_casus": rol}
 
 
+def _toestemming(*ontvangers: str, types: list[str]) -> dict[str, Any]:
+    return {
+        "ontvangers": list(ontvangers),
+        "gebeurtenistypen": types,
+        "gegeven_door": "betrokkene",
+        "gegeven_op": "2025-03-04",
+        "motivering": "Betrokkene wil dat het zorg- en veiligheidshuis en de casusregisseur "
+        "de aanmelding kennen, om de levensloopaanpak te kunnen beginnen.",
+    }
+
+
+def _conflict(*ontvangers: str) -> dict[str, Any]:
+    return {
+        "ontvangers": list(ontvangers),
+        "gebeurtenistypen": ["opschaling", "afschaling"],
+        "afweging": "Bij decompensatie dreigt geweld tegen de buren; politie en regie moeten "
+        "het zorgniveau kennen om dat af te wenden. Toestemming is gevraagd en geweigerd.",
+    }
+
+
 FULL_TRAJECTORY = [
+    # The GGZ referrer opens its referral to the regie with the betrokkene's consent.
+    Step("toestemming", GGZ, 1, _toestemming(ZVH, GEMEENTE, types=["aanmelding"])),
     Step("triagebesluit", ZVH, 3, _triage()),
     Step("inclusiebesluit", ZVH, 10, _inclusie(FORENSISCH, 2)),
     Step("netwerkwijziging", ZVH, 11, _join(POLITIE, "wijkagent")),
@@ -122,6 +144,7 @@ FULL_TRAJECTORY = [
     Step("planwijziging", GEMEENTE, 20, _plan(1)),
     Step("signalering", FORENSISCH, 45, _signalering(3)),
     Step("signalering", ZVH, 45, _doorgegeven_signaal()),
+    Step("conflict_van_plichten", FORENSISCH, 46, _conflict(ZVH, GEMEENTE, POLITIE)),
     Step("opschaling", FORENSISCH, 46, {"niveau": 3, "reden": "Decompensatie; opname."}),
     Step(
         "casusoverleg",
@@ -149,7 +172,17 @@ FULL_TRAJECTORY = [
     ),
 ]
 
-ONGOING = FULL_TRAJECTORY[:7]
+LATEST_TOESTEMMING = "<latest toestemming>"
+# The betrokkene withdraws the consent later: what rested on it is revoked.
+ONGOING = [
+    *FULL_TRAJECTORY[:8],
+    Step(
+        "toestemming_ingetrokken",
+        GGZ,
+        50,
+        {"toestemming": LATEST_TOESTEMMING, "ingetrokken_op": "2025-04-22"},
+    ),
+]
 CLOSED_AT_TRIAGE = [Step("triagebesluit", ZVH, 2, _triage("andere_aanpak"))]
 NOT_INCLUDED = [
     Step("triagebesluit", ZVH, 2, _triage()),
@@ -229,15 +262,22 @@ def load(
         )
         opened = store.open_case(signed(opening, None))
         yield opened
+        latest: dict[str, str] = {}
         for number, step in enumerate(steps):
+            payload = {
+                k: latest.get("toestemming", v) if v == LATEST_TOESTEMMING else v
+                for k, v in step.payload.items()
+            }
             submission = Submission(
                 step.event_type,
-                step.payload,
+                payload,
                 Author(step.author, "demo"),
                 occurred_at=start + timedelta(days=step.days_after_start),
                 idempotency_key=f"demo-{index}-{number}-{label}",
             )
-            yield store.append(opened.case_id, signed(submission, opened.case_id))
+            recorded = store.append(opened.case_id, signed(submission, opened.case_id))
+            latest[step.event_type] = recorded.event_id
+            yield recorded
 
 
 def case_ids(recordings: list[Recorded]) -> list[UUID]:

@@ -159,7 +159,9 @@ class Basis:
         return cls(
             rules=tuple(sorted({r for b in parsed.values() for r in b.get("rules", ())})),
             grounds=tuple(sorted({g for b in parsed.values() for g in b.get("grounds", ())})),
-            conditions=tuple(sorted({c for b in parsed.values() for c in b.get("conditions", ())})),
+            conditions=tuple(
+                sorted({_condition(c) for b in parsed.values() for c in b.get("conditions", ())})
+            ),
         )
 
     def __or__(self, other: Basis) -> Basis:
@@ -168,6 +170,14 @@ class Basis:
             tuple(sorted({*self.grounds, *other.grounds})),
             tuple(sorted({*self.conditions, *other.conditions})),
         )
+
+
+def _condition(stored: str | dict[str, Any]) -> str:
+    """A condition a grant rested on as the trail names it: `kind:record` (the grant
+    history's form), its expiry left to the record itself."""
+    if isinstance(stored, str):
+        return stored
+    return f"{stored['kind']}:{stored['record']}"
 
 
 # ---- verification -----------------------------------------------------------------------------

@@ -137,13 +137,21 @@ class CaseStore(Application[UUID]):
         self.write_patience = write_patience  # seconds a write retries lost races
         self._recent: Lru[UUID, Case] = Lru(RECENT_CASES)
         self._save_listeners: list[Callable[[], None]] = []
-        self.audit: AuditTrail | None = None  # set by bootstrap: the trail writes chain in
+        self._record_listeners: list[Callable[[Recorded, str], None]] = []
+        self.audit: AuditTrail | None = None  # set by bootstrap; saves chain its entries
 
     def on_saved(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after every committed save through this store (e.g. to wake
         live readers in this process at once); returns the function that removes it."""
         self._save_listeners.append(listener)
         return lambda: self._save_listeners.remove(listener)
+
+    def on_recorded(self, listener: Callable[[Recorded, str], None]) -> None:
+        """Call `listener(recorded, event_type)` after an append is committed, and again on
+        an idempotent replay of it: grants that depend on the case as a whole (a condition
+        recorded or withdrawn, a partner that joins or leaves) follow from there, and a
+        retry completes what a failure after the save left undone."""
+        self._record_listeners.append(listener)
 
     # `_notify` and `_take_snapshots` are the library's own hooks, called by `save` after
     # the events are recorded; checked against eventsourcing 9.5.6, and
@@ -255,13 +263,17 @@ class CaseStore(Application[UUID]):
         case and never received anything of it is told the case does not exist: refusing
         it otherwise would reveal that the person has a case."""
         try:
-            return self._append(case_id, submission, expected_version)
+            recorded = self._append(case_id, submission, expected_version)
         except (errors.AuthorNotInNetwork, errors.AuthorNotPermitted):
             if not self.records.tables.access_positions(
                 submission.author.organisation, str(case_id)
             ):
                 raise errors.CaseNotFound(str(case_id)) from None
             raise
+        # Also for a replay: a retry after a failure that followed the save completes it.
+        for listener in list(self._record_listeners):
+            listener(recorded, submission.event_type)
+        return recorded
 
     def _append(
         self, case_id: UUID, submission: Submission, expected_version: int | None
@@ -324,9 +336,13 @@ class CaseStore(Application[UUID]):
         person index is saved with it when the case ends or its network changes."""
         was_open, was_network = case.is_open, list(case.network)
         control = payload.control_values()
-        context = case_context(case, control)
+        context = case_context(case, control, event_id=header.event_id)
         # Authorship by a case role (the levensloopaanbieder scales) is known only now.
         self._check_author(header.author_org, payload.event_type, context)
+        if payload.by_regie:
+            regie = case.regie.get("procesregisseur") or self.custodian
+            if header.author_org != regie:
+                raise errors.RegieRequired(header.author_org, payload.event_type, regie)
         sealed, stored = self._seal(
             case.id,
             case.version + 1,

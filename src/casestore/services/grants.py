@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
 import structlog
 from eventsourcing.persistence import IntegrityError
 
+from casestore.adapters.keyring import Keyring
 from casestore.adapters.persistence.grant_history import (
     GRANTED,
     REVOKED,
@@ -33,12 +35,16 @@ from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
 from casestore.domain import errors
 from casestore.domain.case import Case
+from casestore.domain.events.conditions import conditions_of
 from casestore.services.audit import CASE_SHREDDED, GRANT_CREATED, GRANT_REVOKED, Basis
-from casestore.services.case_store import CaseStore
+from casestore.services.case_store import CaseStore, Recorded
 from casestore.services.sealing import Sealer, case_context, context_of
 from sharing.envelope import Escrow
 from sharing.keys import Recipient
-from sharing.policy import AccessMatrix, CaseContext
+from sharing.owned import field_of
+from sharing.policy import AccessMatrix, CaseContext, Decision, PastEvent, Scope
+from sharing.policy.decisions import FieldAccess
+from sharing.policy.model import OnLeave
 
 log = structlog.get_logger("casestore.grants")
 
@@ -92,6 +98,8 @@ class Plan:
     want: dict[tuple[str, int, str], frozenset[str]]
     events: dict[int, tuple[Case.Event, CaseContext]]
     want_access: dict[tuple[str, int], Case.Event]
+    decisions: dict[tuple[str, int], Decision]  # what each wanted header and grant rests on
+    recipients: dict[str, dict[str, Recipient]]  # org -> key id -> every generation held
 
     def fields(self, wanted: bool) -> dict[tuple[str, int], frozenset[str]]:
         """(org, version) -> fields, over every key of the organisation."""
@@ -101,7 +109,57 @@ class Plan:
         return found
 
 
+class _Wanted:
+    """What the policy gives each organisation of a case's events, collected event by
+    event: the header, the decision it rests on, and a grant of the sealed fields it may
+    open under every key generation the organisation holds now (during a rotation's
+    overlap the old one too, so its grants stay until the organisation confirms the new)."""
+
+    def __init__(self, now: datetime, keyring: Keyring) -> None:
+        self.now = now
+        self.keyring = keyring
+        self.fields: dict[tuple[str, int, str], frozenset[str]] = {}
+        self.access: dict[tuple[str, int], Case.Event] = {}
+        self.decisions: dict[tuple[str, int], Decision] = {}
+        self.recipients: dict[str, dict[str, Recipient]] = {}
+
+    def add(self, org: str, event: Case.Event, decision: Decision) -> None:
+        version = event.originator_version
+        self.access[(org, version)] = event
+        earlier = self.decisions.get((org, version))
+        self.decisions[(org, version)] = decision if earlier is None else _either(earlier, decision)
+        names = {
+            name
+            for name in event.content
+            if (access := decision.fields.get(field_of(name)[0])) is not None
+            and (access.scope is Scope.all or field_of(name)[1] in ("", org))
+        }
+        if not names:
+            return
+        for key in self._keys_of(org):
+            have = self.fields.get((org, version, key.key_id), frozenset())
+            self.fields[(org, version, key.key_id)] = have | names
+
+    def _keys_of(self, org: str) -> list[Recipient]:
+        found = self.recipients.get(org)
+        if found is None:
+            found = self.recipients[org] = {
+                k.key_id: k for k in self.keyring.recipients(org, self.now)
+            }
+        return list(found.values())
+
+
 BY_HAND = "grants reconcile"
+RECONCILING_EVENT_TYPES = frozenset(
+    {
+        "toestemming",
+        "toestemming_ingetrokken",
+        "conflict_van_plichten",
+        "netwerkwijziging",
+        "inclusiebesluit",
+    }
+)
+"""Events after which the grants of the case's earlier events may differ."""
 RECONCILE_ATTEMPTS = 3  # a write to the case between the reads of a reconciliation
 
 
@@ -113,6 +171,13 @@ class Grants:
         self.sealer = sealer
         self._tables = store.records.tables
         self._history = history
+        store.on_recorded(self._follow)
+
+    def _follow(self, recorded: Recorded, event_type: str) -> None:
+        """A condition recorded or withdrawn, or a partner joining or leaving, changes what
+        the case's earlier events grant: reconcile the case at once."""
+        if event_type in RECONCILING_EVENT_TYPES:
+            self.reconcile_case(recorded.case_id, f"{event_type} {recorded.event_id}")
 
     def history(self, case_id: UUID) -> list[GrantChange]:
         """Every grant of the case changed after the fact, oldest first."""
@@ -121,7 +186,14 @@ class Grants:
     def plan(self, case_id: UUID, matrix: AccessMatrix | None = None) -> Plan:
         """What one case's grants and access are, and what `matrix` (by default the policy
         in force) wants them to be now: the one computation behind both a reconciliation
-        and the impact a proposal would have on stored history."""
+        and the impact a proposal would have on stored history.
+
+        Each event is judged with the network and regie of its own time and the case's
+        condition records as they stand now (a withdrawn toestemming grants nothing more).
+        A member that joined later also holds its startdossier: what the rules in force
+        with `on_join` give it of the events before it joined. A partner that left keeps
+        only what rules with `on_leave: keep` gave it, its own events, and the header of its
+        own leaving (so that it is told by name that it left)."""
         matrix = matrix or self.sealer.matrix
         now = self.store.clock()
         cid = str(case_id)
@@ -129,43 +201,66 @@ class Grants:
         rows = {(g.org_id, g.version, g.key_id): g for g in tables.grants_of_case(cid)}
         have = {key: frozenset(g.fields) for key, g in rows.items()}
         have_access = {(a.org_id, a.version) for a in tables.access_of_case(cid)}
-        want: dict[tuple[str, int, str], frozenset[str]] = {}
+        stored = self.store.history(case_id)
+        final: Any = None
+        for event in stored:
+            final = event.mutate(final)
+        records = conditions_of(final)
+        members_now = frozenset(final.network)
+        wanted = _Wanted(now, self.sealer.keyring)
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
-        want_access: dict[tuple[str, int], Case.Event] = {}
+        joined: dict[str, int] = {}  # a current member: the version its membership runs from
         case: Any = None
-        # Every generation an organisation holds now: during a rotation's overlap the old
-        # one too, so its grants stay until the organisation confirms the new one.
-        recipients_of: dict[str, dict[str, Recipient]] = {}
-
-        def keys_of(org: str) -> list[Recipient]:
-            found = recipients_of.get(org)
-            if found is None:
-                found = recipients_of[org] = {
-                    k.key_id: k for k in self.sealer.keyring.recipients(org, now)
-                }
-            return list(found.values())
-
-        for event in self.store.history(case_id):
+        previous: frozenset[str] = frozenset()
+        for event in stored:
             version = event.originator_version
-            network = case_context(case, event.control)
+            network = case_context(case, event.control, event_id=event.event_id, conditions=records)
             events[version] = (event, network)
-            recipients = matrix.recipients(event.event_type, network, now, author=event.author_org)
-            for org in recipients.receivers:
-                want_access[(org, version)] = event
-            granted: dict[tuple[str, int, str], set[str]] = {}
-            for name in event.content:
-                for org in self.sealer.readers(name, recipients.fields):
-                    for key in keys_of(org):
-                        granted.setdefault((org, version, key.key_id), set()).add(name)
-            want.update({k: frozenset(names) for k, names in granted.items()})
+            for org in network.members - previous:
+                joined[org] = version
+            previous = network.members
+            author = event.author_org
+            for org in matrix.recipients(event.event_type, network, now, author=author).receivers:
+                decision = matrix.decide(org, event.event_type, network, now, author=author)
+                still = org in members_now and joined.get(org, version) <= version
+                if not (still or org == author):
+                    decision_kept = _kept(decision, org, event)
+                    if decision_kept is None:
+                        continue
+                    decision = decision_kept
+                wanted.add(org, event, decision)
             case = event.mutate(case)
-        return Plan(cid, now, rows, have, have_access, want, events, want_access)
+
+        context = case_context(final, {}, conditions=records)
+        for org in sorted(members_now):
+            since = joined.get(org, 1)
+            past = [
+                PastEvent(v, e.event_type, e.author_org)
+                for v, (e, _) in events.items()
+                if v < since and e.author_org != org
+            ]
+            if not past:
+                continue
+            for key, decision in matrix.startdossier(org, past, context, now).items():
+                wanted.add(org, events[int(str(key))][0], decision)
+        return Plan(
+            cid,
+            now,
+            rows,
+            have,
+            have_access,
+            wanted.fields,
+            events,
+            wanted.access,
+            wanted.decisions,
+            wanted.recipients,
+        )
 
     def reconcile(self, case_id: UUID, reason: str = BY_HAND) -> GrantChanges:
-        """Bring one case's grants and access in line with the current policy and keys:
-        re-seal from escrow what is newly granted, delete what no longer is. A grant whose
-        fields change is replaced by one for the fields now granted. Each change goes into
-        the grant history with `reason`."""
+        """Bring one case's grants and access in line with the current policy, keys, network
+        and conditions (see `plan`): re-seal from escrow what is newly granted, delete what
+        no longer is. A grant whose fields change is replaced by one for the fields now
+        granted. Each change goes into the grant history with `reason`."""
         plan = self.plan(case_id)
         now, cid, tables = plan.now, plan.case_id, self._tables
         rows, have, have_access = plan.rows, plan.have, plan.have_access
@@ -179,12 +274,9 @@ class Grants:
             }
         case_key = self.store.case_key(case_id) if new else b""
         added = []
-        generations: dict[str, dict[str, Recipient]] = {}
         for org, version, key_id in new:
-            event, network = events[version]
-            if org not in generations:  # the plan wanted every generation the org holds now
-                generations[org] = {k.key_id: k for k in self.sealer.keyring.recipients(org, now)}
-            recipient = generations[org][key_id]
+            event, _ = events[version]
+            recipient = plan.recipients[org][key_id]
             grant = self.sealer.regrant(
                 context=context_of(self.sealer.region, event),
                 fields=sorted(want[(org, version, key_id)]),
@@ -192,9 +284,7 @@ class Grants:
                 case_key=case_key,
                 recipient=recipient,
             )
-            decision = self.sealer.matrix.decide(
-                org, event.event_type, network, now, author=event.author_org
-            )
+            decision = plan.decisions[(org, version)]
             added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision))
         revoked = [
             (org, cid, version, key_id)
@@ -285,8 +375,12 @@ class Grants:
         return notices
 
     def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
-        rules = sorted(
-            {rule for basis in json.loads(grant.basis).values() for rule in basis["rules"]}
+        bases = json.loads(grant.basis).values()
+        rules = sorted({rule for basis in bases for rule in basis["rules"]})
+        # The condition records the grant rested on, so the timeline says which consent
+        # or weighing a grant came and went with.
+        rules += sorted(
+            {f"{c['kind']}:{c['record']}" for basis in bases for c in basis.get("conditions", ())}
         )
         return GrantChangeRow(
             changed_at=now,
@@ -317,7 +411,10 @@ class Grants:
         return total
 
     def reconcile_case(self, case_id: UUID, reason: str) -> GrantChanges:
-        """Reconcile one case while it may be written and the policy may change."""
+        """Reconcile one case unless it was shredded, while it may be written and the policy
+        may change."""
+        if self._tables.shred_record(str(case_id)) is not None:
+            return GrantChanges(0, 0, 0, 0)
         # An event appended between the reads of a reconciliation brings grants of its own,
         # which the reconciliation then means to add as well: the insert fails, nothing is
         # changed, and a fresh read settles it. A version activated meanwhile makes the
@@ -371,3 +468,30 @@ class Grants:
 
     def shred_record(self, case_id: UUID) -> ShredRecord | None:
         return self._tables.shred_record(str(case_id))
+
+
+def _kept(decision: Decision, org: str, event: Case.Event) -> Decision | None:
+    """What a partner that left keeps of one event: the fields and header that rules with
+    `on_leave: keep` gave it, and the header of its own leaving; None when nothing."""
+    fields = {name: access for name, access in decision.fields.items() if access.kept_on_leaving}
+    header = any(grant.on_leave is OnLeave.keep for grant in decision.rule_grants)
+    own_leaving = (
+        event.event_type == "netwerkwijziging"
+        and event.control.get("organisatie") == org
+        and event.control.get("wijziging") == "uitgetreden"
+    )
+    if not (fields or header or own_leaving):
+        return None
+    return replace(decision, fields=MappingProxyType(fields))
+
+
+def _either(one: Decision, other: Decision) -> Decision:
+    """Two grounds for one event (the event's own time and a startdossier): the union."""
+    fields: dict[str, FieldAccess] = dict(one.fields)
+    for name, access in other.fields.items():
+        mine = fields.get(name)
+        if mine is None or (mine.scope is Scope.own and access.scope is Scope.all):
+            fields[name] = access
+    rules = tuple(dict.fromkeys((*one.receiving_rules, *other.receiving_rules)))
+    grants = tuple(dict.fromkeys((*one.rule_grants, *other.rule_grants)))
+    return replace(one, receiving_rules=rules, fields=MappingProxyType(fields), rule_grants=grants)

@@ -10,11 +10,12 @@ finished (or, on the very first pass, at any time before), recording each change
 grant history with the boundary as its reason. A worker that was stopped across a
 boundary acts on it at its next pass. Key generations have boundaries too: one coming
 into use (`casestore keys rotate`) and one retired (its organisation confirmed the next,
-possibly through the API) each make the next pass reconcile. Each pass also signs a
-checkpoint of the audit trail's head when entries were chained since the last
-(casestore.services.audit), so every minute of activity ends under the custodian's
-signature. Retention (shredding cases whose period has ended) is the next task for the
-same job.
+possibly through the API) each make the next pass reconcile. The same pass revokes what
+rested on a toestemming or a conflict van plichten whose expiry has passed (each such grant
+records when its condition ends). Each pass also signs a checkpoint of the audit trail's
+head when entries were chained since the last (casestore.services.audit), so every minute
+of activity ends under the custodian's signature. Retention (shredding cases whose period
+has ended) is the next task for the same job.
 
 Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
 keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
@@ -30,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from secrets import token_hex
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -39,7 +41,7 @@ from casestore.services.audit import AuditTrail
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
 from casestore.services.policy_versions import AlreadyDecided, PolicyBook
-from sharing.keys import OrgPublicKeys
+from sharing.keys import OrgPublicKeys, parse_time
 from sharing.policy.model import Rule
 
 log = structlog.get_logger("casestore.services.housekeeping")
@@ -47,6 +49,7 @@ log = structlog.get_logger("casestore.services.housekeeping")
 JOB = "housekeeping"
 LEASE = timedelta(minutes=10)  # outlasts a reconciliation of every case
 INTERVAL_SECONDS = 60.0
+CONDITION_ENDED = "a toestemming or conflict van plichten ended (expired or withdrawn)"
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,10 @@ class Housekeeping:
             return None
         try:
             done = self._expire_and_begin_rules(row.last_run_at, started)
+            ended = self._end_conditions(row.last_run_at, started)
+            if ended is not None:
+                changes = ended if done.changes is None else done.changes + ended
+                done = Pass(done.started, done.crossed, changes)
             if self.audit is not None:
                 self.audit.checkpoint()  # the head signed, if anything was chained since
         except BaseException:
@@ -185,6 +192,25 @@ class Housekeeping:
         changes = self.grants.reconcile_all(reason)
         log.info("rules or keys changed: grants reconciled", reason=reason, **vars(changes))
         return Pass(now, crossed, changes)
+
+    def _end_conditions(self, since: datetime | None, now: datetime) -> GrantChanges | None:
+        """Reconcile each case with a grant resting on a toestemming or conflict van
+        plichten whose end (expiry, withdrawal) has passed since the last pass: nothing
+        else happens at that moment to revoke what rested on it."""
+        due = sorted(
+            {
+                case_id
+                for case_id, end in self.grants.store.records.tables.condition_ends()
+                if (since is None or since < parse_time(end)) and parse_time(end) <= now
+            }
+        )
+        if not due:
+            return None
+        total = GrantChanges(0, 0, 0, 0)
+        for case_id in due:
+            total = total + self.grants.reconcile_case(UUID(case_id), CONDITION_ENDED)
+        log.info("condition records ended: grants reconciled", cases=len(due), **vars(total))
+        return total
 
     # ---- in the worker process -------------------------------------------------------------
 

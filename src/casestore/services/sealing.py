@@ -28,6 +28,11 @@ from casestore.adapters.persistence.sharing_tables import (
     SideRows,
 )
 from casestore.domain.case import Case
+from casestore.domain.events.conditions import (
+    CONFLICT_VAN_PLICHTEN,
+    TOESTEMMING,
+    conditions_of,
+)
 from casestore.domain.events.intake import REGIE_ROLES
 from casestore.services.lru import Lru
 from sharing.canonical import b64decode, b64encode
@@ -44,9 +49,10 @@ from sharing.envelope import (
     wrap_case_key,
 )
 from sharing.errors import CaseKeyDestroyed
-from sharing.keys import MasterKey, Recipient
+from sharing.keys import MasterKey, Recipient, format_time
 from sharing.owned import field_of, reassemble
 from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
+from sharing.policy.context import Condition, ConflictVanPlichten, Toestemming
 
 CASE_KEY_CACHE = 1024
 BASIS_CACHE = 4096  # distinct (decision, fields granted): bounded by the policy, not the cases
@@ -240,7 +246,11 @@ class Sealer:
                 "providing": sorted({g for grant in grants for g in grant.providing}),
                 "receiving": sorted({g for grant in grants for g in grant.receiving}),
                 "conditions": [
-                    {"kind": str(c.kind), "record": c.record}
+                    {
+                        "kind": str(c.kind),
+                        "record": c.record,
+                        "until": None if c.until is None else format_time(c.until),
+                    }
                     for c in (access.conditions if access else ())
                 ],
             }
@@ -278,14 +288,74 @@ class Sealer:
         return reassemble(values_of(opened, disclosed=disclosed))
 
 
-def case_context(case: Case | None, control: Mapping[str, Any]) -> CaseContext:
+def case_context(
+    case: Case | None,
+    control: Mapping[str, Any],
+    *,
+    event_id: str | None = None,
+    conditions: Mapping[str, Mapping[str, Any]] | None = None,
+) -> CaseContext:
     """The case as the policy sees an event on it: the network before the event plus whoever
-    the event admits, and the regie in force or named by the event (the policy's case roles
-    of the same names). The opening event (no case yet) carries its network."""
+    the event admits, the regie in force or named by the event (the policy's case roles of
+    the same names), and the case's condition records. The opening event (no case yet)
+    carries its network.
+
+    Membership and roles are those of the event's own time. The conditions are the case's
+    records as they stand (`conditions`, by default those of `case`), each with the moments
+    it began and ended: a consent covers sharing while it is in force, whenever the event
+    was written, so the engine weighs them at the moment it grants. A record limited to
+    named events covers only those (`event_id`)."""
     if case is None:
-        return CaseContext.of(control["netwerk"])
+        return CaseContext.of(
+            control["netwerk"], conditions=condition_records(conditions or {}, event_id)
+        )
     named = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
-    return CaseContext.of(case.audience(dict(control)), {**case.regie, **named})
+    records = conditions_of(case) if conditions is None else conditions
+    return CaseContext.of(
+        case.audience(dict(control)),
+        {**case.regie, **named},
+        condition_records(records, event_id),
+    )
+
+
+def condition_records(
+    records: Mapping[str, Mapping[str, Any]], event_id: str | None = None
+) -> tuple[Condition, ...]:
+    """The case's toestemming and conflict van plichten records as the engine weighs them.
+    Each ends at the first of its expiry and its withdrawal."""
+    found: list[Condition] = []
+    for record_id, record in sorted(records.items()):
+        events = record.get("events")
+        if events and event_id not in events:
+            continue
+        ends = [
+            datetime.fromisoformat(record[k])
+            for k in ("expires_at", "withdrawn_at")
+            if record.get(k)
+        ]
+        until = min(ends, default=None)
+        scope: dict[str, Any] = {
+            "id": record_id,
+            "valid_from": datetime.fromisoformat(record["recorded_at"]),
+            "valid_until": until,
+            "recipients": frozenset(record["recipients"]),
+            # A record covers itself: who may receive under it may know that it exists.
+            "event_types": _maybe(_with(record.get("event_types"), record["kind"])),
+            "rules": _maybe(record.get("rules")),
+        }
+        if record["kind"] == TOESTEMMING:
+            found.append(Toestemming(authors=frozenset({record["author"]}), **scope))
+        elif record["kind"] == CONFLICT_VAN_PLICHTEN:
+            found.append(ConflictVanPlichten(author=record["author"], **scope))
+    return tuple(found)
+
+
+def _with(values: Iterable[str] | None, kind: str) -> list[str] | None:
+    return None if values is None else [*values, kind]
+
+
+def _maybe(values: Iterable[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
 
 
 def context_of(region: str, event: Case.Event) -> EventContext:

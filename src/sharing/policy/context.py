@@ -38,12 +38,17 @@ class Toestemming(_Condition):
     recipients: frozenset[str]
     authors: frozenset[str] | None = None
     event_types: frozenset[str] | None = None
+    rules: frozenset[str] | None = None
+    """Only these rules of the policy may rest on it (any rule with the condition if None)."""
 
-    def allows(self, author: str | None, recipient: str, event_type: str) -> bool:
+    def allows(
+        self, author: str | None, recipient: str, event_type: str, rule: str | None = None
+    ) -> bool:
         return (
             recipient in self.recipients
             and (self.authors is None or author in self.authors)
             and (self.event_types is None or event_type in self.event_types)
+            and (self.rules is None or rule is None or rule in self.rules)
         )
 
 
@@ -55,12 +60,17 @@ class ConflictVanPlichten(_Condition):
     author: str
     recipients: frozenset[str]
     event_types: frozenset[str] | None = None
+    rules: frozenset[str] | None = None
+    """Only these rules of the policy may rest on it (any rule with the condition if None)."""
 
-    def allows(self, author: str | None, recipient: str, event_type: str) -> bool:
+    def allows(
+        self, author: str | None, recipient: str, event_type: str, rule: str | None = None
+    ) -> bool:
         return (
             author == self.author
             and recipient in self.recipients
             and (self.event_types is None or event_type in self.event_types)
+            and (self.rules is None or rule is None or rule in self.rules)
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sharing.policy.law import Retention
@@ -17,6 +18,9 @@ class ConditionUse:
 
     kind: ConditionKind
     record: str
+    until: datetime | None = None
+    """When the record ends (expiry or withdrawal) as far as known: what rested on it
+    must be revoked then."""
 
 
 @dataclass(frozen=True, slots=True)

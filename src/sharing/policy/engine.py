@@ -348,16 +348,19 @@ class AccessMatrix:
         if kind is None:
             return True, None
         records: Iterable[Condition]
+        rule = compiled.rule.id
         if kind is ConditionKind.toestemming:
-            records = (c for c in context.toestemming() if c.allows(author, org_id, event_type))
+            records = (
+                c for c in context.toestemming() if c.allows(author, org_id, event_type, rule)
+            )
         elif kind is ConditionKind.conflict_van_plichten:
-            records = (c for c in context.conflicts() if c.allows(author, org_id, event_type))
+            records = (c for c in context.conflicts() if c.allows(author, org_id, event_type, rule))
         else:
             records = (c for c in context.kaders() if c.kader in compiled.kaders)
         first = next(iter(records), None)
         if first is None:
             return False, None
-        return True, ConditionUse(kind, first.id)
+        return True, ConditionUse(kind, first.id, first.valid_until)
 
     def _holders(self, context: CaseContext, role: str) -> frozenset[str]:
         return context.holders(role) & self._holdable.get(role, frozenset())

@@ -211,10 +211,10 @@ def _needs(
         needs.append(f"{_AUTHOR_NEED} {authors}")
     condition = rule.condition
     if condition is ConditionKind.toestemming:
-        if not any(t.allows(author, org.id, event_type) for t in context.toestemming()):
+        if not any(t.allows(author, org.id, event_type, rule.id) for t in context.toestemming()):
             needs.append(f"toestemming of the betrokkene for {org.id}")
     elif condition is ConditionKind.conflict_van_plichten:
-        if not any(c.allows(author, org.id, event_type) for c in context.conflicts()):
+        if not any(c.allows(author, org.id, event_type, rule.id) for c in context.conflicts()):
             needs.append(f"a conflict van plichten recorded by the author for {org.id}")
     elif isinstance(condition, KaderCondition) and not any(
         k.kader in condition.kader for k in context.kaders()

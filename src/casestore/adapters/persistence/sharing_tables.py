@@ -215,6 +215,22 @@ class SharingTables:
         )
         return [from_row(GrantRow, r) for r in rows]
 
+    def condition_ends(self) -> list[tuple[str, str]]:
+        """(case id, end) of every grant that rests on a condition record with a known end
+        (its expiry, or its withdrawal if not yet reconciled): housekeeping revokes them
+        once that moment passes. The ends are ISO times in UTC."""
+        rows = self.backend.all(
+            f"SELECT case_id, basis FROM {self._t('grants')} WHERE basis LIKE %s",
+            ('%"until": "%',),
+        )
+        ends = set()
+        for row in rows:
+            for access in json.loads(row["basis"]).values():
+                for condition in access.get("conditions", ()):
+                    if condition.get("until"):
+                        ends.add((str(row["case_id"]), str(condition["until"])))
+        return sorted(ends)
+
     def access_of_case(self, case_id: str) -> list[AccessRow]:
         rows = self.backend.all(
             f"SELECT * FROM {self._t('access')} WHERE case_id = %s ORDER BY version, org_id",

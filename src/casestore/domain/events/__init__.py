@@ -5,6 +5,7 @@
     fields.py     the field types and vocabularies payloads share
     intake.py     aanmelding, triagebesluit, inclusiebesluit
     network.py    netwerkwijziging
+    conditions.py toestemming, toestemming_ingetrokken, conflict_van_plichten
     plan.py       planwijziging
     care.py       signalering, opschaling, afschaling, casusoverleg, monitoringsmoment
     closing.py    uitstroom
@@ -17,7 +18,7 @@ from casestore.domain.events.payload import CONTROL, OWNED_BY, Payload, control
 from casestore.domain.events.registry import EVENT_TYPES, EventTypes, event_type
 
 # isort: off
-from casestore.domain.events import intake, network, plan, care, closing  # noqa: F401
+from casestore.domain.events import intake, network, conditions, plan, care, closing  # noqa: F401
 # isort: on
 
 __all__ = [

@@ -41,6 +41,7 @@ class Aanmelding(Payload):
         case.level = None
         case.plan_version = 0
         case.regie = {}
+        case.conditions = {}
         case.closed_at = None
 
 
@@ -71,6 +72,7 @@ class Triagebesluit(Payload):
     "inclusiebesluit", "Decision of the inclusietafel; included cases get a levensloopaanbieder."
 )
 class Inclusiebesluit(Payload):
+    by_regie = True
     geincludeerd: bool = control()
     levensloopaanbieder: OrganisationId | None = control(default=None)
     casusregisseur: OrganisationId | None = control(default=None)

@@ -41,6 +41,9 @@ class Payload(Strict):
     event_type: ClassVar[str]
     summary: ClassVar[str]
     opens_case: ClassVar[bool] = False
+    by_regie: ClassVar[bool] = False
+    """Only the organisation holding the procesregie of the case writes it (the custodian
+    until an inclusion names a procesregisseur), whatever the policy's authorship says."""
 
     @classmethod
     def guard(cls, case: Case, control: dict[str, Any]) -> None:

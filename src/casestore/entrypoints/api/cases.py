@@ -80,7 +80,20 @@ async def append_event(
     request: Request,
     key: IdempotencyHeader = None,
 ) -> Response:
-    """Append an event to an open case the caller's organisation is a member of."""
+    """Append an event to an open case the caller's organisation is a member of.
+
+    Besides the process events, a partner records here the conditions the policy's rules
+    may rest on: a `toestemming` of the betrokkene (`ontvangers`, optional
+    `gebeurtenistypen`, `regels`, `geldig_tot`; `gegeven_door`, `gegeven_op`; sealed
+    `motivering`), its withdrawal `toestemming_ingetrokken` (`toestemming`: the event id),
+    and a `conflict_van_plichten` (`ontvangers`, optional `gebeurtenistypen`, `regels`,
+    `gebeurtenissen`, `geldig_tot`; sealed `afweging`). Each opens only the recording
+    organisation's own events. Once such a record, a withdrawal or a `netwerkwijziging` is
+    stored, the case's grants are reconciled before this answer: what a record opens is
+    sealed for its recipients from escrow, what rested on a withdrawn one is revoked, a
+    joining partner receives its startdossier, a leaving one loses what the policy does not
+    let it keep. An `inclusiebesluit` is written only by the procesregie of the case (403
+    otherwise). The fields per type: docs/policy.md."""
     store, submission = services_of(request).store, _submission(body, caller, key)
     recorded = await _write(
         request,

@@ -26,6 +26,7 @@ from casestore.adapters.persistence.grant_history import (
     GrantChangeRow,
     GrantHistoryTable,
 )
+from casestore.adapters.persistence.backend import Cursor
 from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
 from casestore.domain import errors
@@ -76,6 +77,8 @@ class GrantChange:
 
 
 BY_HAND = "grants reconcile"
+KEY_TABLES = ("case_keys", "event_ids", "grants")
+"""The tables that hold key material: wrapped case keys, escrows, wrapped data keys."""
 RECONCILE_ATTEMPTS = 3  # a write to the case between the reads of a reconciliation
 
 
@@ -229,9 +232,22 @@ class Grants:
                 continue
         return self.reconcile(case_id, reason)
 
-    def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:
-        """Destroy a closed case's key and every wrapped data key: its content can never be
-        opened again. The header stays, and so does the record of the shredding."""
+    def shred(
+        self,
+        case_id: UUID,
+        *,
+        by: str,
+        reason: str,
+        also: Callable[[Case, Cursor], None] | None = None,
+        erase_freed: bool = True,
+    ) -> ShredRecord:
+        """Destroy a closed case: its key, every wrapped data key and escrow, its events'
+        content and their link to the person, and the person index's link to it, so that
+        nothing of it can be opened again nor found from the person. What is left is each
+        event's header and control attributes, marked destroyed, and the record of the
+        shredding. `also` writes in the same transaction (the verklaring, the figures);
+        `erase_freed` then makes the deleted keys unrecoverable from the database files
+        (a run destroying many cases does that once, at its end)."""
         case = self.store.case(case_id)
         if case.is_open:
             raise errors.CaseStillOpen(str(case_id))
@@ -245,9 +261,21 @@ class Grants:
             self._change(grant, REVOKED, now, why)
             for grant in self._tables.grants_of_case(str(case_id))
         ]
-        self._tables.shred(record, history)
+        self._tables.shred(
+            record,
+            history,
+            erasure=self.store.erasure(case, now),
+            also=None if also is None else (lambda cursor: also(case, cursor)),
+        )
         self.sealer.forget_case_key(str(case_id))
+        self.store.forget(case_id)
+        if erase_freed:
+            self.erase_freed()
         return record
+
+    def erase_freed(self) -> None:
+        """Make deleted keys, escrows and grants unrecoverable from the database files."""
+        self._tables.backend.erase_freed(KEY_TABLES)
 
     def shred_record(self, case_id: UUID) -> ShredRecord | None:
         return self._tables.shred_record(str(case_id))

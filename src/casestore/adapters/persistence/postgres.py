@@ -83,6 +83,18 @@ class PostgresBackend(Backend):
         schema = self.datastore.schema.replace('"', '""')
         return f'"{schema}".casestore_{name}'
 
+    def library_table(self, name: str) -> str:
+        schema = self.datastore.schema.replace('"', '""')
+        return f'"{schema}"."{name}"'
+
+    def erase_freed(self, tables: Sequence[str]) -> None:
+        # A deleted or updated row stays in its page as a dead tuple until a vacuum, and
+        # a plain VACUUM only marks its space free; VACUUM FULL writes the table anew
+        # (holding its lock meanwhile) and drops the old file, dead tuples with it.
+        with self.recovering(), self.datastore.get_connection() as conn:
+            for name in tables:
+                conn.execute(SQL("VACUUM (FULL) {}").format(SQL(self.table(name))))
+
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:
         with self.recovering(), self.datastore.transaction(commit=commit) as cursor:

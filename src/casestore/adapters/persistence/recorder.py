@@ -18,6 +18,7 @@ from casestore.adapters.persistence.sharing_tables import FeedRow, SharingTables
 class CaseRecorder:
     backend: Backend
     tables: SharingTables
+    events_table_name: str  # the library's, unqualified
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The global position (notification id) of one stored event."""

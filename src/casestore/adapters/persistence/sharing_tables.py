@@ -15,7 +15,7 @@ The SQL is shared by both backends; the backend supplies parameter style and tab
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,27 @@ class ShredRecord:
     shredded_at: datetime
     shredded_by: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One stored event's state replaced in place: only the destruction of a case does
+    this, to take out what identifies the person (casestore.domain.case.destroyed_state)."""
+
+    table: str  # the library's events table (casestore.adapters.persistence.Backend)
+    originator: Any  # the aggregate id as the table holds it
+    version: int
+    state: bytes
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What destroying a case changes beside its keys, grants and escrows: event states
+    rewritten, and the snapshots of the case dropped (they hold its link to the person)."""
+
+    rewrites: Sequence[Rewrite]
+    snapshots_table: str | None
+    case_originator: Any
 
 
 @dataclass
@@ -271,12 +292,25 @@ class SharingTables:
         rows = [values(change) for change in history]
         self.backend.insert(cursor, "grant_history", columns(GrantChangeRow), rows)
 
-    def shred(self, record: ShredRecord, history: Sequence[GrantChangeRow] = ()) -> None:
+    def shred(
+        self,
+        record: ShredRecord,
+        history: Sequence[GrantChangeRow] = (),
+        *,
+        erasure: Erasure | None = None,
+        also: Callable[[Cursor], None] | None = None,
+    ) -> None:
         """Destroy the case key and every wrapped data key of the case; keep the record,
-        and the history of the grants it revokes."""
+        and the history of the grants it revokes. With `erasure`, rewrite the case's events
+        and its person's index without what identifies the person, in the same transaction
+        (with whatever `also` writes)."""
         sql = self.backend.sql
         shredded_at, by, reason = values(record)[1:]
         with self.backend.transaction(commit=True) as cursor:
+            if erasure is not None:
+                self._erase(cursor, erasure)
+            if also is not None:
+                also(cursor)
             cursor.execute(
                 sql(
                     f"UPDATE {self._t('case_keys')} SET wrapped = NULL, shredded_at = %s, "
@@ -292,3 +326,19 @@ class SharingTables:
                 (record.case_id,),
             )
             self._record(cursor, history)
+
+    def _erase(self, cursor: Cursor, erasure: Erasure) -> None:
+        sql = self.backend.sql
+        for rewrite in erasure.rewrites:
+            cursor.execute(
+                sql(
+                    f"UPDATE {rewrite.table} SET state = %s "
+                    "WHERE originator_id = %s AND originator_version = %s"
+                ),
+                (rewrite.state, rewrite.originator, rewrite.version),
+            )
+        if erasure.snapshots_table is not None:
+            cursor.execute(
+                sql(f"DELETE FROM {erasure.snapshots_table} WHERE originator_id = %s"),
+                (erasure.case_originator,),
+            )

@@ -38,8 +38,8 @@ from casestore.adapters.persistence.sharing_tables import SharingTables
 
 log = structlog.get_logger("casestore.adapters.persistence.migrations")
 
-SERVES_FROM = 4
-"""The oldest schema version this code can run on (4: the pages keep sessions)."""
+SERVES_FROM = 5
+"""The oldest schema version this code can run on (5: retention keeps holds and verklaringen)."""
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

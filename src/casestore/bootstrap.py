@@ -21,6 +21,7 @@ from casestore.adapters.persistence.grant_history import GrantHistoryTable
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.recorder import CaseRecorder
+from casestore.adapters.persistence.retention_tables import RetentionTables
 from casestore.adapters.persistence.session_table import SessionTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
@@ -31,9 +32,12 @@ from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
+from casestore.services.figures import Figures
 from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
 from casestore.services.provenance import Provenance
+from casestore.services.retention import Retention
+from casestore.services.retention_terms import Terms
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
 from casestore.services.webhooks.signing_secrets import SigningSecrets
@@ -57,6 +61,8 @@ class Services:
     housekeeping: Housekeeping  # the scheduled job of the worker process
     bekendheid: BekendheidCheck  # the custodian's view of a referred person's cases
     sessions: WebSessions  # the pages' sign-in
+    retention: Retention  # terms enforced, cases destroyed, legal holds, verklaringen
+    figures: Figures  # the region's anonymous counts
 
     @property
     def sealer(self) -> Sealer:
@@ -197,7 +203,11 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         raise
     client_table, subscription_table = ClientTable(backend), SubscriptionTable(backend)
     history_table, job_table = GrantHistoryTable(backend), HousekeepingTable(backend)
-    grants = Grants(store, store.sealer, history_table)
+    retention_tables = RetentionTables(backend)
+    terms = Terms(lambda: store.sealer.matrix.policy, retention_tables)
+    grants = Grants(store, store.sealer, history_table, terms)
+    figures = Figures(store, retention_tables, store.sealer.matrix.policy.zone)
+    retention = Retention(grants, retention_tables, terms, figures)
     session_table = SessionTable(backend)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
@@ -214,7 +224,9 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         grants=grants,
         clients=clients,
         subscriptions=subscriptions,
-        housekeeping=Housekeeping(grants, job_table, clock),
+        housekeeping=Housekeeping(grants, job_table, clock, retention=retention),
+        retention=retention,
+        figures=figures,
         bekendheid=BekendheidCheck(store),
         sessions=WebSessions(
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock

@@ -32,9 +32,12 @@ from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, S
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.services.case_store import CaseStore
+from casestore.services.retention_terms import Terms
 from casestore.services.sealing import Sealer, case_context, context_of
 from sharing.envelope import Escrow
+from sharing.owned import field_of
 from sharing.policy import AccessMatrix, CaseContext
+from sharing.policy.decisions import Decision
 
 log = structlog.get_logger("casestore.grants")
 
@@ -85,11 +88,18 @@ RECONCILE_ATTEMPTS = 3  # a write to the case between the reads of a reconciliat
 class Grants:
     """Re-granting, revoking and shredding, for one case or every case."""
 
-    def __init__(self, store: CaseStore, sealer: Sealer, history: GrantHistoryTable) -> None:
+    def __init__(
+        self,
+        store: CaseStore,
+        sealer: Sealer,
+        history: GrantHistoryTable,
+        terms: Terms | None = None,
+    ) -> None:
         self.store = store
         self.sealer = sealer
         self._tables = store.records.tables
         self._history = history
+        self.terms = terms  # retention: a field past every term that grants it is not kept
 
     def history(self, case_id: UUID) -> list[GrantChange]:
         """Every grant of the case changed after the fact, oldest first."""
@@ -110,6 +120,7 @@ class Grants:
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
         want_access: dict[tuple[str, int], Case.Event] = {}
         case: Any = None
+        past_term = self._past_term(case_id, now)
         for event in self.store.history(case_id):
             version = event.originator_version
             network = case_context(case, event.control)
@@ -122,6 +133,8 @@ class Grants:
             granted: dict[tuple[str, int, str], set[str]] = {}
             for name in event.content:
                 for org in self.sealer.readers(name, recipients.fields):
+                    if past_term(org, name, event, network):
+                        continue
                     key = self.sealer.keyring.recipient(org, now)
                     if key is not None:
                         granted.setdefault((org, version, key.key_id), set()).add(name)
@@ -182,6 +195,31 @@ class Grants:
             history=history,
         )
         return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
+
+    def _past_term(
+        self, case_id: UUID, now: datetime
+    ) -> Callable[[str, str, Case.Event, CaseContext], bool]:
+        """Whether an organisation's field of an event is past every retention term that
+        grants it (never while the case is held, nor without retention terms)."""
+        paused = None if self.terms is None else self.terms.paused(str(case_id))
+        if self.terms is None or paused is None:
+            return lambda org, name, event, network: False
+        terms, held = self.terms, paused
+        case_end = self.store.case(case_id).closed_at
+        decisions: dict[tuple[str, int], Decision] = {}
+
+        def past(org: str, name: str, event: Case.Event, network: CaseContext) -> bool:
+            key = (org, event.originator_version)
+            if key not in decisions:
+                decisions[key] = self.sealer.matrix.decide(
+                    org, event.event_type, network, now, author=event.author_org
+                )
+            access = decisions[key].fields.get(field_of(name)[0])
+            if access is None:
+                return False
+            return terms.field_expired(access, event.occurred_at, case_end, held, now)
+
+        return past
 
     def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
         rules = sorted(

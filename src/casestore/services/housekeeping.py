@@ -8,8 +8,11 @@ worker process (`casestore worker`, or `casestore serve --with-worker`) and reco
 every case's grants when a validity boundary has been crossed since the last pass that
 finished (or, on the very first pass, at any time before), recording each change in the
 grant history with the boundary as its reason. A worker that was stopped across a
-boundary acts on it at its next pass. Retention (shredding cases whose period has ended)
-is the next task for the same job.
+boundary acts on it at its next pass.
+
+Once a day (`RETENTION_EVERY`) a pass also enforces retention (casestore.services.retention):
+grants past their rules' terms are deleted and cases past their term destroyed. It is a
+job of its own in the same table, so its lease and last run are apart from the rules'.
 
 Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
 keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
@@ -22,7 +25,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from secrets import token_hex
 from zoneinfo import ZoneInfo
@@ -32,11 +35,14 @@ import structlog
 from casestore.adapters.persistence.housekeeping_table import HousekeepingTable
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
+from casestore.services.retention import Retention, RunReport
 from sharing.policy.model import Rule
 
 log = structlog.get_logger("casestore.services.housekeeping")
 
 JOB = "housekeeping"
+RETENTION_JOB = "retention"
+RETENTION_EVERY = timedelta(days=1)
 LEASE = timedelta(minutes=10)  # outlasts a reconciliation of every case
 INTERVAL_SECONDS = 60.0
 
@@ -80,6 +86,7 @@ class Pass:
     started: datetime
     crossed: tuple[Boundary, ...]
     changes: GrantChanges | None  # None: nothing was due
+    retention: RunReport | None = None  # None: retention was not due
 
 
 def default_worker_id() -> str:
@@ -95,8 +102,10 @@ class Housekeeping:
         *,
         worker_id: str | None = None,
         lease: timedelta = LEASE,
+        retention: Retention | None = None,
     ) -> None:
         self.grants = grants
+        self.retention = retention
         self.table = table
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -116,7 +125,25 @@ class Housekeeping:
             self.table.release(JOB, self.worker_id)
             raise
         self.table.finish(JOB, self.worker_id, started)
-        return done
+        return replace(done, retention=self._enforce_retention(started))
+
+    def _enforce_retention(self, started: datetime) -> RunReport | None:
+        """Retention's daily run, when a day has passed since the last that finished."""
+        if self.retention is None:
+            return None
+        row = self.table.claim(RETENTION_JOB, self.worker_id, started, started + self.lease)
+        if row is None:
+            return None
+        if row.last_run_at is not None and started < row.last_run_at + RETENTION_EVERY:
+            self.table.release(RETENTION_JOB, self.worker_id)
+            return None
+        try:
+            report = self.retention.run()
+        except BaseException:
+            self.table.release(RETENTION_JOB, self.worker_id)
+            raise
+        self.table.finish(RETENTION_JOB, self.worker_id, started)
+        return report
 
     def _expire_and_begin_rules(self, since: datetime | None, now: datetime) -> Pass:
         policy = self.grants.sealer.matrix.policy

@@ -34,6 +34,8 @@ class VerklaringRow:
     destroyed_at: datetime
     document: str  # canonical JSON of the verklaring
     signature: str  # JSON of the custodian's signature over it
+    # when the database was made to forget the destroyed key material (None: not yet)
+    erased_at: datetime | None = None
 
 
 class RetentionTables:
@@ -86,6 +88,22 @@ class RetentionTables:
             f"SELECT * FROM {self._t('verklaringen')} ORDER BY destroyed_at, case_id"
         )
         return [from_row(VerklaringRow, r) for r in rows]
+
+    def unerased(self) -> list[str]:
+        """Destroyed cases whose key material the database files may still hold."""
+        rows = self.backend.all(
+            f"SELECT case_id FROM {self._t('verklaringen')} WHERE erased_at IS NULL"
+        )
+        return [r["case_id"] for r in rows]
+
+    def erased(self, case_ids: Sequence[str], at: datetime) -> None:
+        with self.backend.transaction(commit=True) as cursor:
+            cursor.executemany(
+                self.backend.sql(
+                    f"UPDATE {self._t('verklaringen')} SET erased_at = %s WHERE case_id = %s"
+                ),
+                [(stamp(at), case_id) for case_id in case_ids],
+            )
 
     # ---- figures of destroyed cases ------------------------------------------------------
 

@@ -8,7 +8,7 @@ CREATE TABLE casestore_legal_holds (
 CREATE INDEX casestore_legal_holds_by_case ON casestore_legal_holds (case_id, placed_at);
 CREATE TABLE casestore_verklaringen (
     case_id TEXT PRIMARY KEY, destroyed_at TEXT NOT NULL, document TEXT NOT NULL,
-    signature TEXT NOT NULL
+    signature TEXT NOT NULL, erased_at TEXT
 );
 CREATE TABLE casestore_figures (
     measure TEXT NOT NULL, quarter TEXT NOT NULL, count BIGINT NOT NULL,

@@ -19,9 +19,8 @@ import pytest
 from psycopg import sql
 
 from casestore.bootstrap import Services
-from casestore.domain.errors import CaseNotFound
+from casestore.domain.errors import CaseHeld, CaseNotFound
 from casestore.services.figures import SMALL_CELL
-from casestore.services.retention import CaseHeld
 from sharing.errors import CaseKeyDestroyed
 from tests.factories import (
     GGZ,

@@ -37,6 +37,7 @@ from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.clients import ClientError
+from casestore.services.figures import figures_json
 from casestore.services.grants import GrantChanges
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings, SettingsError
@@ -88,6 +89,11 @@ clients_app = typer.Typer(help="API clients and their bearer tokens.", no_args_i
 app.add_typer(clients_app, name="clients")
 policy_app = typer.Typer(help="A region's sharing policy.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+retention_app = typer.Typer(
+    help="Retention: terms enforced, cases destroyed, legal holds, verklaringen.",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -421,16 +427,123 @@ def shred(
     reason: Annotated[str, typer.Option(help="Why, e.g. the retention period ended.")],
     demo: DemoOption = False,
 ) -> None:
-    """Destroy a closed case's keys so its content can never be opened again."""
+    """Destroy a closed case now, before its term ends: its keys, its events' content and
+    its link to the person (its figures are counted first, and a verklaring kept)."""
     services = _services(demo)
     try:
-        record = services.grants.shred(_uuid(case_id), by=by, reason=reason)
+        services.retention.destroy(_uuid(case_id), by=by, reason=reason)
+        record = services.grants.shred_record(_uuid(case_id))
     except (CaseStoreError, SharingError) as exc:
         _fail(exc)
     finally:
         services.close()
+    assert record is not None  # noqa: S101 - destroyed just now
     when = format_time(record.shredded_at)
     typer.echo(f"case {record.case_id} shredded at {when} by {record.shredded_by}")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what is due; change nothing.")
+    ] = False,
+    demo: DemoOption = False,
+) -> None:
+    """Delete the grants past their rules' terms and destroy the cases past theirs (the
+    worker does this daily)."""
+    services = _services(demo)
+    try:
+        with _tracking("retention") as advance:
+            report = services.retention.run(dry_run=dry_run, progress=advance)
+    except (CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    would = "would " if dry_run else ""
+    for expired in report.expired:
+        typer.echo(
+            f"{would}revoke {expired.grants} grant(s) of case {expired.case_id}: "
+            f"rule {', '.join(expired.rules)} ended"
+        )
+    for destroyed in report.destroyed:
+        typer.echo(
+            f"{would}destroy case {destroyed.case_id}: term ended "
+            f"{format_time(destroyed.due_at)} (rule {', '.join(destroyed.rules)})"
+        )
+    for held in report.held:
+        typer.echo(f"case {held} is under a legal hold: its clock is stopped")
+    for case, error in report.failed:
+        typer.echo(f"case {case} failed: {error}", err=True)
+    typer.echo(
+        f"{would}revoke {sum(e.grants for e in report.expired)} grant(s), "
+        f"{would}destroy {len(report.destroyed)} case(s); {len(report.held)} held"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@retention_app.command("hold")
+def retention_hold(
+    case_id: Annotated[str, typer.Argument(help="The case to keep.")],
+    reason: Annotated[str, typer.Option(help="Why it must be kept (recorded).")],
+    by: Annotated[str, typer.Option(help="Who places the hold (recorded).")],
+    demo: DemoOption = False,
+) -> None:
+    """Place a legal hold: the case's retention clock stops until it is released."""
+    services = _services(demo)
+    try:
+        hold = services.retention.hold(_uuid(case_id), by=by, reason=reason)
+    except CaseStoreError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(f"case {hold.case_id} held since {format_time(hold.placed_at)}: {hold.reason}")
+
+
+@retention_app.command("release")
+def retention_release(
+    case_id: Annotated[str, typer.Argument(help="The held case.")],
+    by: Annotated[str, typer.Option(help="Who releases it (recorded).")],
+    demo: DemoOption = False,
+) -> None:
+    """Release a case's legal holds: its clock runs again, its terms as much later as it
+    was held."""
+    services = _services(demo)
+    try:
+        released = services.retention.release(_uuid(case_id), by=by)
+    finally:
+        services.close()
+    if not released:
+        _fail(f"case {case_id} has no legal hold in place")
+    typer.echo(f"case {case_id} released ({released} hold(s))")
+
+
+@retention_app.command("verklaring")
+def retention_verklaring(
+    case_id: Annotated[str, typer.Argument(help="A destroyed case.")],
+    demo: DemoOption = False,
+) -> None:
+    """Print the signed verklaring van vernietiging of a destroyed case (JSON)."""
+    services = _services(demo)
+    try:
+        verklaring = services.retention.verklaring(_uuid(case_id))
+    except CaseStoreError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    body = {"document": verklaring.document, "signature": verklaring.signature}
+    typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def figures(demo: DemoOption = False) -> None:
+    """The region's anonymous figures per quarter, small cells suppressed (JSON)."""
+    services = _services(demo)
+    try:
+        report = services.figures.report()
+    finally:
+        services.close()
+    typer.echo(json.dumps(figures_json(report), indent=2))
 
 
 @grants_app.command("reconcile")

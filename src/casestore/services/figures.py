@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -91,3 +92,15 @@ class Figures:
             for (m, q), n in sorted(counts.items(), key=lambda item: (item[0][1], item[0][0]))
         ]
         return Report(self.store.sealer.region, SMALL_CELL, found)
+
+
+def figures_json(report: Report) -> dict[str, Any]:
+    """The report as `GET /v1/figures` and `casestore figures` answer it."""
+    return {
+        "region": report.region,
+        "suppressed_below": report.suppressed_below,
+        "measures": list(MEASURES),
+        "cells": [
+            {"quarter": c.quarter, "measure": c.measure, "count": c.count} for c in report.cells
+        ],
+    }

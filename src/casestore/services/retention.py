@@ -48,12 +48,8 @@ BY_RETENTION = "retention"
 Progress = Callable[[int, int], None]
 
 
-class CaseHeld(Exception):
-    """A case under a legal hold is not destroyed."""
-
-
-class VerklaringNotFound(Exception):
-    """No case of that id was destroyed."""
+class VerklaringNotFound(errors.CaseNotFound):
+    """No case of that id was destroyed (or none the caller may know of)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +165,7 @@ class Retention:
     def destroy(self, case_id: UUID, *, by: str, reason: str) -> Verklaring:
         """Destroy a closed case now, ordered by hand (a legal hold refuses it)."""
         if self.terms.paused(str(case_id)) is None:
-            raise CaseHeld(str(case_id))
+            raise errors.CaseHeld(str(case_id))
         self._destroy(case_id, by=by, reason=reason, term=None)
         self._erase_freed()
         return self.verklaring(case_id)

@@ -10,8 +10,8 @@ longer than `write_patience`.
 from __future__ import annotations
 
 import time
-from contextlib import suppress
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast

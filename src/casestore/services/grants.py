@@ -20,13 +20,13 @@ from uuid import UUID
 import structlog
 from eventsourcing.persistence import IntegrityError
 
+from casestore.adapters.persistence.backend import Cursor
 from casestore.adapters.persistence.grant_history import (
     GRANTED,
     REVOKED,
     GrantChangeRow,
     GrantHistoryTable,
 )
-from casestore.adapters.persistence.backend import Cursor
 from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
 from casestore.domain import errors

@@ -188,7 +188,8 @@ class Retention:
             now = self.store.clock()
             document = self._document(case, now, by, reason, term, len(events), escrows, grants)
             signature = sign(
-                document, self.store.sealer.keyring.signing_key(self.store.custodian),
+                document,
+                self.store.sealer.keyring.signing_key(self.store.custodian),
                 purpose=PURPOSE,
             )
             self.tables.count(cursor, counted)

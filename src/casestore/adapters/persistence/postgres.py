@@ -111,9 +111,7 @@ class PostgresBackend(Backend):
                 for attempt in range(VACUUM_ATTEMPTS):
                     kept.clear()
                     for name in tables:
-                        statement = SQL("VACUUM (FULL, VERBOSE) {}").format(
-                            SQL(self.table(name))  # type: ignore[arg-type]
-                        )
+                        statement = SQL("VACUUM (FULL, VERBOSE) {}").format(SQL(self.table(name)))
                         conn.execute(statement)
                     if not any(kept):
                         return

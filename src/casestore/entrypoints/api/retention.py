@@ -78,9 +78,7 @@ def list_legal_holds(case_id: UUID, caller: Officer, services: ServicesDep) -> l
 
 
 @router.post("/v1/cases/{case_id}/legal-holds/release", response_model=list[HoldPublic])
-def release_legal_holds(
-    case_id: UUID, caller: Officer, services: ServicesDep
-) -> list[HoldPublic]:
+def release_legal_holds(case_id: UUID, caller: Officer, services: ServicesDep) -> list[HoldPublic]:
     """Release the case's holds in place: its clock runs again."""
     _custodians(caller, services, case_id)
     services.store.case(case_id)

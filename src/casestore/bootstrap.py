@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
+from casestore.adapters.epochs import Epochs
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
 from casestore.adapters.persistence.grant_history import GrantHistoryTable
@@ -35,6 +37,7 @@ from casestore.services.disclosure import Disclosure
 from casestore.services.figures import Figures
 from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
+from casestore.services.key_epochs import KeyEpochs
 from casestore.services.provenance import Provenance
 from casestore.services.retention import Retention
 from casestore.services.retention_terms import Terms
@@ -63,6 +66,7 @@ class Services:
     sessions: WebSessions  # the pages' sign-in
     retention: Retention  # terms enforced, cases destroyed, legal holds, verklaringen
     figures: Figures  # the region's anonymous counts
+    key_epochs: KeyEpochs  # the epochs case keys are wrapped under: rotated, destroyed
 
     @property
     def sealer(self) -> Sealer:
@@ -128,7 +132,15 @@ def build_sealer(settings: Settings, now: Any) -> Sealer:
         policy_version=version,
         keyring=load_keyring(settings.key_directory, settings.hosted_organisations),
         master=settings.master(),
+        epochs=epochs(settings),
     )
+
+
+def epochs(settings: Settings) -> Epochs:
+    """The case-key epochs; the first is made when the directory has none."""
+    found = Epochs(settings.master(), settings.epochs_directory)
+    found.ensure()
+    return found
 
 
 def prepare(settings: Settings) -> Settings:
@@ -227,6 +239,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         housekeeping=Housekeeping(grants, job_table, clock, retention=retention),
         retention=retention,
         figures=figures,
+        key_epochs=KeyEpochs(store, grants, timedelta(days=settings.backup_retention_days)),
         bekendheid=BekendheidCheck(store),
         sessions=WebSessions(
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from casestore.adapters.epochs import EpochError
 from casestore.adapters.keyring import demo_signers
 from casestore.adapters.logging import configure as configure_logging
 from casestore.adapters.metrics import watch_deliveries
@@ -94,6 +95,11 @@ retention_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(retention_app, name="retention")
+epochs_app = typer.Typer(
+    help="The epochs case keys are wrapped under: rotate, list, destroy retired ones.",
+    no_args_is_help=True,
+)
+app.add_typer(epochs_app, name="epochs")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -533,6 +539,54 @@ def retention_verklaring(
         services.close()
     body = {"document": verklaring.document, "signature": verklaring.signature}
     typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+
+
+@epochs_app.command("rotate")
+def epochs_rotate(demo: DemoOption = False) -> None:
+    """Start a new case-key epoch and re-wrap every case key under it; the old epoch is
+    retired, to be destroyed once the backups that need it have aged out."""
+    services = _services(demo)
+    try:
+        with _tracking("re-wrapping case keys") as advance:
+            rotation = services.key_epochs.rotate(advance)
+    except (EpochError, CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(f"epoch {rotation.epoch} current; {rotation.rewrapped} case key(s) re-wrapped")
+
+
+@epochs_app.command("list")
+def epochs_list(demo: DemoOption = False) -> None:
+    """Every epoch whose key exists, and when each was retired."""
+    services = _services(demo)
+    try:
+        epochs = services.sealer.epochs
+        current = epochs.numbers()[-1]
+        for number in epochs.numbers():
+            retired = epochs.retired_at(number)
+            state = "current" if number == current else "retired"
+            when = f" {format_time(retired)}" if retired is not None else ""
+            typer.echo(f"{number}  {state}{when}")
+    finally:
+        services.close()
+
+
+@epochs_app.command("destroy")
+def epochs_destroy(
+    epoch: Annotated[int, typer.Argument(help="A retired epoch.")],
+    demo: DemoOption = False,
+) -> None:
+    """Destroy a retired epoch's key once the backup retention has passed since it was
+    retired: backups from before then can no longer be opened."""
+    services = _services(demo)
+    try:
+        rewrapped = services.key_epochs.destroy(epoch)
+    except (EpochError, CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(f"epoch {epoch} destroyed ({rewrapped} late case key(s) re-wrapped first)")
 
 
 @app.command()

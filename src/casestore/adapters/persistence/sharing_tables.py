@@ -196,6 +196,26 @@ class SharingTables:
         )
         return (None, False) if row is None else (row["wrapped"], True)
 
+    def wrapped_case_keys(self) -> list[tuple[str, str]]:
+        """(case id, wrapped key) of every case whose key was not destroyed."""
+        rows = self.backend.all(
+            f"SELECT case_id, wrapped FROM {self._t('case_keys')} WHERE wrapped IS NOT NULL "
+            "ORDER BY case_id"
+        )
+        return [(r["case_id"], r["wrapped"]) for r in rows]
+
+    def rewrap(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Store case keys wrapped anew (under another epoch): (case id, wrapped) pairs. A
+        key destroyed meanwhile stays destroyed."""
+        with self.backend.transaction(commit=True) as cursor:
+            cursor.executemany(
+                self.backend.sql(
+                    f"UPDATE {self._t('case_keys')} SET wrapped = %s "
+                    "WHERE case_id = %s AND wrapped IS NOT NULL"
+                ),
+                [(wrapped, case_id) for case_id, wrapped in rows],
+            )
+
     def case_ids(self) -> list[str]:
         """Every case that has (or had) a case key: every case ever opened."""
         rows = self.backend.all(f"SELECT case_id FROM {self._t('case_keys')} ORDER BY case_id")

@@ -21,15 +21,19 @@ from psycopg import sql
 from casestore.bootstrap import Services
 from casestore.domain.errors import CaseHeld, CaseNotFound
 from casestore.services.figures import SMALL_CELL
+from casestore.settings import Settings
 from sharing.errors import CaseKeyDestroyed
 from tests.factories import (
     GGZ,
+    POLICY,
     POSTGRES_URL,
     TRIAGE,
     ZVH,
     Clock,
     aanmelding,
+    demo_settings,
     fresh_bsn,
+    include,
     submit,
 )
 
@@ -163,3 +167,48 @@ def test_a_held_case_and_one_inside_its_term_are_untouched_and_figures_count_all
     assert [d.case_id for d in services.retention.run().destroyed] == [later]
     clock.now = datetime(2036, 3, 5, tzinfo=UTC)
     assert [d.case_id for d in services.retention.run().destroyed] == [held]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The demo region, but the triage's onderbouwing kept six months from the event."""
+    text = POLICY.read_text()
+    start = text.index("- id: triage-onderbouwing")
+    at = text.index("retention:", start)
+    end = text.index("\n", at)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text[:at] + "retention: {months: 6, from: event}" + text[end:])
+    return demo_settings(database_url, tmp_path).model_copy(update={"policy_file": policy})
+
+
+def test_a_grant_goes_when_its_rules_term_ends_and_stays_gone_unless_held(
+    services: Services, clock: Clock
+) -> None:
+    store = services.store
+    cases = [store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ)) for _ in "ab"]
+    for opened in cases:
+        include(store, opened.case_id)
+    going, held = (c.case_id for c in cases)
+    services.retention.hold(held, by="fg-zvh", reason="klacht in behandeling")
+
+    def rules_of(case_id: UUID) -> set[str]:
+        grants = store.records.tables.grants_of_case(str(case_id))
+        return {r for g in grants for basis in json.loads(g.basis).values() for r in basis["rules"]}
+
+    assert {"triage-onderbouwing", "inclusie-onderbouwing"} <= rules_of(going)
+    clock.now = datetime(2026, 9, 1, tzinfo=UTC)
+    assert services.retention.run().expired == []  # six months have not passed
+    clock.now = datetime(2026, 9, 3, tzinfo=UTC)
+    report = services.retention.run()
+    assert [(e.case_id, e.rules) for e in report.expired] == [(going, ("triage-onderbouwing",))]
+    assert report.held == [held] and report.destroyed == []
+
+    assert "triage-onderbouwing" not in rules_of(going)
+    assert "inclusie-onderbouwing" in rules_of(going)  # five years from the case's end
+    assert "triage-onderbouwing" in rules_of(held)
+    history = services.grants.history(going)
+    assert {(c.change, c.reason) for c in history} == {
+        ("revoked", "retention ended: rule triage-onderbouwing")
+    }
+    assert services.grants.reconcile_all().granted == 0  # not granted again
+    assert "triage-onderbouwing" not in rules_of(going)

@@ -178,7 +178,11 @@ def serve(
     services = _services(demo, verbose=True)
     if demo:
         recordings = list(
-            demo_data.load(services.store, demo_signers(services.settings.key_directory))
+            demo_data.load(
+                services.store,
+                demo_signers(services.settings.key_directory),
+                demo_data.recent_start(services.store),
+            )
         )
         tokens = demo_data.ensure_clients(services.clients, services.settings.demo_dir)
         log.info(
@@ -317,7 +321,11 @@ def demo(demo_mode: DemoOption = True) -> None:
     services = _services(demo_mode)
     try:
         recordings = list(
-            demo_data.load(services.store, demo_signers(services.settings.key_directory))
+            demo_data.load(
+                services.store,
+                demo_signers(services.settings.key_directory),
+                demo_data.recent_start(services.store),
+            )
         )
     except CaseStoreError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
+from casestore.adapters.epochs import Epochs
 from casestore.adapters.keyring import ensure_keys, load_keyring
 from casestore.adapters.persistence.client_table import ClientTable
 from casestore.adapters.persistence.grant_history import GrantHistoryTable
@@ -23,6 +25,7 @@ from casestore.adapters.persistence.key_generations import KeyGenerationTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.policy_table import PolicyTable
 from casestore.adapters.persistence.recorder import CaseRecorder
+from casestore.adapters.persistence.retention_tables import RetentionTables
 from casestore.adapters.persistence.session_table import SessionTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
 from casestore.adapters.secrets import load_or_create_secret
@@ -34,11 +37,15 @@ from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
+from casestore.services.figures import Figures
 from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
+from casestore.services.key_epochs import KeyEpochs
 from casestore.services.keys import KeyGenerations
 from casestore.services.policy_versions import PolicyBook
 from casestore.services.provenance import Provenance
+from casestore.services.retention import Retention
+from casestore.services.retention_terms import Terms
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
 from casestore.services.subject_report import SubjectReports
@@ -67,6 +74,9 @@ class Services:
     audit: AuditTrail  # who processed which case data, hash-chained
     subject_reports: SubjectReports  # AVG art. 15, from the trail
     policy: PolicyBook  # versions in force, proposals, re-seal jobs
+    retention: Retention  # terms enforced, cases destroyed, legal holds, verklaringen
+    figures: Figures  # the region's anonymous counts
+    key_epochs: KeyEpochs  # the epochs case keys are wrapped under: rotated, destroyed
 
     @property
     def sealer(self) -> Sealer:
@@ -139,7 +149,15 @@ def build_sealer(settings: Settings, now: Any) -> Sealer:
         policy_version=version,
         keyring=load_keyring(settings.key_directory, settings.hosted_organisations),
         master=settings.master(),
+        epochs=epochs(settings),
     )
+
+
+def epochs(settings: Settings) -> Epochs:
+    """The case-key epochs; the first is made when the directory has none."""
+    found = Epochs(settings.master(), settings.epochs_directory)
+    found.ensure()
+    return found
 
 
 def prepare(settings: Settings) -> Settings:
@@ -227,13 +245,17 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         public_keys=lambda: sealer.keyring.records(),
     )
     store.audit = audit
-    grants = Grants(store, store.sealer, history_table)
+    retention_tables = RetentionTables(backend)
+    terms = Terms(lambda: store.sealer.matrix.policy, retention_tables)
+    grants = Grants(store, store.sealer, history_table, terms)
     policy = PolicyBook(PolicyTable(backend), store, grants, clock)
     try:
         policy.seed(*region_policy_text(settings.policy_path))
     except BaseException:
         store.close()
         raise
+    figures = Figures(store, retention_tables, store.sealer.matrix.policy.zone)
+    retention = Retention(grants, retention_tables, terms, figures)
     session_table = SessionTable(backend)
     clients = Clients(client_table, store.sealer.matrix.organisations, clock)
     subscriptions = Subscriptions(
@@ -250,7 +272,12 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         grants=grants,
         clients=clients,
         subscriptions=subscriptions,
-        housekeeping=Housekeeping(grants, job_table, clock, audit=audit, policy=policy),
+        housekeeping=Housekeeping(
+            grants, job_table, clock, audit=audit, policy=policy, retention=retention
+        ),
+        retention=retention,
+        figures=figures,
+        key_epochs=KeyEpochs(store, grants, timedelta(days=settings.backup_retention_days)),
         bekendheid=BekendheidCheck(store),
         policy=policy,
         sessions=WebSessions(

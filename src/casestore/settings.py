@@ -55,6 +55,17 @@ class Settings(BaseSettings):
         default=None, description="base64 32-byte service master key (wraps case keys)"
     )
     master_key_file: Path | None = None
+    case_key_epochs_dir: Path | None = Field(
+        default=None,
+        description="one key file per case-key epoch (`casestore keys epoch-rotate`); "
+        "demo: var/demo/epochs; unset: case keys are wrapped under the master key",
+    )
+    backup_retention_days: int = Field(
+        default=35,
+        ge=1,
+        description="how long backups are kept: a retired case-key epoch is destroyed "
+        "only after this (`casestore keys epoch-destroy`)",
+    )
     keys_dir: Path | None = Field(
         default=None, description="public/ and private/ key files; demo: var/demo/keys"
     )
@@ -165,6 +176,12 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         except OSError as exc:
             raise SettingsError(f"{name}: cannot read {path} ({exc.strerror})") from None
+
+    @property
+    def epochs_directory(self) -> Path | None:
+        if self.case_key_epochs_dir is not None:
+            return self.case_key_epochs_dir
+        return self.demo_dir / "epochs" if self.demo else None
 
     @property
     def key_directory(self) -> Path:

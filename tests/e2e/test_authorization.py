@@ -21,9 +21,13 @@ too — and fails this test until the table below says what each role may do wit
 | GET  /v1/subscriptions[/{id}[/deliveries]] |   200   |  403   |   403   |   200   |
 | GET  /v1/audit                             |   403   |  403   |   200   |   200   |
 | POST /v1/audit/subject-report              |   403   |  403   |  404†   |  404†   |
+| GET, POST /v1/cases/{id}/legal-holds[/release] | 403 |  403   |   404*  |   403   |
+| GET  /v1/verklaringen/{id}                 |   403   |  403   |   404*  |   403   |
+| GET  /v1/figures                           |   403   |  403   |   200   |   200   |
 
-* The bekendheid check is the custodian's alone: the ZVH gets 200 (tests/e2e/test_bekendheid.py),
-every other organisation 404, as for a case it receives nothing of.
+* The bekendheid check, legal holds and verklaringen are the custodian's alone: the ZVH gets
+200 (tests/e2e/test_bekendheid.py, tests/e2e/test_retention_http.py), every other
+organisation 404, as for a case it receives nothing of.
 † For a person never referred; the report itself: tests/e2e/test_subject_report.py.
 
 Every protected route answers 401 to no token, a malformed, a revoked and an expired
@@ -57,6 +61,7 @@ MANAGERS = frozenset({"partner-system"})
 VIEWERS = frozenset({"partner-system", "auditor"})
 AUDITORS = frozenset({"privacy-officer", "auditor"})
 OFFICERS = frozenset({"privacy-officer"})
+FIGURE_READERS = AUDITORS
 BAD_TOKENS = ("none", "malformed", "wrong-scheme", "unknown", "revoked", "expired")
 
 
@@ -231,6 +236,19 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/subscriptions/{subscription_id}/resume"): Route(
         MANAGERS, 200, subscription_url("/resume"), owned=True
     ),
+    ("POST", "/v1/cases/{case_id}/legal-holds"): Route(
+        OFFICERS,
+        404,
+        lambda f: (f"/v1/cases/{f.case_id}/legal-holds", {"json": {"reason": "rechtszaak"}}),
+    ),
+    ("GET", "/v1/cases/{case_id}/legal-holds"): Route(OFFICERS, 404, case_url("/legal-holds")),
+    ("POST", "/v1/cases/{case_id}/legal-holds/release"): Route(
+        OFFICERS, 404, case_url("/legal-holds/release")
+    ),
+    ("GET", "/v1/verklaringen/{case_id}"): Route(
+        OFFICERS, 404, lambda f: (f"/v1/verklaringen/{f.case_id}", {})
+    ),
+    ("GET", "/v1/figures"): Route(FIGURE_READERS, 200, fixed("/v1/figures")),
 }
 
 

@@ -439,3 +439,45 @@ def test_policy_check_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None
 
     assert checked.returncode == 2
     assert "no policy file" in checked.stderr
+
+
+def test_retention_commands_hold_destroy_and_show_the_verklaring_and_figures(
+    tmp_path: Path,
+) -> None:
+    demo = run(["demo"], tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    case_ids = [line.split()[1] for line in demo.stdout.splitlines() if line.startswith("case ")]
+    settings = Settings(demo=True, var_dir=tmp_path / "var", policy_file=POLICY)
+    services = build(settings)
+    try:
+        closed = next(c for c in case_ids if not services.store.case(UUID(c)).is_open)
+    finally:
+        services.close()
+
+    dry = run(["retention", "run", "--dry-run", "--demo"], tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[-1].endswith("would destroy 0 case(s); 0 held")
+
+    hold = ["retention", "hold", "--demo", closed, "--reason", "rechtszaak", "--by", "fg"]
+    held = run(hold, tmp_path)
+    assert held.returncode == 0, held.stderr
+    shred = ["shred", "--demo", closed, "--by", "fg-zvh", "--reason", "verzoek betrokkene"]
+    refused = run(shred, tmp_path)
+    assert refused.returncode != 0
+    assert refused.stderr.count("\n") == 1 and "legal hold" in refused.stderr
+    missing = run(["retention", "verklaring", "--demo", closed], tmp_path)
+    assert missing.returncode != 0 and missing.stderr.count("\n") == 1
+
+    assert run(["retention", "release", "--demo", closed, "--by", "fg"], tmp_path).returncode == 0
+    assert run(shred, tmp_path).returncode == 0
+    shown = run(["retention", "verklaring", "--demo", closed], tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    verklaring = json.loads(shown.stdout)
+    assert verklaring["document"]["case_id"] == closed
+    assert verklaring["document"]["reason"] == "verzoek betrokkene"
+    assert verklaring["signature"]["org_id"] == ZVH
+
+    figures = run(["figures", "--demo"], tmp_path)
+    assert figures.returncode == 0, figures.stderr
+    report = json.loads(figures.stdout)
+    assert report["suppressed_below"] == 5 and report["cells"]

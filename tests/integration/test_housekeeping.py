@@ -105,3 +105,26 @@ def test_shredding_is_in_the_grant_history_too(services: Services, clock: Clock)
     }
     assert {c.change for c in history} == {"revoked"}
     assert {c.reason for c in history} == {"shredded by fg-zvh: bewaartermijn verstreken"}
+
+
+def test_the_worker_enforces_retention_once_a_day(services: Services, clock: Clock) -> None:
+    store = services.store
+    opened = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
+    elsewhere = {
+        "uitkomst": "andere_aanpak",
+        "onderbouwing": "Past bij het sociaal domein.",
+        "doelgroepcriteria": ["lvb"],
+    }
+    store.append(opened.case_id, submit("triagebesluit", elsewhere, ZVH))
+    first = services.housekeeping.run_once()
+    assert first is not None and first.retention is not None
+    assert first.retention.destroyed == []
+
+    clock.now = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)  # five years after the case ended
+    clock.advance(hours=-1)
+    again = services.housekeeping.run_once()
+    assert again is not None and again.retention is not None  # a day has passed
+    assert [d.case_id for d in again.retention.destroyed] == [opened.case_id]
+    clock.advance(hours=2)
+    later = services.housekeeping.run_once()
+    assert later is not None and later.retention is None  # not again the same day

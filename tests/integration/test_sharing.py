@@ -248,8 +248,9 @@ def test_shredding_destroys_every_key_and_keeps_the_record(services: Services) -
     assert recorder.grants_of_case(str(case_id)) == []
     assert recorder.escrows_of_case(str(case_id)) == []
     assert recorder.wrapped_case_key(str(case_id)) == (None, True)
-    with pytest.raises(CaseKeyDestroyed):  # nothing can be re-granted from escrow
-        grants.reconcile(case_id)
+    assert grants.reconcile(case_id).granted == 0  # no content is left to grant
+    with pytest.raises(CaseKeyDestroyed):  # nor a key to grant it with
+        store.case_key(case_id)
     with pytest.raises(CaseKeyDestroyed):
         open_field_from_escrow(
             SealedField.from_json(next(iter(before[0].sealed.values()))),

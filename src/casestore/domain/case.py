@@ -30,6 +30,13 @@ ADMITTING = ("organisatie", *REGIE_ROLES)  # control attributes that bring an or
 INTERNAL_CONTROL = frozenset({"person_id"})  # links a case to the person index only
 
 
+def destroyed_state(state: dict[str, Any], when: str) -> dict[str, Any]:
+    """A stored case event's state once its case is destroyed: no content, no link to the
+    person, and the marker that says so."""
+    control = {k: v for k, v in state["control"].items() if k not in INTERNAL_CONTROL}
+    return {**state, "control": control, "content": {}, "destroyed": when}
+
+
 def visible_control(control: dict[str, Any]) -> dict[str, Any]:
     """The control attributes recipients see: all but the link to the person index."""
     return {k: v for k, v in control.items() if k not in INTERNAL_CONTROL}
@@ -77,16 +84,24 @@ class Case(Aggregate):
         author_document: dict[str, Any] | None
         signature: dict[str, Any] | None
         countersignature: dict[str, Any] | None
+        destroyed: str | None = None
+        """When the case was destroyed (ISO 8601): the event's content and link to the
+        person are gone, only its place in the case's history is left."""
 
         # Version 1 events were recorded before signed disclosures: their sealed values are
         # bare JSON, their author signed the payload itself, and they name no submission.
         # They keep being read as they are (`is_disclosed` tells the readers which).
-        class_version = 2
+        # Version 3 events may carry the marker of a destroyed case.
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.setdefault("submission_id", None)
             state.setdefault("author_document", None)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.setdefault("destroyed", None)
 
         @property
         def is_disclosed(self) -> bool:
@@ -196,6 +211,11 @@ class Case(Aggregate):
         return sorted(set(self.network) | admitted)
 
     # ---- state helpers used by events ----------------------------------------------
+
+    @property
+    def destroyed(self) -> bool:
+        """Whether the case was destroyed at the end of its retention term."""
+        return not self.person_id
 
     @property
     def status(self) -> Status:

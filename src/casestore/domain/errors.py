@@ -20,6 +20,7 @@
     │   └── EventNotFound
     ├── NotHosted                   the service holds no private key to open fields with
     ├── CaseStillOpen               shredding waits until the case has ended
+    ├── CaseHeld                    a legal hold keeps the case from being destroyed
     ├── VersionConflict             expected version is not the current version
     ├── IdempotencyConflict         a retried event id came back with other content
     └── CaseBusy                    concurrent writers kept winning: nothing written, try later
@@ -187,6 +188,11 @@ class PersonHasOpenCase(CaseStoreError):
 class CaseStillOpen(CaseStoreError):
     def __init__(self, case_id: str) -> None:
         super().__init__(f"case {case_id} is still open; only a closed case can be shredded")
+
+
+class CaseHeld(CaseStoreError):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} is under a legal hold; release it first")
 
 
 class CaseNotFound(CaseStoreError):

@@ -41,6 +41,10 @@ def pseudonym(bsn: str, secret: bytes) -> str:
     return digest.hex()
 
 
+DESTROYED = "vernietigd"
+"""What a person's index holds in place of a case that was destroyed: the index keeps its
+version (two referrals still collide on it) but leads to the case no more."""
+
 PERSON_NAMESPACE = UUID("6f1e0f8c-3c5e-4f0b-9a57-2f0c0c6f6a01")
 
 
@@ -84,6 +88,8 @@ class Person(Aggregate):
         network: list[str] | None = None  # None in events recorded before networks were kept
 
         def apply(self, aggregate: Any) -> None:
+            if self.case_id == DESTROYED:
+                return
             aggregate.open_case = self.case_id
             aggregate.cases = [*aggregate.cases, self.case_id]
             aggregate.networks = {**aggregate.networks, self.case_id: _network(self)}
@@ -98,9 +104,12 @@ class Person(Aggregate):
         network: list[str]
 
         def apply(self, aggregate: Any) -> None:
+            if self.case_id == DESTROYED:
+                return
             aggregate.cases = [*aggregate.cases, self.case_id]
             aggregate.networks = {**aggregate.networks, self.case_id: list(self.network)}
-            aggregate.beside = {**aggregate.beside, self.case_id: self.open_case}
+            if self.open_case != DESTROYED:
+                aggregate.beside = {**aggregate.beside, self.case_id: self.open_case}
 
     class NetworkChanged(Aggregate.Event):
         TOPIC = "casestore.person.network-changed"
@@ -108,6 +117,8 @@ class Person(Aggregate):
         network: list[str]
 
         def apply(self, aggregate: Any) -> None:
+            if self.case_id == DESTROYED:
+                return
             aggregate.networks = {**aggregate.networks, self.case_id: list(self.network)}
 
     class CaseEnded(Aggregate.Event):
@@ -115,6 +126,8 @@ class Person(Aggregate):
         case_id: str
 
         def apply(self, aggregate: Any) -> None:
+            if self.case_id == DESTROYED:
+                return
             if aggregate.open_case == self.case_id:
                 aggregate.open_case = None
             aggregate.networks = {c: n for c, n in aggregate.networks.items() if c != self.case_id}
@@ -172,6 +185,17 @@ class Person(Aggregate):
     def beside_of(self, case_id: str) -> str | None:
         """The open case that `case_id` was an aanmelding bij lopende casus of, if it was."""
         return self.beside.get(case_id)
+
+
+def forget_case(state: dict[str, Any], case_id: str) -> bool:
+    """Put the destroyed-case marker in place of `case_id` in one stored event's state of
+    a person's index; whether it named the case."""
+    named = False
+    for name in ("case_id", "open_case"):
+        if state.get(name) == case_id:
+            state[name] = DESTROYED
+            named = True
+    return named
 
 
 def _network(event: Any) -> list[str] | None:

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from casestore.adapters.epochs import EpochError
 from casestore.adapters.keyring import demo_signers
 from casestore.adapters.logging import configure as configure_logging
 from casestore.adapters.metrics import watch_deliveries
@@ -40,6 +41,7 @@ from casestore.entrypoints.cli_policy import register as register_policy_command
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.audit import AUDIT_EXPORTED, Actor, set_actor
 from casestore.services.clients import ClientError
+from casestore.services.figures import figures_json
 from casestore.services.grants import GrantChanges
 from casestore.services.keys import KeyManagementError
 from casestore.services.webhooks.worker import Worker
@@ -104,6 +106,16 @@ audit_app = typer.Typer(
     help="The audit trail: verify its chain, sign a checkpoint, export it.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+retention_app = typer.Typer(
+    help="Retention: terms enforced, cases destroyed, legal holds, verklaringen.",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
+epochs_app = typer.Typer(
+    help="The epochs case keys are wrapped under: rotate, list, destroy retired ones.",
+    no_args_is_help=True,
+)
+app.add_typer(epochs_app, name="epochs")
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -182,7 +194,11 @@ def serve(
     services = _services(demo, verbose=True)
     if demo:
         recordings = list(
-            demo_data.load(services.store, demo_signers(services.settings.key_directory))
+            demo_data.load(
+                services.store,
+                demo_signers(services.settings.key_directory),
+                demo_data.recent_start(services.store),
+            )
         )
         tokens = demo_data.ensure_clients(services.clients, services.settings.demo_dir)
         log.info(
@@ -323,7 +339,11 @@ def demo(demo_mode: DemoOption = True) -> None:
     services = _services(demo_mode)
     try:
         recordings = list(
-            demo_data.load(services.store, demo_signers(services.settings.key_directory))
+            demo_data.load(
+                services.store,
+                demo_signers(services.settings.key_directory),
+                demo_data.recent_start(services.store),
+            )
         )
     except CaseStoreError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -593,16 +613,171 @@ def shred(
     reason: Annotated[str, typer.Option(help="Why, e.g. the retention period ended.")],
     demo: DemoOption = False,
 ) -> None:
-    """Destroy a closed case's keys so its content can never be opened again."""
+    """Destroy a closed case now, before its term ends: its keys, its events' content and
+    its link to the person (its figures are counted first, and a verklaring kept)."""
     services = _services(demo)
     try:
-        record = services.grants.shred(_uuid(case_id), by=by, reason=reason)
+        services.retention.destroy(_uuid(case_id), by=by, reason=reason)
+        record = services.grants.shred_record(_uuid(case_id))
     except (CaseStoreError, SharingError) as exc:
         _fail(exc)
     finally:
         services.close()
+    assert record is not None  # noqa: S101 - destroyed just now
     when = format_time(record.shredded_at)
     typer.echo(f"case {record.case_id} shredded at {when} by {record.shredded_by}")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what is due; change nothing.")
+    ] = False,
+    demo: DemoOption = False,
+) -> None:
+    """Delete the grants past their rules' terms and destroy the cases past theirs (the
+    worker does this daily)."""
+    services = _services(demo)
+    try:
+        with _tracking("retention") as advance:
+            report = services.retention.run(dry_run=dry_run, progress=advance)
+    except (CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    would = "would " if dry_run else ""
+    for expired in report.expired:
+        typer.echo(
+            f"{would}revoke {expired.grants} grant(s) of case {expired.case_id}: "
+            f"rule {', '.join(expired.rules)} ended"
+        )
+    for destroyed in report.destroyed:
+        typer.echo(
+            f"{would}destroy case {destroyed.case_id}: term ended "
+            f"{format_time(destroyed.due_at)} (rule {', '.join(destroyed.rules)})"
+        )
+    for held in report.held:
+        typer.echo(f"case {held} is under a legal hold: its clock is stopped")
+    for case, error in report.failed:
+        typer.echo(f"case {case} failed: {error}", err=True)
+    typer.echo(
+        f"{would}revoke {sum(e.grants for e in report.expired)} grant(s), "
+        f"{would}destroy {len(report.destroyed)} case(s); {len(report.held)} held"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@retention_app.command("hold")
+def retention_hold(
+    case_id: Annotated[str, typer.Argument(help="The case to keep.")],
+    reason: Annotated[str, typer.Option(help="Why it must be kept (recorded).")],
+    by: Annotated[str, typer.Option(help="Who places the hold (recorded).")],
+    demo: DemoOption = False,
+) -> None:
+    """Place a legal hold: the case's retention clock stops until it is released."""
+    services = _services(demo)
+    try:
+        hold = services.retention.hold(_uuid(case_id), by=by, reason=reason)
+    except CaseStoreError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(f"case {hold.case_id} held since {format_time(hold.placed_at)}: {hold.reason}")
+
+
+@retention_app.command("release")
+def retention_release(
+    case_id: Annotated[str, typer.Argument(help="The held case.")],
+    by: Annotated[str, typer.Option(help="Who releases it (recorded).")],
+    demo: DemoOption = False,
+) -> None:
+    """Release a case's legal holds: its clock runs again, its terms as much later as it
+    was held."""
+    services = _services(demo)
+    try:
+        released = services.retention.release(_uuid(case_id), by=by)
+    finally:
+        services.close()
+    if not released:
+        _fail(f"case {case_id} has no legal hold in place")
+    typer.echo(f"case {case_id} released ({released} hold(s))")
+
+
+@retention_app.command("verklaring")
+def retention_verklaring(
+    case_id: Annotated[str, typer.Argument(help="A destroyed case.")],
+    demo: DemoOption = False,
+) -> None:
+    """Print the signed verklaring van vernietiging of a destroyed case (JSON)."""
+    services = _services(demo)
+    try:
+        verklaring = services.retention.verklaring(_uuid(case_id))
+    except CaseStoreError as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    body = {"document": verklaring.document, "signature": verklaring.signature}
+    typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+
+
+@epochs_app.command("rotate")
+def epochs_rotate(demo: DemoOption = False) -> None:
+    """Start a new case-key epoch and re-wrap every case key under it; the old epoch is
+    retired, to be destroyed once the backups that need it have aged out."""
+    services = _services(demo)
+    try:
+        with _tracking("re-wrapping case keys") as advance:
+            rotation = services.key_epochs.rotate(advance)
+    except (EpochError, CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(f"epoch {rotation.epoch} current; {rotation.rewrapped} case key(s) re-wrapped")
+
+
+@epochs_app.command("list")
+def epochs_list(demo: DemoOption = False) -> None:
+    """Every epoch whose key exists, and when each was retired."""
+    services = _services(demo)
+    try:
+        epochs = services.sealer.epochs
+        current = epochs.numbers()[-1]
+        for number in epochs.numbers():
+            retired = epochs.retired_at(number)
+            state = "current" if number == current else "retired"
+            when = f" {format_time(retired)}" if retired is not None else ""
+            typer.echo(f"{number}  {state}{when}")
+    finally:
+        services.close()
+
+
+@epochs_app.command("destroy")
+def epochs_destroy(
+    epoch: Annotated[int, typer.Argument(help="A retired epoch.")],
+    demo: DemoOption = False,
+) -> None:
+    """Destroy a retired epoch's key once the backup retention has passed since it was
+    retired: backups from before then can no longer be opened."""
+    services = _services(demo)
+    try:
+        rewrapped = services.key_epochs.destroy(epoch)
+    except (EpochError, CaseStoreError, SharingError) as exc:
+        _fail(exc)
+    finally:
+        services.close()
+    typer.echo(f"epoch {epoch} destroyed ({rewrapped} late case key(s) re-wrapped first)")
+
+
+@app.command()
+def figures(demo: DemoOption = False) -> None:
+    """The region's anonymous figures per quarter, small cells suppressed (JSON)."""
+    services = _services(demo)
+    try:
+        report = services.figures.report()
+    finally:
+        services.close()
+    typer.echo(json.dumps(figures_json(report), indent=2))
 
 
 @grants_app.command("reconcile")

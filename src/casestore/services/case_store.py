@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
@@ -26,13 +27,18 @@ from nacl.hash import blake2b
 from casestore.adapters import metrics
 from casestore.adapters.persistence.policy_table import SUPERSEDED
 from casestore.adapters.persistence.recorder import CaseRecorder
-from casestore.adapters.persistence.sharing_tables import EventIdRow, SideRows
+from casestore.adapters.persistence.sharing_tables import (
+    Erasure,
+    EventIdRow,
+    Rewrite,
+    SideRows,
+)
 from casestore.domain import errors
-from casestore.domain.case import Case, visible_control
+from casestore.domain.case import Case, destroyed_state, visible_control
 from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
 from casestore.domain.header import EventHeader
-from casestore.domain.person import Person, person_id, pseudonym
+from casestore.domain.person import Person, forget_case, person_id, pseudonym
 from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, Basis
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
@@ -638,10 +644,73 @@ class CaseStore(Application[UUID]):
 
     def person_of(self, case: Case) -> Person:
         """The person index of a case's person."""
+        if case.destroyed:
+            raise errors.CaseNotFound(str(case.id))
         person = self._read_person(UUID(case.person_id))
         if person is None:
             raise errors.CaseNotFound(str(case.id))
         return person
+
+    # ---- destroying ----------------------------------------------------------------------
+
+    def erasure(self, case: Case, when: datetime) -> Erasure:
+        """What destroying `case` rewrites: every event of the case without content or link
+        to the person, marked destroyed at `when`, and every event of the person's index
+        that names the case with the marker in its place; the case's snapshots go."""
+        backend = self.records.backend
+        events_table = backend.library_table(self.records.events_table_name)
+        marker = when.astimezone(UTC).isoformat()
+        rewrites = [
+            Rewrite(
+                events_table,
+                backend.originator(case.id),
+                stored.originator_version,
+                self._encoded(destroyed_state(self._decoded(stored.state), marker)),
+            )
+            for stored in self.recorder.select_events(case.id)
+        ]
+        if not case.destroyed:
+            pid = UUID(case.person_id)
+            for stored in self.recorder.select_events(pid):
+                state = self._decoded(stored.state)
+                if forget_case(state, str(case.id)):
+                    rewrites.append(
+                        Rewrite(
+                            events_table,
+                            backend.originator(pid),
+                            stored.originator_version,
+                            self._encoded(state),
+                        )
+                    )
+        snapshots = None
+        if self.snapshots is not None:
+            recorder = cast(Any, self.snapshots.recorder)
+            snapshots = backend.library_table(recorder.events_table_name)
+        return Erasure(rewrites, snapshots, backend.originator(case.id))
+
+    def forget(self, case_id: UUID) -> None:
+        """Drop what this process keeps of a destroyed case in memory."""
+        self._recent.pop(case_id)
+        cache = getattr(self.repository, "cache", None)
+        if cache is not None:
+            with suppress(KeyError):
+                cache.get(case_id, evict=True)
+
+    def _decoded(self, state: bytes) -> dict[str, Any]:
+        if self.mapper.cipher is not None:
+            state = self.mapper.cipher.decrypt(state)
+        if self.mapper.compressor is not None:
+            state = self.mapper.compressor.decompress(state)
+        decoded: dict[str, Any] = self.mapper.transcoder.decode(state)
+        return decoded
+
+    def _encoded(self, state: dict[str, Any]) -> bytes:
+        encoded = self.mapper.transcoder.encode(state)
+        if self.mapper.compressor is not None:
+            encoded = self.mapper.compressor.compress(encoded)
+        if self.mapper.cipher is not None:
+            encoded = self.mapper.cipher.encrypt(encoded)
+        return encoded
 
     def _person(self, pid: UUID, now: datetime) -> Person:
         return self._read_person(pid) or Person.register(pid, now)

@@ -24,6 +24,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError
 
 from casestore.adapters.keyring import Keyring
+from casestore.adapters.persistence.backend import Cursor
 from casestore.adapters.persistence.grant_history import (
     GRANTED,
     REVOKED,
@@ -38,6 +39,7 @@ from casestore.domain.case import Case
 from casestore.domain.events.conditions import conditions_of
 from casestore.services.audit import CASE_SHREDDED, GRANT_CREATED, GRANT_REVOKED, Basis
 from casestore.services.case_store import CaseStore, Recorded
+from casestore.services.retention_terms import Terms
 from casestore.services.sealing import Sealer, case_context, context_of
 from sharing.envelope import Escrow
 from sharing.keys import Recipient
@@ -115,9 +117,15 @@ class _Wanted:
     open under every key generation the organisation holds now (during a rotation's
     overlap the old one too, so its grants stay until the organisation confirms the new)."""
 
-    def __init__(self, now: datetime, keyring: Keyring) -> None:
+    def __init__(
+        self,
+        now: datetime,
+        keyring: Keyring,
+        expired: Callable[[FieldAccess, Case.Event], bool],
+    ) -> None:
         self.now = now
         self.keyring = keyring
+        self.expired = expired  # past its retention terms: not granted again
         self.fields: dict[tuple[str, int, str], frozenset[str]] = {}
         self.access: dict[tuple[str, int], Case.Event] = {}
         self.decisions: dict[tuple[str, int], Decision] = {}
@@ -133,6 +141,7 @@ class _Wanted:
             for name in event.content
             if (access := decision.fields.get(field_of(name)[0])) is not None
             and (access.scope is Scope.all or field_of(name)[1] in ("", org))
+            and not self.expired(access, event)
         }
         if not names:
             return
@@ -160,17 +169,27 @@ RECONCILING_EVENT_TYPES = frozenset(
     }
 )
 """Events after which the grants of the case's earlier events may differ."""
+
+KEY_TABLES = ("case_keys", "event_ids", "grants")
+"""The tables that hold key material: wrapped case keys, escrows, wrapped data keys."""
 RECONCILE_ATTEMPTS = 3  # a write to the case between the reads of a reconciliation
 
 
 class Grants:
     """Re-granting, revoking and shredding, for one case or every case."""
 
-    def __init__(self, store: CaseStore, sealer: Sealer, history: GrantHistoryTable) -> None:
+    def __init__(
+        self,
+        store: CaseStore,
+        sealer: Sealer,
+        history: GrantHistoryTable,
+        terms: Terms | None = None,
+    ) -> None:
         self.store = store
         self.sealer = sealer
         self._tables = store.records.tables
         self._history = history
+        self.terms = terms  # retention: a field past every term that grants it is not kept
         store.on_recorded(self._follow)
 
     def _follow(self, recorded: Recorded, event_type: str) -> None:
@@ -207,7 +226,7 @@ class Grants:
             final = event.mutate(final)
         records = conditions_of(final)
         members_now = frozenset(final.network)
-        wanted = _Wanted(now, self.sealer.keyring)
+        wanted = _Wanted(now, self.sealer.keyring, self._expiry(case_id, now))
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
         joined: dict[str, int] = {}  # a current member: the version its membership runs from
         case: Any = None
@@ -374,6 +393,18 @@ class Grants:
             )
         return notices
 
+    def _expiry(self, case_id: UUID, now: datetime) -> Callable[[FieldAccess, Case.Event], bool]:
+        """Whether a field granted by an access is past every retention term that grants it
+        (never while the case is held, nor without retention terms)."""
+        paused = None if self.terms is None else self.terms.paused(str(case_id))
+        if self.terms is None or paused is None:
+            return lambda access, event: False
+        terms, held = self.terms, paused
+        case_end = self.store.case(case_id).closed_at
+        return lambda access, event: terms.field_expired(
+            access, event.occurred_at, case_end, held, now
+        )
+
     def _change(self, grant: GrantRow, change: str, now: datetime, reason: str) -> GrantChangeRow:
         bases = json.loads(grant.basis).values()
         rules = sorted({rule for basis in bases for rule in basis["rules"]})
@@ -430,9 +461,22 @@ class Grants:
                     raise
         return self.reconcile(case_id, reason)
 
-    def shred(self, case_id: UUID, *, by: str, reason: str) -> ShredRecord:
-        """Destroy a closed case's key and every wrapped data key: its content can never be
-        opened again. The header stays, and so does the record of the shredding."""
+    def shred(
+        self,
+        case_id: UUID,
+        *,
+        by: str,
+        reason: str,
+        also: Callable[[Case, Cursor], None] | None = None,
+        erase_freed: bool = True,
+    ) -> ShredRecord:
+        """Destroy a closed case: its key, every wrapped data key and escrow, its events'
+        content and their link to the person, and the person index's link to it, so that
+        nothing of it can be opened again nor found from the person. What is left is each
+        event's header and control attributes, marked destroyed, and the record of the
+        shredding. `also` writes in the same transaction (the verklaring, the figures);
+        `erase_freed` then makes the deleted keys unrecoverable from the database files
+        (a run destroying many cases does that once, at its end)."""
         case = self.store.case(case_id)
         if case.is_open:
             raise errors.CaseStillOpen(str(case_id))
@@ -462,9 +506,22 @@ class Grants:
             audit.append(
                 trail.entry(CASE_SHREDDED, case=str(case_id), person=case.person_id, reason=why)
             )
-        self._tables.shred(record, history, list(trail.within(audit)) if trail else [])
+        self._tables.shred(
+            record,
+            history,
+            list(trail.within(audit)) if trail else [],
+            erasure=self.store.erasure(case, now),
+            also=None if also is None else (lambda cursor: also(case, cursor)),
+        )
         self.sealer.forget_case_key(str(case_id))
+        self.store.forget(case_id)
+        if erase_freed:
+            self.erase_freed()
         return record
+
+    def erase_freed(self) -> None:
+        """Make deleted keys, escrows and grants unrecoverable from the database files."""
+        self._tables.backend.erase_freed(KEY_TABLES)
 
     def shred_record(self, case_id: UUID) -> ShredRecord | None:
         return self._tables.shred_record(str(case_id))

@@ -14,8 +14,11 @@ possibly through the API) each make the next pass reconcile. The same pass revok
 rested on a toestemming or a conflict van plichten whose expiry has passed (each such grant
 records when its condition ends). Each pass also signs a checkpoint of the audit trail's
 head when entries were chained since the last (casestore.services.audit), so every minute
-of activity ends under the custodian's signature. Retention (shredding cases whose period
-has ended) is the next task for the same job.
+of activity ends under the custodian's signature.
+
+Once a day (`RETENTION_EVERY`) a pass also enforces retention (casestore.services.retention):
+grants past their rules' terms are deleted and cases past their term destroyed. It is a
+job of its own in the same table, so its lease and last run are apart from the rules'.
 
 Several workers may run: the job's lease (casestore.adapters.persistence.housekeeping_table)
 keeps a pass with one of them at a time, and a pass only moves `last_run_at` when it
@@ -28,7 +31,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from secrets import token_hex
 from uuid import UUID
@@ -41,12 +44,15 @@ from casestore.services.audit import AuditTrail
 from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
 from casestore.services.policy_versions import AlreadyDecided, PolicyBook
+from casestore.services.retention import Retention, RunReport
 from sharing.keys import OrgPublicKeys, parse_time
 from sharing.policy.model import Rule
 
 log = structlog.get_logger("casestore.services.housekeeping")
 
 JOB = "housekeeping"
+RETENTION_JOB = "retention"
+RETENTION_EVERY = timedelta(days=1)
 LEASE = timedelta(minutes=10)  # outlasts a reconciliation of every case
 INTERVAL_SECONDS = 60.0
 CONDITION_ENDED = "a toestemming or conflict van plichten ended (expired or withdrawn)"
@@ -118,6 +124,7 @@ class Pass:
     started: datetime
     crossed: tuple[Boundary | KeyBoundary, ...]
     changes: GrantChanges | None  # None: nothing was due
+    retention: RunReport | None = None  # None: retention was not due
 
 
 def default_worker_id() -> str:
@@ -135,10 +142,12 @@ class Housekeeping:
         lease: timedelta = LEASE,
         audit: AuditTrail | None = None,
         policy: PolicyBook | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.grants = grants
         self.audit = audit
         self.policy = policy
+        self.retention = retention
         self.table = table
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -164,7 +173,25 @@ class Housekeeping:
             self.table.release(JOB, self.worker_id)
             raise
         self.table.finish(JOB, self.worker_id, started)
-        return done
+        return replace(done, retention=self._enforce_retention(started))
+
+    def _enforce_retention(self, started: datetime) -> RunReport | None:
+        """Retention's daily run, when a day has passed since the last that finished."""
+        if self.retention is None:
+            return None
+        row = self.table.claim(RETENTION_JOB, self.worker_id, started, started + self.lease)
+        if row is None:
+            return None
+        if row.last_run_at is not None and started < row.last_run_at + RETENTION_EVERY:
+            self.table.release(RETENTION_JOB, self.worker_id)
+            return None
+        try:
+            report = self.retention.run()
+        except BaseException:
+            self.table.release(RETENTION_JOB, self.worker_id)
+            raise
+        self.table.finish(RETENTION_JOB, self.worker_id, started)
+        return report
 
     def resume_policy_jobs(self) -> int:
         """Run on every re-seal job that nobody holds (its process died, or approval came

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from casestore.adapters.epochs import Epochs, join_wrapped, split_wrapped
 from casestore.adapters.keyring import Keyring
 from casestore.adapters.persistence.sharing_tables import (
     AccessRow,
@@ -48,7 +49,7 @@ from sharing.envelope import (
     unwrap_case_key,
     wrap_case_key,
 )
-from sharing.errors import CaseKeyDestroyed
+from sharing.errors import CaseKeyDestroyed, KeyNotFound
 from sharing.keys import MasterKey, Recipient, format_time
 from sharing.owned import field_of, reassemble
 from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
@@ -85,13 +86,14 @@ class Sealer:
         policy_version: str,
         keyring: Keyring,
         master: MasterKey,
+        epochs: Epochs | None = None,
     ) -> None:
         self.region = region
         self.custodian = custodian
         self.matrix = matrix
         self.policy_version = policy_version
         self.keyring = keyring
-        self._master = master
+        self.epochs = epochs if epochs is not None else Epochs(master, None)
         self._case_keys: Lru[str, bytes] = Lru(CASE_KEY_CACHE)
         # One ephemeral sender key per recently written case: its X25519 exchange with each
         # recipient key is made once, not once per event (see SenderKey).
@@ -120,9 +122,10 @@ class Sealer:
 
     def new_case_key(self, case_id: str, now: datetime) -> tuple[bytes, CaseKeyRow]:
         key = new_case_key()
-        wrapped = wrap_case_key(self._master, self.region, case_id, key)
+        epoch, wrapping = self.epochs.current()
+        wrapped = wrap_case_key(wrapping, self.region, case_id, key)
         self._remember(case_id, key)
-        return key, CaseKeyRow(case_id, b64encode(wrapped), now)
+        return key, CaseKeyRow(case_id, join_wrapped(epoch, b64encode(wrapped)), now)
 
     def cached_case_key(self, case_id: str) -> bytes | None:
         """A recently used case key, sparing a read and an unwrap per event."""
@@ -130,11 +133,27 @@ class Sealer:
 
     def case_key(self, case_id: str, wrapped: str | None, known: bool) -> bytes:
         """The unwrapped case key; CaseKeyDestroyed once the case was shredded."""
-        if not known or wrapped is None:
-            raise CaseKeyDestroyed(f"case {case_id} has no case key")
-        key = unwrap_case_key(self._master, self.region, case_id, b64decode(wrapped))
+        key = self._unwrap(case_id, wrapped, known)
         self._remember(case_id, key)
         return key
+
+    def _unwrap(self, case_id: str, wrapped: str | None, known: bool) -> bytes:
+        if not known or wrapped is None:
+            raise CaseKeyDestroyed(f"case {case_id} has no case key")
+        epoch, encoded = split_wrapped(wrapped)
+        try:
+            wrapping = self.epochs.key(epoch)
+        except KeyNotFound:
+            raise CaseKeyDestroyed(f"the key epoch of case {case_id} was destroyed") from None
+        return unwrap_case_key(wrapping, self.region, case_id, b64decode(encoded))
+
+    def rewrapped(self, case_id: str, wrapped: str) -> str | None:
+        """The case key wrapped under the current epoch; None if it is already."""
+        epoch, wrapping = self.epochs.current()
+        if split_wrapped(wrapped)[0] == epoch:
+            return None
+        key = self._unwrap(case_id, wrapped, True)
+        return join_wrapped(epoch, b64encode(wrap_case_key(wrapping, self.region, case_id, key)))
 
     def forget_case_key(self, case_id: str) -> None:
         self._case_keys.pop(case_id)

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
+from uuid import UUID
 
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnRevoked, OnSaved, Wakeup
@@ -93,6 +94,21 @@ class Backend(ABC):
         in the database itself, inside `cursor`'s transaction or as one statement of its
         own; False where it cannot, and the table chains them."""
         return False
+
+    @abstractmethod
+    def library_table(self, name: str) -> str:
+        """The qualified name of one of the event library's own tables (`stored_events`)."""
+
+    def originator(self, originator_id: UUID) -> Any:
+        """An aggregate id as the library's tables hold it, for a statement's parameter."""
+        return originator_id
+
+    # ---- destroying for real --------------------------------------------------------------
+
+    @abstractmethod
+    def erase_freed(self, tables: Sequence[str]) -> None:
+        """Make what was deleted from `casestore_<table>` unrecoverable from the database
+        files: no old row version, page or log record may still hold it."""
 
     # ---- its schema (casestore.adapters.persistence.migrations) --------------------------
 

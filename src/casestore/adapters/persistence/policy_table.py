@@ -1,7 +1,7 @@
 """The policy in the store: its versions, the one in force, proposals, re-seal jobs, notices.
 
 `policy_current` is the cheap counter every writer is checked against: its one row names
-the label in force, and the triggers of migration 5 refuse a grant or access row sealed
+the label in force, and the triggers of migration 7 refuse a grant or access row sealed
 under another. Activating a version updates that row in the same transaction as the new
 version's row and the proposal's decision, so a version is in force exactly when it is
 recorded as such.

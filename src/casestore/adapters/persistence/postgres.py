@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
@@ -67,6 +69,8 @@ wrapping psycopg's: a refused or broken connection, a pool timeout, a shutdown, 
 or statement timeout)."""
 
 log = structlog.get_logger("casestore.adapters.persistence")
+KEPT_DEAD = re.compile(r"(\d+) dead row versions cannot be removed yet")
+VACUUM_ATTEMPTS = 12  # about 15 seconds for the oldest open transaction to end
 T = TypeVar("T")
 
 
@@ -84,6 +88,42 @@ class PostgresBackend(Backend):
     def table(self, name: str) -> str:
         schema = self.datastore.schema.replace('"', '""')
         return f'"{schema}".casestore_{name}'
+
+    def library_table(self, name: str) -> str:
+        schema = self.datastore.schema.replace('"', '""')
+        return f'"{schema}"."{name}"'
+
+    def erase_freed(self, tables: Sequence[str]) -> None:
+        # A deleted or updated row stays in its page as a dead tuple until a vacuum, and
+        # a plain VACUUM only marks its space free; VACUUM FULL writes the table anew
+        # (holding its lock meanwhile) and drops the old file, dead tuples with it. Not
+        # those some open transaction (in any session of the database) may still see:
+        # VERBOSE says how many it had to keep, and the vacuum is repeated until none.
+        kept: list[int] = []
+
+        def heard(diagnostic: psycopg.errors.Diagnostic) -> None:
+            for text in (diagnostic.message_primary, diagnostic.message_detail):
+                found = KEPT_DEAD.search(text or "")
+                if found:
+                    kept.append(int(found.group(1)))
+
+        with self.recovering(), self.datastore.get_connection() as conn:
+            conn.add_notice_handler(heard)
+            try:
+                for attempt in range(VACUUM_ATTEMPTS):
+                    kept.clear()
+                    for name in tables:
+                        statement = SQL("VACUUM (FULL, VERBOSE) {}").format(SQL(self.table(name)))
+                        conn.execute(statement)
+                    if not any(kept):
+                        return
+                    time.sleep(min(0.05 * 2**attempt, 2.0))
+            finally:
+                conn.remove_notice_handler(heard)
+        raise OperationalError(
+            f"{sum(kept)} deleted row versions are still visible to an open transaction; "
+            "the next run erases them"
+        )
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:

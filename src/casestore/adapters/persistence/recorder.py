@@ -21,6 +21,7 @@ class CaseRecorder:
     backend: Backend
     tables: SharingTables
     audit_table: AuditTable  # the audit trail, chained in a save's transaction
+    events_table_name: str  # the library's, unqualified
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """The global position (notification id) of one stored event."""

@@ -15,7 +15,7 @@ The SQL is shared by both backends; the backend supplies parameter style and tab
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,27 @@ class ShredRecord:
     reason: str
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """One stored event's state replaced in place: only the destruction of a case does
+    this, to take out what identifies the person (casestore.domain.case.destroyed_state)."""
+
+    table: str  # the library's events table (casestore.adapters.persistence.Backend)
+    originator: Any  # the aggregate id as the table holds it
+    version: int
+    state: bytes
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What destroying a case changes beside its keys, grants and escrows: event states
+    rewritten, and the snapshots of the case dropped (they hold its link to the person)."""
+
+    rewrites: Sequence[Rewrite]
+    snapshots_table: str | None
+    case_originator: Any
+
+
 @dataclass
 class SideRows:
     """Everything written beside the events of one save: `save(..., side_rows=rows)`."""
@@ -176,6 +197,26 @@ class SharingTables:
             f"SELECT wrapped FROM {self._t('case_keys')} WHERE case_id = %s", (case_id,)
         )
         return (None, False) if row is None else (row["wrapped"], True)
+
+    def wrapped_case_keys(self) -> list[tuple[str, str]]:
+        """(case id, wrapped key) of every case whose key was not destroyed."""
+        rows = self.backend.all(
+            f"SELECT case_id, wrapped FROM {self._t('case_keys')} WHERE wrapped IS NOT NULL "
+            "ORDER BY case_id"
+        )
+        return [(r["case_id"], r["wrapped"]) for r in rows]
+
+    def rewrap(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Store case keys wrapped anew (under another epoch): (case id, wrapped) pairs. A
+        key destroyed meanwhile stays destroyed."""
+        with self.backend.transaction(commit=True) as cursor:
+            cursor.executemany(
+                self.backend.sql(
+                    f"UPDATE {self._t('case_keys')} SET wrapped = %s "
+                    "WHERE case_id = %s AND wrapped IS NOT NULL"
+                ),
+                [(wrapped, case_id) for case_id, wrapped in rows],
+            )
 
     def case_ids(self) -> list[str]:
         """Every case that has (or had) a case key: every case ever opened."""
@@ -301,12 +342,21 @@ class SharingTables:
         record: ShredRecord,
         history: Sequence[GrantChangeRow] = (),
         audit: Sequence[dict[str, Any]] = (),
+        *,
+        erasure: Erasure | None = None,
+        also: Callable[[Cursor], None] | None = None,
     ) -> None:
         """Destroy the case key and every wrapped data key of the case; keep the record,
-        and the history of the grants it revokes."""
+        and the history of the grants it revokes. With `erasure`, rewrite the case's events
+        and its person's index without what identifies the person, in the same transaction
+        (with whatever `also` writes)."""
         sql = self.backend.sql
         shredded_at, by, reason = values(record)[1:]
         with self.backend.transaction(commit=True) as cursor:
+            if erasure is not None:
+                self._erase(cursor, erasure)
+            if also is not None:
+                also(cursor)
             cursor.execute(
                 sql(
                     f"UPDATE {self._t('case_keys')} SET wrapped = NULL, shredded_at = %s, "
@@ -323,3 +373,19 @@ class SharingTables:
             )
             self._record(cursor, history)
             AuditTable(self.backend).append(cursor, audit)
+
+    def _erase(self, cursor: Cursor, erasure: Erasure) -> None:
+        sql = self.backend.sql
+        for rewrite in erasure.rewrites:
+            cursor.execute(
+                sql(
+                    f"UPDATE {rewrite.table} SET state = %s "
+                    "WHERE originator_id = %s AND originator_version = %s"
+                ),
+                (rewrite.state, rewrite.originator, rewrite.version),
+            )
+        if erasure.snapshots_table is not None:
+            cursor.execute(
+                sql(f"DELETE FROM {erasure.snapshots_table} WHERE originator_id = %s"),
+                (erasure.case_originator,),
+            )

@@ -35,7 +35,7 @@ class Aanmelding(Payload):
         # Person and first network are control attributes the aggregate adds when it
         # opens the case: the pseudonym and the network are not the referrer's to tell.
         case.status = Status.aangemeld
-        case.person_id = str(event.control["person_id"])
+        case.person_id = str(event.control.get("person_id", ""))  # "": destroyed
         case.network = sorted(set(event.control["netwerk"]))
         case.opened_occurred_at = event.occurred_at
         case.level = None

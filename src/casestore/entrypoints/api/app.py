@@ -21,6 +21,7 @@ from casestore.entrypoints.api import (
     openapi,
     policy,
     problems,
+    retention,
     stream,
 )
 from casestore.entrypoints.api.docs import SecurityHeaders
@@ -90,7 +91,9 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     problems.install(app)
-    routers = [m.router for m in (health, docs, cases, feed, stream, policy, keys, audit)]
+    routers = [
+        m.router for m in (health, docs, cases, feed, stream, policy, keys, audit, retention)
+    ]
     routers.append(subscriptions_router)
     for router in routers:
         app.include_router(router)

@@ -49,6 +49,13 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "reject_proposal": NO_CASE_DATA,
     "read_job": NO_CASE_DATA,
     "explain_decision": (POLICY_EXPLAINED,),
+    # Holds, verklaringen and figures hold no content and nothing that identifies the
+    # person; a destruction itself chains case.shredded with the grants it revokes.
+    "place_legal_hold": NO_CASE_DATA,
+    "list_legal_holds": NO_CASE_DATA,
+    "release_legal_holds": NO_CASE_DATA,
+    "read_verklaring": NO_CASE_DATA,
+    "read_figures": NO_CASE_DATA,
     "read_notices": NO_CASE_DATA,  # positions and field names of the caller's own grants
     "read_audit": (AUDIT_READ,),
     "subject_report": (SEARCH_BSN,),

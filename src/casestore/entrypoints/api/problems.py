@@ -84,6 +84,7 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (errors.PersonHasOpenCase, Kind(409, "person-has-open-case", "Person has an open case")),
     (errors.CaseStillOpen, Kind(409, "case-still-open", "Case still open")),
     (errors.ProcessViolation, Kind(409, "process-violation", "Not allowed by the process")),
+    (errors.CaseHeld, Kind(409, "legal-hold", "Under a legal hold")),
     (SignatureInvalid, Kind(422, "signature-invalid", "Signature invalid")),
     (DecryptionFailed, Kind(422, "decryption-failed", "Decryption failed")),
     (UnknownOrganisation, Kind(403, "unknown-organisation", "Unknown organisation")),

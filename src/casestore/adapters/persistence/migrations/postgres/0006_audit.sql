@@ -1,4 +1,4 @@
--- 0005 audit trail: every processing of case data, hash-chained, with the custodian's
+-- 0006 audit trail: every processing of case data, hash-chained, with the custodian's
 -- signed checkpoints (casestore.adapters.persistence.audit_table). Rows are only ever
 -- appended; they hold pseudonymous ids and field names, never content, and are kept
 -- apart from case retention.

@@ -1,4 +1,4 @@
--- 0005 policy versions: the policy in force lives in the store (casestore.adapters.
+-- 0007 policy versions: the policy in force lives in the store (casestore.adapters.
 -- persistence.policy_table). Every version ever in force, the proposals of privacy officers
 -- with who proposed and who decided, the background jobs that bring stored history in line
 -- with a new version, and the notices telling partners of fields newly granted behind their

@@ -231,6 +231,7 @@ STEPS: list[tuple[str, str, dict[str, Any]]] = [
         ZVH,
         "casusoverleg",
         {
+            "soort": "crisisoverleg",
             "deelnemers": [ZVH, GEMEENTE, INFORSA, POLITIE],
             "besluiten": "Tijdelijke opname; woning aanhouden.",
             "verslag": "Zus maakt zich zorgen over de schulden.",

@@ -115,7 +115,12 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
         case_id,
         "casusoverleg",
         ZVH,
-        {"deelnemers": [ZVH, GEMEENTE], "besluiten": m("besluit"), "verslag": m("verslag")},
+        {
+            "soort": "netwerkoverleg",
+            "deelnemers": [ZVH, GEMEENTE],
+            "besluiten": m("besluit"),
+            "verslag": m("verslag"),
+        },
     )
     post(
         case_id,

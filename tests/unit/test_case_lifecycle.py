@@ -69,7 +69,11 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "signalering": {"categorie": "terugval", "ernst": 3, "gevraagde_actie": "Huisbezoek."},
     "opschaling": {"niveau": 3, "reden": "Toename dreiging."},
     "afschaling": {"niveau": 1, "reden": "Stabiel."},
-    "casusoverleg": {"deelnemers": [GGZ, ZVH], "besluiten": "Woonstad aanhaken."},
+    "casusoverleg": {
+        "soort": "levenslooptafel",
+        "deelnemers": [GGZ, ZVH],
+        "besluiten": "Woonstad aanhaken.",
+    },
     "monitoringsmoment": {"bevindingen": "Gaat goed.", "risico_inschatting": "laag"},
     "uitstroom": {"reden": "doelen_bereikt", "nazorg": "Huisarts houdt contact."},
 }

@@ -83,6 +83,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "opschaling": {"niveau": 3, "reden": "Toename dreiging, crisisopvang nodig."},
     "afschaling": {"niveau": 1, "reden": "Stabiel sinds drie maanden."},
     "casusoverleg": {
+        "soort": "levenslooptafel",
         "deelnemers": ["ggz-noord", "politie-zuid", "zvh-zuid"],
         "besluiten": "Opschalen naar niveau 3; woonstad aanhaken.",
         "verslag": "Uitgebreid besproken in het casusoverleg van maandag.",
@@ -97,6 +98,75 @@ REALISTIC: dict[str, dict[str, Any]] = {
         "toelichting": "Alle doelen uit het plan bereikt.",
         "nazorg": "Huisarts en POH-GGZ houden contact.",
     },
+    "bekendheidsvraag": {
+        "organisatie": "ggz-noord",
+        "naam": "J. de Vries",
+        "geboortedatum": "1984-06-12",
+        "antwoord_gevraagd_voor": "2026-03-06",
+    },
+    "bekendheidsantwoord": {
+        "vraag": "evt-vraag-1",
+        "organisatie": "ggz-noord",
+        "bekend": True,
+        "contactpersoon": "S. Yilmaz, FACT-team Noord",
+        "toelichting": "In zorg geweest 2019-2022.",
+    },
+    "betrokkene_geinformeerd": {
+        "datum": "2026-03-01",
+        "door": "A. Visser, procesregisseur",
+        "wijze": "gesprek",
+        "toelichting": "Folder meegegeven.",
+    },
+    "informeren_uitgesteld": {
+        "herzien_op": "2026-04-01",
+        "reden": "Informeren nu zou de dreiging verhogen.",
+        "grondslag": "UAVG art. 41 lid 1 sub c",
+    },
+    "kaderwijziging": {
+        "kader": "bijzondere_voorwaarden",
+        "ingangsdatum": "2026-01-15",
+        "einddatum": "2028-01-15",
+        "toezichthouder": "reclassering",
+        "voorwaarden": "Meewerken aan ambulante behandeling; contactverbod.",
+    },
+    "risicotaxatie": {
+        "datum": "2026-02-20",
+        "instrument": "hkt_r",
+        "beoordelaar": "ggz-noord",
+        "uitkomst": "matig",
+        "rapport": "HKT-R 2026-02, dossier FACT Noord",
+    },
+    "regiewijziging": {
+        "rol": "levensloopaanbieder",
+        "van": "ggz-noord",
+        "naar": "forensisch-oost",
+        "contactpersoon": "R. de Boer",
+        "plaatsvervanger": "L. Smit",
+        "reden": "Forensische zorg past beter bij de voorwaarden.",
+    },
+    "actiestatus": {
+        "planversie": 1,
+        "actie": 2,
+        "status": "niet_mogelijk",
+        "reden": "Betrokkene niet thuis getroffen na drie pogingen.",
+    },
+    "reactie": {
+        "signalering": "evt-signaal-1",
+        "opvolging": "opgepakt",
+        "toelichting": "Huisbezoek gepland voor morgen.",
+    },
+    "escalatie": {
+        "gremium": "stuurgroep_zvh",
+        "termijn": "2026-04-15",
+        "knelpunt": "Geen passende woonvoorziening beschikbaar.",
+        "besluit": "Wethouder vraagt de corporaties om een urgentie.",
+    },
+    "nazorg": {
+        "herzien_op": "2026-09-01",
+        "tot": "2027-03-01",
+        "afspraken": "Huisarts belt de casusregisseur bij zorgen.",
+    },
+    "heraanmelding": {"reden": "Terugval na verhuizing; medicatie gestopt."},
 }
 
 EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -112,11 +182,23 @@ EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
     "netwerkwijziging": ("organisatie", "wijziging"),
     "planwijziging": ("planversie",),
     "signalering": (),
-    "opschaling": ("niveau",),
+    "opschaling": ("niveau", "signalering"),
     "afschaling": ("niveau",),
-    "casusoverleg": (),
+    "casusoverleg": ("soort", "signalering"),
     "monitoringsmoment": (),
     "uitstroom": (),
+    "bekendheidsvraag": ("organisatie",),
+    "bekendheidsantwoord": ("vraag", "organisatie"),
+    "betrokkene_geinformeerd": ("datum",),
+    "informeren_uitgesteld": ("herzien_op",),
+    "kaderwijziging": ("kader", "ingangsdatum", "einddatum"),
+    "risicotaxatie": ("datum",),
+    "regiewijziging": ("rol", "van", "naar"),
+    "actiestatus": ("planversie", "actie", "status"),
+    "reactie": ("signalering", "opvolging"),
+    "escalatie": ("gremium", "termijn"),
+    "nazorg": ("herzien_op", "tot"),
+    "heraanmelding": (),
 }
 
 NEGATIVE_INCLUSION = {"geincludeerd": False, "onderbouwing": "Andere aanpak volstaat."}
@@ -154,9 +236,9 @@ def required_fields() -> list[tuple[str, str]]:
 # ---- the catalogue as a whole -------------------------------------------------------
 
 
-def test_the_catalogue_holds_the_eleven_event_types_of_the_process() -> None:
+def test_the_catalogue_holds_the_twenty_three_event_types_of_the_process() -> None:
     assert set(EVENT_TYPES) == set(REALISTIC)
-    assert len(EVENT_TYPES) == 11
+    assert len(EVENT_TYPES) == 23
 
 
 @pytest.mark.parametrize("event_type", sorted(REALISTIC))
@@ -585,7 +667,12 @@ def test_plan_actions_are_owned_by_their_organisation() -> None:
     owned = {event_type: entry["owned_fields"] for event_type, entry in describe().items()}
 
     assert owned["planwijziging"] == {"acties": "organisatie"}
-    assert all(not fields for event_type, fields in owned.items() if event_type != "planwijziging")
+    assert owned["casusoverleg"] == {"actiepunten": "organisatie"}
+    assert all(
+        not fields
+        for event_type, fields in owned.items()
+        if event_type not in ("planwijziging", "casusoverleg")
+    )
 
 
 def test_the_json_schema_names_the_required_fields() -> None:

@@ -33,17 +33,32 @@ from tests.factories import pending
 # The topics stored events carry. A type may be added, but none of these may go away or
 # change meaning: a stored event whose topic no longer resolves cannot be read.
 STORED_TOPICS = {
-    "casestore.case.aanmelding": "aanmelding",
-    "casestore.case.triagebesluit": "triagebesluit",
-    "casestore.case.inclusiebesluit": "inclusiebesluit",
-    "casestore.case.netwerkwijziging": "netwerkwijziging",
-    "casestore.case.planwijziging": "planwijziging",
-    "casestore.case.signalering": "signalering",
-    "casestore.case.opschaling": "opschaling",
-    "casestore.case.afschaling": "afschaling",
-    "casestore.case.casusoverleg": "casusoverleg",
-    "casestore.case.monitoringsmoment": "monitoringsmoment",
-    "casestore.case.uitstroom": "uitstroom",
+    f"casestore.case.{name}": name
+    for name in (
+        "aanmelding",
+        "bekendheidsvraag",
+        "bekendheidsantwoord",
+        "triagebesluit",
+        "inclusiebesluit",
+        "betrokkene_geinformeerd",
+        "informeren_uitgesteld",
+        "kaderwijziging",
+        "risicotaxatie",
+        "netwerkwijziging",
+        "regiewijziging",
+        "planwijziging",
+        "actiestatus",
+        "signalering",
+        "reactie",
+        "opschaling",
+        "afschaling",
+        "casusoverleg",
+        "escalatie",
+        "monitoringsmoment",
+        "uitstroom",
+        "nazorg",
+        "heraanmelding",
+    )
 }
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 POLICY_FILES = sorted(p for p in POLICIES.glob("*.yaml") if not p.name.endswith(".tests.yaml"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from casestore.adapters.keyring import Keyring
@@ -45,7 +45,7 @@ from sharing.envelope import (
 from sharing.errors import CaseKeyDestroyed
 from sharing.keys import MasterKey, Recipient
 from sharing.owned import field_of, reassemble
-from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
+from sharing.policy import AccessMatrix, CaseContext, Decision, KaderInForce, Scope
 
 CASE_KEY_CACHE = 1024
 BASIS_CACHE = 4096  # distinct (decision, fields granted): bounded by the policy, not the cases
@@ -259,12 +259,36 @@ class Sealer:
 
 def case_context(case: Case | None, control: Mapping[str, Any]) -> CaseContext:
     """The case as the policy sees an event on it: the network before the event plus whoever
-    the event admits, and the regie in force or named by the event (the policy's case roles
-    of the same names). The opening event (no case yet) carries its network."""
+    the event admits, the regie in force or named by the event (the policy's case roles
+    of the same names), and the kaders recorded in the case. The opening event (no case
+    yet) carries its network."""
     if case is None:
         return CaseContext.of(control["netwerk"])
     named = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
-    return CaseContext.of(case.audience(dict(control)), {**case.regie, **named})
+    if control.get("rol") in REGIE_ROLES and control.get("naar"):  # a regiewijziging
+        named[str(control["rol"])] = str(control["naar"])
+    return CaseContext.of(
+        case.audience(dict(control)), {**case.regie, **named}, kader_conditions(case)
+    )
+
+
+def kader_conditions(case: Case) -> list[KaderInForce]:
+    """Each kader's period as the policy's condition: in force from the start of its first
+    day up to the end of its last (UTC days), under the id of the event that set it. A
+    kader's id in the policy is its name with hyphens."""
+    return [
+        KaderInForce(
+            id=str(period["id"]),
+            kader=kader.replace("_", "-"),
+            valid_from=_day_start(str(period["van"])),
+            valid_until=None if period["tot"] is None else _day_start(str(period["tot"]), 1),
+        )
+        for kader, period in sorted(case.kaders.items())
+    ]
+
+
+def _day_start(day: str, later: int = 0) -> datetime:
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=later), time(), UTC)
 
 
 def context_of(region: str, event: Case.Event) -> EventContext:

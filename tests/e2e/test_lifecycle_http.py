@@ -220,7 +220,7 @@ STEPS: list[tuple[str, str, dict[str, Any]]] = [
         {
             "organisatie": ARKIN,
             "wijziging": "toegetreden",
-            "rol_in_casus": "FACT-team",
+            "rol_in_casus": "behandelaar",
         },
     ),
     (GEMEENTE, "planwijziging", PLAN),
@@ -462,7 +462,7 @@ def test_who_may_write_is_the_policy_and_unseen_cases_are_not_found(region: Regi
         {
             "organisatie": ARKIN,
             "wijziging": "toegetreden",
-            "rol_in_casus": "FACT-team",
+            "rol_in_casus": "behandelaar",
         },
     )
     assert joined.status_code == 201
@@ -477,7 +477,7 @@ def test_who_may_write_is_the_policy_and_unseen_cases_are_not_found(region: Regi
         {
             "organisatie": ARKIN,
             "wijziging": "uitgetreden",
-            "rol_in_casus": "FACT-team",
+            "rol_in_casus": "behandelaar",
         },
     )
     assert left.status_code == 201

@@ -112,7 +112,7 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
             {
                 "organisatie": org,
                 "wijziging": "toegetreden",
-                "rol_in_casus": m(f"rol{org}"),
+                "rol_in_casus": "wijkagent" if org == POLITIE else "verhuurder",
                 "reden": m(f"reden{org}"),
             },
         )

@@ -138,7 +138,7 @@ def test_a_regie_transfer_moves_what_the_role_may_write(store: CaseStore) -> Non
 
     assert store.case(case_id).regie["levensloopaanbieder"] == GGZ
     opschaling = {"niveau": 3, "reden": "Decompensatie."}
-    with pytest.raises(errors.AuthorNotPermitted):
+    with pytest.raises(errors.NotLevensloopaanbieder):
         store.append(case_id, submit("opschaling", opschaling, FORENSISCH))
     store.append(case_id, submit("opschaling", opschaling, GGZ))
     # The former holder may now leave the network.

@@ -58,7 +58,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "netwerkwijziging": {
         "organisatie": WOONSTAD,
         "wijziging": "toegetreden",
-        "rol_in_casus": "woningcorporatie",
+        "rol_in_casus": "verhuurder",
     },
     "planwijziging": {
         "planversie": 1,
@@ -123,12 +123,14 @@ def record(
     event_type: str,
     data: dict[str, Any] | None = None,
     *,
-    author: str = ZVH,
+    author: str | None = None,
     occurred_at: datetime | None = None,
     event_id: str | None = None,
     digest: str | None = None,
     **changes: Any,
 ) -> None:
+    # The care level is scaled by the levensloopaanbieder (GGZ in these cases).
+    author = author or (GGZ if event_type in ("opschaling", "afschaling") else ZVH)
     case.record(
         event_type,
         header=header(author, occurred_at=occurred_at, event_id=event_id, digest=digest),
@@ -376,7 +378,7 @@ def test_level_changes_monitoring_and_uitstroom_need_inclusion(event_type: str, 
     before = state(case)
 
     with pytest.raises(errors.InclusionRequired) as caught:
-        record(case, event_type)
+        record(case, event_type, author=ZVH)
 
     assert event_type in str(caught.value)
     assert state(case) == before

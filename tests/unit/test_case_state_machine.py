@@ -112,6 +112,7 @@ class Model:
     kaders: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)  # id, van, tot
     action_owners: tuple[str, ...] = ()
     signaleringen: dict[str, bool] = field(default_factory=dict)
+    meetings: tuple[str, ...] = ()
     informing: tuple[str, str | None] = ("niet_geinformeerd", None)
     nazorg_until: str | None = None
 
@@ -128,6 +129,13 @@ def check_author(
         return None
     if author not in model.network:
         return errors.AuthorNotInNetwork
+    if event_type in ("opschaling", "afschaling"):
+        if model.status is not Status.geincludeerd:
+            return errors.InclusionRequired
+        if control["casusoverleg"] is not None:
+            return None if control["casusoverleg"] in model.meetings else errors.UnknownCasusoverleg
+        if author != model.regie.get("levensloopaanbieder"):
+            return errors.NotLevensloopaanbieder
     if event_type == "actiestatus":
         if model.status is not Status.geincludeerd:
             return errors.InclusionRequired
@@ -212,6 +220,8 @@ def predict(
     if event_type == "signalering":
         return replace(after, signaleringen={**model.signaleringen, event_id: False})
     if event_type in ("reactie", "casusoverleg"):
+        if event_type == "casusoverleg":
+            after = replace(after, meetings=(*model.meetings, event_id))
         signal = control["signalering"]
         if signal is None and event_type == "casusoverleg":
             return after
@@ -247,9 +257,12 @@ def predict(
             regie={**model.regie, control["rol"]: control["naar"]},
             network=model.network | {control["naar"]},
         )
-    if event_type == "opschaling":
-        if control["niveau"] <= model.level:
+    if event_type in ("opschaling", "afschaling"):
+        up = event_type == "opschaling"
+        if up and control["niveau"] <= model.level:
             return errors.LevelNotHigher
+        if not up and control["niveau"] >= model.level:
+            return errors.LevelNotLower
         signal = control["signalering"]
         if signal is not None and signal not in model.signaleringen:
             return errors.UnknownSignalering
@@ -257,10 +270,6 @@ def predict(
         return replace(
             after, level=control["niveau"], signaleringen={**model.signaleringen, **answered}
         )
-    if event_type == "afschaling":
-        if control["niveau"] >= model.level:
-            return errors.LevelNotLower
-        return replace(after, level=control["niveau"])
     if event_type == "monitoringsmoment":
         return after
     assert event_type == "uitstroom"
@@ -297,7 +306,7 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         {
             "organisatie": organisation,
             "wijziging": st.sampled_from(["toegetreden", "uitgetreden"]),
-            "rol_in_casus": text,
+            "rol_in_casus": st.sampled_from(["behandelaar", "wijkagent"]),
         }
     ),
     "planwijziging": st.fixed_dictionaries(
@@ -320,9 +329,18 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
     "opschaling": st.fixed_dictionaries(
-        {"niveau": st.integers(1, 4), "reden": text, "signalering": st.none() | REFERENCE}
+        {
+            "niveau": st.integers(1, 4),
+            "reden": text,
+            "signalering": st.none() | REFERENCE,
+            "casusoverleg": st.none() | REFERENCE,
+            "setting": st.just("klinisch"),
+            "financier": st.just("zvw"),
+        }
     ),
-    "afschaling": st.fixed_dictionaries({"niveau": st.integers(1, 4), "reden": text}),
+    "afschaling": st.fixed_dictionaries(
+        {"niveau": st.integers(1, 4), "reden": text, "casusoverleg": st.none() | REFERENCE}
+    ),
     "casusoverleg": st.fixed_dictionaries(
         {
             "soort": st.sampled_from(["levenslooptafel", "crisisoverleg"]),
@@ -515,6 +533,11 @@ class CaseProcess(RuleBasedStateMachine):
             return str(raw["organisatie"])
         if event_type in ("reactie", "opschaling", "casusoverleg") and model.signaleringen:
             raw["signalering"] = sorted(model.signaleringen)[pick % len(model.signaleringen)]
+        if event_type in ("opschaling", "afschaling"):
+            if model.meetings and raw["casusoverleg"] is not None:
+                raw["casusoverleg"] = model.meetings[pick % len(model.meetings)]
+            elif "levensloopaanbieder" in model.regie:
+                return model.regie["levensloopaanbieder"]
         if event_type == "regiewijziging" and model.regie:
             raw["van"] = model.regie[raw["rol"]]
         if event_type == "actiestatus" and model.action_owners:
@@ -548,6 +571,7 @@ class CaseProcess(RuleBasedStateMachine):
         assert self.case.open_questions == self.model.open_questions
         assert self.case.action_owners == list(self.model.action_owners)
         assert self.case.signaleringen == self.model.signaleringen
+        assert self.case.meetings == list(self.model.meetings)
         assert tuple(self.case.informing.values()) == self.model.informing
         assert self.case.nazorg_until == self.model.nazorg_until
         assert {k: (p["id"], p["van"], p["tot"]) for k, p in self.case.kaders.items()} == (

@@ -290,3 +290,16 @@ def test_the_demo_walks_every_type() -> None:
     }
 
     assert walked == set(EVENT_TYPES)
+
+
+def test_the_partner_docs_give_every_type_with_every_field() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "werkproces.md").read_text()
+    sections = docs.split("\n### ")[1:]
+    documented = {
+        section.split("`")[1]: {
+            line.split("`")[1] for line in section.splitlines() if line.startswith("| `")
+        }
+        for section in sections
+    }
+
+    assert documented == {name: set(schema.model_fields) for name, schema in EVENT_TYPES.items()}

@@ -124,11 +124,12 @@ class Case(Aggregate):
         kaders: dict[str, dict[str, str | None]]  # kader -> {"id", "van", "tot"}
         action_owners: list[str]  # owner of each action of the plan in force, in order
         signaleringen: dict[str, bool]  # signalering event id -> followed up
+        meetings: list[str]  # casusoverleg event ids
         informing: dict[str, str | None]  # {"status", "datum"}: the informatieplicht
         nazorg_until: str | None  # end of the nazorg watch period after an uitstroom
 
     # Version 2 cases know the steps between the milestones (bekendheid, kaders, plan
-    # actions, signals followed up, informing, nazorg); a snapshot of version 1 starts
+    # actions, signals followed up, meetings, informing, nazorg); a snapshot of version 1 starts
     # them empty, as a case without such events has them.
     class_version = 2
 

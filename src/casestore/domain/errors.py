@@ -17,6 +17,7 @@
     │   ├── ActionNotInPlan / NotActionOwner
     │   ├── UnknownSignalering      a reactie answers a signalering the case does not have
     │   ├── UitstroomRequired / NazorgRequired / CannotReopen
+    │   ├── NotLevensloopaanbieder / UnknownCasusoverleg   who scales the care level
     │   ├── AuthorNotInNetwork      only network members write to a case
     │   └── OccurredBeforeOpening
     ├── AuthorNotPermitted          the policy does not let this organisation write that type
@@ -193,6 +194,19 @@ class UitstroomRequired(ProcessViolation):
 class NazorgRequired(ProcessViolation):
     def __init__(self) -> None:
         super().__init__("a heraanmelding within the case needs a nazorg period first")
+
+
+class NotLevensloopaanbieder(ProcessViolation):
+    def __init__(self, organisation: str, event_type: str) -> None:
+        super().__init__(
+            f"{organisation} is not the levensloopaanbieder: a {event_type} by another "
+            "partner names the casusoverleg that decided it"
+        )
+
+
+class UnknownCasusoverleg(ProcessViolation):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"no casusoverleg {event_id} in this case")
 
 
 class CannotReopen(ProcessViolation):

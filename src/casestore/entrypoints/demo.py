@@ -31,7 +31,11 @@ BIZ = "biz-kliniek-amsterdam"
 
 # Fixed, so every demo load carries identical events and a reload replays them.
 DEMO_START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-REFERENCES = ("vraag", "signalering")  # payload fields naming an earlier event of the case
+REFERENCES = (
+    "vraag",
+    "signalering",
+    "casusoverleg",
+)  # payload fields naming an earlier event of the case
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Step:
     days_after_start: int
     payload: dict[str, Any]
     name: str = ""
-    """How a later step refers to this one: its `vraag` or `signalering` is "@name",
+    """How a later step refers to this one: its `vraag`, `signalering` or `casusoverleg` is "@name",
     which loading replaces by the event id this step was recorded under."""
 
 
@@ -204,7 +208,15 @@ def full_trajectory(naam: str, geboren: str) -> list[Step]:
             "opschaling",
             FORENSISCH,
             46,
-            {"niveau": 3, "reden": "Decompensatie; opname.", "signalering": "@terugval"},
+            {
+                "niveau": 3,
+                "reden": "Decompensatie; opname.",
+                "signalering": "@terugval",
+                "setting": "klinisch",
+                "ingangsdatum": _day(46),
+                "kader": "bijzondere_voorwaarden",
+                "financier": "wfz",
+            },
         ),
         Step(
             "reactie",
@@ -236,6 +248,7 @@ def full_trajectory(naam: str, geboren: str) -> list[Step]:
                 ],
                 "verslag": "Netwerk eens over opschaling.",
             },
+            name="crisisoverleg",
         ),
         Step(
             "escalatie",
@@ -248,7 +261,18 @@ def full_trajectory(naam: str, geboren: str) -> list[Step]:
                 "besluit": "Stuurgroep vraagt de regionale wooncoalitie om een urgente plek.",
             },
         ),
-        Step("afschaling", FORENSISCH, 90, {"niveau": 2, "reden": "Stabiel na opname."}),
+        Step(
+            "afschaling",
+            ZVH,
+            90,
+            {
+                "niveau": 2,
+                "reden": "Stabiel na opname; zoals het crisisoverleg afsprak.",
+                "casusoverleg": "@crisisoverleg",
+                "setting": "intensief_ambulant",
+                "financier": "wfz",
+            },
+        ),
         Step(
             "monitoringsmoment",
             GEMEENTE,

@@ -8,17 +8,20 @@ goes up and an afschaling only down, both after inclusion, which sets the first 
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from casestore.domain import errors
 from casestore.domain.events.fields import (
     EventRef,
+    Financier,
+    Kader,
     Level,
     LongText,
     OrganisationId,
     OverlegSoort,
+    Setting,
     SignaleringCategorie,
     Strict,
 )
@@ -79,18 +82,45 @@ class Reactie(Payload):
         _mark_answered(case, event)
 
 
-@event_type("opschaling", "Care intensity up (1 ambulant … 4 beveiligd/BIZ).")
-class Opschaling(Payload):
+class Schaling(Payload):
+    """A change of the care level; `direction` says which way (+1 up, -1 down).
+
+    Written by the case's levensloopaanbieder, which carries the care, or by another
+    partner recording what a casusoverleg of the case decided (naming that meeting): a
+    case role decides, not being a care organisation.
+    """
+
+    direction: ClassVar[int]
+
     niveau: Level = control()
     reden: LongText
+    casusoverleg: EventRef | None = control(default=None)
     signalering: EventRef | None = control(default=None)
+    setting: Setting | None = None
+    ingangsdatum: date | None = None
+    kader: Kader | None = None
+    financier: Financier | None = None
+
+    @classmethod
+    def check_author(cls, case: Case, author: str, control: dict[str, Any]) -> None:
+        case.check_author_in_network(author)
+        case.check_included(cls.event_type)  # before inclusion no one holds the role
+        meeting = control.get("casusoverleg")
+        if meeting is not None:
+            if meeting not in case.meetings:
+                raise errors.UnknownCasusoverleg(str(meeting))
+        elif author != case.regie.get("levensloopaanbieder"):
+            raise errors.NotLevensloopaanbieder(author, cls.event_type)
 
     @classmethod
     def guard(cls, case: Case, control: dict[str, Any]) -> None:
         case.check_included(cls.event_type)
         assert case.level is not None  # noqa: S101 - set by every positive inclusion
-        if int(control["niveau"]) <= case.level:
-            raise errors.LevelNotHigher(case.level, int(control["niveau"]))
+        requested = int(control["niveau"])
+        if cls.direction > 0 and requested <= case.level:
+            raise errors.LevelNotHigher(case.level, requested)
+        if cls.direction < 0 and requested >= case.level:
+            raise errors.LevelNotLower(case.level, requested)
         _check_answers(case, control)
 
     @classmethod
@@ -99,21 +129,14 @@ class Opschaling(Payload):
         _mark_answered(case, event)
 
 
+@event_type("opschaling", "Care intensity up (1 ambulant … 4 beveiligd/BIZ).")
+class Opschaling(Schaling):
+    direction = 1
+
+
 @event_type("afschaling", "Care intensity down: as light as possible, as heavy as needed.")
-class Afschaling(Payload):
-    niveau: Level = control()
-    reden: LongText
-
-    @classmethod
-    def guard(cls, case: Case, control: dict[str, Any]) -> None:
-        case.check_included(cls.event_type)
-        assert case.level is not None  # noqa: S101 - set by every positive inclusion
-        if int(control["niveau"]) >= case.level:
-            raise errors.LevelNotLower(case.level, int(control["niveau"]))
-
-    @classmethod
-    def evolve(cls, case: Case, event: Case.Event) -> None:
-        case.level = int(event.control["niveau"])
+class Afschaling(Schaling):
+    direction = -1
 
 
 class Actiepunt(Strict):
@@ -146,6 +169,7 @@ class Casusoverleg(Payload):
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
         _mark_answered(case, event)
+        case.meetings = [*case.meetings, event.event_id]
 
 
 @event_type(

@@ -111,11 +111,35 @@ class SignaleringCategorie(StrEnum):
 
 
 class UitstroomReden(StrEnum):
+    """Why a case ends after inclusion. Refusing cooperation is no reason: zorgmijders are
+    the people the aanpak is for."""
+
     doelen_bereikt = "doelen_bereikt"
+    stabiel = "stabiel"  # stable for the region's stability term
     overdracht_andere_regio = "overdracht_andere_regio"
+    overgedragen_andere_aanpak = "overgedragen_andere_aanpak"
+    langdurig_klinisch = "langdurig_klinisch"
     detentie_langdurig = "detentie_langdurig"
+    onvindbaar = "onvindbaar"
     overleden = "overleden"
-    weigert_medewerking = "weigert_medewerking"
+    overig = "overig"
+
+
+class RolInCasus(StrEnum):
+    """The part a partner plays in one case (netwerkwijziging)."""
+
+    behandelaar = "behandelaar"
+    woonbegeleider = "woonbegeleider"
+    wijkagent = "wijkagent"
+    toezichthouder_reclassering = "toezichthouder_reclassering"
+    verhuurder = "verhuurder"
+    bewindvoerder = "bewindvoerder"
+    huisarts = "huisarts"
+    casusregisseur = "casusregisseur"
+    procesregisseur = "procesregisseur"
+    officier_van_justitie = "officier_van_justitie"
+    maatschappelijk_werker = "maatschappelijk_werker"
+    schuldhulpverlener = "schuldhulpverlener"
     overig = "overig"
 
 
@@ -131,6 +155,24 @@ class Kader(StrEnum):
     tbs_met_voorwaarden = "tbs_met_voorwaarden"
     isd = "isd"
     zorgmachtiging_strafrechter = "zorgmachtiging_strafrechter"  # Wvggz art. 2.3 Wfz
+
+
+class Setting(StrEnum):
+    """Where the care is given at a care level."""
+
+    ambulant = "ambulant"
+    intensief_ambulant = "intensief_ambulant"
+    beschermd_wonen = "beschermd_wonen"
+    klinisch = "klinisch"
+    beveiligd = "beveiligd"
+    biz = "biz"
+
+
+class Financier(StrEnum):
+    zvw = "zvw"
+    wlz = "wlz"
+    wfz = "wfz"
+    wmo = "wmo"
 
 
 class RisicoInstrument(StrEnum):

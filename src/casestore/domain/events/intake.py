@@ -34,6 +34,7 @@ NEW_IN_V2: dict[str, Any] = {
     "kaders": {},
     "action_owners": [],
     "signaleringen": {},
+    "meetings": [],
     "informing": {"status": "niet_geinformeerd", "datum": None},
     "nazorg_until": None,
 }
@@ -134,8 +135,8 @@ class Bekendheidsantwoord(Payload):
 class Triagebesluit(Payload):
     uitkomst: Literal["inclusietafel", "andere_aanpak"] = control()
     onderbouwing: LongText
-    doelgroepcriteria: list[Literal["psychiatrische_stoornis", "lvb", "nah"]] = Field(
-        min_length=1, max_length=3
+    doelgroepcriteria: list[Literal["psychiatrische_stoornis", "lvb", "nah", "verslaving"]] = Field(
+        min_length=1, max_length=4
     )
 
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from casestore.domain import errors
-from casestore.domain.events.fields import LongText, OrganisationId, ShortText
+from casestore.domain.events.fields import LongText, OrganisationId, RolInCasus, ShortText
 from casestore.domain.events.intake import RegieRol
 from casestore.domain.events.payload import Payload, control
 from casestore.domain.events.registry import event_type
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class Netwerkwijziging(Payload):
     organisatie: OrganisationId = control()
     wijziging: Literal["toegetreden", "uitgetreden"] = control()
-    rol_in_casus: ShortText
+    rol_in_casus: RolInCasus
     reden: LongText | None = None
 
     @classmethod

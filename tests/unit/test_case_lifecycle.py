@@ -852,3 +852,16 @@ def test_a_case_rebuilt_from_its_events_equals_the_live_case() -> None:
 def test_every_process_refusal_is_a_process_violation(error: Exception) -> None:
     assert isinstance(error, errors.ProcessViolation)
     assert isinstance(error, errors.CaseStoreError)
+
+
+def test_a_snapshot_from_before_the_steps_between_milestones_starts_them_empty() -> None:
+    case = included()
+    snapshot = {
+        k: v for k, v in state(case).items() if k not in ("open_questions", "kaders", "meetings")
+    }
+
+    Case.upcast_v1_v2(snapshot)
+
+    assert snapshot["open_questions"] == {} and snapshot["kaders"] == {}
+    assert snapshot["meetings"] == []
+    assert Case.class_version == 2

@@ -273,13 +273,14 @@ def expected_fields(
         return None
     content = parse_payload(posted.event_type, posted.payload, today=clock().date())
     values = content.content_values()
+    owned = type(content).owned_fields()
     granted: dict[str, Any] = {}
     for name, access in decision.fields.items():
         value = values[name]
         if access.scope is Scope.own:
             value = [entry for entry in value if entry["organisatie"] == org]
-            if not value:
-                continue  # nothing of its own: not even an empty part is sealed for it
+        if name in owned and not value:
+            continue  # sealed per owner: no entries (of its own) is no part sealed for it
         granted[name] = value
     return granted
 

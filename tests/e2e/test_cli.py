@@ -40,7 +40,7 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
 def test_demo_loads_cases_and_a_second_run_adds_nothing(tmp_path: Path) -> None:
     first = run(["demo"], tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "4 demo cases" in first.stdout
+    assert "5 demo cases" in first.stdout
     assert "(0 new)" not in first.stdout
     second = run(["demo"], tmp_path)
     assert second.returncode == 0, second.stderr
@@ -312,7 +312,7 @@ def test_demo_finds_its_policy_inside_the_package_from_any_directory(tmp_path: P
         [*CLI, "demo"], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert "4 demo cases" in result.stdout
+    assert "5 demo cases" in result.stdout
 
 
 def real_settings(tmp_path: Path) -> dict[str, str]:

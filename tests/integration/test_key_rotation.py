@@ -42,10 +42,14 @@ def read_key(path: Path) -> DecryptionKey:
 
 
 def police_case(services: Services) -> UUID:
-    """A demo case whose signaleringen the police receive."""
-    for recorded in demo.load(services.store):
+    """An open demo case whose signaleringen the police receive: one of whose network
+    they are (a bekendheidsvraag reaches the police of other cases too)."""
+    for recorded in list(demo.load(services.store)):
         case_id = recorded.case_id
-        if any(e.grants for e in _received(services, case_id)):
+        case = services.store.case(case_id)
+        member = case.is_open and POLITIE in case.network
+        if member and any(e.grants for e in _received(services, case_id)):
+            services.grants.reconcile_all("retention")  # what the demo's terms ended
             return case_id
     raise AssertionError("no demo case shares with the police")
 

@@ -49,6 +49,41 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
             "contactpersoon_aanmelder": m("contact"),
         },
     )
+    vraag = post(
+        case_id,
+        "bekendheidsvraag",
+        ZVH,
+        {"organisatie": WONEN, "naam": m("vraagnaam"), "geboortedatum": "1980-02-02"},
+    )
+    post(
+        case_id,
+        "bekendheidsantwoord",
+        WONEN,
+        {
+            "vraag": vraag.event_id,
+            "organisatie": WONEN,
+            "bekend": True,
+            "contactpersoon": m("bekendcontact"),
+            "toelichting": m("bekendtoelichting"),
+        },
+    )
+    post(
+        case_id,
+        "informeren_uitgesteld",
+        ZVH,
+        {"herzien_op": "2026-04-01", "reden": m("uitstelreden"), "grondslag": m("grondslag")},
+    )
+    post(
+        case_id,
+        "betrokkene_geinformeerd",
+        ZVH,
+        {
+            "datum": "2026-03-01",
+            "door": m("informeerder"),
+            "wijze": "brief",
+            "toelichting": m("inf"),
+        },
+    )
     post(
         case_id,
         "triagebesluit",
@@ -77,7 +112,7 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
             {
                 "organisatie": org,
                 "wijziging": "toegetreden",
-                "rol_in_casus": m(f"rol{org}"),
+                "rol_in_casus": "wijkagent" if org == POLITIE else "verhuurder",
                 "reden": m(f"reden{org}"),
             },
         )
@@ -98,6 +133,36 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
     )
     post(
         case_id,
+        "actiestatus",
+        WONEN,
+        {"planversie": 1, "actie": 1, "status": "niet_uitgevoerd", "reden": m("actiereden")},
+    )
+    post(
+        case_id,
+        "kaderwijziging",
+        ZVH,
+        {
+            "kader": "tbs_met_voorwaarden",
+            "ingangsdatum": "2026-01-01",
+            "einddatum": "2028-01-01",
+            "toezichthouder": "reclassering-nederland",
+            "voorwaarden": m("voorwaarden"),
+        },
+    )
+    post(
+        case_id,
+        "risicotaxatie",
+        FORENSISCH,
+        {
+            "datum": "2026-02-01",
+            "instrument": "hcr_20v3",
+            "beoordelaar": FORENSISCH,
+            "uitkomst": "hoog",
+            "rapport": m("rapport"),
+        },
+    )
+    signaal = post(
+        case_id,
         "signalering",
         FORENSISCH,
         {
@@ -110,12 +175,32 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
         },
     )
     post(case_id, "opschaling", FORENSISCH, {"niveau": 3, "reden": m("op")})
+    post(
+        case_id,
+        "reactie",
+        GEMEENTE,
+        {"signalering": signaal.event_id, "opvolging": "opgepakt", "toelichting": m("reactie")},
+    )
+    post(
+        case_id,
+        "escalatie",
+        GEMEENTE,
+        {"gremium": "driehoek", "knelpunt": m("knelpunt"), "besluit": m("escbesluit")},
+    )
     post(case_id, "afschaling", FORENSISCH, {"niveau": 2, "reden": m("af")})
     post(
         case_id,
         "casusoverleg",
         ZVH,
-        {"deelnemers": [ZVH, GEMEENTE], "besluiten": m("besluit"), "verslag": m("verslag")},
+        {
+            "soort": "netwerkoverleg",
+            "voorzitter": ZVH,
+            "deelnemers": [ZVH, GEMEENTE],
+            "afwezig": [POLITIE],
+            "besluiten": m("besluit"),
+            "actiepunten": [{"organisatie": WONEN, "actie": m("actiepunt")}],
+            "verslag": m("verslag"),
+        },
     )
     post(
         case_id,
@@ -125,10 +210,30 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
     )
     post(
         case_id,
+        "regiewijziging",
+        ZVH,
+        {
+            "rol": "levensloopaanbieder",
+            "van": FORENSISCH,
+            "naar": GGZ,
+            "contactpersoon": m("regiecontactpersoon"),
+            "plaatsvervanger": m("plaatsvervanger"),
+            "reden": m("regiereden"),
+        },
+    )
+    post(
+        case_id,
         "uitstroom",
         ZVH,
         {"reden": "overig", "toelichting": m("uittoelichting"), "nazorg": m("nazorg")},
     )
+    post(
+        case_id,
+        "nazorg",
+        ZVH,
+        {"herzien_op": "2026-06-01", "tot": "2026-09-01", "afspraken": m("afspraken")},
+    )
+    post(case_id, "heraanmelding", GEMEENTE, {"reden": m("heraanmelding")})
     return markers
 
 

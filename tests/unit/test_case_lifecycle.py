@@ -58,7 +58,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "netwerkwijziging": {
         "organisatie": WOONSTAD,
         "wijziging": "toegetreden",
-        "rol_in_casus": "woningcorporatie",
+        "rol_in_casus": "verhuurder",
     },
     "planwijziging": {
         "planversie": 1,
@@ -69,7 +69,11 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "signalering": {"categorie": "terugval", "ernst": 3, "gevraagde_actie": "Huisbezoek."},
     "opschaling": {"niveau": 3, "reden": "Toename dreiging."},
     "afschaling": {"niveau": 1, "reden": "Stabiel."},
-    "casusoverleg": {"deelnemers": [GGZ, ZVH], "besluiten": "Woonstad aanhaken."},
+    "casusoverleg": {
+        "soort": "levenslooptafel",
+        "deelnemers": [GGZ, ZVH],
+        "besluiten": "Woonstad aanhaken.",
+    },
     "monitoringsmoment": {"bevindingen": "Gaat goed.", "risico_inschatting": "laag"},
     "uitstroom": {"reden": "doelen_bereikt", "nazorg": "Huisarts houdt contact."},
 }
@@ -119,12 +123,14 @@ def record(
     event_type: str,
     data: dict[str, Any] | None = None,
     *,
-    author: str = ZVH,
+    author: str | None = None,
     occurred_at: datetime | None = None,
     event_id: str | None = None,
     digest: str | None = None,
     **changes: Any,
 ) -> None:
+    # The care level is scaled by the levensloopaanbieder (GGZ in these cases).
+    author = author or (GGZ if event_type in ("opschaling", "afschaling") else ZVH)
     case.record(
         event_type,
         header=header(author, occurred_at=occurred_at, event_id=event_id, digest=digest),
@@ -372,7 +378,7 @@ def test_level_changes_monitoring_and_uitstroom_need_inclusion(event_type: str, 
     before = state(case)
 
     with pytest.raises(errors.InclusionRequired) as caught:
-        record(case, event_type)
+        record(case, event_type, author=ZVH)
 
     assert event_type in str(caught.value)
     assert state(case) == before
@@ -846,3 +852,16 @@ def test_a_case_rebuilt_from_its_events_equals_the_live_case() -> None:
 def test_every_process_refusal_is_a_process_violation(error: Exception) -> None:
     assert isinstance(error, errors.ProcessViolation)
     assert isinstance(error, errors.CaseStoreError)
+
+
+def test_a_snapshot_from_before_the_steps_between_milestones_starts_them_empty() -> None:
+    case = included()
+    snapshot = {
+        k: v for k, v in state(case).items() if k not in ("open_questions", "kaders", "meetings")
+    }
+
+    Case.upcast_v1_v2(snapshot)
+
+    assert snapshot["open_questions"] == {} and snapshot["kaders"] == {}
+    assert snapshot["meetings"] == []
+    assert Case.class_version == 2

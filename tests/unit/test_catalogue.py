@@ -52,7 +52,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "netwerkwijziging": {
         "organisatie": "woonstad",
         "wijziging": "toegetreden",
-        "rol_in_casus": "woningcorporatie",
+        "rol_in_casus": "verhuurder",
         "reden": "Dreigende huisuitzetting.",
     },
     "toestemming": {
@@ -102,6 +102,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "opschaling": {"niveau": 3, "reden": "Toename dreiging, crisisopvang nodig."},
     "afschaling": {"niveau": 1, "reden": "Stabiel sinds drie maanden."},
     "casusoverleg": {
+        "soort": "levenslooptafel",
         "deelnemers": ["ggz-noord", "politie-zuid", "zvh-zuid"],
         "besluiten": "Opschalen naar niveau 3; woonstad aanhaken.",
         "verslag": "Uitgebreid besproken in het casusoverleg van maandag.",
@@ -116,6 +117,75 @@ REALISTIC: dict[str, dict[str, Any]] = {
         "toelichting": "Alle doelen uit het plan bereikt.",
         "nazorg": "Huisarts en POH-GGZ houden contact.",
     },
+    "bekendheidsvraag": {
+        "organisatie": "ggz-noord",
+        "naam": "J. de Vries",
+        "geboortedatum": "1984-06-12",
+        "antwoord_gevraagd_voor": "2026-03-06",
+    },
+    "bekendheidsantwoord": {
+        "vraag": "evt-vraag-1",
+        "organisatie": "ggz-noord",
+        "bekend": True,
+        "contactpersoon": "S. Yilmaz, FACT-team Noord",
+        "toelichting": "In zorg geweest 2019-2022.",
+    },
+    "betrokkene_geinformeerd": {
+        "datum": "2026-03-01",
+        "door": "A. Visser, procesregisseur",
+        "wijze": "gesprek",
+        "toelichting": "Folder meegegeven.",
+    },
+    "informeren_uitgesteld": {
+        "herzien_op": "2026-04-01",
+        "reden": "Informeren nu zou de dreiging verhogen.",
+        "grondslag": "UAVG art. 41 lid 1 sub c",
+    },
+    "kaderwijziging": {
+        "kader": "bijzondere_voorwaarden",
+        "ingangsdatum": "2026-01-15",
+        "einddatum": "2028-01-15",
+        "toezichthouder": "reclassering",
+        "voorwaarden": "Meewerken aan ambulante behandeling; contactverbod.",
+    },
+    "risicotaxatie": {
+        "datum": "2026-02-20",
+        "instrument": "hkt_r",
+        "beoordelaar": "ggz-noord",
+        "uitkomst": "matig",
+        "rapport": "HKT-R 2026-02, dossier FACT Noord",
+    },
+    "regiewijziging": {
+        "rol": "levensloopaanbieder",
+        "van": "ggz-noord",
+        "naar": "forensisch-oost",
+        "contactpersoon": "R. de Boer",
+        "plaatsvervanger": "L. Smit",
+        "reden": "Forensische zorg past beter bij de voorwaarden.",
+    },
+    "actiestatus": {
+        "planversie": 1,
+        "actie": 2,
+        "status": "niet_mogelijk",
+        "reden": "Betrokkene niet thuis getroffen na drie pogingen.",
+    },
+    "reactie": {
+        "signalering": "evt-signaal-1",
+        "opvolging": "opgepakt",
+        "toelichting": "Huisbezoek gepland voor morgen.",
+    },
+    "escalatie": {
+        "gremium": "stuurgroep_zvh",
+        "termijn": "2026-04-15",
+        "knelpunt": "Geen passende woonvoorziening beschikbaar.",
+        "besluit": "Wethouder vraagt de corporaties om een urgentie.",
+    },
+    "nazorg": {
+        "herzien_op": "2026-09-01",
+        "tot": "2027-03-01",
+        "afspraken": "Huisarts belt de casusregisseur bij zorgen.",
+    },
+    "heraanmelding": {"reden": "Terugval na verhuizing; medicatie gestopt."},
 }
 
 EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -147,11 +217,23 @@ EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "planwijziging": ("planversie",),
     "signalering": (),
-    "opschaling": ("niveau",),
-    "afschaling": ("niveau",),
-    "casusoverleg": (),
+    "opschaling": ("niveau", "casusoverleg", "signalering"),
+    "afschaling": ("niveau", "casusoverleg", "signalering"),
+    "casusoverleg": ("soort", "signalering"),
     "monitoringsmoment": (),
     "uitstroom": (),
+    "bekendheidsvraag": ("organisatie",),
+    "bekendheidsantwoord": ("vraag", "organisatie"),
+    "betrokkene_geinformeerd": ("datum",),
+    "informeren_uitgesteld": ("herzien_op",),
+    "kaderwijziging": ("kader", "ingangsdatum", "einddatum"),
+    "risicotaxatie": ("datum",),
+    "regiewijziging": ("rol", "van", "naar"),
+    "actiestatus": ("planversie", "actie", "status"),
+    "reactie": ("signalering", "opvolging"),
+    "escalatie": ("gremium", "termijn"),
+    "nazorg": ("herzien_op", "tot"),
+    "heraanmelding": (),
 }
 
 NEGATIVE_INCLUSION = {"geincludeerd": False, "onderbouwing": "Andere aanpak volstaat."}
@@ -189,9 +271,9 @@ def required_fields() -> list[tuple[str, str]]:
 # ---- the catalogue as a whole -------------------------------------------------------
 
 
-def test_the_catalogue_holds_the_fourteen_event_types_of_the_process() -> None:
+def test_the_catalogue_holds_the_twenty_six_event_types_of_the_process() -> None:
     assert set(EVENT_TYPES) == set(REALISTIC)
-    assert len(EVENT_TYPES) == 14
+    assert len(EVENT_TYPES) == 26
 
 
 @pytest.mark.parametrize("event_type", sorted(REALISTIC))
@@ -339,7 +421,7 @@ def test_every_missing_field_is_reported_at_once() -> None:
         ("aanmelding", "naam", 12),
         ("monitoringsmoment", "risico_inschatting", "middel"),
         ("triagebesluit", "uitkomst", "wachtlijst"),
-        ("triagebesluit", "doelgroepcriteria", ["verslaving"]),
+        ("triagebesluit", "doelgroepcriteria", ["dakloosheid"]),
         ("netwerkwijziging", "organisatie", "GGZ Noord"),
         ("netwerkwijziging", "wijziging", "verhuisd"),
         ("uitstroom", "reden", "verveeld"),
@@ -432,7 +514,7 @@ def test_blank_text_is_refused(blank: str) -> None:
 def test_text_is_stored_without_surrounding_whitespace() -> None:
     payload = parse_payload("opschaling", realistic("opschaling", reden="  Crisis.\n"), today=TODAY)
 
-    assert payload.content_values() == {"reden": "Crisis."}
+    assert payload.content_values()["reden"] == "Crisis."
 
 
 def test_a_birth_date_in_the_future_is_refused() -> None:
@@ -620,7 +702,12 @@ def test_plan_actions_are_owned_by_their_organisation() -> None:
     owned = {event_type: entry["owned_fields"] for event_type, entry in describe().items()}
 
     assert owned["planwijziging"] == {"acties": "organisatie"}
-    assert all(not fields for event_type, fields in owned.items() if event_type != "planwijziging")
+    assert owned["casusoverleg"] == {"actiepunten": "organisatie"}
+    assert all(
+        not fields
+        for event_type, fields in owned.items()
+        if event_type not in ("planwijziging", "casusoverleg")
+    )
 
 
 def test_the_json_schema_names_the_required_fields() -> None:

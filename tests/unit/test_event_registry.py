@@ -33,20 +33,35 @@ from tests.factories import pending
 # The topics stored events carry. A type may be added, but none of these may go away or
 # change meaning: a stored event whose topic no longer resolves cannot be read.
 STORED_TOPICS = {
-    "casestore.case.aanmelding": "aanmelding",
-    "casestore.case.triagebesluit": "triagebesluit",
-    "casestore.case.inclusiebesluit": "inclusiebesluit",
-    "casestore.case.netwerkwijziging": "netwerkwijziging",
-    "casestore.case.toestemming": "toestemming",
-    "casestore.case.toestemming_ingetrokken": "toestemming_ingetrokken",
-    "casestore.case.conflict_van_plichten": "conflict_van_plichten",
-    "casestore.case.planwijziging": "planwijziging",
-    "casestore.case.signalering": "signalering",
-    "casestore.case.opschaling": "opschaling",
-    "casestore.case.afschaling": "afschaling",
-    "casestore.case.casusoverleg": "casusoverleg",
-    "casestore.case.monitoringsmoment": "monitoringsmoment",
-    "casestore.case.uitstroom": "uitstroom",
+    f"casestore.case.{name}": name
+    for name in (
+        "aanmelding",
+        "bekendheidsvraag",
+        "bekendheidsantwoord",
+        "triagebesluit",
+        "inclusiebesluit",
+        "betrokkene_geinformeerd",
+        "informeren_uitgesteld",
+        "kaderwijziging",
+        "risicotaxatie",
+        "netwerkwijziging",
+        "regiewijziging",
+        "toestemming",
+        "toestemming_ingetrokken",
+        "conflict_van_plichten",
+        "planwijziging",
+        "actiestatus",
+        "signalering",
+        "reactie",
+        "opschaling",
+        "afschaling",
+        "casusoverleg",
+        "escalatie",
+        "monitoringsmoment",
+        "uitstroom",
+        "nazorg",
+        "heraanmelding",
+    )
 }
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 POLICY_FILES = sorted(p for p in POLICIES.glob("*.yaml") if not p.name.endswith(".tests.yaml"))
@@ -278,3 +293,16 @@ def test_the_demo_walks_every_type() -> None:
     }
 
     assert walked == set(EVENT_TYPES)
+
+
+def test_the_partner_docs_give_every_type_with_every_field() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "werkproces.md").read_text()
+    sections = docs.split("\n### ")[1:]
+    documented = {
+        section.split("`")[1]: {
+            line.split("`")[1] for line in section.splitlines() if line.startswith("| `")
+        }
+        for section in sections
+    }
+
+    assert documented == {name: set(schema.model_fields) for name, schema in EVENT_TYPES.items()}

@@ -14,7 +14,8 @@ Python class must never orphan a stored event.
 
 from __future__ import annotations
 
-from datetime import datetime
+import copy
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
@@ -22,12 +23,17 @@ from eventsourcing.domain import Aggregate
 
 from casestore.domain import errors
 from casestore.domain.events import EVENT_TYPES, Payload
-from casestore.domain.events.intake import REGIE_ROLES
+from casestore.domain.events.intake import NEW_IN_V2, REGIE_ROLES
 from casestore.domain.header import EventHeader
 from casestore.domain.status import OPEN_STATUSES, Status
 
-ADMITTING = ("organisatie", *REGIE_ROLES)  # control attributes that bring an org in
-INTERNAL_CONTROL = frozenset({"person_id"})  # links a case to the person index only
+# Control attributes that bring an organisation in: one joining the network, the regie an
+# inclusion names, the new holder of a transferred role.
+ADMITTING = ("organisatie", *REGIE_ROLES, "naar")
+# Kept with the event for the process, shown to no recipient: the link to the person index,
+# and who owns which action of the plan (a partner that reads its own actions only must
+# not learn who else has one).
+INTERNAL_CONTROL = frozenset({"person_id", "actiehouders"})
 
 
 def destroyed_state(state: dict[str, Any], when: str) -> dict[str, Any]:
@@ -130,6 +136,23 @@ class Case(Aggregate):
         conditions: dict[str, dict[str, Any]]
         opened_occurred_at: datetime
         closed_at: datetime | None
+        open_questions: dict[str, str]  # bekendheidsvraag event id -> organisation asked
+        kaders: dict[str, dict[str, str | None]]  # kader -> {"id", "van", "tot"}
+        action_owners: list[str]  # owner of each action of the plan in force, in order
+        signaleringen: dict[str, bool]  # signalering event id -> followed up
+        meetings: list[str]  # casusoverleg event ids
+        informing: dict[str, str | None]  # {"status", "datum"}: the informatieplicht
+        nazorg_until: str | None  # end of the nazorg watch period after an uitstroom
+
+    # Version 2 cases know the steps between the milestones (bekendheid, kaders, plan
+    # actions, signals followed up, meetings, informing, nazorg); a snapshot of version 1 starts
+    # them empty, as a case without such events has them.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for name, empty in NEW_IN_V2.items():
+            state.setdefault(name, copy.deepcopy(empty))
 
     @classmethod
     def event_class(cls, event_type: str) -> type[Case.Event]:
@@ -180,8 +203,9 @@ class Case(Aggregate):
         payload_type = EVENT_TYPES.schema_of(event_type)
         if payload_type.opens_case:
             raise errors.CaseAlreadyOpened()
-        self.check_open(event_type)
-        self.check_author_in_network(header.author_org)
+        if not payload_type.after_end:
+            self.check_open(event_type)
+        payload_type.check_author(self, header.author_org, control)
         if header.occurred_at < self.opened_occurred_at:
             raise errors.OccurredBeforeOpening()
         payload_type.guard(self, control)
@@ -248,6 +272,18 @@ class Case(Aggregate):
     def check_included(self, event_type: str) -> None:
         if self.status != Status.geincludeerd:
             raise errors.InclusionRequired(event_type)
+
+    # ---- what the case knows besides its status -------------------------------------
+
+    def kaders_in_force(self, on: date) -> list[str]:
+        """The juridische kaders in force on a day: each kader's latest period covers it
+        (from its start date up to and including its end date)."""
+        return sorted(
+            kader
+            for kader, period in self.kaders.items()
+            if str(period["van"]) <= on.isoformat()
+            and (period["tot"] is None or on.isoformat() <= str(period["tot"]))
+        )
 
 
 # A type registered from here on would have no event class to be recorded as.

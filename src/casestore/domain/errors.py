@@ -12,6 +12,12 @@
     │   ├── LevelNotHigher / LevelNotLower
     │   ├── PlanVersionOutOfOrder
     │   ├── AlreadyInNetwork / NotInNetwork / RegisseurMustStay
+    │   ├── QuestionNotOpen / NotAsked / AlreadyAsked / AskedAfterTriage
+    │   ├── NotRoleHolder           a regiewijziging names the wrong current holder
+    │   ├── ActionNotInPlan / NotActionOwner
+    │   ├── UnknownSignalering      a reactie answers a signalering the case does not have
+    │   ├── UitstroomRequired / NazorgRequired / CannotReopen
+    │   ├── NotLevensloopaanbieder / UnknownCasusoverleg   who scales the care level
     │   ├── AuthorNotInNetwork      only network members write to a case
     │   └── OccurredBeforeOpening
     ├── AuthorNotPermitted          the policy does not let this organisation write that type
@@ -148,6 +154,75 @@ class ConditionNotFound(ProcessViolation):
 class ConditionWithdrawn(ProcessViolation):
     def __init__(self, record: str) -> None:
         super().__init__(f"toestemming {record} was withdrawn already")
+
+
+class AskedAfterTriage(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("a bekendheidsvraag is asked between aanmelding and triage")
+
+
+class AlreadyAsked(ProcessViolation):
+    def __init__(self, organisation: str) -> None:
+        super().__init__(f"{organisation} has an open bekendheidsvraag already")
+
+
+class QuestionNotOpen(ProcessViolation):
+    def __init__(self, question: str) -> None:
+        super().__init__(f"no open bekendheidsvraag {question} in this case")
+
+
+class NotAsked(ProcessViolation):
+    def __init__(self, organisation: str, question: str) -> None:
+        self.organisation = organisation
+        super().__init__(f"bekendheidsvraag {question} was not asked of {organisation}")
+
+
+class NotRoleHolder(ProcessViolation):
+    def __init__(self, role: str, organisation: str, holder: str | None) -> None:
+        super().__init__(f"{organisation} does not hold {role} (held by {holder or 'no one'})")
+
+
+class ActionNotInPlan(ProcessViolation):
+    def __init__(self, plan_version: int, action: int) -> None:
+        super().__init__(f"plan version {plan_version} in force has no action {action}")
+
+
+class NotActionOwner(ProcessViolation):
+    def __init__(self, organisation: str, action: int) -> None:
+        super().__init__(f"action {action} of the plan is not owned by {organisation}")
+
+
+class UnknownSignalering(ProcessViolation):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"no signalering {event_id} in this case")
+
+
+class UitstroomRequired(ProcessViolation):
+    def __init__(self, event_type: str) -> None:
+        super().__init__(f"a {event_type} follows an uitstroom")
+
+
+class NazorgRequired(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("a heraanmelding within the case needs a nazorg period first")
+
+
+class NotLevensloopaanbieder(ProcessViolation):
+    def __init__(self, organisation: str, event_type: str) -> None:
+        super().__init__(
+            f"{organisation} is not the levensloopaanbieder: a {event_type} by another "
+            "partner names the casusoverleg that decided it"
+        )
+
+
+class UnknownCasusoverleg(ProcessViolation):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"no casusoverleg {event_id} in this case")
+
+
+class CannotReopen(ProcessViolation):
+    def __init__(self) -> None:
+        super().__init__("this case cannot be reopened: refer the person by a new aanmelding")
 
 
 class OccurredBeforeOpening(ProcessViolation):

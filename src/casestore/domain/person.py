@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate
 from nacl.encoding import RawEncoder
 from nacl.hash import blake2b
 
-from casestore.domain.errors import InvalidBsn, PersonHasOpenCase
+from casestore.domain.errors import CannotReopen, InvalidBsn, PersonHasOpenCase
 
 _PERSON = b"casestore.bsn1"  # BLAKE2b personalisation: 16 bytes at most
 
@@ -132,6 +132,17 @@ class Person(Aggregate):
                 aggregate.open_case = None
             aggregate.networks = {c: n for c, n in aggregate.networks.items() if c != self.case_id}
 
+    class CaseReopened(Aggregate.Event):
+        """A heraanmelding took the person back into an ended case."""
+
+        TOPIC = "casestore.person.case-reopened"
+        case_id: str
+        network: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.open_case = self.case_id
+            aggregate.networks = {**aggregate.networks, self.case_id: list(self.network)}
+
     if TYPE_CHECKING:  # state set by events; class-level annotations would become __init__ args
         open_case: str | None
         cases: list[str]
@@ -181,6 +192,16 @@ class Person(Aggregate):
     def end(self, case_id: UUID, when: datetime) -> None:
         if self.open_case == str(case_id) or str(case_id) in self.networks:
             self.trigger_event(self.CaseEnded, case_id=str(case_id), timestamp=when)
+
+    def reopen(self, case_id: UUID, network: list[str], when: datetime) -> None:
+        """Take the person back into their ended case `case_id`. Refused while another
+        case of the person is open, without saying so: that case may be one the writer
+        is not in."""
+        if self.open_case is not None and self.open_case != str(case_id):
+            raise CannotReopen()
+        self.trigger_event(
+            self.CaseReopened, case_id=str(case_id), network=sorted(network), timestamp=when
+        )
 
     def beside_of(self, case_id: str) -> str | None:
         """The open case that `case_id` was an aanmelding bij lopende casus of, if it was."""

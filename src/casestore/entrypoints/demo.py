@@ -29,6 +29,15 @@ RECLASSERING = "reclassering-nederland"
 WONEN = "ymere"
 BIZ = "biz-kliniek-amsterdam"
 
+# Fixed, so every demo load carries identical events and a reload replays them.
+DEMO_START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+REFERENCES = (
+    "toestemming",
+    "vraag",
+    "signalering",
+    "casusoverleg",
+)  # payload fields naming an earlier event of the case
+
 
 @dataclass(frozen=True)
 class Step:
@@ -36,6 +45,13 @@ class Step:
     author: str
     days_after_start: int
     payload: dict[str, Any]
+    name: str = ""
+    """How a later step refers to this one: its `vraag`, `signalering` or `casusoverleg` is "@name",
+    which loading replaces by the event id this step was recorded under."""
+
+
+def _day(days_after_start: int) -> str:
+    return (DEMO_START + timedelta(days=days_after_start)).date().isoformat()
 
 
 def _aanmelding(bsn: str, naam: str, geboren: str, reden: str) -> dict[str, Any]:
@@ -134,55 +150,254 @@ def _conflict(*ontvangers: str) -> dict[str, Any]:
     }
 
 
-FULL_TRAJECTORY = [
-    # The GGZ referrer opens its referral to the regie with the betrokkene's consent.
-    Step("toestemming", GGZ, 1, _toestemming(ZVH, GEMEENTE, types=["aanmelding"])),
-    Step("triagebesluit", ZVH, 3, _triage()),
-    Step("inclusiebesluit", ZVH, 10, _inclusie(FORENSISCH, 2)),
-    Step("netwerkwijziging", ZVH, 11, _join(POLITIE, "wijkagent")),
-    Step("netwerkwijziging", ZVH, 11, _join(WONEN, "verhuurder")),
-    Step("planwijziging", GEMEENTE, 20, _plan(1)),
-    Step("signalering", FORENSISCH, 45, _signalering(3)),
-    Step("signalering", ZVH, 45, _doorgegeven_signaal()),
-    Step("conflict_van_plichten", FORENSISCH, 46, _conflict(ZVH, GEMEENTE, POLITIE)),
-    Step("opschaling", FORENSISCH, 46, {"niveau": 3, "reden": "Decompensatie; opname."}),
-    Step(
-        "casusoverleg",
-        ZVH,
-        47,
-        {
-            "deelnemers": [ZVH, GEMEENTE, FORENSISCH, POLITIE],
-            "besluiten": "Tijdelijke opname; woning aanhouden.",
-            "verslag": "Netwerk eens over opschaling.",
-        },
-    ),
-    Step("afschaling", FORENSISCH, 90, {"niveau": 2, "reden": "Stabiel na opname."}),
-    Step(
-        "monitoringsmoment",
-        GEMEENTE,
-        120,
-        {"bevindingen": "Doelen wonen en dagstructuur op koers.", "risico_inschatting": "laag"},
-    ),
-    Step("planwijziging", GEMEENTE, 121, _plan(2)),
-    Step(
-        "uitstroom",
-        ZVH,
-        300,
-        {"reden": "doelen_bereikt", "nazorg": "Jaarlijkse check door de casusregisseur."},
-    ),
-]
+def _vraag(aan: str, naam: str, geboren: str) -> dict[str, Any]:
+    return {"organisatie": aan, "naam": naam, "geboortedatum": geboren}
 
-LATEST_TOESTEMMING = "<latest toestemming>"
-# The betrokkene withdraws the consent later: what rested on it is revoked.
-ONGOING = [
-    *FULL_TRAJECTORY[:8],
-    Step(
-        "toestemming_ingetrokken",
-        GGZ,
-        50,
-        {"toestemming": LATEST_TOESTEMMING, "ingetrokken_op": "2025-04-22"},
-    ),
-]
+
+def full_trajectory(naam: str, geboren: str) -> list[Step]:
+    """From bekendheid to nazorg: the whole werkproces of one person."""
+    return [
+        # The GGZ referrer opens its referral to the regie with the betrokkene's consent.
+        Step(
+            "toestemming",
+            GGZ,
+            1,
+            _toestemming(ZVH, GEMEENTE, types=["aanmelding"]),
+            name="toestemming",
+        ),
+        Step("bekendheidsvraag", ZVH, 1, _vraag(WONEN, naam, geboren), name="vraag-wonen"),
+        Step("bekendheidsvraag", ZVH, 1, _vraag(POLITIE, naam, geboren), name="vraag-politie"),
+        Step(
+            "bekendheidsantwoord",
+            WONEN,
+            2,
+            {
+                "vraag": "@vraag-wonen",
+                "organisatie": WONEN,
+                "bekend": True,
+                "contactpersoon": "H. Koster, wijkbeheerder Ymere",
+                "toelichting": "Huurachterstand en twee overlastmeldingen in 2024.",
+            },
+        ),
+        Step(
+            "bekendheidsantwoord",
+            POLITIE,
+            2,
+            {
+                "vraag": "@vraag-politie",
+                "organisatie": POLITIE,
+                "bekend": True,
+                "contactpersoon": "Wijkagent P. Jansen",
+            },
+        ),
+        Step("triagebesluit", ZVH, 3, _triage()),
+        Step(
+            "betrokkene_geinformeerd",
+            ZVH,
+            4,
+            {"datum": _day(4), "door": "A. Visser, procesregisseur ZVH", "wijze": "gesprek"},
+        ),
+        Step("inclusiebesluit", ZVH, 10, _inclusie(FORENSISCH, 2)),
+        Step(
+            "kaderwijziging",
+            ZVH,
+            10,
+            {
+                "kader": "bijzondere_voorwaarden",
+                "ingangsdatum": "2025-01-20",
+                "einddatum": "2027-01-20",
+                "toezichthouder": RECLASSERING,
+                "voorwaarden": "Meewerken aan ambulante forensische behandeling; contactverbod.",
+            },
+        ),
+        Step(
+            "risicotaxatie",
+            FORENSISCH,
+            10,
+            {
+                "datum": _day(9),
+                "instrument": "hkt_r",
+                "beoordelaar": FORENSISCH,
+                "uitkomst": "hoog",
+                "rapport": "HKT-R maart 2025, dossier Inforsa",
+            },
+        ),
+        Step("netwerkwijziging", ZVH, 11, _join(POLITIE, "wijkagent")),
+        Step("netwerkwijziging", ZVH, 11, _join(WONEN, "verhuurder")),
+        Step("planwijziging", GEMEENTE, 20, _plan(1)),
+        Step(
+            "actiestatus",
+            WONEN,
+            35,
+            {"planversie": 1, "actie": 1, "status": "uitgevoerd"},
+        ),
+        Step("signalering", FORENSISCH, 45, _signalering(3), name="terugval"),
+        Step("signalering", ZVH, 45, _doorgegeven_signaal(), name="doorgegeven"),
+        Step("conflict_van_plichten", FORENSISCH, 46, _conflict(ZVH, GEMEENTE, POLITIE)),
+        Step(
+            "opschaling",
+            FORENSISCH,
+            46,
+            {
+                "niveau": 3,
+                "reden": "Decompensatie; opname.",
+                "signalering": "@terugval",
+                "setting": "klinisch",
+                "ingangsdatum": _day(46),
+                "kader": "bijzondere_voorwaarden",
+                "financier": "wfz",
+            },
+        ),
+        Step(
+            "reactie",
+            GEMEENTE,
+            46,
+            {
+                "signalering": "@doorgegeven",
+                "opvolging": "afgehandeld",
+                "toelichting": "Opname geregeld; wijkagent geïnformeerd.",
+            },
+        ),
+        Step(
+            "casusoverleg",
+            ZVH,
+            47,
+            {
+                "soort": "crisisoverleg",
+                "voorzitter": ZVH,
+                "deelnemers": [ZVH, GEMEENTE, FORENSISCH, POLITIE],
+                "afwezig": [WONEN],
+                "besluiten": "Tijdelijke opname; woning aanhouden.",
+                "actiepunten": [
+                    {
+                        "organisatie": WONEN,
+                        "actie": "Woning aanhouden tijdens opname.",
+                        "termijn": _day(60),
+                    },
+                    {"organisatie": GEMEENTE, "actie": "Huur doorbetalen via bijzondere bijstand."},
+                ],
+                "verslag": "Netwerk eens over opschaling.",
+            },
+            name="crisisoverleg",
+        ),
+        Step(
+            "escalatie",
+            GEMEENTE,
+            70,
+            {
+                "gremium": "stuurgroep_zvh",
+                "termijn": _day(100),
+                "knelpunt": "Na ontslag geen plek beschermd wonen beschikbaar.",
+                "besluit": "Stuurgroep vraagt de regionale wooncoalitie om een urgente plek.",
+            },
+        ),
+        Step(
+            "afschaling",
+            ZVH,
+            90,
+            {
+                "niveau": 2,
+                "reden": "Stabiel na opname; zoals het crisisoverleg afsprak.",
+                "casusoverleg": "@crisisoverleg",
+                "setting": "intensief_ambulant",
+                "financier": "wfz",
+            },
+        ),
+        Step(
+            "monitoringsmoment",
+            GEMEENTE,
+            120,
+            {"bevindingen": "Doelen wonen en dagstructuur op koers.", "risico_inschatting": "laag"},
+        ),
+        Step("planwijziging", GEMEENTE, 121, _plan(2)),
+        Step(
+            "regiewijziging",
+            ZVH,
+            180,
+            {
+                "rol": "levensloopaanbieder",
+                "van": FORENSISCH,
+                "naar": GGZ,
+                "contactpersoon": "D. Mulder, FACT-team Arkin",
+                "plaatsvervanger": "E. Bos, FACT-team Arkin",
+                "reden": "Forensische behandeling afgerond; reguliere FACT-zorg volstaat.",
+            },
+        ),
+        Step(
+            "uitstroom",
+            ZVH,
+            300,
+            {"reden": "doelen_bereikt", "nazorg": "Jaarlijkse check door de casusregisseur."},
+        ),
+        Step(
+            "nazorg",
+            ZVH,
+            301,
+            {
+                "herzien_op": _day(480),
+                "tot": _day(665),
+                "afspraken": "FACT-team Arkin belt de casusregisseur bij signalen van terugval.",
+            },
+        ),
+    ]
+
+
+def returning() -> list[Step]:
+    """Informing postponed, and a person taken back in during nazorg."""
+    return [
+        Step(
+            "informeren_uitgesteld",
+            ZVH,
+            1,
+            {
+                "herzien_op": _day(30),
+                "reden": "Informeren voor de triage zou de dreiging richting de ex-partner "
+                "kunnen vergroten.",
+                "grondslag": "UAVG art. 41 lid 1 sub i (bescherming van anderen)",
+            },
+        ),
+        Step("triagebesluit", ZVH, 3, _triage()),
+        Step("inclusiebesluit", ZVH, 10, _inclusie(GGZ, 1)),
+        Step(
+            "betrokkene_geinformeerd",
+            GEMEENTE,
+            28,
+            {"datum": _day(28), "door": "S. Bakker, casusregisseur", "wijze": "brief"},
+        ),
+        Step("planwijziging", GEMEENTE, 30, _plan(1)),
+        Step("uitstroom", ZVH, 200, {"reden": "doelen_bereikt"}),
+        Step(
+            "nazorg",
+            ZVH,
+            201,
+            {"herzien_op": _day(290), "tot": _day(380), "afspraken": "Huisarts houdt contact."},
+        ),
+        Step(
+            "heraanmelding",
+            GEMEENTE,
+            260,
+            {"reden": "Terugval na verlies van de dagbesteding; dreigende uitspraken."},
+        ),
+    ]
+
+
+ONGOING_UNTIL = 16  # K. Jansen's case is still running: up to the first signalering
+
+
+def ongoing(naam: str, geboren: str) -> list[Step]:
+    """A case still running, whose betrokkene later withdraws the consent: what rested on
+    it is revoked."""
+    return [
+        *full_trajectory(naam, geboren)[:ONGOING_UNTIL],
+        Step(
+            "toestemming_ingetrokken",
+            GGZ,
+            50,
+            {"toestemming": "@toestemming", "ingetrokken_op": _day(50)},
+        ),
+    ]
+
+
 CLOSED_AT_TRIAGE = [Step("triagebesluit", ZVH, 2, _triage("andere_aanpak"))]
 NOT_INCLUDED = [
     Step("triagebesluit", ZVH, 2, _triage()),
@@ -199,7 +414,7 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
         "R. Visser",
         GGZ,
         _aanmelding("111222333", "R. Visser", "1979-04-12", "Escalatie na uitval behandeling."),
-        FULL_TRAJECTORY,
+        full_trajectory("R. Visser", "1979-04-12"),
     ),
     (
         "K. Jansen",
@@ -210,7 +425,7 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
             "1991-09-30",
             "Herhaalde meldingen verward gedrag en bedreiging.",
         ),
-        ONGOING,
+        ongoing("K. Jansen", "1991-09-30"),
     ),
     (
         "T. de Boer",
@@ -228,12 +443,18 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
         ),
         NOT_INCLUDED,
     ),
+    (
+        "M. Yilmaz",
+        POLITIE,
+        _aanmelding(
+            "777888907", "M. Yilmaz", "1988-11-02", "Stalking van ex-partner; verward gedrag."
+        ),
+        returning(),
+    ),
 ]
 
 
-# Fixed, so every demo load carries identical events and a reload replays them.
-DEMO_START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-DEMO_SPAN = timedelta(days=305)  # the last demo event lies 300 days after the start
+DEMO_SPAN = timedelta(days=305)  # the last demo event lies 301 days after the start
 
 
 def recent_start(store: CaseStore) -> datetime:
@@ -276,10 +497,10 @@ def load(
         )
         opened = store.open_case(signed(opening, None))
         yield opened
-        latest: dict[str, str] = {}
+        named: dict[str, str] = {}
         for number, step in enumerate(steps):
             payload = {
-                k: latest.get("toestemming", v) if v == LATEST_TOESTEMMING else v
+                k: named[v[1:]] if k in REFERENCES and isinstance(v, str) else v
                 for k, v in step.payload.items()
             }
             submission = Submission(
@@ -290,7 +511,8 @@ def load(
                 idempotency_key=f"demo-{index}-{number}-{label}",
             )
             recorded = store.append(opened.case_id, signed(submission, opened.case_id))
-            latest[step.event_type] = recorded.event_id
+            if step.name:
+                named[step.name] = recorded.event_id
             yield recorded
 
 

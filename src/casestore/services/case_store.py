@@ -298,8 +298,9 @@ class CaseStore(Application[UUID]):
         while not retries.expired:
             case, from_cache = self._writable(case_id)
             try:
-                if submission.author.organisation not in case.network:
-                    raise errors.AuthorNotInNetwork(submission.author.organisation)
+                type(payload).check_author(
+                    case, submission.author.organisation, payload.recorded_control()
+                )
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
                 sealed, touched = self._record_on(case, payload, attested, header, now)
@@ -339,7 +340,7 @@ class CaseStore(Application[UUID]):
         now: datetime,
     ) -> tuple[Sealed, list[Any]]:
         """Seal, countersign and record one event on `case`; returns what to save. The
-        person index is saved with it when the case ends or its network changes."""
+        person index is saved with it when the case ends, reopens or its network changes."""
         was_open, was_network = case.is_open, list(case.network)
         control = payload.control_values()
         context = case_context(case, control, event_id=header.event_id)
@@ -359,11 +360,20 @@ class CaseStore(Application[UUID]):
             control,
             self.case_key(case.id),
         )
-        case.record(payload.event_type, header=stored, control=control, content=sealed.content)
+        case.record(
+            payload.event_type,
+            header=stored,
+            control=payload.recorded_control(),
+            content=sealed.content,
+        )
         touched: list[Any] = [case]
         if was_open and not case.is_open:
             person = self.person_of(case)
             person.end(case.id, now)
+            touched.append(person)
+        elif not was_open and case.is_open:  # a heraanmelding
+            person = self.person_of(case)
+            person.reopen(case.id, case.network, now)
             touched.append(person)
         elif case.network != was_network:
             person = self.person_of(case)

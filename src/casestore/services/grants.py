@@ -226,7 +226,7 @@ class Grants:
             final = event.mutate(final)
         records = conditions_of(final)
         members_now = frozenset(final.network)
-        wanted = _Wanted(now, self.sealer.keyring, self._expiry(case_id, now))
+        wanted = _Wanted(now, self.sealer.keyring, self.expiry(case_id, now))
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
         joined: dict[str, int] = {}  # a current member: the version its membership runs from
         case: Any = None
@@ -393,7 +393,7 @@ class Grants:
             )
         return notices
 
-    def _expiry(self, case_id: UUID, now: datetime) -> Callable[[FieldAccess, Case.Event], bool]:
+    def expiry(self, case_id: UUID, now: datetime) -> Callable[[FieldAccess, Case.Event], bool]:
         """Whether a field granted by an access is past every retention term that grants it
         (never while the case is held, nor without retention terms)."""
         paused = None if self.terms is None else self.terms.paused(str(case_id))

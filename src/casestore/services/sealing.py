@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from casestore.adapters.epochs import Epochs, join_wrapped, split_wrapped
@@ -52,7 +52,7 @@ from sharing.envelope import (
 from sharing.errors import CaseKeyDestroyed, KeyNotFound
 from sharing.keys import MasterKey, Recipient, format_time
 from sharing.owned import field_of, reassemble
-from sharing.policy import AccessMatrix, CaseContext, Decision, Scope
+from sharing.policy import AccessMatrix, CaseContext, Decision, KaderInForce, Scope
 from sharing.policy.context import Condition, ConflictVanPlichten, Toestemming
 
 CASE_KEY_CACHE = 1024
@@ -316,8 +316,8 @@ def case_context(
 ) -> CaseContext:
     """The case as the policy sees an event on it: the network before the event plus whoever
     the event admits, the regie in force or named by the event (the policy's case roles of
-    the same names), and the case's condition records. The opening event (no case yet)
-    carries its network.
+    the same names), the kaders recorded in the case, and the case's condition records. The
+    opening event (no case yet) carries its network.
 
     Membership and roles are those of the event's own time. The conditions are the case's
     records as they stand (`conditions`, by default those of `case`), each with the moments
@@ -329,11 +329,13 @@ def case_context(
             control["netwerk"], conditions=condition_records(conditions or {}, event_id)
         )
     named = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
+    if control.get("rol") in REGIE_ROLES and control.get("naar"):  # a regiewijziging
+        named[str(control["rol"])] = str(control["naar"])
     records = conditions_of(case) if conditions is None else conditions
     return CaseContext.of(
         case.audience(dict(control)),
         {**case.regie, **named},
-        condition_records(records, event_id),
+        (*condition_records(records, event_id), *kader_conditions(case)),
     )
 
 
@@ -375,6 +377,25 @@ def _with(values: Iterable[str] | None, kind: str) -> list[str] | None:
 
 def _maybe(values: Iterable[str] | None) -> frozenset[str] | None:
     return None if values is None else frozenset(values)
+
+
+def kader_conditions(case: Case) -> list[KaderInForce]:
+    """Each kader's period as the policy's condition: in force from the start of its first
+    day up to the end of its last (UTC days), under the id of the event that set it. A
+    kader's id in the policy is its name with hyphens."""
+    return [
+        KaderInForce(
+            id=str(period["id"]),
+            kader=kader.replace("_", "-"),
+            valid_from=_day_start(str(period["van"])),
+            valid_until=None if period["tot"] is None else _day_start(str(period["tot"]), 1),
+        )
+        for kader, period in sorted(case.kaders.items())
+    ]
+
+
+def _day_start(day: str, later: int = 0) -> datetime:
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=later), time(), UTC)
 
 
 def context_of(region: str, event: Case.Event) -> EventContext:

@@ -57,6 +57,13 @@ written in canonical JSON to be signed (RFC 8785): every count and position is b
 
 Count = Annotated[int, Field(ge=1, le=MAX_JSON_INTEGER)]
 
+EventRef = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    Field(description="The event_id of an earlier event in the same case."),
+]
+"""An earlier event of the same case, by the id it was recorded under."""
+
 
 def _not_in_future(value: date, info: ValidationInfo) -> date:
     today = (info.context or {}).get("today")
@@ -104,12 +111,92 @@ class SignaleringCategorie(StrEnum):
 
 
 class UitstroomReden(StrEnum):
+    """Why a case ends after inclusion. Refusing cooperation is no reason: zorgmijders are
+    the people the aanpak is for."""
+
     doelen_bereikt = "doelen_bereikt"
+    stabiel = "stabiel"  # stable for the region's stability term
     overdracht_andere_regio = "overdracht_andere_regio"
+    overgedragen_andere_aanpak = "overgedragen_andere_aanpak"
+    langdurig_klinisch = "langdurig_klinisch"
     detentie_langdurig = "detentie_langdurig"
+    onvindbaar = "onvindbaar"
     overleden = "overleden"
-    weigert_medewerking = "weigert_medewerking"
     overig = "overig"
+
+
+class RolInCasus(StrEnum):
+    """The part a partner plays in one case (netwerkwijziging)."""
+
+    behandelaar = "behandelaar"
+    woonbegeleider = "woonbegeleider"
+    wijkagent = "wijkagent"
+    toezichthouder_reclassering = "toezichthouder_reclassering"
+    verhuurder = "verhuurder"
+    bewindvoerder = "bewindvoerder"
+    huisarts = "huisarts"
+    casusregisseur = "casusregisseur"
+    procesregisseur = "procesregisseur"
+    officier_van_justitie = "officier_van_justitie"
+    maatschappelijk_werker = "maatschappelijk_werker"
+    schuldhulpverlener = "schuldhulpverlener"
+    overig = "overig"
+
+
+class Kader(StrEnum):
+    """The juridisch kader of a case. Each but `vrijwillig` is also a kader the policy can
+    name in a condition: its id there is the value with hyphens for underscores."""
+
+    vrijwillig = "vrijwillig"
+    crisismaatregel = "crisismaatregel"  # Wvggz
+    zorgmachtiging = "zorgmachtiging"  # Wvggz
+    wzd = "wzd"  # rechterlijke machtiging of inbewaringstelling onder de Wzd
+    bijzondere_voorwaarden = "bijzondere_voorwaarden"
+    tbs_met_voorwaarden = "tbs_met_voorwaarden"
+    isd = "isd"
+    zorgmachtiging_strafrechter = "zorgmachtiging_strafrechter"  # Wvggz art. 2.3 Wfz
+
+
+class Setting(StrEnum):
+    """Where the care is given at a care level."""
+
+    ambulant = "ambulant"
+    intensief_ambulant = "intensief_ambulant"
+    beschermd_wonen = "beschermd_wonen"
+    klinisch = "klinisch"
+    beveiligd = "beveiligd"
+    biz = "biz"
+
+
+class Financier(StrEnum):
+    zvw = "zvw"
+    wlz = "wlz"
+    wfz = "wfz"
+    wmo = "wmo"
+
+
+class RisicoInstrument(StrEnum):
+    """The instruments the region accepts for a risicotaxatie."""
+
+    hkt_r = "hkt_r"
+    hcr_20v3 = "hcr_20v3"
+    start = "start"
+    risc = "risc"
+    overig = "overig"
+
+
+class RisicoUitkomst(StrEnum):
+    laag = "laag"
+    matig = "matig"
+    hoog = "hoog"
+
+
+class OverlegSoort(StrEnum):
+    inclusietafel = "inclusietafel"
+    levenslooptafel = "levenslooptafel"
+    netwerkoverleg = "netwerkoverleg"
+    crisisoverleg = "crisisoverleg"
+    bestuurlijk_overleg = "bestuurlijk_overleg"
 
 
 class Strict(BaseModel):

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import copy
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from casestore.domain import errors
-from casestore.domain.events.fields import Bsn, Level, LongText, OrganisationId, PastDate, ShortText
+from casestore.domain.events.fields import (
+    FREE_TEXT,
+    Bsn,
+    EventRef,
+    Level,
+    LongText,
+    OrganisationId,
+    PastDate,
+    ShortText,
+)
 from casestore.domain.events.payload import Payload, control
 from casestore.domain.events.registry import event_type
 from casestore.domain.status import Status
@@ -16,6 +27,18 @@ if TYPE_CHECKING:
     from casestore.domain.case import Case
 
 REGIE_ROLES = ("levensloopaanbieder", "casusregisseur", "procesregisseur")
+RegieRol = Literal["levensloopaanbieder", "casusregisseur", "procesregisseur"]
+
+NEW_IN_V2: dict[str, Any] = {
+    "open_questions": {},
+    "kaders": {},
+    "action_owners": [],
+    "signaleringen": {},
+    "meetings": [],
+    "informing": {"status": "niet_geinformeerd", "datum": None},
+    "nazorg_until": None,
+}
+"""What a case knows of the steps between its milestones, as an aanmelding starts it."""
 
 
 @event_type(
@@ -43,6 +66,68 @@ class Aanmelding(Payload):
         case.regie = {}
         case.conditions = {}
         case.closed_at = None
+        for name, empty in NEW_IN_V2.items():
+            setattr(case, name, copy.deepcopy(empty))
+
+
+@event_type(
+    "bekendheidsvraag",
+    "The ZVH asks a network candidate whether it knows the person (before triage).",
+)
+class Bekendheidsvraag(Payload):
+    organisatie: OrganisationId = control()
+    naam: ShortText
+    geboortedatum: PastDate
+    antwoord_gevraagd_voor: date | None = None
+
+    @classmethod
+    def guard(cls, case: Case, control: dict[str, Any]) -> None:
+        # The asked organisation is no member of the network: it only learns whom the
+        # question is about, and answers.
+        if case.status != Status.aangemeld:
+            raise errors.AskedAfterTriage()
+        if control["organisatie"] in case.open_questions.values():
+            raise errors.AlreadyAsked(control["organisatie"])
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.open_questions = {**case.open_questions, event.event_id: event.control["organisatie"]}
+
+
+@event_type(
+    "bekendheidsantwoord",
+    "The asked organisation answers a bekendheidsvraag: known or not, and whom to contact.",
+)
+class Bekendheidsantwoord(Payload):
+    vraag: EventRef = control()
+    organisatie: OrganisationId = control()
+    bekend: bool
+    contactpersoon: ShortText | None = None
+    toelichting: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), FREE_TEXT
+        ]
+        | None
+    ) = None
+
+    @classmethod
+    def check_author(cls, case: Case, author: str, control: dict[str, Any]) -> None:
+        # Only the asked organisation answers, and it need not be in the network to.
+        asked = case.open_questions.get(str(control["vraag"]))
+        if asked is None:
+            raise errors.QuestionNotOpen(str(control["vraag"]))
+        if author != asked or control["organisatie"] != asked:
+            raise errors.NotAsked(author, str(control["vraag"]))
+
+    @classmethod
+    def guard(cls, case: Case, control: dict[str, Any]) -> None:
+        """An answer may come as long as the case is open, after triage too."""
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.open_questions = {
+            k: v for k, v in case.open_questions.items() if k != event.control["vraag"]
+        }
 
 
 @event_type(
@@ -51,8 +136,8 @@ class Aanmelding(Payload):
 class Triagebesluit(Payload):
     uitkomst: Literal["inclusietafel", "andere_aanpak"] = control()
     onderbouwing: LongText
-    doelgroepcriteria: list[Literal["psychiatrische_stoornis", "lvb", "nah"]] = Field(
-        min_length=1, max_length=3
+    doelgroepcriteria: list[Literal["psychiatrische_stoornis", "lvb", "nah", "verslaving"]] = Field(
+        min_length=1, max_length=4
     )
 
     @classmethod

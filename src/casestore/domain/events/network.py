@@ -1,11 +1,13 @@
-"""The case network: the partners who write to a case and receive its events."""
+"""The case network: the partners who write to a case and receive its events, and who
+holds which regie role in it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
 from casestore.domain import errors
-from casestore.domain.events.fields import LongText, OrganisationId, ShortText
+from casestore.domain.events.fields import LongText, OrganisationId, RolInCasus, ShortText
+from casestore.domain.events.intake import RegieRol
 from casestore.domain.events.payload import Payload, control
 from casestore.domain.events.registry import event_type
 
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 class Netwerkwijziging(Payload):
     organisatie: OrganisationId = control()
     wijziging: Literal["toegetreden", "uitgetreden"] = control()
-    rol_in_casus: ShortText
+    rol_in_casus: RolInCasus
     reden: LongText | None = None
 
     @classmethod
@@ -43,3 +45,34 @@ class Netwerkwijziging(Payload):
         else:
             members.discard(organisation)
         case.network = sorted(members)
+
+
+@event_type(
+    "regiewijziging",
+    "A regie role (levensloopaanbieder, casusregisseur, procesregisseur) moves to another org.",
+)
+class Regiewijziging(Payload):
+    rol: RegieRol = control()
+    van: OrganisationId = control()
+    naar: OrganisationId = control()
+    contactpersoon: ShortText
+    plaatsvervanger: ShortText | None = None
+    reden: LongText | None = None
+
+    @classmethod
+    def guard(cls, case: Case, control: dict[str, Any]) -> None:
+        # A role has exactly one holder: the transfer names the holder it takes over
+        # from, so two partners that both think they hand it on cannot both succeed.
+        case.check_included(cls.event_type)
+        role, holder = str(control["rol"]), case.regie.get(str(control["rol"]))
+        if holder != control["van"]:
+            raise errors.NotRoleHolder(role, str(control["van"]), holder)
+        if control["naar"] == holder:
+            raise errors.NotRoleHolder(role, str(control["naar"]), holder)
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        # The new holder joins the network; the old one stays until it leaves by a
+        # netwerkwijziging, which it now may.
+        case.regie = {**case.regie, str(event.control["rol"]): str(event.control["naar"])}
+        case.network = sorted(set(case.network) | {str(event.control["naar"])})

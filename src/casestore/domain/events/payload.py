@@ -44,6 +44,19 @@ class Payload(Strict):
     by_regie: ClassVar[bool] = False
     """Only the organisation holding the procesregie of the case writes it (the custodian
     until an inclusion names a procesregisseur), whatever the policy's authorship says."""
+    after_end: ClassVar[bool] = False
+    """Whether the type is recorded on an ended case (nazorg after uitstroom): its guard
+    then says on which ended cases."""
+
+    @classmethod
+    def check_author(cls, case: Case, author: str, control: dict[str, Any]) -> None:
+        """Raise a ProcessViolation if `author` may not write this event to the case.
+
+        By default only members of the case network write to it; a type may narrow that
+        (only the owner of a plan action reports on it) or widen it (an organisation
+        asked whether it knows the person answers without joining the network).
+        """
+        case.check_author_in_network(author)
 
     @classmethod
     def guard(cls, case: Case, control: dict[str, Any]) -> None:
@@ -89,6 +102,15 @@ class Payload(Strict):
 
     def control_values(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(self.control_fields()))
+
+    def internal_control(self) -> dict[str, Any]:
+        """Control attributes the case keeps but shows no recipient (and no author signs),
+        derived from the payload: see `casestore.domain.case.INTERNAL_CONTROL`."""
+        return {}
+
+    def recorded_control(self) -> dict[str, Any]:
+        """What the case records as the event's control attributes."""
+        return {**self.control_values(), **self.internal_control()}
 
     def content_values(self) -> dict[str, Any]:
         return self.model_dump(mode="json", include=set(self.content_fields()))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser, Page
 
 from casestore.bootstrap import Services
 from tests.e2e.api import Api
+from tests.e2e.browser import chromium
 from tests.e2e.server import serve_in_thread
 
 
@@ -24,3 +26,20 @@ def api(services: Services) -> Iterator[Api]:
             yield api
         finally:
             api.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One chromium per page-test module (tests/e2e/browser.py)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context per test: no cookie or session carries over."""
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

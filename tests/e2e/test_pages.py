@@ -4,32 +4,15 @@ and no serious accessibility violation. Both backends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from tests.e2e.api import Api
-from tests.e2e.browser import chromium, screenshot, serious_violations
+from tests.e2e.browser import screenshot, serious_violations
 
 ZVH = "zvh-amsterdam-amstelland"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def sign_in(page: Page, api: Api, role: str = "coordinator") -> None:

@@ -2,7 +2,8 @@
 against: if an upgrade changes one of them, this fails and the override must be re-read.
 
 Overrides: `CaseStore._notify` and `CaseStore._take_snapshots` (called by `save`),
-`CaseSQLiteRecorder._insert_events` and `CasePostgresRecorder.insert_events`; and the
+`CaseSQLiteRecorder._insert_events` and `CasePostgresRecorder.insert_events`; the SQLite
+pool's `_create_connection`, wrapped so every connection deletes securely; and the
 PostgreSQL recorder's reads, which call the library's without its retry decorator.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnectionPool
 
 CHECKED_AGAINST = "9.5.6"
 PINNED: dict[str, tuple[Callable[..., Any], str]] = {
@@ -27,6 +28,10 @@ PINNED: dict[str, tuple[Callable[..., Any], str]] = {
     "SQLiteApplicationRecorder._insert_events": (
         SQLiteApplicationRecorder._insert_events,
         "413cdf219c7bae63",
+    ),
+    "SQLiteConnectionPool._create_connection": (
+        SQLiteConnectionPool._create_connection,
+        "4635cb356e9ae4ec",
     ),
     "PostgresApplicationRecorder.insert_events": (
         PostgresApplicationRecorder.insert_events,

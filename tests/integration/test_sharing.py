@@ -63,7 +63,7 @@ def demo_truth(services: Services) -> dict[tuple[UUID, int], dict[str, Any]]:
         demo.SCENARIOS, [r for r in recordings if r.version == 1], strict=True
     ):
         steps_by_case[opened.case_id] = [("aanmelding", aanmelding)] + [
-            (s.event_type, s.payload) for s in walked
+            (s.event_type, demo.dated(s.payload, demo.DEMO_START)) for s in walked
         ]
     today = store.clock().date()
     for case_id, steps in steps_by_case.items():

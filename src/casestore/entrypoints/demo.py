@@ -50,8 +50,30 @@ class Step:
     which loading replaces by the event id this step was recorded under."""
 
 
-def _day(days_after_start: int) -> str:
-    return (DEMO_START + timedelta(days=days_after_start)).date().isoformat()
+@dataclass(frozen=True)
+class Day:
+    """A date in a step's payload, counted from the day the demo starts: loading turns it
+    into that date, so a demo loaded today has dates that fit its events'."""
+
+    after_start: int
+
+    def on(self, start: datetime) -> str:
+        return (start + timedelta(days=self.after_start)).date().isoformat()
+
+
+def _day(days_after_start: int) -> Day:
+    return Day(days_after_start)
+
+
+def dated(value: Any, start: datetime) -> Any:
+    """`value` with every Day in it as a date from `start`."""
+    if isinstance(value, Day):
+        return value.on(start)
+    if isinstance(value, dict):
+        return {k: dated(v, start) for k, v in value.items()}
+    if isinstance(value, list):
+        return [dated(v, start) for v in value]
+    return value
 
 
 def _aanmelding(bsn: str, naam: str, geboren: str, reden: str) -> dict[str, Any]:
@@ -135,7 +157,7 @@ def _toestemming(*ontvangers: str, types: list[str]) -> dict[str, Any]:
         "ontvangers": list(ontvangers),
         "gebeurtenistypen": types,
         "gegeven_door": "betrokkene",
-        "gegeven_op": "2025-03-04",
+        "gegeven_op": _day(1),
         "motivering": "Betrokkene wil dat het zorg- en veiligheidshuis en de casusregisseur "
         "de aanmelding kennen, om de levensloopaanpak te kunnen beginnen.",
     }
@@ -204,8 +226,8 @@ def full_trajectory(naam: str, geboren: str) -> list[Step]:
             10,
             {
                 "kader": "bijzondere_voorwaarden",
-                "ingangsdatum": "2025-01-20",
-                "einddatum": "2027-01-20",
+                "ingangsdatum": _day(-42),
+                "einddatum": _day(688),
                 "toezichthouder": RECLASSERING,
                 "voorwaarden": "Meewerken aan ambulante forensische behandeling; contactverbod.",
             },
@@ -500,7 +522,7 @@ def load(
         named: dict[str, str] = {}
         for number, step in enumerate(steps):
             payload = {
-                k: named[v[1:]] if k in REFERENCES and isinstance(v, str) else v
+                k: named[v[1:]] if k in REFERENCES and isinstance(v, str) else dated(v, start)
                 for k, v in step.payload.items()
             }
             submission = Submission(

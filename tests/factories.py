@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from itertools import count
 from pathlib import Path
@@ -22,6 +26,7 @@ from casestore.domain.case import Case
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
 from casestore.services.clients import Client, ClientRole
+from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
 from sharing.client import load_key_directory
 from sharing.directory import KeyDirectory
@@ -199,3 +204,29 @@ def activate_policy(services: Services, document: str, *, history: str = "all") 
         history=history,
     )
     return None if job is None else book.run_job(job.job_id, "test")
+
+
+CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a process of its own, with no CASESTORE_ setting but those given."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
+    clean["CASESTORE_POLICY_FILE"] = str(POLICY)
+    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        [*CLI, *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+@contextmanager
+def worker_thread(services: Services, **options: Any) -> Iterator[Worker]:
+    """A webhook worker delivering in a thread until the block ends."""
+    worker = Worker(services.disclosure, services.subscriptions, **options)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(timeout=15)
+        assert not thread.is_alive()

@@ -22,9 +22,17 @@ from casestore.services.audit import WEBHOOK_DELIVERED
 from casestore.services.webhooks.backoff import Backoff
 from tests.e2e.api import Api
 from tests.e2e.receiver import receiving
-from tests.e2e.test_cli import run
-from tests.e2e.test_webhooks import worker_thread
-from tests.factories import GGZ, ZVH, aanmelding, fresh_bsn, include, open_case, signalering
+from tests.factories import (
+    GGZ,
+    ZVH,
+    aanmelding,
+    fresh_bsn,
+    include,
+    open_case,
+    run,
+    signalering,
+    worker_thread,
+)
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"

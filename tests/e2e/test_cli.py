@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import replace
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -22,19 +21,9 @@ from sharing.disclosures import read_disclosure
 from sharing.envelope import EventContext, seal_event
 from sharing.keys import OrgPublicKeys
 from tests.e2e.server import free_port
-from tests.factories import POLICY, ZVH
+from tests.factories import CLI, POLICY, ZVH, run
 
 CUSTODIAN = ZVH
-
-CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
-
-
-def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
-    clean["CASESTORE_POLICY_FILE"] = str(POLICY)
-    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
-        [*CLI, *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_demo_loads_cases_and_a_second_run_adds_nothing(tmp_path: Path) -> None:

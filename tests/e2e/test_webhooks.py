@@ -12,10 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,12 +22,19 @@ import pytest
 from casestore.bootstrap import Services
 from casestore.services.disclosure import Disclosure
 from casestore.services.webhooks.backoff import Backoff
-from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
 from tests.e2e.api import Api
 from tests.e2e.receiver import DROP, HANG, Receiver, receiving
 from tests.e2e.server import serve_env
-from tests.factories import GGZ, POLITIE, aanmelding, fresh_bsn, signalering, submit
+from tests.factories import (
+    GGZ,
+    POLITIE,
+    aanmelding,
+    fresh_bsn,
+    signalering,
+    submit,
+    worker_thread,
+)
 
 PROBLEM = "application/problem+json"
 TOELICHTING = "Wijkagent meldt nachtelijke onrust en dreigende taal."
@@ -155,19 +159,6 @@ def failing_at_first(number: int, path: str) -> int | str:
     """Three 500s, a dropped connection, a hang past the timeout; then all is well."""
     answers: dict[int, int | str] = {1: 500, 2: 500, 3: 500, 4: DROP, 5: HANG}
     return answers.get(number, 200)
-
-
-@contextmanager
-def worker_thread(services: Services, **options: Any) -> Iterator[Worker]:
-    worker = Worker(services.disclosure, services.subscriptions, **options)
-    thread = threading.Thread(target=worker.run)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop()
-        thread.join(timeout=15)
-        assert not thread.is_alive()
 
 
 def test_every_event_arrives_in_order_through_errors_drops_and_timeouts(api: Api) -> None:

@@ -23,7 +23,7 @@ from casestore.domain.header import EventHeader
 from casestore.services.sealing import case_context
 from sharing.envelope import new_case_key
 from sharing.keys import format_time
-from tests.unit.test_sharing_property import (
+from tests.strategies import (
     CATALOGUE,
     NOW,
     ORGS,

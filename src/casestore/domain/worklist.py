@@ -1,0 +1,357 @@
+"""The coordinator's worklist: what a case's own dates say needs attention, and when.
+
+A worklist must come from the readable part of each event (type, time, control
+attributes), never from sealed content, so that it needs no decryption key and costs no
+replay of a case. `fold` keeps a small summary of a case (its *facts*) up to date one
+event at a time; the service keeps those summaries in a table and folds in what was
+recorded since. `attention` then says, for a moment and the region's terms, which
+signals a case raises. Every signal has a date from which it is raised (`since`), so a
+signal is raised exactly when that date passes and clears when the event that answers it
+is folded in.
+
+Facts are plain JSON (a dict): they are stored as they are. Times are ISO 8601 strings.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from casestore.domain.events.intake import REGIE_ROLES
+from casestore.domain.status import OPEN_STATUSES, Status
+
+Facts = dict[str, Any]
+
+
+class Signal(StrEnum):
+    """The attention signals, each with the region's term that drives it."""
+
+    monitoring_overdue = "monitoring_achterstallig"
+    plan_review_due = "plan_herzien"
+    kader_ends = "kader_loopt_af"
+    not_triaged = "aanmelding_niet_getrieerd"
+    bekendheid_unanswered = "bekendheidsvraag_onbeantwoord"
+    signal_without_follow_up = "signalering_zonder_opvolging"
+    actions_overdue = "acties_achterstallig"
+    not_informed = "betrokkene_niet_geinformeerd"
+    uitstroom_candidate = "uitstroom_kandidaat"
+    retention_due = "bewaartermijn_verstreken"
+
+
+LABELS: dict[Signal, str] = {
+    Signal.monitoring_overdue: "monitoring achterstallig",
+    Signal.plan_review_due: "plan toe aan herziening",
+    Signal.kader_ends: "kader loopt af",
+    Signal.not_triaged: "aanmelding niet getrieerd",
+    Signal.bekendheid_unanswered: "bekendheidsvraag onbeantwoord",
+    Signal.signal_without_follow_up: "signalering zonder opvolging",
+    Signal.actions_overdue: "acties achterstallig",
+    Signal.not_informed: "betrokkene niet geïnformeerd",
+    Signal.uitstroom_candidate: "stabiel: kandidaat voor uitstroom",
+    Signal.retention_due: "bewaartermijn loopt af: vernietigen",
+}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The region's terms in days, as its policy document's `attention_terms` sets them."""
+
+    monitoring_days: int
+    plan_review_days: int
+    kader_notice_days: int
+    triage_days: int
+    bekendheid_days: int
+    follow_up_days: int
+    actions_days: int
+    informing_days: int
+    stable_days: int
+    retention_notice_days: int
+
+
+@dataclass(frozen=True)
+class Attention:
+    signal: Signal
+    since: datetime  # the moment the signal was raised
+    detail: str = ""  # ids or names of what raised it: never content
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.signal]
+
+
+# ---- folding events into facts --------------------------------------------------------------
+
+
+def new_facts() -> Facts:
+    return {
+        "status": None,
+        "level": None,
+        "regie": {},
+        "opened": None,
+        "included": None,
+        "closed": None,
+        "last": {},  # event type -> latest occurred_at
+        "plan": None,  # {"version", "at", "actions", "reported": [action numbers]}
+        "questions": {},  # bekendheidsvraag event id -> asked at
+        "signals": {},  # open signalering event id -> occurred_at
+        "kaders": {},  # kader -> end date (or None)
+        "informing": {"status": "niet_geinformeerd", "datum": None},
+        "stable_since": None,  # last inclusion, signalering or opschaling
+    }
+
+
+def fold(
+    facts: Facts | None, event_type: str, event_id: str, at: datetime, control: dict[str, Any]
+) -> Facts:
+    """The facts of a case after one more of its events (in the case's order)."""
+    f = new_facts() if facts is None else copy.deepcopy(facts)
+    when = at.isoformat()
+    last = f["last"]
+    if last.get(event_type) is None or last[event_type] < when:
+        last[event_type] = when
+    handler = _FOLDS.get(event_type)
+    if handler is not None:
+        handler(f, event_id, when, control)
+    _answer_signal(f, control)
+    return f
+
+
+def _aanmelding(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    fresh = new_facts()
+    fresh["last"] = f["last"]
+    f.clear()
+    f.update(fresh)
+    f["status"] = Status.aangemeld.value
+    f["opened"] = when
+
+
+def _triage(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    if control.get("uitkomst") == "inclusietafel":
+        f["status"] = Status.getrieerd.value
+    else:
+        _close(f, Status.afgesloten, when)
+
+
+def _inclusion(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    if not control.get("geincludeerd"):
+        _close(f, Status.afgesloten, when)
+        return
+    f["status"] = Status.geincludeerd.value
+    f["level"] = control.get("startniveau")
+    f["regie"] = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
+    f["included"] = when
+    f["stable_since"] = when
+
+
+def _close(f: Facts, status: Status, when: str) -> None:
+    f["status"] = status.value
+    f["closed"] = when
+
+
+def _question(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["questions"][event_id] = when
+
+
+def _answer(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["questions"].pop(str(control.get("vraag")), None)
+
+
+def _signalering(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["signals"][event_id] = when
+    f["stable_since"] = when
+
+
+def _schaling(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    if control.get("niveau") is not None:
+        up = f["level"] is None or int(control["niveau"]) > int(f["level"])
+        f["level"] = int(control["niveau"])
+        if up:
+            f["stable_since"] = when
+
+
+def _plan(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["plan"] = {
+        "version": int(control["planversie"]),
+        "at": when,
+        "actions": len(control.get("actiehouders", [])),
+        "reported": [],
+    }
+
+
+def _action_status(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    plan = f["plan"]
+    if plan is not None and int(control["planversie"]) == plan["version"]:
+        number = int(control["actie"])
+        if number not in plan["reported"]:
+            plan["reported"] = sorted([*plan["reported"], number])
+
+
+def _kader(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["kaders"][str(control["kader"])] = control.get("einddatum")
+
+
+def _informed(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["informing"] = {"status": "geinformeerd", "datum": str(control["datum"])}
+
+
+def _postponed(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["informing"] = {"status": "uitgesteld", "datum": str(control["herzien_op"])}
+
+
+def _regie(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["regie"] = {**f["regie"], str(control["rol"]): str(control["naar"])}
+
+
+def _uitstroom(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    _close(f, Status.uitgestroomd, when)
+
+
+def _heraanmelding(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["status"] = Status.geincludeerd.value
+    f["closed"] = None
+    f["stable_since"] = when
+
+
+def _answer_signal(f: Facts, control: dict[str, Any]) -> None:
+    # A reactie, a change of level or a casusoverleg that names a signalering follows it up.
+    answered = control.get("signalering")
+    if answered is not None:
+        f["signals"].pop(str(answered), None)
+
+
+_FOLDS = {
+    "aanmelding": _aanmelding,
+    "triagebesluit": _triage,
+    "inclusiebesluit": _inclusion,
+    "bekendheidsvraag": _question,
+    "bekendheidsantwoord": _answer,
+    "signalering": _signalering,
+    "opschaling": _schaling,
+    "afschaling": _schaling,
+    "planwijziging": _plan,
+    "actiestatus": _action_status,
+    "kaderwijziging": _kader,
+    "betrokkene_geinformeerd": _informed,
+    "informeren_uitgesteld": _postponed,
+    "regiewijziging": _regie,
+    "uitstroom": _uitstroom,
+    "heraanmelding": _heraanmelding,
+}
+
+
+# ---- reading facts ---------------------------------------------------------------------------
+
+
+def is_open(facts: Facts) -> bool:
+    return facts["status"] in {s.value for s in OPEN_STATUSES}
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _days(since: datetime | None, now: datetime) -> int | None:
+    return None if since is None else max((now - since).days, 0)
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def last_monitoring(facts: Facts) -> datetime | None:
+    """The last monitoringsmoment; before the first one, the inclusion it counts from."""
+    return _time(facts["last"].get("monitoringsmoment") or facts["included"])
+
+
+def plan_age_days(facts: Facts, now: datetime) -> int | None:
+    plan = facts["plan"]
+    return None if plan is None else _days(_time(plan["at"]), now)
+
+
+def monitoring_age_days(facts: Facts, now: datetime) -> int | None:
+    return _days(_time(facts["last"].get("monitoringsmoment")), now)
+
+
+def last_signal(facts: Facts) -> datetime | None:
+    return _time(facts["last"].get("signalering"))
+
+
+def attention(
+    facts: Facts,
+    terms: Terms,
+    now: datetime,
+    zone: ZoneInfo,
+    retention_due_at: datetime | None = None,
+) -> list[Attention]:
+    """The signals the case raises at `now`, in the order of `Signal`.
+
+    `retention_due_at` is when the ended case is due for destruction (the service reads it
+    from the policy's retention rules); None for an open case or one held.
+    """
+    raised: list[Attention] = []
+
+    def check(signal: Signal, since: datetime | None, detail: str = "") -> None:
+        if since is not None and now >= since:
+            raised.append(Attention(signal, since, detail))
+
+    def after(start: datetime | None, days: int) -> datetime | None:
+        return None if start is None else start + timedelta(days=days)
+
+    status = facts["status"]
+    included = status == Status.geincludeerd.value
+    if included:
+        check(Signal.monitoring_overdue, after(last_monitoring(facts), terms.monitoring_days))
+        plan = facts["plan"]
+        plan_at = _time(plan["at"]) if plan else _time(facts["included"])
+        check(Signal.plan_review_due, after(plan_at, terms.plan_review_days))
+    if is_open(facts):
+        for kader, end in sorted(facts["kaders"].items()):
+            if end is None:
+                continue
+            last_day = date.fromisoformat(end)
+            if now < _start_of(last_day + timedelta(days=1), zone):
+                notice = _start_of(last_day - timedelta(days=terms.kader_notice_days), zone)
+                check(Signal.kader_ends, notice, f"{kader} tot {end}")
+    if status == Status.aangemeld.value:
+        check(Signal.not_triaged, after(_time(facts["opened"]), terms.triage_days))
+    if is_open(facts) and facts["questions"]:
+        asked = min(facts["questions"].values())
+        check(
+            Signal.bekendheid_unanswered,
+            after(_time(asked), terms.bekendheid_days),
+            ",".join(sorted(facts["questions"])),
+        )
+    if is_open(facts) and facts["signals"]:
+        oldest = min(facts["signals"].values())
+        check(
+            Signal.signal_without_follow_up,
+            after(_time(oldest), terms.follow_up_days),
+            ",".join(sorted(facts["signals"])),
+        )
+    if included and facts["plan"]:
+        plan = facts["plan"]
+        open_actions = [n for n in range(1, plan["actions"] + 1) if n not in plan["reported"]]
+        if open_actions:
+            check(
+                Signal.actions_overdue,
+                after(_time(plan["at"]), terms.actions_days),
+                f"plan {plan['version']}: actie {', '.join(map(str, open_actions))}",
+            )
+    if included:
+        informing = facts["informing"]
+        if informing["status"] == "niet_geinformeerd":
+            check(Signal.not_informed, after(_time(facts["included"]), terms.informing_days))
+        elif informing["status"] == "uitgesteld":
+            check(
+                Signal.not_informed,
+                _start_of(date.fromisoformat(str(informing["datum"])), zone),
+                f"uitgesteld tot {informing['datum']}",
+            )
+        check(Signal.uitstroom_candidate, after(_time(facts["stable_since"]), terms.stable_days))
+    if not is_open(facts) and retention_due_at is not None:
+        check(Signal.retention_due, retention_due_at - timedelta(days=terms.retention_notice_days))
+    return raised

@@ -312,24 +312,29 @@ class Meetings:
         ]
         points = payload.get("actiepunten") or []
         if into_plan and points:
-            recorded.append(self._into_plan(client, case_uuid, points, author, key))
+            recorded.append(
+                self._into_plan(client, case_uuid, recorded[0].version, points, author, key)
+            )
         return recorded
 
     def _into_plan(
         self,
         client: Client,
         case_id: UUID,
+        minutes_version: int,
         points: list[dict[str, Any]],
         author: Author,
         key: str,
     ) -> Recorded:
-        case = self.store.case(case_id)
+        # The plan the minutes met, not the one in force now: minutes posted again then
+        # make the same plan version, which the store answers with the first.
+        case = self.store.case(case_id, version=minutes_version)
         if case.plan_version == 0:
             raise MeetingError("the case has no plan yet to take the actiepunten into")
         plans = [
             e
             for e in self.disclosure.received(client.org_id, case_id, decrypt=True)
-            if e.event_type == "planwijziging"
+            if e.event_type == "planwijziging" and e.version < minutes_version
         ]
         current = (plans[-1].payload or {}) if plans else {}
         if not {"doelen", "acties", "casusregisseur_contact"} <= set(current):

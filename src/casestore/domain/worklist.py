@@ -245,9 +245,13 @@ _FOLDS = {
 
 # ---- reading facts ---------------------------------------------------------------------------
 
+OPEN = frozenset(s.value for s in OPEN_STATUSES)
+INCLUDED = Status.geincludeerd.value
+REFERRED = Status.aangemeld.value
+
 
 def is_open(facts: Facts) -> bool:
-    return facts["status"] in {s.value for s in OPEN_STATUSES}
+    return facts["status"] in OPEN
 
 
 def _time(text: str | None) -> datetime | None:
@@ -262,26 +266,85 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
-def last_monitoring(facts: Facts) -> datetime | None:
-    """The last monitoringsmoment; before the first one, the inclusion it counts from."""
-    return _time(facts["last"].get("monitoringsmoment") or facts["included"])
+@dataclass(frozen=True)
+class Anchors:
+    """The dates of a case that drive its signals, parsed once per version of its facts
+    (a worklist judges every case on every request; parsing is most of that work)."""
+
+    status: str
+    level: int | None
+    regie: dict[str, str]
+    opened: datetime | None
+    included: datetime | None
+    closed: datetime | None
+    last: dict[str, datetime]  # event type -> latest occurred_at
+    plan_version: int | None
+    plan_at: datetime | None
+    open_actions: tuple[int, ...]  # actions of the plan in force with no status reported
+    questions: tuple[str, ...]
+    first_question: datetime | None
+    signals: tuple[str, ...]
+    first_signal: datetime | None
+    kader_ends: tuple[tuple[str, date], ...]
+    informing: str
+    informing_until: date | None
+    stable_since: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    @property
+    def last_signal(self) -> datetime | None:
+        return self.last.get("signalering")
+
+    @property
+    def last_monitoring(self) -> datetime | None:
+        return self.last.get("monitoringsmoment")
+
+    def plan_age_days(self, now: datetime) -> int | None:
+        return _days(self.plan_at, now)
+
+    def monitoring_age_days(self, now: datetime) -> int | None:
+        return _days(self.last_monitoring, now)
 
 
-def plan_age_days(facts: Facts, now: datetime) -> int | None:
+def anchors(facts: Facts) -> Anchors:
     plan = facts["plan"]
-    return None if plan is None else _days(_time(plan["at"]), now)
-
-
-def monitoring_age_days(facts: Facts, now: datetime) -> int | None:
-    return _days(_time(facts["last"].get("monitoringsmoment")), now)
-
-
-def last_signal(facts: Facts) -> datetime | None:
-    return _time(facts["last"].get("signalering"))
+    questions, signals = facts["questions"], facts["signals"]
+    informing = facts["informing"]
+    return Anchors(
+        status=str(facts["status"]),
+        level=facts["level"],
+        regie=dict(facts["regie"]),
+        opened=_time(facts["opened"]),
+        included=_time(facts["included"]),
+        closed=_time(facts["closed"]),
+        last={t: datetime.fromisoformat(at) for t, at in facts["last"].items()},
+        plan_version=None if plan is None else int(plan["version"]),
+        plan_at=None if plan is None else _time(plan["at"]),
+        open_actions=()
+        if plan is None
+        else tuple(n for n in range(1, plan["actions"] + 1) if n not in plan["reported"]),
+        questions=tuple(sorted(questions)),
+        first_question=_time(min(questions.values())) if questions else None,
+        signals=tuple(sorted(signals)),
+        first_signal=_time(min(signals.values())) if signals else None,
+        kader_ends=tuple(
+            (kader, date.fromisoformat(end))
+            for kader, end in sorted(facts["kaders"].items())
+            if end is not None
+        ),
+        informing=str(informing["status"]),
+        informing_until=None
+        if informing["datum"] is None
+        else date.fromisoformat(str(informing["datum"])),
+        stable_since=_time(facts["stable_since"]),
+    )
 
 
 def attention(
-    facts: Facts,
+    case: Anchors,
     terms: Terms,
     now: datetime,
     zone: ZoneInfo,
@@ -301,57 +364,49 @@ def attention(
     def after(start: datetime | None, days: int) -> datetime | None:
         return None if start is None else start + timedelta(days=days)
 
-    status = facts["status"]
-    included = status == Status.geincludeerd.value
+    is_open = case.status in OPEN
+    included = case.status == INCLUDED
     if included:
-        check(Signal.monitoring_overdue, after(last_monitoring(facts), terms.monitoring_days))
-        plan = facts["plan"]
-        plan_at = _time(plan["at"]) if plan else _time(facts["included"])
-        check(Signal.plan_review_due, after(plan_at, terms.plan_review_days))
-    if is_open(facts):
-        for kader, end in sorted(facts["kaders"].items()):
-            if end is None:
-                continue
-            last_day = date.fromisoformat(end)
+        check(
+            Signal.monitoring_overdue,
+            after(case.last_monitoring or case.included, terms.monitoring_days),
+        )
+        check(Signal.plan_review_due, after(case.plan_at or case.included, terms.plan_review_days))
+    if is_open:
+        for kader, last_day in case.kader_ends:
             if now < _start_of(last_day + timedelta(days=1), zone):
                 notice = _start_of(last_day - timedelta(days=terms.kader_notice_days), zone)
-                check(Signal.kader_ends, notice, f"{kader} tot {end}")
-    if status == Status.aangemeld.value:
-        check(Signal.not_triaged, after(_time(facts["opened"]), terms.triage_days))
-    if is_open(facts) and facts["questions"]:
-        asked = min(facts["questions"].values())
+                check(Signal.kader_ends, notice, f"{kader} tot {last_day.isoformat()}")
+    if case.status == REFERRED:
+        check(Signal.not_triaged, after(case.opened, terms.triage_days))
+    if is_open and case.questions:
         check(
             Signal.bekendheid_unanswered,
-            after(_time(asked), terms.bekendheid_days),
-            ",".join(sorted(facts["questions"])),
+            after(case.first_question, terms.bekendheid_days),
+            ",".join(case.questions),
         )
-    if is_open(facts) and facts["signals"]:
-        oldest = min(facts["signals"].values())
+    if is_open and case.signals:
         check(
             Signal.signal_without_follow_up,
-            after(_time(oldest), terms.follow_up_days),
-            ",".join(sorted(facts["signals"])),
+            after(case.first_signal, terms.follow_up_days),
+            ",".join(case.signals),
         )
-    if included and facts["plan"]:
-        plan = facts["plan"]
-        open_actions = [n for n in range(1, plan["actions"] + 1) if n not in plan["reported"]]
-        if open_actions:
-            check(
-                Signal.actions_overdue,
-                after(_time(plan["at"]), terms.actions_days),
-                f"plan {plan['version']}: actie {', '.join(map(str, open_actions))}",
-            )
+    if included and case.open_actions:
+        check(
+            Signal.actions_overdue,
+            after(case.plan_at, terms.actions_days),
+            f"plan {case.plan_version}: actie {', '.join(map(str, case.open_actions))}",
+        )
     if included:
-        informing = facts["informing"]
-        if informing["status"] == "niet_geinformeerd":
-            check(Signal.not_informed, after(_time(facts["included"]), terms.informing_days))
-        elif informing["status"] == "uitgesteld":
+        if case.informing == "niet_geinformeerd":
+            check(Signal.not_informed, after(case.included, terms.informing_days))
+        elif case.informing == "uitgesteld" and case.informing_until is not None:
             check(
                 Signal.not_informed,
-                _start_of(date.fromisoformat(str(informing["datum"])), zone),
-                f"uitgesteld tot {informing['datum']}",
+                _start_of(case.informing_until, zone),
+                f"uitgesteld tot {case.informing_until.isoformat()}",
             )
-        check(Signal.uitstroom_candidate, after(_time(facts["stable_since"]), terms.stable_days))
-    if not is_open(facts) and retention_due_at is not None:
+        check(Signal.uitstroom_candidate, after(case.stable_since, terms.stable_days))
+    if not is_open and retention_due_at is not None:
         check(Signal.retention_due, retention_due_at - timedelta(days=terms.retention_notice_days))
     return raised

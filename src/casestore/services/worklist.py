@@ -17,6 +17,7 @@ a search by case id. The list itself is one entry, naming how many cases it show
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,6 +89,15 @@ class Query:
     descending: bool = True
 
 
+@dataclass(frozen=True)
+class Known:
+    """One case as this process last read it from the projection."""
+
+    position: int
+    facts: Facts
+    anchors: domain.Anchors
+
+
 class Worklist:
     def __init__(
         self,
@@ -102,6 +112,10 @@ class Worklist:
         self.terms = terms
         self.retention_tables = retention_tables
         self.clock = clock
+        # The rows as last read, parsed: a request reads every row's position and parses
+        # only the rows folded further since (most requests: none).
+        self._known: dict[str, Known] = {}
+        self._lock = threading.Lock()
 
     # ---- the projection -----------------------------------------------------------------------
 
@@ -150,15 +164,31 @@ class Worklist:
             retention_notice_days=t.retention_notice_days,
         )
 
+    def current(self) -> dict[str, Known]:
+        """Every case of the projection, as folded up to now."""
+        self.catch_up()
+        positions = self.tables.positions()
+        with self._lock:
+            known = self._known
+            stale = [c for c, at in positions.items() if c not in known or known[c].position != at]
+            if len(stale) > len(positions) // 2:
+                fresh = {r.case_id: r for r in self.tables.all_facts()}
+            else:
+                fresh = self.tables.facts_of(stale)
+            for row in fresh.values():
+                known[row.case_id] = Known(row.position, row.facts, domain.anchors(row.facts))
+            for gone in set(known) - set(positions):
+                del known[gone]
+            return dict(known)
+
     def may_see(self, client: Client, case_id: str) -> bool:
         """Whether the case is one of the client's worklist (open or not)."""
         if client.role is not ClientRole.coordinator:
             return False
-        self.catch_up()
-        row = self.tables.facts_of([case_id]).get(case_id)
-        if row is None:
+        case = self.current().get(case_id)
+        if case is None:
             return False
-        return client.org_id == self.store.custodian or client.org_id in row.facts["regie"].values()
+        return client.org_id == self.store.custodian or client.org_id in case.anchors.regie.values()
 
     # ---- the list -----------------------------------------------------------------------------
 
@@ -167,34 +197,35 @@ class Worklist:
         destruction), each with its signals, filtered and sorted as asked."""
         if client.role is not ClientRole.coordinator:
             raise WorklistRefused(f"the role {client.role.value} has no worklist")
-        self.catch_up()
+        cases = self.current()
         now = self.clock()
         terms = self.region_terms()
         zone = self.store.sealer.matrix.policy.zone
-        wanted = self._searched(query.search)
+        wanted = self._searched(query.search, cases)
         all_of_them = client.org_id == self.store.custodian
+        org = client.org_id
         candidates = [
-            row
-            for row in self.tables.all_facts()
-            if (wanted is None or row.case_id in wanted)
-            and (all_of_them or client.org_id in row.facts["regie"].values())
+            (case_id, known.anchors)
+            for case_id, known in cases.items()
+            if (wanted is None or case_id in wanted)
+            and (all_of_them or org in known.anchors.regie.values())
         ]
-        due = self._retention_due([r for r in candidates if not domain.is_open(r.facts)])
+        due = self._retention_due([(c, a) for c, a in candidates if not a.is_open])
         rows = []
-        for row in candidates:
-            facts = row.facts
-            if not domain.is_open(facts) and row.case_id not in due:
+        for case_id, case in candidates:
+            ended = not case.is_open
+            if ended and case_id not in due:
                 continue
-            signals = domain.attention(facts, terms, now, zone, due.get(row.case_id))
-            if not domain.is_open(facts) and not signals:
+            signals = domain.attention(case, terms, now, zone, due.get(case_id))
+            if ended and not signals:
                 continue
-            rows.append(_row(row.case_id, facts, signals, now))
+            rows.append(_row(case_id, case, signals, now))
         rows = [r for r in rows if _matches(r, query)]
         rows.sort(key=_sort_key(query.sort), reverse=query.descending)
         self._audit(client, query, wanted, len(rows))
         return rows
 
-    def _searched(self, search: str | None) -> set[str] | None:
+    def _searched(self, search: str | None, cases: dict[str, Known]) -> set[str] | None:
         """The case ids a search names (None: no search)."""
         if not search or not search.strip():
             return None
@@ -223,29 +254,22 @@ class Worklist:
             )
         return found
 
-    def _retention_due(self, ended: list[FactsRow]) -> dict[str, datetime]:
+    def _retention_due(self, ended: list[tuple[str, domain.Anchors]]) -> dict[str, datetime]:
         """When each ended case (not destroyed, not held) is due for destruction."""
         if not ended:
             return {}
         destroyed = {v.case_id for v in self.retention_tables.verklaringen()}
         holds = self.retention_tables.holds_by_case()
         due = {}
-        for row in ended:
-            if row.case_id in destroyed:
+        for case_id, case in ended:
+            if case_id in destroyed:
                 continue
-            paused = paused_by(holds.get(row.case_id, []))
+            paused = paused_by(holds.get(case_id, []))
             if paused is None:  # held now: the clock stands still
                 continue
-            closed = row.facts["closed"]
-            occurred = [
-                (event_type, datetime.fromisoformat(at))
-                for event_type, at in row.facts["last"].items()
-            ]
-            term = self.terms.term_of(
-                None if closed is None else datetime.fromisoformat(closed), occurred, paused
-            )
+            term = self.terms.term_of(case.closed, case.last.items(), paused)
             if term is not None:
-                due[row.case_id] = term.due_at
+                due[case_id] = term.due_at
         return due
 
     def _audit(self, client: Client, query: Query, wanted: set[str] | None, shown: int) -> None:
@@ -256,19 +280,19 @@ class Worklist:
             )
 
 
-def _row(case_id: str, facts: Facts, signals: list[Attention], now: datetime) -> WorklistRow:
-    plan = facts["plan"]
-    opened = facts["opened"]
+def _row(
+    case_id: str, case: domain.Anchors, signals: list[Attention], now: datetime
+) -> WorklistRow:
     return WorklistRow(
         case_id=case_id,
-        status=str(facts["status"]),
-        level=facts["level"],
-        regie=dict(facts["regie"]),
-        opened=None if opened is None else datetime.fromisoformat(opened),
-        last_signal=domain.last_signal(facts),
-        plan_version=None if plan is None else int(plan["version"]),
-        plan_age_days=domain.plan_age_days(facts, now),
-        monitoring_age_days=domain.monitoring_age_days(facts, now),
+        status=case.status,
+        level=case.level,
+        regie=case.regie,
+        opened=case.opened,
+        last_signal=case.last_signal,
+        plan_version=case.plan_version,
+        plan_age_days=case.plan_age_days(now),
+        monitoring_age_days=case.monitoring_age_days(now),
         signals=signals,
     )
 
@@ -281,7 +305,8 @@ def _matches(row: WorklistRow, query: Query) -> bool:
     return query.status is None or row.status == query.status
 
 
-_NEVER = datetime.min.isoformat()
+def _moment(when: datetime | None) -> float:
+    return float("-inf") if when is None else when.timestamp()
 
 
 def _sort_key(sort: str) -> Callable[[WorklistRow], Any]:
@@ -290,15 +315,12 @@ def _sort_key(sort: str) -> Callable[[WorklistRow], Any]:
         "aandacht": lambda r: (len(r.signals), r.case_id),
         "casus": lambda r: r.case_id,
         "niveau": lambda r: (r.level or 0, r.case_id),
-        "signalering": lambda r: (
-            _NEVER if r.last_signal is None else r.last_signal.isoformat(),
-            r.case_id,
-        ),
+        "signalering": lambda r: (_moment(r.last_signal), r.case_id),
         "plan": lambda r: (-1 if r.plan_age_days is None else r.plan_age_days, r.case_id),
         "monitoring": lambda r: (
             -1 if r.monitoring_age_days is None else r.monitoring_age_days,
             r.case_id,
         ),
-        "aangemeld": lambda r: (_NEVER if r.opened is None else r.opened.isoformat(), r.case_id),
+        "aangemeld": lambda r: (_moment(r.opened), r.case_id),
     }
     return keys[sort if sort in keys else "aandacht"]

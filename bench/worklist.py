@@ -4,9 +4,10 @@ The store is grown in bulk first (bench/scaling.py's copy of one real case), not
 the application: one case of ten events of the kinds the worklist reads (a referral, a
 bekendheidsvraag, triage, inclusion, a plan, a kader, a monitoringsmoment, two
 signaleringen and the reactie to one), copied into 2,000 open cases. The projection then
-folds those 20,000 events once (reported, not the target). Only the measured step is
-timed: the list as the ZVH's procesregisseur gets it, which first asks the store for
-anything recorded since (nothing) and then reads and judges every case.
+folds those 20,000 events once, and the first list in the process parses every row
+(both reported, not the target). Only the measured step is timed: the list as the ZVH's
+procesregisseur gets it, which asks the store for anything recorded since (nothing, so
+no row is re-read) and judges every case, and records its audit entry.
 
 The baseline, measured in the same run and interleaved with it, is reading the
 projection's rows alone (one SELECT of 2,000 rows of facts, parsed): the ratio says what
@@ -53,11 +54,13 @@ def run(var_dir: Path, seconds: float, log: Any) -> dict[str, Any]:
             log(f"[worklist] growing the store to {CASES:,} open cases …")
             events = grow(url, schema, template, CASES * TEMPLATE_EVENTS)
             started = time.perf_counter()
-            folded = services.worklist.catch_up()
+            services.worklist.catch_up()
             catch_up_s = time.perf_counter() - started
-            log(f"[worklist] projection folded {folded:,} events in {catch_up_s:.1f} s")
+            log(f"[worklist] projection folded {events:,} events in {catch_up_s:.1f} s")
             regie = services.clients.add(store.custodian, ClientRole.coordinator, "bench").client
+            started = time.perf_counter()
             listed = len(services.worklist.for_client(regie))
+            first_ms = 1000 * (time.perf_counter() - started)
             if listed < CASES:  # a bench of a list that misses cases means nothing
                 raise RuntimeError(f"the worklist shows {listed} of {CASES} cases")
             tables = services.worklist.tables
@@ -77,6 +80,7 @@ def run(var_dir: Path, seconds: float, log: Any) -> dict[str, Any]:
         "cases": listed,
         "events": events,
         "catch_up_s": round(catch_up_s, 2),
+        "first_list_ms": round(first_ms, 1),
         "worklist_p50_ms": timed["worklist"].p50_ms,
         "worklist_p99_ms": timed["worklist"].p99_ms,
         "rows_p50_ms": timed["rows"].p50_ms,
@@ -140,14 +144,14 @@ def table(result: dict[str, Any]) -> str:
     verdict = "met" if result["met"] else "MISSED"
     return "\n".join(
         [
-            f"worklist of {result['cases']:,} open cases ({result['events']:,} events), "
-            "PostgreSQL",
+            f"worklist of {result['cases']:,} open cases ({result['events']:,} events), PostgreSQL",
             f"  worklist       p50 {result['worklist_p50_ms']:8.1f} ms   "
             f"p99 {result['worklist_p99_ms']:8.1f} ms   target < {result['target_ms']:.0f} ms: "
             f"{verdict}",
             f"  rows alone     p50 {result['rows_p50_ms']:8.1f} ms   "
             f"ratio worklist/rows {result['ratio_to_rows']:.2f}",
-            f"  projection catch-up from empty: {result['catch_up_s']:.1f} s (once)",
+            f"  once: projection catch-up from empty {result['catch_up_s']:.1f} s, first list "
+            f"in a process (parses every row) {result['first_list_ms']:.0f} ms",
         ]
     )
 

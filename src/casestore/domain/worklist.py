@@ -58,18 +58,18 @@ LABELS: dict[Signal, str] = {
 
 @dataclass(frozen=True)
 class Terms:
-    """The region's terms in days, as its policy document's `attention_terms` sets them."""
+    """The region's terms, as its policy document's `attention_terms` sets them."""
 
-    monitoring_days: int
-    plan_review_days: int
-    kader_notice_days: int
-    triage_days: int
-    bekendheid_days: int
-    follow_up_days: int
-    actions_days: int
-    informing_days: int
-    stable_days: int
-    retention_notice_days: int
+    monitoring: timedelta
+    plan_review: timedelta
+    kader_notice: timedelta
+    triage: timedelta
+    bekendheid: timedelta
+    follow_up: timedelta
+    actions: timedelta
+    informing: timedelta
+    stable: timedelta
+    retention_notice: timedelta
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,7 @@ _FOLDS = {
 OPEN = frozenset(s.value for s in OPEN_STATUSES)
 INCLUDED = Status.geincludeerd.value
 REFERRED = Status.aangemeld.value
+ONE_DAY = timedelta(days=1)
 
 
 def is_open(facts: Facts) -> bool:
@@ -350,63 +351,67 @@ def attention(
     zone: ZoneInfo,
     retention_due_at: datetime | None = None,
 ) -> list[Attention]:
-    """The signals the case raises at `now`, in the order of `Signal`.
+    """The signals the case raises at `now`, in the order of `Signal`: each once the
+    moment it is due from has come (`since`). Details are ids and dates, never content.
 
     `retention_due_at` is when the ended case is due for destruction (the service reads it
     from the policy's retention rules); None for an open case or one held.
     """
     raised: list[Attention] = []
-
-    def check(signal: Signal, since: datetime | None, detail: str = "") -> None:
-        if since is not None and now >= since:
-            raised.append(Attention(signal, since, detail))
-
-    def after(start: datetime | None, days: int) -> datetime | None:
-        return None if start is None else start + timedelta(days=days)
-
-    is_open = case.status in OPEN
-    included = case.status == INCLUDED
+    status = case.status
+    is_open = status in OPEN
+    included = status == INCLUDED
     if included:
-        check(
-            Signal.monitoring_overdue,
-            after(case.last_monitoring or case.included, terms.monitoring_days),
-        )
-        check(Signal.plan_review_due, after(case.plan_at or case.included, terms.plan_review_days))
+        since = (case.last_monitoring or case.included or now) + terms.monitoring
+        if now >= since:
+            raised.append(Attention(Signal.monitoring_overdue, since))
+        since = (case.plan_at or case.included or now) + terms.plan_review
+        if now >= since:
+            raised.append(Attention(Signal.plan_review_due, since))
     if is_open:
         for kader, last_day in case.kader_ends:
-            if now < _start_of(last_day + timedelta(days=1), zone):
-                notice = _start_of(last_day - timedelta(days=terms.kader_notice_days), zone)
-                check(Signal.kader_ends, notice, f"{kader} tot {last_day.isoformat()}")
-    if case.status == REFERRED:
-        check(Signal.not_triaged, after(case.opened, terms.triage_days))
-    if is_open and case.questions:
-        check(
-            Signal.bekendheid_unanswered,
-            after(case.first_question, terms.bekendheid_days),
-            ",".join(case.questions),
-        )
-    if is_open and case.signals:
-        check(
-            Signal.signal_without_follow_up,
-            after(case.first_signal, terms.follow_up_days),
-            ",".join(case.signals),
-        )
-    if included and case.open_actions:
-        check(
-            Signal.actions_overdue,
-            after(case.plan_at, terms.actions_days),
-            f"plan {case.plan_version}: actie {', '.join(map(str, case.open_actions))}",
-        )
-    if included:
-        if case.informing == "niet_geinformeerd":
-            check(Signal.not_informed, after(case.included, terms.informing_days))
-        elif case.informing == "uitgesteld" and case.informing_until is not None:
-            check(
-                Signal.not_informed,
-                _start_of(case.informing_until, zone),
-                f"uitgesteld tot {case.informing_until.isoformat()}",
+            since = _start_of(last_day - terms.kader_notice, zone)
+            if since <= now < _start_of(last_day + ONE_DAY, zone):
+                raised.append(
+                    Attention(Signal.kader_ends, since, f"{kader} tot {last_day.isoformat()}")
+                )
+    if status == REFERRED and case.opened is not None:
+        since = case.opened + terms.triage
+        if now >= since:
+            raised.append(Attention(Signal.not_triaged, since))
+    if is_open and case.first_question is not None:
+        since = case.first_question + terms.bekendheid
+        if now >= since:
+            raised.append(Attention(Signal.bekendheid_unanswered, since, ",".join(case.questions)))
+    if is_open and case.first_signal is not None:
+        since = case.first_signal + terms.follow_up
+        if now >= since:
+            raised.append(Attention(Signal.signal_without_follow_up, since, ",".join(case.signals)))
+    if included and case.open_actions and case.plan_at is not None:
+        since = case.plan_at + terms.actions
+        if now >= since:
+            numbers = ", ".join(map(str, case.open_actions))
+            raised.append(
+                Attention(
+                    Signal.actions_overdue, since, f"plan {case.plan_version}: actie {numbers}"
+                )
             )
-        check(Signal.uitstroom_candidate, after(case.stable_since, terms.stable_days))
+    if included:
+        if case.informing == "niet_geinformeerd" and case.included is not None:
+            since = case.included + terms.informing
+            if now >= since:
+                raised.append(Attention(Signal.not_informed, since))
+        elif case.informing == "uitgesteld" and case.informing_until is not None:
+            since = _start_of(case.informing_until, zone)
+            if now >= since:
+                until = case.informing_until.isoformat()
+                raised.append(Attention(Signal.not_informed, since, f"uitgesteld tot {until}"))
+        if case.stable_since is not None:
+            since = case.stable_since + terms.stable
+            if now >= since:
+                raised.append(Attention(Signal.uitstroom_candidate, since))
     if not is_open and retention_due_at is not None:
-        check(Signal.retention_due, retention_due_at - timedelta(days=terms.retention_notice_days))
+        since = retention_due_at - terms.retention_notice
+        if now >= since:
+            raised.append(Attention(Signal.retention_due, since))
     return raised

@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from casestore.adapters.persistence.retention_tables import RetentionTables
@@ -115,14 +115,14 @@ class Worklist:
         # The rows as last read, parsed: a request reads every row's position and parses
         # only the rows folded further since (most requests: none).
         self._known: dict[str, Known] = {}
+        self._seen = 0  # the projection position they were read at
         self._lock = threading.Lock()
 
     # ---- the projection -----------------------------------------------------------------------
 
     def catch_up(self) -> int:
-        """Fold what was recorded since the projection last read; how many events."""
+        """Fold what was recorded since the projection last read; its position after."""
         position = self.tables.position()
-        folded = 0
         while batch := self.store.events_after(position, BATCH):
             by_case: dict[str, list[Any]] = {}
             for stored in batch:
@@ -141,45 +141,41 @@ class Worklist:
                         facts, event.event_type, event.event_id, event.occurred_at, event.control
                     )
                     at = stored.position
-                    folded += 1
                 if facts is not None and (row is None or at > row.position):
                     rows.append(FactsRow(case_id, at, facts))
             position = batch[-1].position
             self.tables.save(rows, position)
-        return folded
+        return position
 
     def region_terms(self) -> domain.Terms:
         """The region's attention terms, from the policy in force."""
         t = self.store.sealer.matrix.policy.attention_terms
         return domain.Terms(
-            monitoring_days=t.monitoring_days,
-            plan_review_days=t.plan_review_days,
-            kader_notice_days=7 * t.kader_notice_weeks,
-            triage_days=t.triage_days,
-            bekendheid_days=t.bekendheid_days,
-            follow_up_days=t.follow_up_days,
-            actions_days=t.actions_days,
-            informing_days=t.informing_days,
-            stable_days=t.stable_days,
-            retention_notice_days=t.retention_notice_days,
+            monitoring=timedelta(days=t.monitoring_days),
+            plan_review=timedelta(days=t.plan_review_days),
+            kader_notice=timedelta(weeks=t.kader_notice_weeks),
+            triage=timedelta(days=t.triage_days),
+            bekendheid=timedelta(days=t.bekendheid_days),
+            follow_up=timedelta(days=t.follow_up_days),
+            actions=timedelta(days=t.actions_days),
+            informing=timedelta(days=t.informing_days),
+            stable=timedelta(days=t.stable_days),
+            retention_notice=timedelta(days=t.retention_notice_days),
         )
 
     def current(self) -> dict[str, Known]:
-        """Every case of the projection, as folded up to now."""
-        self.catch_up()
-        positions = self.tables.positions()
+        """Every case of the projection, as folded up to now. Only rows folded further
+        since this process last looked are read and parsed: a row changes only as the
+        projection's position moves past one of its case's events."""
+        position = self.catch_up()
         with self._lock:
-            known = self._known
-            stale = [c for c, at in positions.items() if c not in known or known[c].position != at]
-            if len(stale) > len(positions) // 2:
-                fresh = {r.case_id: r for r in self.tables.all_facts()}
-            else:
-                fresh = self.tables.facts_of(stale)
-            for row in fresh.values():
-                known[row.case_id] = Known(row.position, row.facts, domain.anchors(row.facts))
-            for gone in set(known) - set(positions):
-                del known[gone]
-            return dict(known)
+            if position != self._seen:
+                for row in self.tables.facts_after(self._seen):
+                    self._known[row.case_id] = Known(
+                        row.position, row.facts, domain.anchors(row.facts)
+                    )
+                self._seen = position
+            return self._known.copy()
 
     def may_see(self, client: Client, case_id: str) -> bool:
         """Whether the case is one of the client's worklist (open or not)."""

@@ -71,10 +71,13 @@ class WorklistTables:
         )
         return {r["case_id"]: _facts_row(r) for r in rows}
 
-    def positions(self) -> dict[str, int]:
-        """How far each case's row is folded: what a reader checks its parsed rows by."""
-        rows = self.backend.all(f"SELECT case_id, position FROM {self._t('worklist')}")
-        return {r["case_id"]: int(r["position"]) for r in rows}
+    def facts_after(self, position: int) -> list[FactsRow]:
+        """The rows folded past `position`."""
+        rows = self.backend.all(
+            f"SELECT case_id, position, facts FROM {self._t('worklist')} WHERE position > %s",
+            (position,),
+        )
+        return [_facts_row(r) for r in rows]
 
     def all_facts(self) -> list[FactsRow]:
         rows = self.backend.all(f"SELECT case_id, position, facts FROM {self._t('worklist')}")

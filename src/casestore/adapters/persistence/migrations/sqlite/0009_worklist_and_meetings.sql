@@ -5,6 +5,7 @@
 CREATE TABLE casestore_worklist (
     case_id TEXT PRIMARY KEY, position BIGINT NOT NULL, facts TEXT NOT NULL
 );
+CREATE INDEX casestore_worklist_by_position ON casestore_worklist (position);
 CREATE TABLE casestore_worklist_position (
     id INTEGER PRIMARY KEY, position BIGINT NOT NULL
 );

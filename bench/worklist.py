@@ -10,8 +10,8 @@ procesregisseur gets it, which asks the store for anything recorded since (nothi
 no row is re-read) and judges every case, and records its audit entry.
 
 The baseline, measured in the same run and interleaved with it, is reading the
-projection's rows alone (one SELECT of 2,000 rows of facts, parsed): the ratio says what
-judging the signals, the visibility, sorting and the audit entry add to the bare read.
+projection's rows alone (one SELECT of the 2,000 rows of facts, parsed), as a list that
+kept nothing between requests would have to before judging a single case.
 
     python -m bench.worklist [--seconds S]
 """

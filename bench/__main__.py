@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import audit as audit_bench
-from bench import worklist as worklist_bench
 from bench import (
     backends,
     crypto,
@@ -39,6 +38,7 @@ from bench import (
     suite,
     webhook_latency,
 )
+from bench import worklist as worklist_bench
 
 OUTPUT = Path("var/bench/latest.json")
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from casestore.adapters.persistence.retention_tables import RetentionTables
 from casestore.adapters.persistence.worklist_tables import FactsRow, WorklistTables
+from casestore.domain import errors
 from casestore.domain import worklist as domain
 from casestore.domain.worklist import Attention, Facts, Signal
 from casestore.services.audit import SEARCH_BSN, SEARCH_CASE, WORKLIST_READ
@@ -228,7 +229,10 @@ class Worklist:
         text = search.strip().replace(" ", "").lower()
         trail = self.store.audit
         if _BSN.match(text):
-            person = self.store.person_by_bsn(text.zfill(9))
+            try:
+                person = self.store.person_by_bsn(text.zfill(9))
+            except errors.InvalidBsn:  # no person has it; searched all the same
+                person = None
             if trail is not None:
                 trail.record(
                     [

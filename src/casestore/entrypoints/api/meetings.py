@@ -67,7 +67,9 @@ def problem(exc: MeetingError) -> HttpProblem:
     return HttpProblem(exc.status, slug, title, str(exc))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=MeetingPublic, responses=errors(404)
+)
 def create_meeting(body: MeetingCreate, caller: Coordinator, services: ServicesDep) -> Any:
     """Plan a casusoverleg: kind, day, attending organisations and the cases on its
     agenda (cases of the caller's worklist)."""

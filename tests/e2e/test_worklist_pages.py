@@ -22,6 +22,11 @@ def sign_in(page: Page, api: Api, org: str) -> None:
     assert page.url.endswith("/ui/")
 
 
+def levels(page: Page) -> list[int]:
+    texts = page.locator("table.worklist tbody tr td:nth-child(2)").all_inner_texts()
+    return [int(t) for t in texts if t.isdigit()]
+
+
 def test_a_coordinator_works_the_list_and_prepares_a_meeting(api: Api, page: Page) -> None:
     load_signed_demo(api.services)
     backend = (api.services.settings.database_url or "sqlite").split(":")[0]
@@ -37,13 +42,10 @@ def test_a_coordinator_works_the_list_and_prepares_a_meeting(api: Api, page: Pag
     screenshot(page, f"worklist-{backend}")
 
     page.click("thead >> text=Niveau")  # descending first
-    levels = [t for t in page.locator("tbody tr td:nth-child(2)").all_inner_texts()]
-    numbers = [int(t) for t in levels if t.isdigit()]
-    assert numbers == sorted(numbers, reverse=True)
+    numbers = levels(page)
+    assert numbers and numbers == sorted(numbers, reverse=True)
     page.click("thead >> text=Niveau")  # and back
-    levels = [t for t in page.locator("tbody tr td:nth-child(2)").all_inner_texts()]
-    numbers = [int(t) for t in levels if t.isdigit()]
-    assert numbers == sorted(numbers)
+    assert levels(page) == sorted(numbers)
     screenshot(page, f"worklist-sorted-{backend}")
 
     page.select_option("#level", "2")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from weasyprint import HTML
-
 from casestore.entrypoints.web.rendering import environment
 from casestore.services.meeting_pack import Pack
 
@@ -19,6 +17,9 @@ def pack_html(pack: Pack, zone: ZoneInfo) -> str:
 
 
 def pack_pdf(pack: Pack, zone: ZoneInfo) -> bytes:
+    # Imported when a PDF is asked for: it loads pango, which no other request needs.
+    from weasyprint import HTML
+
     pdf: bytes = HTML(string=pack_html(pack, zone), url_fetcher=_fetch_nothing).write_pdf()
     return pdf
 

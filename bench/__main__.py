@@ -3,7 +3,8 @@
 First the CPU cost of sealing one event (no storage, see bench/crypto.py), then per
 backend the append rates (sharing on, sharing off, a plain INSERT) and the load times,
 then the partner API on PostgreSQL: HTTP appends against the application layer, feed
-catch-up, and the time from commit to SSE and to webhook receipt; last the scaling run
+catch-up, and the time from commit to SSE and to webhook receipt; the coordinators'
+worklist of 2,000 open cases (bench/worklist.py); last the scaling run
 (bench/scaling.py): append, feed page and case read with 10 and 100 thousand events in the
 store (`--scaling-sizes` adds 1 million: `make bench-scaling`).
 
@@ -37,6 +38,7 @@ from bench import (
     suite,
     webhook_latency,
 )
+from bench import worklist as worklist_bench
 
 OUTPUT = Path("var/bench/latest.json")
 
@@ -97,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             api["sse_latency"] = sse_latency.measure(url, args.latency_samples)
             _log("[http] commit to webhook receipt …")
             api["webhook_latency"] = webhook_latency.measure(url, args.latency_samples)
+        coordinators: dict[str, Any] = {}
+        if "postgresql" in chosen:
+            coordinators = worklist_bench.run(Path(var_dir), args.seconds, _log)
         growth: dict[str, Any] = {}
         if "postgresql" in chosen and sizes:
             growth = scaling.run(Path(var_dir), sizes, args.scaling_seconds, _log)
@@ -112,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before_after": [load_before, _load_average()],
         "timing": {**vars(timing), "crypto_seconds": args.crypto_seconds},
         "audit_trail": trail,
+        "worklist": coordinators,
     }
     print()
     print(report.sealing_table(sealing))
@@ -123,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     if api:
         print()
         print(report.api_table(api))
+    if coordinators:
+        print()
+        print(worklist_bench.table(coordinators))
     if growth:
         print()
         print(scaling.table(growth))

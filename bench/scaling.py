@@ -86,7 +86,7 @@ def run(
             template = _template_case(services.store, store.partner)
             log(f"[scaling] growing a store to {size:,} events …")
             started = time.perf_counter()
-            store.events = _grow(url, schema, template, size)
+            store.events = grow(url, schema, template, size)
             store.grown_cases = _grown_cases(url, schema, 500)
             log(f"[scaling] … {store.events:,} events in {time.perf_counter() - started:.0f} s")
         log("[scaling] append, feed page and case read on every store, interleaved …")
@@ -140,7 +140,7 @@ def _template_case(store: CaseStore, partner: workload.Partner) -> uuid.UUID:
     return case_id
 
 
-def _grow(url: str, schema: str, template: uuid.UUID, size: int) -> int:
+def grow(url: str, schema: str, template: uuid.UUID, size: int) -> int:
     """Copy the template case until the store holds at least `size` events."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))

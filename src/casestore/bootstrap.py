@@ -28,6 +28,7 @@ from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.retention_tables import RetentionTables
 from casestore.adapters.persistence.session_table import SessionTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
+from casestore.adapters.persistence.worklist_tables import WorklistTables
 from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnRevoked, Wakeup
@@ -42,6 +43,7 @@ from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
 from casestore.services.key_epochs import KeyEpochs
 from casestore.services.keys import KeyGenerations
+from casestore.services.meeting_pack import Meetings
 from casestore.services.policy_versions import PolicyBook
 from casestore.services.provenance import Provenance
 from casestore.services.retention import Retention
@@ -51,6 +53,7 @@ from casestore.services.sessions import WebSessions
 from casestore.services.subject_report import SubjectReports
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
+from casestore.services.worklist import Worklist
 from casestore.settings import Settings, SettingsError
 from sharing.keys import MasterKey
 from sharing.policy import AccessMatrix, catalogue_from_description, compile_policy, load_policy
@@ -77,6 +80,8 @@ class Services:
     retention: Retention  # terms enforced, cases destroyed, legal holds, verklaringen
     figures: Figures  # the region's anonymous counts
     key_epochs: KeyEpochs  # the epochs case keys are wrapped under: rotated, destroyed
+    worklist: Worklist  # the coordinators' cases and their attention signals
+    meetings: Meetings  # casusoverleggen: agenda, packs per attendee, minutes
 
     @property
     def sealer(self) -> Sealer:
@@ -265,10 +270,13 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         store.max_position,
         private_destinations=settings.private_webhook_destinations,
     )
+    disclosure = Disclosure(store, store.sealer)
+    worklist_tables = WorklistTables(backend)
+    worklist = Worklist(store, worklist_tables, terms, retention_tables, clock)
     return Services(
         settings=settings,
         store=store,
-        disclosure=Disclosure(store, store.sealer),
+        disclosure=disclosure,
         grants=grants,
         clients=clients,
         subscriptions=subscriptions,
@@ -288,4 +296,6 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         ),
         audit=audit,
         subject_reports=SubjectReports(store, audit),
+        worklist=worklist,
+        meetings=Meetings(store, disclosure, worklist_tables, worklist.may_see, clock),
     )

@@ -115,6 +115,7 @@ CALLS = [
     Call("read_keys", lambda api, ids: api.client(GGZ).get("/v1/keys")),
     Call("healthz", lambda api, ids: httpx.get(f"{api.base_url}/healthz")),
     Call("list_subscriptions", lambda api, ids: api.client(GGZ).get("/v1/subscriptions")),
+    Call("read_worklist", lambda api, ids: api.client(ZVH, "coordinator").get("/v1/worklist")),
 ]
 
 

@@ -24,11 +24,16 @@ too — and fails this test until the table below says what each role may do wit
 | GET, POST /v1/cases/{id}/legal-holds[/release] | 403 |  403   |   404*  |   403   |
 | GET  /v1/verklaringen/{id}                 |   403   |  403   |   404*  |   403   |
 | GET  /v1/figures                           |   403   |  403   |   200   |   200   |
+| GET  /v1/worklist                          |   403   |  200   |   403   |   403   |
+| POST, GET /v1/meetings[/{id}[/packs/{org}[/pdf]]] | 403 | 2xx |  403   |   403   |
+| POST /v1/meetings/{id}/minutes             |   403   |  403‡  |   403   |   403   |
 
 * The bekendheid check, legal holds and verklaringen are the custodian's alone: the ZVH gets
 200 (tests/e2e/test_bekendheid.py, tests/e2e/test_retention_http.py), every other
 organisation 404, as for a case it receives nothing of.
 † For a person never referred; the report itself: tests/e2e/test_subject_report.py.
+‡ The policy lets only the ZVH write a casusoverleg, and ORG is the municipality; the ZVH's
+minutes: tests/integration/test_meeting_pack.py.
 
 Every protected route answers 401 to no token, a malformed, a revoked and an expired
 token; another organisation's partner system gets 404 for a case or subscription that is
@@ -41,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -48,7 +54,7 @@ import pytest
 from casestore.bootstrap import Services
 from casestore.entrypoints.api.app import create_app
 from tests.e2e.api import Api
-from tests.factories import Clock, aanmelding, fresh_bsn, officer, signalering
+from tests.factories import Clock, aanmelding, fresh_bsn, include, officer, signalering
 
 PROBLEM = "application/problem+json"
 ORG = "gemeente-amsterdam"  # holds a client in every role
@@ -62,6 +68,7 @@ VIEWERS = frozenset({"partner-system", "auditor"})
 AUDITORS = frozenset({"privacy-officer", "auditor"})
 OFFICERS = frozenset({"privacy-officer"})
 FIGURE_READERS = AUDITORS
+COORDINATORS = frozenset({"coordinator"})
 BAD_TOKENS = ("none", "malformed", "wrong-scheme", "unknown", "revoked", "expired")
 
 
@@ -75,6 +82,7 @@ class Fixtures:
             assert opened.status_code == 201, opened.text
             self.case_id = opened.json()["case_id"]
             self.event_id = opened.json()["event_id"]
+        self._included: str | None = None
 
     def pending_generation(self) -> int:
         """A key generation of ORG awaiting confirmation (confirming it again is allowed)."""
@@ -106,6 +114,28 @@ class Fixtures:
         )
         assert job is not None
         return job.job_id
+
+    def included_case(self) -> str:
+        """A case in which ORG is the casusregisseur: on its coordinator's worklist."""
+        if self._included is None:
+            with self.api.client(ORG) as owner:
+                opened = owner.post("/v1/cases", json={"payload": aanmelding(fresh_bsn())})
+            self._included = opened.json()["case_id"]
+            include(self.api.services.store, UUID(self._included))
+        return self._included
+
+    def meeting(self) -> str:
+        """A meeting ORG's coordinator prepared, attended by an organisation that receives
+        nothing of the case (so the service opens nothing for ORG, which it does not host)."""
+        coordinator = self.api.services.clients.add(ORG, "coordinator", "regie").client
+        return self.api.services.meetings.plan(
+            coordinator,
+            soort="levenslooptafel",
+            held_on=date(2026, 3, 5),
+            title="Tafel",
+            attendees=[OTHER],
+            cases=[self.included_case()],
+        ).meeting_id
 
     def subscription(self) -> str:
         with self.api.client(ORG) as owner:
@@ -174,6 +204,29 @@ def decision(action: str) -> Request:
 def stored_decision(f: Fixtures) -> tuple[str, dict[str, Any]]:
     query = {"case_id": f.case_id, "version": 1, "organisation": ORG}
     return "/v1/policy/explain/decision", {"params": query}
+
+
+def new_meeting(f: Fixtures) -> tuple[str, dict[str, Any]]:
+    body = {
+        "soort": "levenslooptafel",
+        "held_on": "2026-03-05",
+        "title": "Tafel",
+        "attendees": [OTHER],
+        "cases": [f.included_case()],
+    }
+    return "/v1/meetings", {"json": body}
+
+
+def meeting_url(suffix: str = "") -> Request:
+    return lambda f: (f"/v1/meetings/{f.meeting()}{suffix}", {})
+
+
+def minutes(f: Fixtures) -> tuple[str, dict[str, Any]]:
+    body = {
+        "case_id": f.included_case(),
+        "payload": {"deelnemers": [ORG, OTHER], "besluiten": "Huisbezoek."},
+    }
+    return f"/v1/meetings/{f.meeting()}/minutes", {"json": body}
 
 
 def fixed(url: str, **kwargs: Any) -> Request:
@@ -249,6 +302,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         OFFICERS, 404, lambda f: (f"/v1/verklaringen/{f.case_id}", {})
     ),
     ("GET", "/v1/figures"): Route(FIGURE_READERS, 200, fixed("/v1/figures")),
+    ("GET", "/v1/worklist"): Route(COORDINATORS, 200, fixed("/v1/worklist")),
+    ("POST", "/v1/meetings"): Route(COORDINATORS, 201, new_meeting),
+    ("GET", "/v1/meetings"): Route(COORDINATORS, 200, fixed("/v1/meetings")),
+    ("GET", "/v1/meetings/{meeting_id}"): Route(COORDINATORS, 200, meeting_url()),
+    ("GET", "/v1/meetings/{meeting_id}/packs/{organisation}"): Route(
+        COORDINATORS, 200, meeting_url(f"/packs/{OTHER}")
+    ),
+    ("GET", "/v1/meetings/{meeting_id}/packs/{organisation}/pdf"): Route(
+        COORDINATORS, 200, meeting_url(f"/packs/{OTHER}/pdf")
+    ),
+    ("POST", "/v1/meetings/{meeting_id}/minutes"): Route(COORDINATORS, 403, minutes),
 }
 
 

@@ -34,18 +34,31 @@ if TYPE_CHECKING:  # schemathesis names its OpenAPI types for type checkers only
 
 ORG = "gemeente-amsterdam"
 STREAM = ("GET", "/v1/feed/stream")
-# Explaining the policy is not a partner system's business: fuzz it as a coordinator.
-ROLE_FOR = {"/v1/policy/explain": "coordinator"}
+# Explaining the policy is not a partner system's business, nor are the worklist and the
+# meetings: fuzz them as a coordinator.
+COORDINATING = (
+    "/v1/policy/explain",
+    "/v1/worklist",
+    "/v1/meetings",
+    "/v1/meetings/{meeting_id}",
+    "/v1/meetings/{meeting_id}/packs/{organisation}",
+    "/v1/meetings/{meeting_id}/packs/{organisation}/pdf",
+    "/v1/meetings/{meeting_id}/minutes",
+)
+ROLE_FOR = dict.fromkeys(COORDINATING, "coordinator")
 EXAMPLES = 25
 # Schema-valid requests must be accepted (no 400 or 422), except where the body obeys rules
 # JSON Schema cannot say, so that a schema-valid one may rightly be refused with 422: a
 # payload's schema depends on its event type and on the BSN's elfproef and "no dates in
-# the future"; a subscription may not start after the current end of the feed. Every
-# other check stays on for these too.
+# the future"; a subscription may not start after the current end of the feed; a meeting's
+# attendees are the policy's organisations and its agenda the caller's cases, and minutes
+# are a casusoverleg payload. Every other check stays on for these too.
 REFUSES_SOME_VALID = {
     ("POST", "/v1/cases"),
     ("POST", "/v1/cases/{case_id}/events"),
     ("POST", "/v1/subscriptions"),
+    ("POST", "/v1/meetings"),
+    ("POST", "/v1/meetings/{meeting_id}/minutes"),
 }
 
 

@@ -77,6 +77,8 @@ POLICY_CHANGED = "policy.changed"
 CASE_SHREDDED = "case.shredded"
 AUDIT_READ = "audit.read"
 AUDIT_EXPORTED = "audit.exported"
+WORKLIST_READ = "worklist.read"
+MEETING_PACK_EXPORTED = "meeting.pack-exported"
 TRAIL_PREFIX = "audit."  # the actions about the trail itself
 
 

@@ -96,6 +96,11 @@ class Disclosure:
         self.audited(org_id, shared, CASE_DECRYPTED if decrypt else CASE_READ)
         return shared
 
+    def received(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
+        """`read_case` for a service that records in the audit trail itself what it does
+        with the events (a meeting pack records what it exports, per attendee)."""
+        return self._read_case(org_id, case_id, decrypt=decrypt)
+
     def _read_case(self, org_id: str, case_id: UUID, *, decrypt: bool = False) -> list[SharedEvent]:
         if decrypt and org_id not in self.sealer.keyring.hosted:
             raise errors.NotHosted(org_id)

@@ -12,7 +12,7 @@ released every term is that much longer, by the whole time the case was held.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,20 +93,32 @@ class Terms:
         """When the closed case is to be destroyed: the end of the longest term of the
         rules that cover its events, counted per event; for a case none covers, the
         longest term the policy counts from the end of a case. None for an open case."""
-        if case.closed_at is None:
+        return self.term_of(case.closed_at, [(e.event_type, e.occurred_at) for e in events], paused)
+
+    def term_of(
+        self,
+        closed_at: datetime | None,
+        occurrences: Iterable[tuple[str, datetime]],
+        paused: timedelta,
+    ) -> CaseTerm | None:
+        """`case_term` from what it reads of a case: when it ended, and when events of
+        which types occurred (the latest of each type is enough, as a later event never
+        ends a term sooner)."""
+        if closed_at is None:
             return None
         policy = self._policy()
+        occurred = list(occurrences)
         ends: dict[str, datetime] = {}
         for rule in policy.rules:
-            for event in events:
-                if event.event_type in rule.event_types:
-                    end = rule.retention.expires_at(event.occurred_at, case.closed_at)
+            for event_type, occurred_at in occurred:
+                if event_type in rule.event_types:
+                    end = rule.retention.expires_at(occurred_at, closed_at)
                     if end is not None and (rule.id not in ends or ends[rule.id] < end):
                         ends[rule.id] = end
         if not ends:
             for rule in policy.rules:
                 if rule.retention.counted_from is Anchor.case_end:
-                    end = rule.retention.expires_at(case.closed_at, case.closed_at)
+                    end = rule.retention.expires_at(closed_at, closed_at)
                     assert end is not None  # noqa: S101 - counted from the end given
                     ends[rule.id] = end
         if not ends:

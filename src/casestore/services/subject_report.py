@@ -41,6 +41,7 @@ ACTIES = {
     "webhook.delivered": "verstrekt (webhook)",
     "search.case": "bekendheid nagevraagd",
     "case.shredded": "vernietigd",
+    "meeting.pack-exported": "verstrekt (vergaderstuk casusoverleg)",
 }
 
 

@@ -250,6 +250,38 @@ class SpecialData(_Document):
     not_special: dict[Name, Text] = Field(default_factory=dict)
 
 
+Days = Annotated[int, Field(ge=1, le=3660)]
+
+
+class AttentionTerms(_Document):
+    """The region's terms for the coordinators' worklist: after how long a case's own
+    dates raise a signal. Each counts from the date the record holds (the last
+    monitoringsmoment, the plan in force, an aanmelding, a question asked ...)."""
+
+    monitoring_days: Days = 42
+    """Days after the last monitoringsmoment (or the inclusion) that monitoring is overdue."""
+    plan_review_days: Days = 91
+    """Days after the plan in force was set (or the inclusion) that it is due for review."""
+    kader_notice_weeks: Annotated[int, Field(ge=1, le=520)] = 6
+    """Weeks before a juridisch kader ends that the worklist says so."""
+    triage_days: Days = 10
+    """Days after an aanmelding that it should have been triaged."""
+    bekendheid_days: Days = 5
+    """Days a bekendheidsvraag may stay unanswered."""
+    follow_up_days: Days = 3
+    """Days a signalering may wait for a reactie, a change of level or a casusoverleg."""
+    actions_days: Days = 28
+    """Days after a plan is set that each of its actions should have a reported status."""
+    informing_days: Days = 14
+    """Days after the inclusion that the person should have been informed (or informing
+    postponed on a ground)."""
+    stable_days: Days = 182
+    """Days without a signalering or opschaling after which an included case is a
+    candidate for uitstroom."""
+    retention_notice_days: Days = 30
+    """Days before an ended case is due for destruction that the worklist says so."""
+
+
 class Policy(_Document):
     """A region's sharing policy: who takes part, on which grounds, and who receives what."""
 
@@ -259,6 +291,8 @@ class Policy(_Document):
     """The organisation (a ZVH) that runs the service for the region."""
     timezone: str = "Europe/Amsterdam"
     """The zone in which validity dates are read."""
+    attention_terms: AttentionTerms = Field(default_factory=AttentionTerms)
+    """The worklist's terms (region settings); each has a default."""
     organisations: tuple[Organisation, ...] = Field(min_length=1)
     grounds: tuple[Ground, ...] = Field(min_length=1)
     agreements: tuple[Agreement, ...] = ()

@@ -59,6 +59,14 @@ class RetentionTables:
         )
         return {r["case_id"] for r in rows}
 
+    def holds_by_case(self) -> dict[str, list[HoldRow]]:
+        """Every hold, by case (few cases ever have one)."""
+        rows = self.backend.all(f"SELECT * FROM {self._t('legal_holds')} ORDER BY placed_at")
+        found: dict[str, list[HoldRow]] = {}
+        for row in rows:
+            found.setdefault(row["case_id"], []).append(from_row(HoldRow, row))
+        return found
+
     def place(self, hold: HoldRow) -> None:
         with self.backend.transaction(commit=True) as cursor:
             self.backend.insert(cursor, "legal_holds", columns(HoldRow), [values(hold)])

@@ -14,11 +14,13 @@ from casestore.services.audit import (
     EVENT_RECORDED,
     FEED_READ,
     GRANT_CREATED,
+    MEETING_PACK_EXPORTED,
     POLICY_CHANGED,
     POLICY_EXPLAINED,
     SEARCH_BSN,
     SEARCH_CASE,
     STREAM_DELIVERED,
+    WORKLIST_READ,
 )
 
 NO_CASE_DATA: tuple[str, ...] = ()
@@ -65,4 +67,15 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "delete_subscription": NO_CASE_DATA,
     "list_deliveries": NO_CASE_DATA,  # positions and event ids of attempts, no content
     "resume_subscription": NO_CASE_DATA,
+    # The worklist reads the readable part of events only: one entry per list, and a
+    # search by BSN or case id one more (search.bsn under the pseudonym, search.case).
+    "read_worklist": (WORKLIST_READ,),
+    # A meeting names the cases on its agenda and the attendees; no content until a pack.
+    "create_meeting": NO_CASE_DATA,
+    "list_meetings": NO_CASE_DATA,
+    "read_meeting": NO_CASE_DATA,
+    # A pack or its PDF: one entry per case, the attendee as receiver, the fields it holds.
+    "read_pack": (MEETING_PACK_EXPORTED,),
+    "export_pack_pdf": (MEETING_PACK_EXPORTED,),
+    "record_minutes": (EVENT_RECORDED, GRANT_CREATED),
 }

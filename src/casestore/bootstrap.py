@@ -111,6 +111,7 @@ class Services:
         return self.store.records.backend.unavailable(exc)
 
     def close(self) -> None:
+        self.audit.close()
         self.store.close()
 
 

@@ -32,8 +32,10 @@ from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnRevoked, Wakeup
 from casestore.domain.catalogue import describe
+from casestore.services.access_review import AccessReviews
 from casestore.services.audit import AuditTrail
 from casestore.services.bekendheid import BekendheidCheck
+from casestore.services.breach import BlastRadius
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
@@ -43,6 +45,7 @@ from casestore.services.housekeeping import Housekeeping
 from casestore.services.key_epochs import KeyEpochs
 from casestore.services.keys import KeyGenerations
 from casestore.services.policy_versions import PolicyBook
+from casestore.services.protocol import Protocols
 from casestore.services.provenance import Provenance
 from casestore.services.retention import Retention
 from casestore.services.retention_terms import Terms
@@ -73,6 +76,9 @@ class Services:
     keys: KeyGenerations  # organisations' key generations: generate, rotate, confirm
     audit: AuditTrail  # who processed which case data, hash-chained
     subject_reports: SubjectReports  # AVG art. 15, from the trail
+    protocols: Protocols  # a partner's verstrekkingsprotocol (Wpg art. 32)
+    blast_radius: BlastRadius  # what a breach exposed, and its notification drafted
+    access_reviews: AccessReviews  # clients, their use, stale tokens, unusual reading
     policy: PolicyBook  # versions in force, proposals, re-seal jobs
     retention: Retention  # terms enforced, cases destroyed, legal holds, verklaringen
     figures: Figures  # the region's anonymous counts
@@ -289,4 +295,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         ),
         audit=audit,
         subject_reports=SubjectReports(store, audit),
+        protocols=Protocols(store, audit),
+        blast_radius=BlastRadius(store, grants, audit),
+        access_reviews=AccessReviews(store, clients, audit),
     )

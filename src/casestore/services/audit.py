@@ -79,6 +79,9 @@ POLICY_CHANGED = "policy.changed"
 CASE_SHREDDED = "case.shredded"
 AUDIT_READ = "audit.read"
 AUDIT_EXPORTED = "audit.exported"
+AUDIT_PROTOCOL = "audit.protocol"  # a partner's verstrekkingsprotocol drawn up
+AUDIT_BLAST_RADIUS = "audit.blast-radius"  # what a breach exposed, worked out
+AUDIT_ACCESS_REVIEW = "audit.access-review"  # clients and their use reviewed
 TRAIL_PREFIX = "audit."  # the actions about the trail itself
 
 

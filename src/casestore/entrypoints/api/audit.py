@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 from pydantic_core import to_json
@@ -14,8 +15,11 @@ from pydantic_core import to_json
 from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import ServicesDep, allow
 from casestore.entrypoints.api.openapi import errors
-from casestore.entrypoints.api.schemas import AuditPage, SubjectReportCreate
+from casestore.entrypoints.api.problems import HttpProblem
+from casestore.entrypoints.api.schemas import AuditPage, BlastRadiusCreate, SubjectReportCreate
+from casestore.services.access_review import MANY_CASES, STALE_DAYS
 from casestore.services.audit import AUDIT_READ
+from casestore.services.breach import BreachError
 from casestore.services.clients import Client, ClientRole
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -85,3 +89,57 @@ def subject_report(
     and grounds, from which source; the referrer withheld (docs/audit.md). A person never
     referred is 404. The BSN travels in the body, never in a URL, and is not kept."""
     return services.subject_reports.for_bsn(body.bsn).document
+
+
+@router.get("/protocol/{organisation}", responses=errors())
+def verstrekkingsprotocol(
+    organisation: Annotated[str, PathParam(min_length=2, max_length=64)],
+    caller: Officer,
+    services: ServicesDep,
+    from_: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Provisions at or after.")
+    ] = None,
+    to: Annotated[AwareDatetime | None, Query(description="Provisions before.")] = None,
+) -> dict[str, Any]:
+    """The verstrekkingsprotocol of a partner (Wpg art. 32 for the police, likewise for the
+    OM): every provision of events it wrote to another organisation — grants given and
+    taken, reads, feed pages, live and webhook deliveries — to whom, when, which kinds of
+    data, on which rules and grounds (docs/audit.md). Drawing it up is recorded."""
+    return services.protocols.of(organisation, since=from_, until=to)
+
+
+@router.post("/blast-radius", responses=errors(404))
+def blast_radius(body: BlastRadiusCreate, caller: Officer, services: ServicesDep) -> dict[str, Any]:
+    """What a breach exposed: from a leaked key generation, a stolen client token or a
+    time window, the persons (pseudonymous), cases and fields, split by special category
+    (AVG art. 9 and 10), with drafts of the notification to the Autoriteit
+    Persoonsgegevens (art. 33) and of the message to the persons (art. 34). An unknown
+    key generation is 404. Working it out is recorded."""
+    radius = services.blast_radius
+    try:
+        if body.generation is not None and body.organisation is not None:
+            return radius.of_key(body.organisation, body.generation)
+        if body.client is not None:
+            return radius.of_client(body.client)
+        assert body.from_ is not None and body.to is not None  # noqa: S101 - validated
+        return radius.of_window(body.from_, body.to, body.organisation)
+    except BreachError as exc:
+        raise HttpProblem(404, "not-found", "Not found", str(exc)) from None
+
+
+@router.get("/access-review", responses=errors())
+def access_review(
+    caller: Officer,
+    services: ServicesDep,
+    stale_days: Annotated[
+        int, Query(ge=1, le=3650, description="A token unused this long is stale.")
+    ] = STALE_DAYS,
+    many_cases: Annotated[
+        int,
+        Query(ge=1, le=MAX_JSON_INTEGER, description="Flag a client that read this many cases."),
+    ] = MANY_CASES,
+) -> dict[str, Any]:
+    """The access review: per organisation and role its clients, when each last used its
+    token, stale tokens, clients that read many cases, and reads after an organisation
+    left a case's network (docs/audit.md). Recorded."""
+    return services.access_reviews.review(stale_days=stale_days, many_cases=many_cases)

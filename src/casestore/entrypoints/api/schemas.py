@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from casestore.domain.events.fields import MAX_JSON_INTEGER
@@ -251,6 +251,31 @@ class AuditItemPublic(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditItemPublic]
     next_after: int = Field(description="Pass as `after` for the next page.")
+
+
+class BlastRadiusCreate(_In):
+    """Exactly one starting point: a key generation (`organisation` and `generation`), a
+    client (`client`), or a time window (`from` and `to`, optionally one `organisation`)."""
+
+    organisation: str | None = Field(default=None, min_length=2, max_length=64)
+    generation: int | None = Field(default=None, ge=1, le=1_000_000)
+    client: str | None = Field(default=None, min_length=1, max_length=64)
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_starting_point(self) -> BlastRadiusCreate:
+        key = self.generation is not None
+        window = self.from_ is not None or self.to is not None
+        if sum((key, self.client is not None, window)) != 1:
+            raise ValueError("give exactly one of: generation (with organisation), client, from/to")
+        if key and self.organisation is None:
+            raise ValueError("a key generation needs its organisation")
+        if window and (self.from_ is None or self.to is None or self.from_ >= self.to):
+            raise ValueError("a window needs from before to")
+        if self.client is not None and self.organisation is not None:
+            raise ValueError("a client belongs to one organisation already: leave organisation out")
+        return self
 
 
 class SubjectReportCreate(_In):

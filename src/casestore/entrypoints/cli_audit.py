@@ -16,10 +16,7 @@ from casestore.services.breach import BreachError
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
 ]
-Moment = Annotated[
-    datetime | None,
-    typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"], show_default=False),
-]
+FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -39,8 +36,13 @@ def register(audit_app: typer.Typer) -> None:
     @audit_app.command("protocol")
     def protocol(
         organisation: Annotated[str, typer.Argument(help="The partner, e.g. politie-amsterdam.")],
-        from_: Annotated[Moment, typer.Option("--from", help="Provisions at or after.")] = None,
-        to: Annotated[Moment, typer.Option("--to", help="Provisions before.")] = None,
+        from_: Annotated[
+            datetime | None,
+            typer.Option("--from", formats=FORMATS, help="Provisions at or after (UTC)."),
+        ] = None,
+        to: Annotated[
+            datetime | None, typer.Option(formats=FORMATS, help="Provisions before (UTC).")
+        ] = None,
         demo: DemoOption = False,
     ) -> None:
         """The verstrekkingsprotocol of a partner (Wpg art. 32): every provision of what it
@@ -62,8 +64,12 @@ def register(audit_app: typer.Typer) -> None:
             int | None, typer.Option(help="The leaked key generation of --org.")
         ] = None,
         client: Annotated[str | None, typer.Option(help="The client whose token leaked.")] = None,
-        from_: Annotated[Moment, typer.Option("--from", help="Window start.")] = None,
-        to: Annotated[Moment, typer.Option("--to", help="Window end (exclusive).")] = None,
+        from_: Annotated[
+            datetime | None, typer.Option("--from", formats=FORMATS, help="Window start (UTC).")
+        ] = None,
+        to: Annotated[
+            datetime | None, typer.Option(formats=FORMATS, help="Window end, exclusive (UTC).")
+        ] = None,
         demo: DemoOption = False,
     ) -> None:
         """What a breach exposed (persons, cases, fields by special category) and drafts of

@@ -25,6 +25,7 @@ from casestore.adapters.persistence.key_generations import KeyGenerationTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.policy_table import PolicyTable
 from casestore.adapters.persistence.recorder import CaseRecorder
+from casestore.adapters.persistence.restriction_table import RestrictionTable
 from casestore.adapters.persistence.retention_tables import RetentionTables
 from casestore.adapters.persistence.session_table import SessionTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
@@ -294,7 +295,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
             key_table, sealer.keyring, clock, lambda: store.sealer.matrix.organisations
         ),
         audit=audit,
-        subject_reports=SubjectReports(store, audit),
+        subject_reports=SubjectReports(store, audit, RestrictionTable(backend)),
         protocols=Protocols(store, audit),
         blast_radius=BlastRadius(store, grants, audit),
         access_reviews=AccessReviews(store, clients, audit),

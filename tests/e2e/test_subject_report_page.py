@@ -90,3 +90,34 @@ def test_a_wrong_bsn_is_said_plainly_and_a_coordinator_is_refused(api: Api, page
     answer = page.goto(f"{api.base_url}/ui/audit/subject-report")
     assert answer is not None and answer.status == 403
     assert "Geen toegang" in page.content()
+
+
+def test_the_page_says_a_restriction_applies_only_where_it_may(api: Api, page: Page) -> None:
+    backend = (api.services.settings.database_url or "sqlite").split(":")[0]
+    bsn = fresh_bsn()
+    with api.client(GGZ) as ggz:
+        case_id = ggz.post("/v1/cases", json={"payload": aanmelding(bsn)}).json()["case_id"]
+    include(api.services.store, UUID(case_id))
+    ground = "UAVG art. 41 lid 1 sub d: lopend opsporingsonderzoek"
+    reports = api.services.subject_reports
+    silent = reports.restrict(
+        bsn, case=None, organisation=ZVH, ground=ground, requested_by="om",
+        may_mention=False, by="fg",
+    )  # fmt: skip
+    sign_in(page, api, "privacy-officer")
+    page.goto(f"{api.base_url}/ui/audit/subject-report")
+    page.fill("#bsn", bsn)
+    page.click("button:has-text('Inzage opstellen')")
+    assert page.locator("#beperkingen").count() == 0
+    assert page.locator("#acties tbody tr", has_text=ZVH).count() == 0
+    reports.lift(silent.restriction_id, by="fg")
+    reports.restrict(
+        bsn, case=None, organisation=ZVH, ground=ground, requested_by="om",
+        may_mention=True, by="fg",
+    )  # fmt: skip
+    page.fill("#bsn", bsn)
+    page.click("button:has-text('Inzage opstellen')")
+    assert ground in page.locator("#beperkingen").inner_text()
+    assert page.locator("#acties tbody tr", has_text=ZVH).count() == 0
+    assert serious_violations(page) == []
+    screenshot(page, f"subject-report-restricted-{backend}")

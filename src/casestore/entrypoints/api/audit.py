@@ -12,19 +12,28 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 from pydantic_core import to_json
 
+from casestore.adapters.persistence.restriction_table import RestrictionRow
 from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import ServicesDep, allow
 from casestore.entrypoints.api.openapi import errors
 from casestore.entrypoints.api.problems import HttpProblem
-from casestore.entrypoints.api.schemas import AuditPage, BlastRadiusCreate, SubjectReportCreate
+from casestore.entrypoints.api.schemas import (
+    AuditPage,
+    BlastRadiusCreate,
+    RestrictionCreate,
+    RestrictionPublic,
+    SubjectReportCreate,
+)
 from casestore.services.access_review import MANY_CASES, STALE_DAYS
 from casestore.services.audit import AUDIT_READ
 from casestore.services.breach import BreachError
 from casestore.services.clients import Client, ClientRole
+from casestore.services.subject_report import RestrictionError
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 Officer = Annotated[Client, Depends(allow(ClientRole.privacy_officer, ClientRole.auditor))]
+PrivacyOfficer = Annotated[Client, Depends(allow(ClientRole.privacy_officer))]
 
 
 @router.get("", response_model=AuditPage, responses=errors())
@@ -143,3 +152,58 @@ def access_review(
     token, stale tokens, clients that read many cases, and reads after an organisation
     left a case's network (docs/audit.md). Recorded."""
     return services.access_reviews.review(stale_days=stale_days, many_cases=many_cases)
+
+
+@router.post(
+    "/restrictions", status_code=201, response_model=RestrictionPublic, responses=errors(404)
+)
+def restrict_subject_report(
+    body: RestrictionCreate, caller: PrivacyOfficer, services: ServicesDep
+) -> RestrictionPublic:
+    """Record a restriction of the person's right of access (UAVG art. 41), e.g. the
+    police or the OM invoking it for an ongoing investigation: the data-subject report
+    withholds what it names, and says that a restriction applies only if `may_mention`
+    (docs/audit.md). A person never referred, or a case not theirs, is 404."""
+    row = services.subject_reports.restrict(
+        body.bsn,
+        case=body.case,
+        organisation=body.organisation,
+        ground=body.ground,
+        requested_by=body.requested_by,
+        may_mention=body.may_mention,
+        by=f"{caller.org_id}/{caller.client_id}",
+    )
+    return _restriction(row)
+
+
+@router.post(
+    "/restrictions/{restriction_id}/lift", response_model=RestrictionPublic, responses=errors(404)
+)
+def lift_restriction(
+    restriction_id: Annotated[str, PathParam(min_length=1, max_length=64)],
+    caller: PrivacyOfficer,
+    services: ServicesDep,
+) -> RestrictionPublic:
+    """Lift a restriction (the investigation ended): the report shows what it withheld
+    again. Lifting one already lifted changes nothing."""
+    try:
+        row = services.subject_reports.lift(restriction_id, f"{caller.org_id}/{caller.client_id}")
+    except RestrictionError as exc:
+        raise HttpProblem(404, "not-found", "Not found", str(exc)) from None
+    return _restriction(row)
+
+
+def _restriction(row: RestrictionRow) -> RestrictionPublic:
+    return RestrictionPublic(
+        restriction_id=row.restriction_id,
+        person=row.person_id,
+        case=row.case_id,
+        organisation=row.organisation,
+        ground=row.ground,
+        requested_by=row.requested_by,
+        may_mention=bool(row.may_mention),
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+        lifted_by=row.lifted_by,
+        lifted_at=row.lifted_at,
+    )

@@ -19,6 +19,8 @@ from casestore.services.audit import (
     GRANT_CREATED,
     POLICY_CHANGED,
     POLICY_EXPLAINED,
+    RESTRICTION_LIFTED,
+    RESTRICTION_RECORDED,
     SEARCH_BSN,
     SEARCH_CASE,
     STREAM_DELIVERED,
@@ -66,6 +68,8 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "verstrekkingsprotocol": (AUDIT_PROTOCOL,),
     "blast_radius": (AUDIT_BLAST_RADIUS,),
     "access_review": (AUDIT_ACCESS_REVIEW,),
+    "restrict_subject_report": (RESTRICTION_RECORDED,),  # under the pseudonym, not the BSN
+    "lift_restriction": (RESTRICTION_LIFTED,),
     "list_subscriptions": NO_CASE_DATA,
     "create_subscription": NO_CASE_DATA,  # deliveries are chained as webhook.delivered
     "read_subscription": NO_CASE_DATA,

@@ -278,6 +278,50 @@ class BlastRadiusCreate(_In):
         return self
 
 
+class RestrictionCreate(_In):
+    """A restriction of the right of access (UAVG art. 41) for the person with `bsn`:
+    `case` and/or `organisation` name what the report withholds (neither: everything)."""
+
+    bsn: str = Field(
+        min_length=9,
+        max_length=9,
+        description="The person's BSN: used only to find the pseudonym, neither stored nor logged.",
+    )
+    case: UUID | None = Field(default=None, description="Only this case of the person.")
+    organisation: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=64,
+        description="Only what this organisation received, read or provided.",
+    )
+    ground: str = Field(
+        min_length=1,
+        max_length=500,
+        description="The ground, e.g. `UAVG art. 41 lid 1 sub d: lopend opsporingsonderzoek`.",
+    )
+    requested_by: str = Field(
+        min_length=2, max_length=64, description="The organisation that invoked it."
+    )
+    may_mention: bool = Field(
+        description="Whether the report may say that a restriction applies (only where "
+        "saying so does not harm what it protects)."
+    )
+
+
+class RestrictionPublic(BaseModel):
+    restriction_id: str
+    person: str
+    case: str | None
+    organisation: str | None
+    ground: str
+    requested_by: str
+    may_mention: bool
+    recorded_by: str
+    recorded_at: datetime
+    lifted_by: str | None
+    lifted_at: datetime | None
+
+
 class SubjectReportCreate(_In):
     bsn: str = Field(
         min_length=9,

@@ -160,6 +160,7 @@ def test_a_call_that_is_refused_leaves_nothing(api: Api) -> None:
     officer = api.client(ZVH, "privacy-officer")
     radius = officer.post("/v1/audit/blast-radius", json={"client": "x", "organisation": GGZ})
     assert radius.status_code == 422
+    assert officer.get("/v1/audit/protocol/acme").status_code == 404
     unknown = officer.post("/v1/audit/blast-radius", json={"organisation": GGZ, "generation": 7})
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")

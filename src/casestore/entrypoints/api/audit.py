@@ -113,7 +113,12 @@ def verstrekkingsprotocol(
     """The verstrekkingsprotocol of a partner (Wpg art. 32 for the police, likewise for the
     OM): every provision of events it wrote to another organisation — grants given and
     taken, reads, feed pages, live and webhook deliveries — to whom, when, which kinds of
-    data, on which rules and grounds (docs/audit.md). Drawing it up is recorded."""
+    data, on which rules and grounds (docs/audit.md). Drawing it up is recorded. An
+    organisation the policy does not name is 404."""
+    if organisation not in services.sealer.matrix.organisations:
+        raise HttpProblem(
+            404, "not-found", "Not found", f"the policy names no organisation {organisation!r}"
+        )
     return services.protocols.of(organisation, since=from_, until=to)
 
 

@@ -43,9 +43,16 @@ def test_the_report_matches_the_grants_and_reads_that_happened(api: Api) -> None
     }
     provided = [a for a in report["verwerkingsacties"] if a["actie"] == "verstrekt"]
     assert provided
+    rules = {r.id: r for r in api.services.sealer.matrix.policy.rules}
     for action in provided:  # on a rule of the policy, with its grounds (an author: its own)
         if not all(a.startswith("author@") for a in action["verwerkingsactiviteiten"]):
             assert action["grondslagen"], action
+            named = {a.split("@", 1)[0] for a in action["verwerkingsactiviteiten"]}
+            assert set(action["doelen"]) == {rules[r].purpose for r in named if r in rules}
+            assert action["bewaartermijnen"] and all(
+                " vanaf " in t for t in action["bewaartermijnen"]
+            )
+    assert report["ontvangers"][ZVH]["doelen"]
 
     searches = [
         item["entry"]

@@ -2,10 +2,11 @@
 audit trail.
 
 For each of the person's cases: which organisations were granted or served which kinds of
-data (field names), when, on which rules and grounds, and from which source (the author
-of the events). The referrer's identity is withheld: wherever the organisation that made
-the aanmelding appears, the report says `aanmelder (afgeschermd)` — the person learns that
-a referral was made, not by whom. The shape follows the VNG's Inzage API for processing
+data (field names), when, on which rules and grounds, for what purpose and how long (the
+rules' purpose and retention term, as the policy in force states them), and from which
+source (the author of the events). The referrer's identity is withheld: wherever the
+organisation that made the aanmelding appears, the report says `aanmelder (afgeschermd)` —
+the person learns that a referral was made, not by whom. The shape follows the VNG's Inzage API for processing
 logs (`verwerkingsacties`), in Dutch as that API is.
 
 A restriction under UAVG art. 41 (the police or the OM invoking it for an ongoing
@@ -37,6 +38,7 @@ from casestore.services.audit import (
     AuditTrail,
 )
 from casestore.services.case_store import CaseStore
+from sharing.policy.diff import retention_text
 
 REFERRER = "aanmelder (afgeschermd)"
 PAGE = 1000
@@ -161,6 +163,8 @@ class SubjectReports:
                 for r in active
             )
 
+        # What each rule is for and how long it keeps, as the policy in force says.
+        rules = {r.id: r for r in self.store.sealer.matrix.policy.rules}
         acties: list[dict[str, Any]] = []
         ontvangers: dict[str, dict[str, Any]] = {}
         for case_id in shown_cases:
@@ -195,6 +199,10 @@ class SubjectReports:
                         "gegevens": e["fields"],
                         "verwerkingsactiviteiten": e["activities"],
                         "grondslagen": e["grounds"],
+                        "doelen": sorted({rules[r].purpose for r in e["rules"] if r in rules}),
+                        "bewaartermijnen": sorted(
+                            {retention_text(rules[r]) for r in e["rules"] if r in rules}
+                        ),
                         "voorwaarden": e["conditions"],
                         "beleidsversie": e["policy_version"],
                         "status": e["status"],
@@ -204,10 +212,19 @@ class SubjectReports:
                     continue
                 summary = ontvangers.setdefault(
                     organisatie,
-                    {"gegevens": set(), "grondslagen": set(), "eerst": e["start"], "laatst": ""},
+                    {
+                        "gegevens": set(),
+                        "grondslagen": set(),
+                        "doelen": set(),
+                        "bewaartermijnen": set(),
+                        "eerst": e["start"],
+                        "laatst": "",
+                    },
                 )
                 summary["gegevens"].update(e["fields"])
                 summary["grondslagen"].update(e["grounds"])
+                summary["doelen"].update(acties[-1]["doelen"])
+                summary["bewaartermijnen"].update(acties[-1]["bewaartermijnen"])
                 summary["laatst"] = max(summary["laatst"], e["start"])
         return {
             "persoon": pid,
@@ -220,6 +237,8 @@ class SubjectReports:
                 org: {
                     "gegevens": sorted(s["gegevens"]),
                     "grondslagen": sorted(s["grondslagen"]),
+                    "doelen": sorted(s["doelen"]),
+                    "bewaartermijnen": sorted(s["bewaartermijnen"]),
                     "eerst": s["eerst"],
                     "laatst": s["laatst"],
                 }

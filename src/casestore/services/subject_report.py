@@ -6,8 +6,8 @@ data (field names), when, on which rules and grounds, for what purpose and how l
 rules' purpose and retention term, as the policy in force states them), and from which
 source (the author of the events). The referrer's identity is withheld: wherever the
 organisation that made the aanmelding appears, the report says `aanmelder (afgeschermd)` —
-the person learns that a referral was made, not by whom. The shape follows the VNG's Inzage API for processing
-logs (`verwerkingsacties`), in Dutch as that API is.
+the person learns that a referral was made, not by whom. The shape follows the VNG's
+Inzage API for processing logs (`verwerkingsacties`), in Dutch as that API is.
 
 A restriction under UAVG art. 41 (the police or the OM invoking it for an ongoing
 investigation, say) withholds what it names — a case, an organisation (as receiver or

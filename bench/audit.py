@@ -1,6 +1,10 @@
 """What the audit trail costs: appends and feed pages with the trail on and off, measured
 interleaved on one store, and how fast `casestore audit verify` checks the chain.
 
+Feed pages are measured with one reader and with `READERS` concurrent readers (as an API
+process serves them from its thread pool): a read's entries are committed together with
+those of the reads waiting at the same moment, so concurrent reads share a commit.
+
     python -m bench.audit [--backend sqlite|postgresql] [--seconds S]
 """
 
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ RATIO_TARGET = 0.85  # with the trail / without, appends and feed pages alike
 VERIFY_TARGET_PER_S = 100_000.0
 OPEN_CASES = 5
 FEED_PAGE = 100
+READERS = 4
 VERIFY_ENTRIES = 100_000
 CHUNK = 2_000
 
@@ -52,6 +58,23 @@ def run(backend: Backend, timing: Any, log: Any) -> dict[str, Any]:
             seconds=timing.seconds,
             warmup=timing.warmup,
         )
+        log(f"[{backend.name}] feed pages, {READERS} readers at a time, trail on and off …")
+        with ThreadPoolExecutor(READERS) as pool:
+
+            def together(audit_as: str | None) -> Any:
+                def read(_: int) -> object:
+                    return services.disclosure.feed(org, 0, FEED_PAGE, audit_as=audit_as)
+
+                return lambda _: list(pool.map(read, range(READERS)))
+
+            concurrent = measure.interleaved(
+                {
+                    "on": measure.Workload(together(FEED_READ), on),
+                    "off": measure.Workload(together(None), off),
+                },
+                seconds=timing.seconds,
+                warmup=timing.warmup,
+            )
         services.audit.enabled = True
         log(f"[{backend.name}] chaining {VERIFY_ENTRIES:,} entries, then verifying …")
         _fill(services, VERIFY_ENTRIES)
@@ -68,6 +91,9 @@ def run(backend: Backend, timing: Any, log: Any) -> dict[str, Any]:
         "feed_pages_on": feed["on"].per_second,
         "feed_pages_off": feed["off"].per_second,
         "feed_ratio": feed["on"].per_second / feed["off"].per_second,
+        "feed_concurrent_on": concurrent["on"].per_second * READERS,
+        "feed_concurrent_off": concurrent["off"].per_second * READERS,
+        "feed_concurrent_ratio": concurrent["on"].per_second / concurrent["off"].per_second,
         "verify_entries": verified.entries,
         "verify_per_second": verified.entries / seconds,
     }
@@ -100,6 +126,7 @@ def table(results: list[dict[str, Any]]) -> str:
     for label, key, target in (
         ("append, trail on / off", "append_ratio", RATIO_TARGET),
         ("feed page, trail on / off", "feed_ratio", RATIO_TARGET),
+        (f"feed page, {READERS} readers, on / off", "feed_concurrent_ratio", RATIO_TARGET),
     ):
         values = [
             f"{r[key]:.2f} ({'ok' if r[key] >= target else 'below'} ≥ {target})" for r in results

@@ -25,6 +25,7 @@ from casestore.adapters.persistence.key_generations import KeyGenerationTable
 from casestore.adapters.persistence.migrations import Schema, SchemaError, SchemaStatus
 from casestore.adapters.persistence.policy_table import PolicyTable
 from casestore.adapters.persistence.recorder import CaseRecorder
+from casestore.adapters.persistence.restriction_table import RestrictionTable
 from casestore.adapters.persistence.retention_tables import RetentionTables
 from casestore.adapters.persistence.session_table import SessionTable
 from casestore.adapters.persistence.subscription_table import SubscriptionTable
@@ -33,8 +34,10 @@ from casestore.adapters.secrets import load_or_create_secret
 from casestore.adapters.token_cache import TokenCache
 from casestore.adapters.wakeup import OnRevoked, Wakeup
 from casestore.domain.catalogue import describe
+from casestore.services.access_review import AccessReviews
 from casestore.services.audit import AuditTrail
 from casestore.services.bekendheid import BekendheidCheck
+from casestore.services.breach import BlastRadius
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
@@ -45,6 +48,7 @@ from casestore.services.key_epochs import KeyEpochs
 from casestore.services.keys import KeyGenerations
 from casestore.services.meeting_pack import Meetings
 from casestore.services.policy_versions import PolicyBook
+from casestore.services.protocol import Protocols
 from casestore.services.provenance import Provenance
 from casestore.services.retention import Retention
 from casestore.services.retention_terms import Terms
@@ -76,6 +80,9 @@ class Services:
     keys: KeyGenerations  # organisations' key generations: generate, rotate, confirm
     audit: AuditTrail  # who processed which case data, hash-chained
     subject_reports: SubjectReports  # AVG art. 15, from the trail
+    protocols: Protocols  # a partner's verstrekkingsprotocol (Wpg art. 32)
+    blast_radius: BlastRadius  # what a breach exposed, and its notification drafted
+    access_reviews: AccessReviews  # clients, their use, stale tokens, unusual reading
     policy: PolicyBook  # versions in force, proposals, re-seal jobs
     retention: Retention  # terms enforced, cases destroyed, legal holds, verklaringen
     figures: Figures  # the region's anonymous counts
@@ -116,6 +123,7 @@ class Services:
         return self.store.records.backend.unavailable(exc)
 
     def close(self) -> None:
+        self.audit.close()
         self.store.close()
 
 
@@ -295,7 +303,10 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
             key_table, sealer.keyring, clock, lambda: store.sealer.matrix.organisations
         ),
         audit=audit,
-        subject_reports=SubjectReports(store, audit),
         worklist=worklist,
         meetings=Meetings(store, disclosure, worklist_tables, worklist.may_see, clock),
+        subject_reports=SubjectReports(store, audit, RestrictionTable(backend)),
+        protocols=Protocols(store, audit),
+        blast_radius=BlastRadius(store, grants, audit),
+        access_reviews=AccessReviews(store, clients, audit),
     )

@@ -111,6 +111,20 @@ CALLS = [
         ),
     ),
     Call("read_audit", lambda api, ids: api.client(ZVH, "auditor").get("/v1/audit")),
+    Call(
+        "verstrekkingsprotocol",
+        lambda api, ids: api.client(ZVH, "privacy-officer").get(f"/v1/audit/protocol/{GGZ}"),
+    ),
+    Call(
+        "blast_radius",
+        lambda api, ids: api.client(ZVH, "privacy-officer").post(
+            "/v1/audit/blast-radius", json={"organisation": ZVH, "generation": 1}
+        ),
+    ),
+    Call(
+        "access_review",
+        lambda api, ids: api.client(ZVH, "auditor").get("/v1/audit/access-review"),
+    ),
     Call("read_policy", lambda api, ids: api.client(GGZ).get("/v1/policy")),
     Call("read_keys", lambda api, ids: api.client(GGZ).get("/v1/keys")),
     Call("healthz", lambda api, ids: httpx.get(f"{api.base_url}/healthz")),
@@ -141,6 +155,16 @@ def test_a_call_that_is_refused_leaves_nothing(api: Api) -> None:
     outsider = api.client("politie-amsterdam")
     assert outsider.get(f"/v1/cases/{ids['case_id']}/events").status_code == 404
     assert api.client(GGZ).get("/v1/audit").status_code == 403
+    partner = api.client(GGZ)
+    assert partner.get(f"/v1/audit/protocol/{GGZ}").status_code == 403
+    assert partner.get("/v1/audit/access-review").status_code == 403
+    officer = api.client(ZVH, "privacy-officer")
+    radius = officer.post("/v1/audit/blast-radius", json={"client": "x", "organisation": GGZ})
+    assert radius.status_code == 422
+    assert officer.get("/v1/audit/protocol/acme").status_code == 404
+    unknown = officer.post("/v1/audit/blast-radius", json={"organisation": GGZ, "generation": 7})
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
     assert since(api.services, start) == []
 
 
@@ -235,3 +259,32 @@ def test_the_cli_verifies_exports_and_exits_non_zero_on_tampering(
     broken = run(["audit", "verify"], tmp_path, **env)
     assert broken.returncode != 0
     assert "entry 2 is missing" in broken.stderr
+
+
+def test_the_accountability_reports_over_the_cli(services: Services, tmp_path: Path) -> None:
+    url = services.settings.database_url
+    assert url is not None
+    env = {"CASESTORE_DEMO": "true", "CASESTORE_DATABASE_URL": url}
+    env["CASESTORE_VAR_DIR"] = str(services.settings.var_dir)
+    opened = open_case(services.store)
+    include(services.store, opened.case_id)  # the levensloopaanbieder gets the aanmelding
+    protocol = run(["audit", "protocol", GGZ], tmp_path, **env)
+    assert protocol.returncode == 0, protocol.stderr
+    provided = json.loads(protocol.stdout)["verstrekkingen"]
+    assert {v["zaak"] for v in provided} == {str(opened.case_id)}
+    radius = run(["audit", "blast-radius", "--org", ZVH, "--generation", "1"], tmp_path, **env)
+    assert radius.returncode == 0, radius.stderr
+    assert "AVG art. 33" in json.loads(radius.stdout)["concept_melding_ap"]
+    window = run(
+        ["audit", "blast-radius", "--from", "2000-01-01", "--to", "2000-01-02"], tmp_path, **env
+    )
+    assert window.returncode == 0 and json.loads(window.stdout)["personen"] == 0
+    review = run(["audit", "access-review", "--stale-days", "30"], tmp_path, **env)
+    assert review.returncode == 0 and "organisaties" in json.loads(review.stdout)
+    unknown = run(["audit", "blast-radius", "--org", ZVH, "--generation", "9"], tmp_path, **env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == f"error: {ZVH} has no key generation 9"
+    both = run(["audit", "blast-radius", "--client", "x", "--from", "2000-01-01"], tmp_path, **env)
+    assert both.returncode == 2 and both.stderr.startswith("error: give one of")
+    nobody = run(["audit", "protocol", "acme"], tmp_path, **env)
+    assert nobody.returncode == 1 and "acme" in nobody.stderr

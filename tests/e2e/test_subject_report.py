@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from casestore.services.audit import SEARCH_BSN
+from casestore.services.audit import RESTRICTION_LIFTED, RESTRICTION_RECORDED, SEARCH_BSN
 from casestore.services.subject_report import REFERRER
 from tests.e2e.api import Api
 from tests.factories import GGZ, ZVH, aanmelding, fresh_bsn, include, signalering
@@ -43,9 +43,16 @@ def test_the_report_matches_the_grants_and_reads_that_happened(api: Api) -> None
     }
     provided = [a for a in report["verwerkingsacties"] if a["actie"] == "verstrekt"]
     assert provided
+    rules = {r.id: r for r in api.services.sealer.matrix.policy.rules}
     for action in provided:  # on a rule of the policy, with its grounds (an author: its own)
         if not all(a.startswith("author@") for a in action["verwerkingsactiviteiten"]):
             assert action["grondslagen"], action
+            named = {a.split("@", 1)[0] for a in action["verwerkingsactiviteiten"]}
+            assert set(action["doelen"]) == {rules[r].purpose for r in named if r in rules}
+            assert action["bewaartermijnen"] and all(
+                " vanaf " in t for t in action["bewaartermijnen"]
+            )
+    assert report["ontvangers"][ZVH]["doelen"]
 
     searches = [
         item["entry"]
@@ -65,3 +72,47 @@ def test_a_person_never_referred_is_not_found_and_others_may_not_ask(api: Api) -
     assert invalid.status_code == 422
     partner = api.client(ZVH).post("/v1/audit/subject-report", json={"bsn": fresh_bsn()})
     assert partner.status_code == 403
+
+
+def test_a_restriction_recorded_over_http_is_honoured_until_lifted(api: Api) -> None:
+    bsn = fresh_bsn()
+    with api.client(GGZ) as ggz:
+        case_id = ggz.post("/v1/cases", json={"payload": aanmelding(bsn)}).json()["case_id"]
+    include(api.services.store, UUID(case_id))
+    with api.client(ZVH) as zvh:
+        assert zvh.get(f"/v1/cases/{case_id}/events").status_code == 200
+    officer = api.client(ZVH, "privacy-officer")
+    body = {
+        "bsn": bsn,
+        "case": case_id,
+        "organisation": ZVH,
+        "ground": "UAVG art. 41 lid 1 sub d: lopend opsporingsonderzoek",
+        "requested_by": "politie-amsterdam",
+        "may_mention": True,
+    }
+    start = len(list(api.services.audit.export()))
+    made = officer.post("/v1/audit/restrictions", json=body)
+    assert made.status_code == 201, made.text
+    left = [item["entry"] for item in list(api.services.audit.export())[start:]]
+    assert [e["action"] for e in left] == [RESTRICTION_RECORDED]
+    assert bsn not in str(left)
+    report = officer.post("/v1/audit/subject-report", json={"bsn": bsn}).json()
+    assert [a for a in report["verwerkingsacties"] if a["organisatie"] == ZVH] == []
+    assert report["beperkingen"][0]["grond"] == body["ground"]
+
+    restriction = made.json()["restriction_id"]
+    assert (
+        api.client(ZVH, "auditor").post(f"/v1/audit/restrictions/{restriction}/lift").status_code
+        == 403
+    )
+    assert api.client(ZVH).post("/v1/audit/restrictions", json=body).status_code == 403
+    lifted = officer.post(f"/v1/audit/restrictions/{restriction}/lift")
+    assert lifted.status_code == 200 and lifted.json()["lifted_at"] is not None
+    assert RESTRICTION_LIFTED in str(list(api.services.audit.export())[-2:])
+    again = officer.post("/v1/audit/subject-report", json={"bsn": bsn}).json()
+    assert [a for a in again["verwerkingsacties"] if a["organisatie"] == ZVH]
+    assert again["beperkingen"] == []
+    missing = officer.post("/v1/audit/restrictions/nope/lift")
+    assert missing.status_code == 404
+    elsewhere = officer.post("/v1/audit/restrictions", json={**body, "bsn": fresh_bsn()})
+    assert elsewhere.status_code == 404

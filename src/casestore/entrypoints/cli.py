@@ -37,6 +37,7 @@ from casestore.bootstrap import Services, build, content_field_names, open_schem
 from casestore.domain.catalogue import describe
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
+from casestore.entrypoints.cli_audit import register as register_audit_commands
 from casestore.entrypoints.cli_policy import register as register_policy_commands
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.audit import AUDIT_EXPORTED, Actor, set_actor
@@ -103,7 +104,8 @@ keys_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(
-    help="The audit trail: verify its chain, sign a checkpoint, export it.", no_args_is_help=True
+    help="The audit trail: verify, checkpoint, export; accountability reports.",
+    no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
 retention_app = typer.Typer(
@@ -990,6 +992,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 register_policy_commands(policy_app)
+register_audit_commands(audit_app)
 
 
 def main() -> None:

@@ -11,10 +11,11 @@ follows the Logboek Dataverwerkingen: a trace id (taken from a partner's W3C
 status, start and end, and the processing activity as `rule@policy-version`.
 
 Writes chain their entries in the transaction of the action itself; reads chain theirs
-before the response leaves. The custodian signs a checkpoint of the chain's head at least
-every minute of activity (housekeeping), and `verify` recomputes the chain from the rows
-alone: a changed, removed, inserted or reordered entry, or a tail cut off after a
-checkpoint, is named.
+before the response leaves, committed together with those of the reads running at the
+same moment (casestore.adapters.persistence.audit_group). The custodian signs a checkpoint
+of the chain's head at least every minute of activity (housekeeping), and `verify`
+recomputes the chain from the rows alone: a changed, removed, inserted or reordered entry,
+or a tail cut off after a checkpoint, is named.
 
 Who is acting is carried in a context variable set where the request is authenticated
 (entrypoints/api/deps.py), so the services record without threading it through every
@@ -36,6 +37,7 @@ from typing import Any
 
 import structlog
 
+from casestore.adapters.persistence.audit_group import DONE, GroupCommit, Pending
 from casestore.adapters.persistence.audit_table import (
     GENESIS,
     AuditFilter,
@@ -75,10 +77,15 @@ POLICY_EXPLAINED = "policy.explained"
 POLICY_VIEWED_AS = "policy.viewed-as"
 POLICY_CHANGED = "policy.changed"
 CASE_SHREDDED = "case.shredded"
+RESTRICTION_RECORDED = "restriction.recorded"  # UAVG art. 41, on the person's report
+RESTRICTION_LIFTED = "restriction.lifted"
 AUDIT_READ = "audit.read"
 AUDIT_EXPORTED = "audit.exported"
 WORKLIST_READ = "worklist.read"
 MEETING_PACK_EXPORTED = "meeting.pack-exported"
+AUDIT_PROTOCOL = "audit.protocol"  # a partner's verstrekkingsprotocol drawn up
+AUDIT_BLAST_RADIUS = "audit.blast-radius"  # what a breach exposed, worked out
+AUDIT_ACCESS_REVIEW = "audit.access-review"  # clients and their use reviewed
 TRAIL_PREFIX = "audit."  # the actions about the trail itself
 
 
@@ -228,6 +235,10 @@ class AuditTrail:
         self._signing_key = signing_key
         self._public_keys = public_keys
         self.enabled = enabled
+        self._group = GroupCommit(table.record)
+
+    def close(self) -> None:
+        self._group.close()
 
     # ---- entries ----------------------------------------------------------------------------
 
@@ -281,9 +292,17 @@ class AuditTrail:
         }
 
     def record(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Chain entries of a read (or of anything that writes nothing else) now."""
-        if self.enabled and entries:
-            self.table.record(entries)
+        """Chain entries of a read (or of anything that writes nothing else) now: durable
+        when this returns."""
+        self.begin(entries).wait()
+
+    def begin(self, entries: Sequence[dict[str, Any]]) -> Pending:
+        """Start chaining a read's entries; the read finishes its answer meanwhile and
+        waits for them before it lets the answer go. Never inside a write transaction:
+        the entries are committed by another connection."""
+        if not self.enabled or not entries:
+            return DONE
+        return self._group.submit(entries)
 
     def append(self, cursor: Cursor, entries: Sequence[dict[str, Any]]) -> None:
         """Chain entries inside the transaction of the action they record."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from casestore.adapters.persistence.audit_group import DONE, Pending
 from casestore.adapters.persistence.sharing_tables import GrantRow
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
@@ -145,14 +146,26 @@ class Disclosure:
         so a reader that resumes after the last position it saw never skips an event.
         The page is in the audit trail as `audit_as` before this returns (None: the
         caller records it, as a webhook delivery does once it knows the outcome)."""
+        rows = self.store.records.feed_rows(org_id, after, limit)
+        grants = [json.loads(f"[{row.grants}]") if row.grants else [] for row in rows]
+        pending = DONE
+        if audit_as is not None and not decrypt:
+            # What the page serves is known before its events are decoded: the entries
+            # are written meanwhile, and the page waits for them only at the end.
+            served = [
+                (row.notification.originator_id, row.event_id, _granted(g))
+                for row, g in zip(rows, grants, strict=True)
+            ]
+            pending = self._begin(org_id, served, audit_as)
         shared = []
-        for row in self.store.records.feed_rows(org_id, after, limit):
+        for row, event_grants in zip(rows, grants, strict=True):
             event = self.store.mapper.to_domain_event(row.notification)
             assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
-            grants = json.loads(f"[{row.grants}]") if row.grants else []
-            shared.append(self._disclose(org_id, event, row.notification.id, grants, decrypt))
-        if audit_as is not None:
-            self.audited(org_id, shared, CASE_DECRYPTED if decrypt else audit_as)
+            shared.append(self._disclose(org_id, event, row.notification.id, event_grants, decrypt))
+        if audit_as is not None and decrypt:  # recorded once the service has opened it
+            opened = [(e.case_id, e.event_id, set(e.sealed)) for e in shared]
+            pending = self._begin(org_id, opened, CASE_DECRYPTED)
+        pending.wait()
         return shared
 
     def audited(
@@ -166,26 +179,37 @@ class Disclosure:
     ) -> None:
         """Chain what `org_id` was served: one entry per case, naming the events and the
         field names it could open (the rules and grounds are on the grants' entries)."""
+        served = [(e.case_id, e.event_id, set(e.sealed)) for e in events]
+        self._begin(org_id, served, action, status=status, extra=extra).wait()
+
+    def _begin(
+        self,
+        org_id: str,
+        served: list[tuple[UUID, str, set[str]]],
+        action: str,
+        *,
+        status: str = "ok",
+        extra: dict[str, Any] | None = None,
+    ) -> Pending:
         trail = self.store.audit
-        if trail is None or not trail.enabled or not events:
-            return
-        by_case: dict[UUID, list[SharedEvent]] = {}
-        for event in events:
-            by_case.setdefault(event.case_id, []).append(event)
-        entries = []
-        for case_id, served in by_case.items():
-            entries.append(
-                trail.entry(
-                    action,
-                    case=str(case_id),
-                    events=[e.event_id for e in served],
-                    fields={name for e in served for name in e.sealed},
-                    receiver=org_id,
-                    status=status,
-                    **(extra or {}),
-                )
+        if trail is None or not trail.enabled or not served:
+            return DONE
+        by_case: dict[UUID, list[tuple[str, set[str]]]] = {}
+        for case_id, event_id, names in served:
+            by_case.setdefault(case_id, []).append((event_id, names))
+        entries = [
+            trail.entry(
+                action,
+                case=str(case_id),
+                events=[event_id for event_id, _ in events],
+                fields={name for _, names in events for name in names},
+                receiver=org_id,
+                status=status,
+                **(extra or {}),
             )
-        trail.record(entries)
+            for case_id, events in by_case.items()
+        ]
+        return trail.begin(entries)
 
     @staticmethod
     def _grants_by_event(rows: Iterable[GrantRow]) -> dict[str, list[dict[str, Any]]]:
@@ -203,7 +227,7 @@ class Disclosure:
         grants: list[dict[str, Any]],
         decrypt: bool,
     ) -> SharedEvent:
-        granted = {str(name) for g in grants for name in g["fields"]}
+        granted = _granted(grants)
         readable = {field_of(name)[0] for name in granted}
         payload = None
         if decrypt:
@@ -232,3 +256,8 @@ class Disclosure:
             position=position,
             payload=payload,
         )
+
+
+def _granted(grants: list[dict[str, Any]]) -> set[str]:
+    """The sealed field names an organisation's grants of one event open."""
+    return {str(name) for g in grants for name in g["fields"]}

@@ -2,30 +2,43 @@
 audit trail.
 
 For each of the person's cases: which organisations were granted or served which kinds of
-data (field names), when, on which rules and grounds, and from which source (the author
-of the events). The referrer's identity is withheld: wherever the organisation that made
-the aanmelding appears, the report says `aanmelder (afgeschermd)` — the person learns that
-a referral was made, not by whom. The shape follows the VNG's Inzage API for processing
-logs (`verwerkingsacties`), in Dutch as that API is.
+data (field names), when, on which rules and grounds, for what purpose and how long (the
+rules' purpose and retention term, as the policy in force states them), and from which
+source (the author of the events). The referrer's identity is withheld: wherever the
+organisation that made the aanmelding appears, the report says `aanmelder (afgeschermd)` —
+the person learns that a referral was made, not by whom. The shape follows the VNG's
+Inzage API for processing logs (`verwerkingsacties`), in Dutch as that API is.
+
+A restriction under UAVG art. 41 (the police or the OM invoking it for an ongoing
+investigation, say) withholds what it names — a case, an organisation (as receiver or
+source), or both — from the report, the summary per organisation included, and a case it
+covers whole from the list of cases. The report says that a restriction applies, and on
+which ground, only where whoever invoked it said that may be said (`may_mention`);
+otherwise nothing in the report shows it.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from casestore.adapters.persistence.restriction_table import RestrictionRow, RestrictionTable
 from casestore.adapters.persistence.rows import stamp
 from casestore.domain import errors
 from casestore.services.audit import (
     EVENT_RECORDED,
+    RESTRICTION_LIFTED,
+    RESTRICTION_RECORDED,
     SEARCH_BSN,
     TRAIL_PREFIX,
     AuditTrail,
 )
 from casestore.services.case_store import CaseStore
+from sharing.policy.diff import retention_text
 
 REFERRER = "aanmelder (afgeschermd)"
 PAGE = 1000
@@ -51,10 +64,81 @@ class SubjectReport:
     document: dict[str, Any]
 
 
+class RestrictionError(Exception):
+    """A restriction that names nothing of the person, or is not there to lift."""
+
+
 class SubjectReports:
-    def __init__(self, store: CaseStore, trail: AuditTrail) -> None:
+    def __init__(self, store: CaseStore, trail: AuditTrail, restrictions: RestrictionTable):
         self.store = store
         self.trail = trail
+        self.restrictions = restrictions
+
+    # ---- restrictions (UAVG art. 41) ---------------------------------------------------
+
+    def restrict(
+        self,
+        bsn: str,
+        *,
+        case: UUID | None,
+        organisation: str | None,
+        ground: str,
+        requested_by: str,
+        may_mention: bool,
+        by: str,
+    ) -> RestrictionRow:
+        """Record a restriction for the person with this BSN (CaseNotFound: no such
+        person, or the case is not theirs)."""
+        person = self.store.person_by_bsn(bsn)
+        if person is None or (case is not None and str(case) not in person.cases):
+            raise errors.CaseNotFound("no such case for this person")
+        row = RestrictionRow(
+            restriction_id=secrets.token_hex(8),
+            person_id=str(person.id),
+            case_id=None if case is None else str(case),
+            organisation=organisation,
+            ground=ground,
+            requested_by=requested_by,
+            may_mention=int(may_mention),
+            recorded_by=by,
+            recorded_at=self.trail.clock(),
+        )
+        self.restrictions.add(row)
+        self.trail.record(
+            [
+                self.trail.entry(
+                    RESTRICTION_RECORDED,
+                    person=row.person_id,
+                    case=row.case_id,
+                    receiver=organisation,
+                    reason=f"UAVG art. 41 restriction {row.restriction_id} by {requested_by}",
+                )
+            ]
+        )
+        return row
+
+    def lift(self, restriction_id: str, by: str) -> RestrictionRow:
+        row = self.restrictions.one(restriction_id)
+        if row is None:
+            raise RestrictionError(f"no restriction {restriction_id}")
+        if row.lifted_at is None:
+            self.restrictions.lift(restriction_id, by, self.trail.clock())
+            self.trail.record(
+                [
+                    self.trail.entry(
+                        RESTRICTION_LIFTED,
+                        person=row.person_id,
+                        case=row.case_id,
+                        receiver=row.organisation,
+                        reason=f"UAVG art. 41 restriction {restriction_id} lifted",
+                    )
+                ]
+            )
+        lifted = self.restrictions.one(restriction_id)
+        assert lifted is not None  # noqa: S101 - never deleted
+        return lifted
+
+    # ---- the report ------------------------------------------------------------------
 
     def for_bsn(self, bsn: str) -> SubjectReport:
         """The report of the person with this BSN; the search is in the trail under the
@@ -67,9 +151,24 @@ class SubjectReports:
         return SubjectReport(pid, self.build(pid, [UUID(c) for c in person.cases]))
 
     def build(self, pid: str, cases: list[UUID]) -> dict[str, Any]:
+        active = [r for r in self.restrictions.of_person(pid) if r.lifted_at is None]
+        whole = {r.case_id for r in active if r.organisation is None}
+        if any(r.case_id is None and r.organisation is None for r in active):
+            whole |= {str(c) for c in cases}
+        shown_cases = [c for c in cases if str(c) not in whole]
+
+        def withheld(case_id: str, *organisations: str | None) -> bool:
+            return any(
+                (r.case_id is None or r.case_id == case_id)
+                and (r.organisation is None or r.organisation in organisations)
+                for r in active
+            )
+
+        # What each rule is for and how long it keeps, as the policy in force says.
+        rules = {r.id: r for r in self.store.sealer.matrix.policy.rules}
         acties: list[dict[str, Any]] = []
         ontvangers: dict[str, dict[str, Any]] = {}
-        for case_id in cases:
+        for case_id in shown_cases:
             entries = list(self._entries(str(case_id)))
             referrer = next(
                 (
@@ -86,6 +185,9 @@ class SubjectReports:
             for e in entries:
                 if e["action"] not in ACTIES:
                     continue
+                receiver = e.get("receiver") or e.get("organisation")
+                if withheld(str(case_id), receiver, e.get("organisation")):
+                    continue
                 organisatie = shown(e.get("receiver") or e.get("organisation"))
                 bron = shown(e.get("organisation"))
                 acties.append(
@@ -98,6 +200,10 @@ class SubjectReports:
                         "gegevens": e["fields"],
                         "verwerkingsactiviteiten": e["activities"],
                         "grondslagen": e["grounds"],
+                        "doelen": sorted({rules[r].purpose for r in e["rules"] if r in rules}),
+                        "bewaartermijnen": sorted(
+                            {retention_text(rules[r]) for r in e["rules"] if r in rules}
+                        ),
                         "voorwaarden": e["conditions"],
                         "beleidsversie": e["policy_version"],
                         "status": e["status"],
@@ -107,19 +213,33 @@ class SubjectReports:
                     continue
                 summary = ontvangers.setdefault(
                     organisatie,
-                    {"gegevens": set(), "grondslagen": set(), "eerst": e["start"], "laatst": ""},
+                    {
+                        "gegevens": set(),
+                        "grondslagen": set(),
+                        "doelen": set(),
+                        "bewaartermijnen": set(),
+                        "eerst": e["start"],
+                        "laatst": "",
+                    },
                 )
                 summary["gegevens"].update(e["fields"])
                 summary["grondslagen"].update(e["grounds"])
+                summary["doelen"].update(acties[-1]["doelen"])
+                summary["bewaartermijnen"].update(acties[-1]["bewaartermijnen"])
                 summary["laatst"] = max(summary["laatst"], e["start"])
         return {
             "persoon": pid,
             "opgesteld_op": stamp(self.trail.clock()),
-            "zaken": [str(c) for c in cases],
+            "zaken": [str(c) for c in shown_cases],
+            "beperkingen": [
+                {"grond": r.ground, "sinds": stamp(r.recorded_at)} for r in active if r.may_mention
+            ],
             "ontvangers": {
                 org: {
                     "gegevens": sorted(s["gegevens"]),
                     "grondslagen": sorted(s["grondslagen"]),
+                    "doelen": sorted(s["doelen"]),
+                    "bewaartermijnen": sorted(s["bewaartermijnen"]),
                     "eerst": s["eerst"],
                     "laatst": s["laatst"],
                 }

@@ -98,7 +98,7 @@ def flows(policy: Policy, catalogue: Catalogue) -> set[Flow]:
     found: set[Flow] = set()
     for rule in policy.rules:
         categories = _categories(special, rule)
-        retention = _retention(rule)
+        retention = retention_text(rule)
         for org in reached(policy, rule.recipients):
             for category in categories:
                 for ground in rule.receiving or ("(geen)",):
@@ -184,7 +184,8 @@ def _categories(special: Mapping[str, Special], rule: Rule) -> set[str]:
     return found or {ORDINARY}
 
 
-def _retention(rule: Rule) -> str:
+def retention_text(rule: Rule) -> str:
+    """A rule's retention term in Dutch, as the DPIA and the data-subject report say it."""
     r = rule.retention
     parts = [f"{r.years} jaar"] if r.years else []
     parts += [f"{r.months} maanden"] if r.months else []

@@ -257,7 +257,7 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "(SELECT string_agg(g.grant_json, ',' ORDER BY g.key_id) "
             "FROM {grants} g WHERE g.org_id = a.org_id AND g.case_id = a.case_id "
-            "AND g.version = a.version) AS grants "
+            "AND g.version = a.version) AS grants, a.event_id "
             "FROM (SELECT org_id, case_id, version, event_id, position FROM {access} "
             "WHERE org_id = %s AND position > %s ORDER BY position LIMIT %s) a "
             "JOIN {schema}.{table} e ON e.notification_id = a.position "
@@ -378,8 +378,9 @@ class CasePostgresRecorder(CaseRecorder, PostgresApplicationRecorder):
                         state=bytes(state),
                     ),
                     grants,
+                    event_id,
                 )
-                for position, originator_id, version, topic, state, grants in cur
+                for position, originator_id, version, topic, state, grants, event_id in cur
             ]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:

@@ -46,6 +46,7 @@ class FeedRow:
 
     notification: Any
     grants: str | None  # the organisation's grants, JSON objects joined by commas
+    event_id: str = ""  # known before the event is decoded: its read is audited meanwhile
 
 
 @dataclass(frozen=True)

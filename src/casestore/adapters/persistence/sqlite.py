@@ -160,7 +160,7 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
             "SELECT a.position, e.originator_id, e.originator_version, e.topic, e.state, "
             "(SELECT group_concat(grant_json, ',') FROM (SELECT grant_json "
             f"FROM {t('grants')} g WHERE g.org_id = a.org_id AND g.case_id = a.case_id "
-            f"AND g.version = a.version ORDER BY g.key_id)) AS grants "
+            f"AND g.version = a.version ORDER BY g.key_id)) AS grants, a.event_id "
             "FROM (SELECT org_id, case_id, version, event_id, position "
             f"FROM {t('access')} WHERE org_id = ? AND position > ? "
             "ORDER BY position LIMIT ?) a "
@@ -200,6 +200,7 @@ class CaseSQLiteRecorder(CaseRecorder, SQLiteApplicationRecorder):
                         state=row["state"],
                     ),
                     row["grants"],
+                    row["event_id"],
                 )
                 for row in cursor.fetchall()
             ]

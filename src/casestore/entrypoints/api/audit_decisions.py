@@ -9,6 +9,9 @@ deciding is a gap in the trail, so the decision is part of adding it.
 from __future__ import annotations
 
 from casestore.services.audit import (
+    AUDIT_ACCESS_REVIEW,
+    AUDIT_BLAST_RADIUS,
+    AUDIT_PROTOCOL,
     AUDIT_READ,
     CASE_READ,
     EVENT_RECORDED,
@@ -17,6 +20,8 @@ from casestore.services.audit import (
     MEETING_PACK_EXPORTED,
     POLICY_CHANGED,
     POLICY_EXPLAINED,
+    RESTRICTION_LIFTED,
+    RESTRICTION_RECORDED,
     SEARCH_BSN,
     SEARCH_CASE,
     STREAM_DELIVERED,
@@ -61,6 +66,12 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "read_notices": NO_CASE_DATA,  # positions and field names of the caller's own grants
     "read_audit": (AUDIT_READ,),
     "subject_report": (SEARCH_BSN,),
+    # Reports drawn from the trail name no content; each leaves one entry about itself.
+    "verstrekkingsprotocol": (AUDIT_PROTOCOL,),
+    "blast_radius": (AUDIT_BLAST_RADIUS,),
+    "access_review": (AUDIT_ACCESS_REVIEW,),
+    "restrict_subject_report": (RESTRICTION_RECORDED,),  # under the pseudonym, not the BSN
+    "lift_restriction": (RESTRICTION_LIFTED,),
     "list_subscriptions": NO_CASE_DATA,
     "create_subscription": NO_CASE_DATA,  # deliveries are chained as webhook.delivered
     "read_subscription": NO_CASE_DATA,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from casestore.domain.events.fields import MAX_JSON_INTEGER
@@ -251,6 +251,75 @@ class AuditItemPublic(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditItemPublic]
     next_after: int = Field(description="Pass as `after` for the next page.")
+
+
+class BlastRadiusCreate(_In):
+    """Exactly one starting point: a key generation (`organisation` and `generation`), a
+    client (`client`), or a time window (`from` and `to`, optionally one `organisation`)."""
+
+    organisation: str | None = Field(default=None, min_length=2, max_length=64)
+    generation: int | None = Field(default=None, ge=1, le=1_000_000)
+    client: str | None = Field(default=None, min_length=1, max_length=64)
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_starting_point(self) -> BlastRadiusCreate:
+        key = self.generation is not None
+        window = self.from_ is not None or self.to is not None
+        if sum((key, self.client is not None, window)) != 1:
+            raise ValueError("give exactly one of: generation (with organisation), client, from/to")
+        if key and self.organisation is None:
+            raise ValueError("a key generation needs its organisation")
+        if window and (self.from_ is None or self.to is None or self.from_ >= self.to):
+            raise ValueError("a window needs from before to")
+        if self.client is not None and self.organisation is not None:
+            raise ValueError("a client belongs to one organisation already: leave organisation out")
+        return self
+
+
+class RestrictionCreate(_In):
+    """A restriction of the right of access (UAVG art. 41) for the person with `bsn`:
+    `case` and/or `organisation` name what the report withholds (neither: everything)."""
+
+    bsn: str = Field(
+        min_length=9,
+        max_length=9,
+        description="The person's BSN: used only to find the pseudonym, neither stored nor logged.",
+    )
+    case: UUID | None = Field(default=None, description="Only this case of the person.")
+    organisation: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=64,
+        description="Only what this organisation received, read or provided.",
+    )
+    ground: str = Field(
+        min_length=1,
+        max_length=500,
+        description="The ground, e.g. `UAVG art. 41 lid 1 sub d: lopend opsporingsonderzoek`.",
+    )
+    requested_by: str = Field(
+        min_length=2, max_length=64, description="The organisation that invoked it."
+    )
+    may_mention: bool = Field(
+        description="Whether the report may say that a restriction applies (only where "
+        "saying so does not harm what it protects)."
+    )
+
+
+class RestrictionPublic(BaseModel):
+    restriction_id: str
+    person: str
+    case: str | None
+    organisation: str | None
+    ground: str
+    requested_by: str
+    may_mention: bool
+    recorded_by: str
+    recorded_at: datetime
+    lifted_by: str | None
+    lifted_at: datetime | None
 
 
 class SubjectReportCreate(_In):

@@ -38,10 +38,10 @@ from casestore.adapters.persistence.sharing_tables import SharingTables
 
 log = structlog.get_logger("casestore.adapters.persistence.migrations")
 
-SERVES_FROM = 9
-"""The oldest schema version this code can run on (9: key generations, the audit trail,
-policy versions, retention's holds and verklaringen, the worklist and the meetings are in
-the store)."""
+SERVES_FROM = 10
+"""The oldest schema version this code can run on (10: key generations, the audit trail,
+policy versions, retention's holds and verklaringen, the worklist and the meetings, and the
+restrictions of the right of access are in the store)."""
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

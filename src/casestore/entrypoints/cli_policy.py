@@ -44,6 +44,37 @@ def register(policy_app: typer.Typer) -> None:
         except ClientError as exc:
             base._fail(exc)
 
+    @policy_app.command("check")
+    def policy_check(
+        policy_file: Annotated[Path, typer.Argument(help="The policy (YAML) to check.")],
+    ) -> None:
+        """Check a policy against the catalogue and the legal lint, and run its cases
+        (`<name>.tests.yaml` beside it): one line per problem; exit 1 if any."""
+        if not policy_file.is_file():
+            typer.echo(f"error: no policy file {policy_file}", err=True)
+            raise typer.Exit(2)
+        catalogue = catalogue_from_description(describe())
+        try:
+            matrix = compile_policy(load_policy(policy_file, catalogue), catalogue)
+            cases = policy_file.with_name(policy_file.stem + ".tests.yaml")
+            report = run_case_file(cases, matrix) if cases.is_file() else None
+        except PolicyError as exc:
+            for problem in exc.problems:
+                typer.echo(problem)
+            raise typer.Exit(1) from None
+        if report is not None:
+            for failure in report.failures:
+                typer.echo(f"{report.source}:{str(failure).removeprefix('line ')}")
+            for rule in report.unexercised_rules:
+                typer.echo(f"{report.source}: rule {rule!r}: no allowed case shows it granting")
+            if not report.ok:
+                raise typer.Exit(1)
+        tested = f", {report.cases} cases pass" if report is not None else ", no cases beside it"
+        typer.echo(
+            f"{policy_file}: sound and lawful by the lint: {len(matrix.policy.rules)} rules, "
+            f"{len(matrix.organisations)} organisations{tested}"
+        )
+
     @policy_app.command("test")
     def policy_test(
         policy_file: Annotated[Path, typer.Argument(help="The policy (YAML).")],

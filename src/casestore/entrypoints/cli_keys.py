@@ -64,7 +64,16 @@ def keys_generate(
 @app.command("rotate")
 def keys_rotate(
     organisation: OrgArgument,
-    out: PrivateFileOption,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the new private key (JSON, mode 0600, never overwritten); "
+            "it is never stored by the service. Hand it to the organisation. Leave it out "
+            "for an organisation the service hosts: its key goes into the service's key "
+            "directory, where running processes find it.",
+        ),
+    ] = None,
     reconcile: ReconcileOption = True,
     demo: DemoOption = False,
 ) -> None:

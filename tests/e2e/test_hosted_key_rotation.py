@@ -1,0 +1,129 @@
+"""An organisation the service hosts rotates its keys without restarting anything:
+`casestore keys rotate` in another process puts the new private key into the service's
+key directory and the generation into the store, and the running server decrypts and
+signs for it with the new generation, while the old generation's grants keep opening
+until the rotation is confirmed. On SQLite and PostgreSQL, with `casestore serve` as a
+process of its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from casestore.bootstrap import Services, build
+from casestore.services.keys import KeyManagementError
+from casestore.settings import Settings
+from sharing.client import open_fields
+from sharing.keys import OrgPrivateKeys
+from tests.e2e.server import serve_env, serve_process
+from tests.e2e.test_key_rotation_http import cli
+from tests.factories import GEMEENTE, ZVH, aanmelding, fresh_bsn, signalering
+
+HOSTED = [ZVH, GEMEENTE]
+
+
+@pytest.fixture
+def hosting(settings: Settings) -> Settings:
+    """The demo region, with the gemeente hosted by the service beside the custodian."""
+    return settings.model_copy(update={"hosted": HOSTED})
+
+
+@pytest.fixture
+def live(hosting: Settings) -> Iterator[Services]:
+    services = build(hosting)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def test_a_running_server_follows_a_hosted_organisations_rotation(
+    live: Services, hosting: Settings, tmp_path: Path
+) -> None:
+    env = {**serve_env(hosting), "CASESTORE_HOSTED": json.dumps(HOSTED)}
+    keys_dir = hosting.key_directory / "private"
+    old = OrgPrivateKeys.from_json(json.loads((keys_dir / f"{GEMEENTE}.json").read_text()))
+    token = live.clients.add(GEMEENTE, "partner-system", "e2e").token
+    with serve_process(env, tmp_path) as base_url:
+        gemeente = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        with gemeente:
+            payload = aanmelding(fresh_bsn())
+            opened = gemeente.post("/v1/cases", json={"payload": payload})
+            assert opened.status_code == 201, opened.text
+            case_id = opened.json()["case_id"]
+
+            def events(*, decrypt: bool) -> list[dict[str, Any]]:
+                params = {"decrypt": "true"} if decrypt else {}
+                got = gemeente.get(f"/v1/cases/{case_id}/events", params=params)
+                assert got.status_code == 200, got.text
+                body: list[dict[str, Any]] = got.json()
+                return body
+
+            def write() -> dict[str, Any]:
+                body = {"type": "signalering", "payload": signalering()}
+                written = gemeente.post(f"/v1/cases/{case_id}/events", json=body)
+                assert written.status_code == 201, written.text
+                [event] = [
+                    e for e in events(decrypt=False) if e["version"] == written.json()["version"]
+                ]
+                return event
+
+            def granted(event: dict[str, Any]) -> set[str]:
+                return {g["key_id"] for g in event["grants"] if g["org_id"] == GEMEENTE}
+
+            first = write()
+            assert granted(first) == {old.public.enc_key_id}
+            assert first["signature"]["key_id"] == old.public.sign_key_id
+
+            rotated = cli(["keys", "rotate", GEMEENTE], env, tmp_path)
+            assert rotated.returncode == 0, rotated.stderr
+            new_file = keys_dir / GEMEENTE / "2.json"
+            assert str(new_file) in rotated.stdout
+            new = OrgPrivateKeys.from_json(json.loads(new_file.read_text()))
+            both = {old.public.enc_key_id, new.public.enc_key_id}
+
+            # The overlap: what is written now is sealed to both generations and signed
+            # with the new one; the history was re-granted to the new one, and every
+            # grant of the old one still opens.
+            second = write()
+            assert granted(second) == both
+            assert second["signature"]["key_id"] == new.public.sign_key_id
+            history = events(decrypt=False)
+            assert all(granted(e) == both for e in history)
+            for key in (old, new):
+                for event in history:
+                    mine = [g for g in event["grants"] if g["key_id"] == key.public.enc_key_id]
+                    assert open_fields(event, event["sealed"], mine, [key.decryption_key])
+            served = events(decrypt=True)
+            assert served[0]["payload"]["bsn"] == payload["bsn"]
+            assert all(e["payload"] for e in served)
+
+            # Confirmed: the old generation's grants are revoked, and the server, never
+            # restarted, opens the history and signs with the new generation alone.
+            confirmed = cli(["keys", "confirm", GEMEENTE, "2"], env, tmp_path)
+            assert confirmed.returncode == 0, confirmed.stderr
+            assert all(granted(e) == {new.public.enc_key_id} for e in events(decrypt=False))
+            third = write()
+            assert granted(third) == {new.public.enc_key_id}
+            assert third["signature"]["key_id"] == new.public.sign_key_id
+            served = events(decrypt=True)
+            assert [e["payload"]["bsn"] for e in served[:1]] == [payload["bsn"]]
+            assert len(served) == 4 and all(e["payload"] for e in served)
+
+
+def test_the_custodian_is_not_rotated_and_a_hosted_key_goes_to_no_named_file(
+    live: Services, tmp_path: Path
+) -> None:
+    with pytest.raises(KeyManagementError, match="custodian"):
+        live.keys.rotate(ZVH)
+    with pytest.raises(KeyManagementError, match="leave out --out"):
+        live.keys.rotate(GEMEENTE, tmp_path / "gemeente-2.json")
+    assert not (tmp_path / "gemeente-2.json").exists()
+    assert [r.generation for r in live.keys.of(GEMEENTE)] == [None]

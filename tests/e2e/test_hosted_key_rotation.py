@@ -22,7 +22,7 @@ from sharing.client import open_fields
 from sharing.keys import OrgPrivateKeys
 from tests.e2e.server import serve_env, serve_process
 from tests.e2e.test_key_rotation_http import cli
-from tests.factories import GEMEENTE, ZVH, aanmelding, fresh_bsn, signalering
+from tests.factories import GEMEENTE, POLITIE, ZVH, aanmelding, fresh_bsn, signalering
 
 HOSTED = [ZVH, GEMEENTE]
 
@@ -126,4 +126,7 @@ def test_the_custodian_is_not_rotated_and_a_hosted_key_goes_to_no_named_file(
     with pytest.raises(KeyManagementError, match="leave out --out"):
         live.keys.rotate(GEMEENTE, tmp_path / "gemeente-2.json")
     assert not (tmp_path / "gemeente-2.json").exists()
+    with pytest.raises(KeyManagementError, match="--out"):
+        live.keys.rotate(POLITIE)  # a partner's key is never kept by the service
+    assert [r.generation for r in live.keys.of(POLITIE)] == [None]
     assert [r.generation for r in live.keys.of(GEMEENTE)] == [None]

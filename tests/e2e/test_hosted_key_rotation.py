@@ -8,6 +8,8 @@ process of its own."""
 from __future__ import annotations
 
 import json
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from casestore.adapters.keyring import REFRESH_SECONDS
 from casestore.bootstrap import Services, build
 from casestore.services.keys import KeyManagementError
 from casestore.settings import Settings
@@ -130,3 +133,32 @@ def test_the_custodian_is_not_rotated_and_a_hosted_key_goes_to_no_named_file(
         live.keys.rotate(POLITIE)  # a partner's key is never kept by the service
     assert [r.generation for r in live.keys.of(POLITIE)] == [None]
     assert [r.generation for r in live.keys.of(GEMEENTE)] == [None]
+
+
+def test_a_process_whose_key_directory_lags_finds_the_new_key_when_it_arrives(
+    live: Services, hosting: Settings, tmp_path: Path
+) -> None:
+    """Another process with its own copy of the key directory, which the new key file has
+    not reached when the generation does: it keeps signing with the generation it holds,
+    and opens with the new one as soon as the file is there, without a restart."""
+    lagging_dir = tmp_path / "lagging-keys"
+    shutil.copytree(hosting.key_directory, lagging_dir)
+    other = build(hosting.model_copy(update={"keys_dir": lagging_dir}))
+    try:
+        old = other.sealer.keyring.signing_key(GEMEENTE).key_id
+        made = live.keys.rotate(GEMEENTE)
+        new = OrgPrivateKeys.from_json(json.loads(made.private_file.read_text()))
+        time.sleep(REFRESH_SECONDS * 2)
+        keyring = other.sealer.keyring
+        assert new.public.enc_key_id in {r.enc_key_id for r in keyring.generations(GEMEENTE)}
+        assert keyring.signing_key(GEMEENTE).key_id == old
+        assert new.public.enc_key_id not in {k.key_id for k in keyring.decryption_keys(GEMEENTE)}
+
+        arrived = lagging_dir / made.private_file.relative_to(hosting.key_directory)
+        arrived.parent.mkdir()
+        shutil.copy(made.private_file, arrived)
+        time.sleep(REFRESH_SECONDS * 2)
+        assert new.public.enc_key_id in {k.key_id for k in keyring.decryption_keys(GEMEENTE)}
+        assert keyring.signing_key(GEMEENTE).key_id == new.public.sign_key_id
+    finally:
+        other.close()

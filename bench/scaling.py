@@ -111,9 +111,10 @@ def run(
         for name in (o.name for o in OPERATIONS):
             row[f"{name}_vs_first"] = round(row[name] / first[name], 2)
     flat = all(
-        abs(row[f"{name}_vs_first"] - 1) <= FLAT
+        abs(row[f"{o.name}_vs_first"] - 1) <= FLAT
         for row in rows
-        for name in (o.name for o in OPERATIONS)
+        for o in OPERATIONS
+        if not o.reference
     )
     with psycopg.connect(url) as conn:
         buffers = conn.execute("SHOW shared_buffers").fetchone()
@@ -280,8 +281,10 @@ def table(result: dict[str, Any]) -> str:
         cells = [f"{row[o.name]:.2f} ms ({row[o.name + '_vs_first']:.2f})" for o in OPERATIONS]
         lines.append(f"| {row['events']:,} | " + " | ".join(cells) + " |")
     verdict = "flat" if result["flat"] else "NOT flat"
+    references = ", ".join(o.column for o in OPERATIONS if o.reference)
     lines.append(
-        f"\n(medians; ratio to the smallest store in brackets; {verdict} within ±20 %; "
+        f"\n(medians; ratio to the smallest store in brackets; {verdict} within ±20 %, "
+        f"but for {references}, the database's own ceiling; "
         f"server shared_buffers {result['shared_buffers']})"
     )
     return "\n".join(lines)
@@ -346,12 +349,18 @@ class Operation:
     column: str
     workload: Callable[[Store, random.Random], measure.Workload]
     rate: str | None = None
+    reference: bool = False  # the database's own ceiling: shown, not held to ±20 %
 
 
 OPERATIONS = [
     Operation("append_ms", "append", _appends, rate="append_per_second"),
     Operation("recent_feed_page_ms", "feed page, recent", _recent_pages),
     Operation("feed_page_ms", "feed page, anywhere", _pages_anywhere),
-    Operation("rows_anywhere_ms", "the same rows, bare SELECT, anywhere", _rows_anywhere),
+    Operation(
+        "rows_anywhere_ms",
+        "the same rows, bare SELECT, anywhere",
+        _rows_anywhere,
+        reference=True,
+    ),
     Operation("case_read_ms", "case read", _case_reads),
 ]

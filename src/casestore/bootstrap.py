@@ -300,7 +300,11 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
             session_table, clients, settings.master().derive("casestore/web-sessions"), clock
         ),
         keys=KeyGenerations(
-            key_table, sealer.keyring, clock, lambda: store.sealer.matrix.organisations
+            key_table,
+            sealer.keyring,
+            clock,
+            lambda: store.sealer.matrix.organisations,
+            settings.custodian,
         ),
         audit=audit,
         worklist=worklist,

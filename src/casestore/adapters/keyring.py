@@ -7,12 +7,19 @@ directory of JSON files.
                                        for organisations with no generation in the store
     <keys_dir>/private/<org>.json      private keys (OrgPrivateKeys JSON) — loaded ONLY for
                                        the organisations the service hosts (its custodian)
+    <keys_dir>/private/<org>/<n>.json  a hosted organisation's later generations, written
+                                       by `casestore keys rotate` before the generation is
+                                       added to the store
 
 A generation in the store replaces an organisation's key file entirely (the first one
 stored copies the file's generations in before it: casestore.services.keys). Every
 process checks the store's key-set version at most every `REFRESH_SECONDS` while it
 seals, verifies or publishes, and reloads the generations when it moved, so a rotation
-reaches running processes without a restart.
+reaches running processes without a restart. A hosted organisation's private generations
+are reloaded from the key directory at the same moment: the rotation wrote the new one
+there before it moved the version, so a process that sees the new generation finds its
+key (if the file has not reached a process's key directory yet, that process keeps
+looking at every check until it has).
 
 In demo mode every organisation of the policy gets a generated key pair, so the demo
 partners can decrypt what they receive; the service still loads only hosted private keys.
@@ -49,8 +56,11 @@ REFRESH_SECONDS = 0.1
 @dataclass
 class Keyring:
     public: dict[str, list[OrgPublicKeys]]  # from the key files
-    hosted: dict[str, OrgPrivateKeys] = field(repr=False)
-    _signers: dict[str, SigningKey] = field(default_factory=dict, repr=False, compare=False)
+    hosted: dict[str, OrgPrivateKeys] = field(repr=False)  # each hosted org's key file
+    directory: Path | None = field(default=None, compare=False)  # where later ones are
+    _files: dict[str, HeldKey] = field(default_factory=dict, repr=False, compare=False)
+    _later: dict[str, list[HeldKey]] = field(default_factory=dict, repr=False, compare=False)
+    _missing: bool = field(default=False, repr=False, compare=False)
     _table: KeyGenerationTable | None = field(default=None, repr=False, compare=False)
     _stored: dict[str, list[OrgPublicKeys]] = field(default_factory=dict, compare=False)
     _version: int = field(default=-1, compare=False)
@@ -71,11 +81,49 @@ class Keyring:
             moment = time.monotonic()
             if not force and moment - self._checked < REFRESH_SECONDS:
                 return
-            if table.version() != self._version:
+            if table.version() != self._version or self._missing:
                 version, rows = table.all()
                 self._stored = stored_records(rows)
                 self._version = version
+                self._later = self._hosted_generations()
+                self._missing = any(
+                    record.enc_key_id not in {k.decryption.key_id for k in self._held(org_id)}
+                    for org_id in self.hosted
+                    for record in self._stored.get(org_id, [])
+                    if record.retired_at is None
+                )
             self._checked = moment
+
+    def hosted_key_file(self, org_id: str, generation: int) -> Path:
+        """Where a hosted organisation's private key of a stored generation is kept."""
+        if self.directory is None:
+            raise KeyNotFound("this keyring has no key directory")
+        return self.directory / "private" / org_id / f"{generation}.json"
+
+    def _hosted_generations(self) -> dict[str, list[HeldKey]]:
+        if self.directory is None:
+            return {}
+        later: dict[str, list[HeldKey]] = {}
+        for org_id in self.hosted:
+            for path in sorted((self.directory / "private" / org_id).glob("*.json")):
+                try:
+                    keys = OrgPrivateKeys.from_json(json.loads(path.read_text()))
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue  # not complete yet: a generation without it is looked for again
+                if keys.org_id == org_id:
+                    later.setdefault(org_id, []).append(HeldKey.of(keys))
+        return later
+
+    def _held(self, org_id: str) -> list[HeldKey]:
+        """A hosted organisation's private generations: its key file's, then later ones."""
+        first = self._files.get(org_id)
+        if first is None:
+            # Deriving the key pairs from the private halves costs more than a signature.
+            try:
+                first = self._files[org_id] = HeldKey.of(self.hosted[org_id])
+            except KeyError:
+                raise KeyNotFound(f"the service does not host {org_id!r}") from None
+        return [first, *self._later.get(org_id, [])]
 
     @property
     def version(self) -> int:
@@ -111,21 +159,38 @@ class Keyring:
         """Every key to seal to now, newest first: during a rotation's overlap, both."""
         return granted_recipients(self.generations(org_id), org_id, now)
 
-    def decryption_key(self, org_id: str) -> DecryptionKey:
-        try:
-            return self.hosted[org_id].decryption_key
-        except KeyError:
-            raise KeyNotFound(f"the service does not host {org_id!r}") from None
+    def decryption_keys(self, org_id: str) -> list[DecryptionKey]:
+        """Every generation's key of a hosted organisation: each grant names the one that
+        opens it, and during a rotation's overlap the history holds grants to both."""
+        self.refresh()
+        return [held.decryption for held in self._held(org_id)]
 
-    def signing_key(self, org_id: str) -> SigningKey:
-        # Deriving the key pair from the seed costs more than the signature it is for.
-        signer = self._signers.get(org_id)
-        if signer is None:
-            try:
-                signer = self._signers[org_id] = self.hosted[org_id].signing_key
-            except KeyError:
-                raise KeyNotFound(f"the service does not host {org_id!r}") from None
-        return signer
+    def signing_key(self, org_id: str, at: datetime | None = None) -> SigningKey:
+        """A hosted organisation signs with its newest generation in use (valid at `at`,
+        else not retired) whose private key is held; with its key file's before any."""
+        self.refresh()
+        held = self._held(org_id)
+        records = {r.sign_key_id: r for r in self._stored.get(org_id, [])}
+        usable = [
+            key
+            for key in held
+            if (record := records.get(key.signing.key_id)) is not None
+            and (record.is_valid_at(at) if at is not None else record.retired_at is None)
+        ]
+        return max(usable, key=lambda k: k.valid_from, default=held[0]).signing
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """One private generation of a hosted organisation, its key pairs derived once."""
+
+    valid_from: datetime
+    decryption: DecryptionKey = field(repr=False)
+    signing: SigningKey = field(repr=False)
+
+    @classmethod
+    def of(cls, keys: OrgPrivateKeys) -> HeldKey:
+        return cls(keys.valid_from, keys.decryption_key, keys.signing_key)
 
 
 def public_record(row: GenerationRow) -> OrgPublicKeys:
@@ -160,7 +225,7 @@ def load_keyring(directory: Path, hosted: Iterable[str]) -> Keyring:
         if not path.exists():
             raise KeyNotFound(f"no private key file for hosted organisation {org_id!r}: {path}")
         private[org_id] = OrgPrivateKeys.from_json(json.loads(path.read_text()))
-    return Keyring(public, private)
+    return Keyring(public, private, directory)
 
 
 def ensure_keys(directory: Path, organisations: Iterable[str], now: datetime) -> list[str]:

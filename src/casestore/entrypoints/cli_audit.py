@@ -10,12 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
+from casestore.entrypoints import cli_base as base
+from casestore.entrypoints.cli_base import DemoOption
 from casestore.services.access_review import MANY_CASES, STALE_DAYS
 from casestore.services.breach import BreachError
 
-DemoOption = Annotated[
-    bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
-]
 FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 
 
@@ -31,7 +30,6 @@ def _print(document: dict[str, Any]) -> None:
 
 
 def register(audit_app: typer.Typer) -> None:
-    from casestore.entrypoints import cli as base  # the shared plumbing
 
     @audit_app.command("protocol")
     def protocol(
@@ -47,10 +45,10 @@ def register(audit_app: typer.Typer) -> None:
     ) -> None:
         """The verstrekkingsprotocol of a partner (Wpg art. 32): every provision of what it
         wrote, to whom, when, which data, on which ground."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             if organisation not in services.sealer.matrix.organisations:
-                base._fail(f"the policy names no organisation {organisation!r}")
+                base.fail(f"the policy names no organisation {organisation!r}")
             _print(services.protocols.of(organisation, since=_aware(from_), until=_aware(to)))
         finally:
             services.close()
@@ -77,25 +75,25 @@ def register(audit_app: typer.Typer) -> None:
         --client, or --from with --to."""
         key, window = generation is not None, from_ is not None or to is not None
         if sum((key, client is not None, window)) != 1:
-            base._exit(
+            base.exit_as(
                 "configuration", "give one of: --org with --generation, --client, --from/--to"
             )
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             radius = services.blast_radius
             if generation is not None:
                 if organisation is None:
-                    base._exit("configuration", "--generation needs --org")
+                    base.exit_as("configuration", "--generation needs --org")
                 _print(radius.of_key(organisation, generation))
             elif client is not None:
                 _print(radius.of_client(client))
             else:
                 since, until = _aware(from_), _aware(to)
                 if since is None or until is None or since >= until:
-                    base._exit("configuration", "a window needs --from before --to")
+                    base.exit_as("configuration", "a window needs --from before --to")
                 _print(radius.of_window(since, until, organisation))
         except BreachError as exc:
-            base._fail(exc)
+            base.fail(exc)
         finally:
             services.close()
 
@@ -111,7 +109,7 @@ def register(audit_app: typer.Typer) -> None:
     ) -> None:
         """Clients per organisation and role with their last use, stale tokens, clients
         reading many cases, reads after leaving a case's network."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             _print(services.access_reviews.review(stale_days=stale_days, many_cases=many_cases))
         finally:

@@ -14,6 +14,8 @@ import typer
 
 from casestore.bootstrap import Services
 from casestore.domain.catalogue import describe
+from casestore.entrypoints import cli_base as base
+from casestore.entrypoints.cli_base import DemoOption
 from casestore.services.clients import Client, ClientError
 from casestore.services.policy_versions import ProposalError
 from sharing.errors import PolicyError
@@ -21,9 +23,6 @@ from sharing.keys import format_time
 from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
 from sharing.policy.diff import diff
 
-DemoOption = Annotated[
-    bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
-]
 TokenOption = Annotated[
     str,
     typer.Option(
@@ -36,13 +35,43 @@ TokenOption = Annotated[
 
 
 def register(policy_app: typer.Typer) -> None:
-    from casestore.entrypoints import cli as base  # the shared plumbing
 
     def officer(services: Services, token: str) -> Client:
         try:
             return services.clients.authenticate(token)
         except ClientError as exc:
-            base._fail(exc)
+            base.fail(exc)
+
+    @policy_app.command("check")
+    def policy_check(
+        policy_file: Annotated[Path, typer.Argument(help="The policy (YAML) to check.")],
+    ) -> None:
+        """Check a policy against the catalogue and the legal lint, and run its cases
+        (`<name>.tests.yaml` beside it): one line per problem; exit 1 if any."""
+        if not policy_file.is_file():
+            typer.echo(f"error: no policy file {policy_file}", err=True)
+            raise typer.Exit(2)
+        catalogue = catalogue_from_description(describe())
+        try:
+            matrix = compile_policy(load_policy(policy_file, catalogue), catalogue)
+            cases = policy_file.with_name(policy_file.stem + ".tests.yaml")
+            report = run_case_file(cases, matrix) if cases.is_file() else None
+        except PolicyError as exc:
+            for problem in exc.problems:
+                typer.echo(problem)
+            raise typer.Exit(1) from None
+        if report is not None:
+            for failure in report.failures:
+                typer.echo(f"{report.source}:{str(failure).removeprefix('line ')}")
+            for rule in report.unexercised_rules:
+                typer.echo(f"{report.source}: rule {rule!r}: no allowed case shows it granting")
+            if not report.ok:
+                raise typer.Exit(1)
+        tested = f", {report.cases} cases pass" if report is not None else ", no cases beside it"
+        typer.echo(
+            f"{policy_file}: sound and lawful by the lint: {len(matrix.policy.rules)} rules, "
+            f"{len(matrix.organisations)} organisations{tested}"
+        )
 
     @policy_app.command("test")
     def policy_test(
@@ -56,7 +85,7 @@ def register(policy_app: typer.Typer) -> None:
             matrix = compile_policy(load_policy(policy_file, catalogue), catalogue)
             report = run_case_file(cases, matrix)
         except PolicyError as exc:
-            base._fail("; ".join(exc.problems))
+            base.fail("; ".join(exc.problems))
         for failure in report.failures:
             typer.echo(f"{report.source}:{str(failure).removeprefix('line ')}")
         if not report.ok:
@@ -74,7 +103,7 @@ def register(policy_app: typer.Typer) -> None:
         try:
             found = diff(load_policy(old, catalogue), load_policy(new, catalogue), catalogue)
         except PolicyError as exc:
-            base._fail("; ".join(exc.problems))
+            base.fail("; ".join(exc.problems))
         for rule in found.rules:
             typer.echo(f"regel {rule.rule}: {rule.change}")
         for cell in found.cells:
@@ -90,12 +119,12 @@ def register(policy_app: typer.Typer) -> None:
         demo: DemoOption = False,
     ) -> None:
         """Write the policy version in force (or another) as YAML, as it was proposed."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             book = services.policy
             row = book.version(version) if version else book.in_force()
         except ProposalError as exc:
-            base._fail(exc)
+            base.fail(exc)
         finally:
             services.close()
         typer.echo(row.document, nl=False)
@@ -103,7 +132,7 @@ def register(policy_app: typer.Typer) -> None:
     @policy_app.command("versions")
     def policy_versions(demo: DemoOption = False) -> None:
         """Every version that was in force, with who approved it and why."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             rows = services.policy.versions()
         finally:
@@ -133,8 +162,8 @@ def register(policy_app: typer.Typer) -> None:
             agreed = date.fromisoformat(vastgesteld)
             document = policy_file.read_text(encoding="utf-8")
         except (ValueError, OSError) as exc:
-            base._exit("configuration", str(exc))
-        services = base._services(demo)
+            base.exit_as("configuration", str(exc))
+        services = base.open_services(demo)
         try:
             book = services.policy
             proposal = book.propose(
@@ -147,7 +176,7 @@ def register(policy_app: typer.Typer) -> None:
             )
             analysis = book.analyse(proposal)
         except ProposalError as exc:
-            base._fail(exc)
+            base.fail(exc)
         finally:
             services.close()
         typer.echo(f"proposal {proposal.proposal_id} against version {proposal.base_version}")
@@ -175,7 +204,7 @@ def register(policy_app: typer.Typer) -> None:
     ) -> None:
         """Approve (a privacy officer of another organisation than the proposer's): the
         version is in force at once; with history 'all' history is re-sealed here."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             version, job = services.policy.approve(
                 proposal_id, officer(services, token), reason=reason, history=history
@@ -183,11 +212,11 @@ def register(policy_app: typer.Typer) -> None:
             typer.echo(f"version {version.version} in force ({version.label})")
             if job is not None:
                 typer.echo(f"re-seal job {job.job_id}")
-                with base._tracking("re-sealing history") as advance:
+                with base.tracking("re-sealing history") as advance:
                     done = services.policy.run_job(job.job_id, _worker(), progress=advance)
                 typer.echo(f"{done.granted} grants re-sealed, {done.revoked} revoked")
         except ProposalError as exc:
-            base._fail(exc)
+            base.fail(exc)
         finally:
             services.close()
 
@@ -199,11 +228,11 @@ def register(policy_app: typer.Typer) -> None:
         demo: DemoOption = False,
     ) -> None:
         """Reject (a privacy officer of another organisation than the proposer's)."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             services.policy.reject(proposal_id, officer(services, token), reason=reason)
         except ProposalError as exc:
-            base._fail(exc)
+            base.fail(exc)
         finally:
             services.close()
         typer.echo(f"proposal {proposal_id} rejected")
@@ -217,14 +246,14 @@ def register(policy_app: typer.Typer) -> None:
         demo: DemoOption = False,
     ) -> None:
         """Run a re-seal job on from where it stopped, with progress."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
-            with base._tracking("re-sealing history") as advance:
+            with base.tracking("re-sealing history") as advance:
                 done = services.policy.run_job(
                     job_id, _worker(), progress=advance, take_over=take_over
                 )
         except ProposalError as exc:
-            base._fail(exc)
+            base.fail(exc)
         finally:
             services.close()
         typer.echo(f"job {job_id} {done.status}: {done.done}/{done.total} cases")
@@ -232,7 +261,7 @@ def register(policy_app: typer.Typer) -> None:
     @policy_app.command("jobs")
     def policy_jobs(demo: DemoOption = False) -> None:
         """Every re-seal job and how far it got."""
-        services = base._services(demo)
+        services = base.open_services(demo)
         try:
             jobs = services.policy.jobs()
         finally:

@@ -16,6 +16,12 @@ therefore never loses what it could read.
 Organisations whose keys come from key files (the demo, or before this command was used)
 get their file's generations copied into the store, numbered by age, the first time one is
 added there; from then on the store's generations replace the file.
+
+An organisation the service hosts (it decrypts and signs for it) rotates the same way, but
+its new private key goes into the service's key directory (`Keyring.hosted_key_file`)
+instead of to a file for the organisation, before the generation is added to the store:
+every process that sees the new generation then finds its key. The custodian is not
+rotated here: its signing key signs the key directory that partners pin.
 """
 
 from __future__ import annotations
@@ -60,11 +66,13 @@ class KeyGenerations:
         keyring: Keyring,
         clock: Clock,
         organisations: Callable[[], frozenset[str]],
+        custodian: str | None = None,
     ) -> None:
         self.table = table
         self.keyring = keyring
         self.clock = clock
         self.organisations = organisations
+        self.custodian = custodian
 
     def of(self, org_id: str) -> list[OrgPublicKeys]:
         """The organisation's generations, oldest first."""
@@ -72,7 +80,7 @@ class KeyGenerations:
         self.keyring.refresh(force=True)
         return self.keyring.generations(org_id)
 
-    def generate(self, org_id: str, private_file: Path) -> Made:
+    def generate(self, org_id: str, private_file: Path | None) -> Made:
         """The organisation's first generation, in use (and confirmed) at once."""
         if self.of(org_id):
             raise KeyManagementError(
@@ -80,9 +88,10 @@ class KeyGenerations:
             )
         return self._add(org_id, private_file, generation=1, confirmed=True, before=[])
 
-    def rotate(self, org_id: str, private_file: Path) -> Made:
+    def rotate(self, org_id: str, private_file: Path | None = None) -> Made:
         """A new generation, granted beside the ones in use until the organisation
-        confirms it."""
+        confirms it. Its private key goes to `private_file`, or, for an organisation the
+        service hosts, into the service's key directory."""
         existing = self.of(org_id)
         if not existing:
             raise KeyManagementError(
@@ -109,6 +118,21 @@ class KeyGenerations:
             self.keyring.refresh(force=True)
         return self._generation(org_id, generation)
 
+    def _private_file(self, org_id: str, named: Path | None, generation: int) -> Path:
+        if org_id not in self.keyring.hosted:
+            if named is None:
+                raise KeyManagementError(
+                    f"name the file for {org_id}'s new private key (--out): the service "
+                    "never keeps a partner's private key"
+                )
+            return named
+        if named is not None:
+            raise KeyManagementError(
+                f"{org_id} is hosted by this service: its new private key goes into the "
+                "service's key directory, not to a file (leave out --out)"
+            )
+        return self.keyring.hosted_key_file(org_id, generation)
+
     def _generation(self, org_id: str, generation: int) -> OrgPublicKeys:
         for record in self.of(org_id):
             if record.generation == generation and self.keyring.stored(org_id):
@@ -118,21 +142,23 @@ class KeyGenerations:
     def _known(self, org_id: str) -> None:
         if org_id not in self.organisations():
             raise UnknownGeneration(f"the policy names no organisation {org_id!r}")
-        if org_id in self.keyring.hosted:
+        if org_id == self.custodian:
             raise KeyManagementError(
-                f"{org_id} is hosted by this service: its keys are the service's key files "
-                "(CASESTORE_KEYS_DIR), not generations in the store"
+                f"{org_id} is the custodian, hosted by this service: its signing key signs "
+                "the key directory partners pin, so its key file (CASESTORE_KEYS_DIR) is its "
+                "key, not generations in the store"
             )
 
     def _add(
         self,
         org_id: str,
-        private_file: Path,
+        private_file: Path | None,
         *,
         generation: int,
         confirmed: bool,
         before: list[GenerationRow],
     ) -> Made:
+        private_file = self._private_file(org_id, private_file, generation)
         now = self.clock()
         keys = OrgPrivateKeys.generate(org_id, now, generation=generation)
         try:

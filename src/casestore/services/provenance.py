@@ -198,7 +198,7 @@ class Provenance:
         )
         signature = None
         if author in self.keyring.hosted:
-            key = self.keyring.signing_key(author)
+            key = self.keyring.signing_key(author, now)
             signature = sign(document, key, purpose=AUTHOR_DOCUMENT).to_json()
         plaintexts = {name: d.encode() for name, d in disclosures.items()}
         return Attested(submission_id, occurred_at, document, signature, plaintexts)

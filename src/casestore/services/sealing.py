@@ -303,7 +303,7 @@ class Sealer:
     ) -> dict[str, Any]:
         """Decrypt what a hosted organisation was granted, owned fields reassembled
         (`disclosed=False` for an event recorded before signed disclosures)."""
-        opened = open_fields(context, sealed, grants, [self.keyring.decryption_key(org_id)])
+        opened = open_fields(context, sealed, grants, self.keyring.decryption_keys(org_id))
         return reassemble(values_of(opened, disclosed=disclosed))
 
 

@@ -37,6 +37,7 @@ from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
+from casestore.services.timeline import Timelines
 from casestore.services.figures import Figures
 from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
@@ -77,6 +78,7 @@ class Services:
     retention: Retention  # terms enforced, cases destroyed, legal holds, verklaringen
     figures: Figures  # the region's anonymous counts
     key_epochs: KeyEpochs  # the epochs case keys are wrapped under: rotated, destroyed
+    timelines: Timelines  # a case reconstructed at a moment, as one organisation sees it
 
     @property
     def sealer(self) -> Sealer:
@@ -288,4 +290,5 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         ),
         audit=audit,
         subject_reports=SubjectReports(store, audit),
+        timelines=Timelines(store, store.sealer),
     )

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from casestore.adapters.persistence.key_generations import GenerationRow, KeyGenerationTable
 from sharing.canonical import b64decode
+from sharing.envelope import Opener
 from sharing.errors import KeyNotFound
 from sharing.keys import (
     DecryptionKey,
@@ -51,6 +52,7 @@ class Keyring:
     public: dict[str, list[OrgPublicKeys]]  # from the key files
     hosted: dict[str, OrgPrivateKeys] = field(repr=False)
     _signers: dict[str, SigningKey] = field(default_factory=dict, repr=False, compare=False)
+    _openers: dict[str, Opener] = field(default_factory=dict, repr=False, compare=False)
     _table: KeyGenerationTable | None = field(default=None, repr=False, compare=False)
     _stored: dict[str, list[OrgPublicKeys]] = field(default_factory=dict, compare=False)
     _version: int = field(default=-1, compare=False)
@@ -112,10 +114,19 @@ class Keyring:
         return granted_recipients(self.generations(org_id), org_id, now)
 
     def decryption_key(self, org_id: str) -> DecryptionKey:
-        try:
-            return self.hosted[org_id].decryption_key
-        except KeyError:
-            raise KeyNotFound(f"the service does not host {org_id!r}") from None
+        return self.opener(org_id).key
+
+    def opener(self, org_id: str) -> Opener:
+        """A hosted organisation's key, unwrapped once per process, with the key exchanges
+        it made: reading a case's history pays one exchange per sender key, not per event."""
+        opener = self._openers.get(org_id)
+        if opener is None:
+            try:
+                keys = self.hosted[org_id]
+            except KeyError:
+                raise KeyNotFound(f"the service does not host {org_id!r}") from None
+            opener = self._openers[org_id] = Opener(keys.decryption_key)
+        return opener
 
     def signing_key(self, org_id: str) -> SigningKey:
         # Deriving the key pair from the seed costs more than the signature it is for.

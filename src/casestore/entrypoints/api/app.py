@@ -23,6 +23,7 @@ from casestore.entrypoints.api import (
     problems,
     retention,
     stream,
+    timeline,
 )
 from casestore.entrypoints.api.docs import SecurityHeaders
 from casestore.entrypoints.api.limits import BodyLimit, RateLimiter
@@ -92,7 +93,8 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
     app.add_middleware(Observe, access_log=settings.access_log)  # outermost: sees every answer
     problems.install(app)
     routers = [
-        m.router for m in (health, docs, cases, feed, stream, policy, keys, audit, retention)
+        m.router
+        for m in (health, docs, cases, timeline, feed, stream, policy, keys, audit, retention)
     ]
     routers.append(subscriptions_router)
     for router in routers:

@@ -32,6 +32,7 @@ from casestore.domain.timeline import NO_RULE, Fact, Owned, Projection, Sealed, 
 from casestore.services.audit import TIMELINE_READ
 from casestore.services.case_store import CaseStore
 from casestore.services.clients import ClientRole
+from casestore.services.lru import Lru
 from casestore.services.sealing import Sealer, context_of
 from sharing.client import open_fields_with, values_of
 from sharing.errors import PolicyError, UnknownOrganisation
@@ -39,6 +40,8 @@ from sharing.owned import field_of
 from sharing.policy import CaseContext
 
 AUTHOR = "author"
+STREAMS = 64  # cases whose events a process keeps between reads
+OPENED = 50_000  # events whose opened values it keeps
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class _Access:
     grants: tuple[dict[str, Any], ...]
     nearest: Mapping[str, str] | None = None  # field -> the rule nearest to granting it
 
+    @property
+    def signature(self) -> tuple[str, ...]:
+        """The grants themselves (key, nonce, wrapped keys): another grant, another key."""
+        return tuple(
+            f"{g.get('key_id')}:{g.get('nonce')}:{g.get('wrapped_keys')}" for g in self.grants
+        )
+
 
 class Timelines:
     """Reads timelines and records each read in the audit trail."""
@@ -58,6 +68,29 @@ class Timelines:
         self.store = store
         self.sealer = sealer
         self._tables = store.records.tables
+        # A case's events as read last: a later read fetches only the events after them.
+        self._streams: Lru[UUID, tuple[Case.Event, ...]] = Lru(STREAMS)
+        # Values opened, per reader, event and the reader's grants that opened them: a
+        # value is taken from here only while the very grant that opened it is still
+        # stored (a revoked or re-issued grant misses), so nothing outlives its grant.
+        self._opened: Lru[tuple[str, str, tuple[str, ...]], dict[str, Any]] = Lru(OPENED)
+
+    def _stream(self, case_id: UUID) -> tuple[Case.Event, ...]:
+        """The case's events in order: those read before, and the ones recorded since in
+        one query. A destroyed case's events are rewritten, so a case whose key is gone
+        is read afresh."""
+        cached = self._streams.get(case_id)
+        if cached is not None:
+            wrapped, _ = self._tables.wrapped_case_key(str(case_id))
+            if wrapped is None:
+                cached = None
+        if cached is None:
+            events = tuple(self.store.history(case_id))
+        else:
+            newer = self.store.events.get(case_id, gt=cached[-1].originator_version)
+            events = cached + tuple(e for e in newer if isinstance(e, Case.Event))
+        self._streams.put(case_id, events)
+        return events
 
     def check_view(self, reader: str, role: ClientRole, view: str) -> None:
         """Who may see a case as another organisation sees it: the custodian's
@@ -97,7 +130,7 @@ class Timelines:
         positions = self._tables.access_positions(org, str(case_id))
         if not positions:
             raise errors.CaseNotFound(str(case_id))
-        events = self.store.history(case_id)
+        events = self._stream(case_id)
         reader_grants = self._by_event(self._tables.grants_for(reader, str(case_id)))
         org_grants = (
             reader_grants
@@ -144,9 +177,14 @@ class Timelines:
             opened: Mapping[str, Any] = {}
             granted = access.names if access is not None else frozenset()
             if opener is not None and own is not None and granted:
-                context = context_of(self.sealer.region, event)
-                plain = open_fields_with(context, event.content, own.grants, [opener])
-                opened = values_of(plain, disclosed=event.is_disclosed)
+                key = (opener.key.key_id, event.event_id, own.signature)
+                found = self._opened.get(key)
+                if found is None:
+                    context = context_of(self.sealer.region, event)
+                    plain = open_fields_with(context, event.content, own.grants, [opener])
+                    found = values_of(plain, disclosed=event.is_disclosed)
+                    self._opened.put(key, found)
+                opened = found
             fields = self._fields(event, org, access, opened)
             opened_names.update(n for n in opened if n in granted)
         return Fact(

@@ -2,8 +2,8 @@
 
 Cases of 100, 1,000 and 10,000 events are written through the store (an aanmelding, then
 signaleringen of about 1 KB, each sealed, granted and countersigned) by the custodian, so
-that it receives and opens every field, on PostgreSQL. Measured per case, interleaved: the timeline reconstructed for the custodian
-at now (`Timelines.timeline`, opened with the custodian's key), and as the baseline the
+that it receives and opens every field, on PostgreSQL. Measured per case, interleaved:
+the timeline reconstructed for the custodian at now (`Timelines.timeline`, opened with the custodian's key), and as the baseline the
 decrypted read of the same case (`Disclosure.read_case(..., decrypt=True)`), which opens
 every event the way the read API does. Targets: 1,000 events under 50 ms, 10,000 under
 500 ms; flatness as the store grows is the scaling run's (bench/scaling.py).
@@ -53,7 +53,9 @@ def run(
             log(f"[timeline] … in {time.perf_counter() - started:.0f} s")
         timelines, disclosure = services.timelines, services.disclosure
         built = {
-            str(n): measure.Workload(partial(_timeline, timelines, custodian), partial(_id, case_id))
+            str(n): measure.Workload(
+                partial(_timeline, timelines, custodian), partial(_id, case_id)
+            )
             for n, case_id in cases.items()
         }
         read = {
@@ -100,7 +102,8 @@ def table(result: dict[str, Any]) -> str:
     lines = [
         f"Timeline for the custodian, decrypted ({result['backend']}; medians)",
         "",
-        "| events in the case | timeline | per event | decrypted read (baseline) | ratio | target |",
+        "| events in the case | timeline | per event | decrypted read (baseline) | ratio "
+        "| target |",
         "|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:

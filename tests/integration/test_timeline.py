@@ -160,9 +160,7 @@ def _play(
         try:
             recorded = store.append(
                 case_id,
-                type(submission)(
-                    event_type, payload, submission.author, occurred_at=occurred
-                ),
+                type(submission)(event_type, payload, submission.author, occurred_at=occurred),
             )
         except (errors.ProcessViolation, errors.AuthorNotPermitted, errors.PayloadInvalid):
             continue

@@ -17,6 +17,7 @@ with `known=True` it is the case as it was known then (only events recorded by t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ class CaseState:
         self.conditions: dict[str, dict[str, Any]] = {}
         self.closed_at: datetime | None = None
         self.opened_occurred_at: datetime | None = None
+        self.signaleringen: dict[str, bool] = {}
         for name, empty in NEW_IN_V2.items():
             setattr(self, name, copy.deepcopy(empty))
 
@@ -166,10 +168,8 @@ class Projection:
         schema = EVENT_TYPES.schema_of(fact.event_type)
         # A view of one organisation folds only what it receives: an event may refer to one
         # it never saw (a withdrawal of a consent kept from it); its fact still counts.
-        try:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
             schema.evolve(self.state, fact)  # type: ignore[arg-type]
-        except (KeyError, TypeError, ValueError):
-            pass
         self.facts.append(fact)
         gather = _GATHER.get(fact.event_type)
         if gather is not None:
@@ -389,8 +389,12 @@ def plan_diff(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) ->
     old_actions, new_actions = actions(previous), actions(current)
     return {
         "from_version": previous["version"] if previous else None,
-        "doelen_toegevoegd": [{"levensdomein": d, "doel": g} for d, g in sorted(new_goals - old_goals)],
-        "doelen_vervallen": [{"levensdomein": d, "doel": g} for d, g in sorted(old_goals - new_goals)],
+        "doelen_toegevoegd": [
+            {"levensdomein": d, "doel": g} for d, g in sorted(new_goals - old_goals)
+        ],
+        "doelen_vervallen": [
+            {"levensdomein": d, "doel": g} for d, g in sorted(old_goals - new_goals)
+        ],
         "acties_toegevoegd": [
             {"organisatie": o, "actie": a, "termijn": None if t == "None" else t}
             for o, a, t in sorted(new_actions - old_actions)
@@ -402,9 +406,7 @@ def plan_diff(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) ->
     }
 
 
-def project(
-    facts: Iterable[Fact], as_of: datetime, *, known: bool = False
-) -> dict[str, Any]:
+def project(facts: Iterable[Fact], as_of: datetime, *, known: bool = False) -> dict[str, Any]:
     """The timeline of one case at `as_of` from its facts in recorded order (see the
     module's docstring for `known`)."""
     projection = Projection(as_of)

@@ -151,7 +151,8 @@ class Timelines:
             if happened > moment:
                 continue
             access = org_grants.get(event.event_id)
-            if event.content and event.author_org != org and (access is None or not access.rules):  # noqa: E501
+            unruled = access is None or not access.rules
+            if event.content and event.author_org != org and unruled:
                 access = self._nearest(org, event, projection, nearest)
             fact = self._fact(
                 event, org, access, reader_grants.get(event.event_id), opener, opened_names
@@ -265,7 +266,9 @@ class Timelines:
                         entries.extend((int(i), entry) for i, entry in opened[part])
                     else:
                         hidden = True
-                fields[name] = Owned(tuple(sorted(entries, key=lambda e: e[0])), withheld if hidden else None)
+                fields[name] = Owned(
+                    tuple(sorted(entries, key=lambda e: e[0])), withheld if hidden else None
+                )
             elif name not in granted:
                 if access is not None and access.nearest is not None:
                     fields[name] = Withheld(access.nearest.get(name, NO_RULE))

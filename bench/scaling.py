@@ -1,6 +1,6 @@
 """Does the cost of an operation stay flat as the store grows? Append, an organisation's
-feed page and a case read, with 10 thousand, 100 thousand (and, opt-in, 1 million) events
-already in the store, on PostgreSQL.
+feed page, a case read and the custodian's timeline of a case, with 10 thousand,
+100 thousand (and, opt-in, 1 million) events already in the store, on PostgreSQL.
 
 Each store is grown in bulk before the measurements, not through the application (a
 million appends would take hours): one real case of `TEMPLATE_EVENTS` events (an
@@ -13,8 +13,9 @@ then ANALYZEd. Only the measured step is timed:
 - feed page: 100 events of the organisation's feed after a random position among the
   last ten thousand (a partner keeping up), and after a random position anywhere in the
   store (a partner catching up from far back: it reads what no cache holds);
-- case read: every event of a random grown case as the organisation receives it (the
-  read a timeline will build on).
+- case read: every event of a random grown case as the organisation receives it;
+- timeline: a random grown case reconstructed for the custodian, decrypted
+  (`Timelines.timeline`; bench/timeline.py measures it by the case's length).
 
 The stores of every size stand side by side, each in a schema of its own, and each
 operation is measured on all of them interleaved, in alternating quarter-second slices
@@ -49,7 +50,7 @@ TEMPLATE_EVENTS = 10
 APPEND_CASES = 5
 FEED_PAGE = 100
 FLAT = 0.20
-OPERATIONS = ("append_ms", "recent_feed_page_ms", "feed_page_ms", "case_read_ms")
+OPERATIONS = ("append_ms", "recent_feed_page_ms", "feed_page_ms", "case_read_ms", "timeline_ms")
 RECENT = 10_000  # "recent": among the last this many positions, where partners keep up
 ORG = workload.PARTNER  # it receives every event of the cases it referred
 
@@ -89,7 +90,7 @@ def run(
             store.events = _grow(url, schema, template, size)
             store.grown_cases = _grown_cases(url, schema, 500)
             log(f"[scaling] … {store.events:,} events in {time.perf_counter() - started:.0f} s")
-        log("[scaling] append, feed page and case read on every store, interleaved …")
+        log("[scaling] append, feed page, case read and timeline on every store, interleaved …")
         measured = _measure(stores, seconds)
     finally:
         for store in stores:
@@ -228,7 +229,7 @@ def _grown_cases(url: str, schema: str, how_many: int) -> list[uuid.UUID]:
 
 def _measure(stores: list[Store], seconds: float) -> dict[int, dict[str, float]]:
     rng = random.Random(7)
-    appends, recent, pages, reads = {}, {}, {}, {}
+    appends, recent, pages, reads, timelines = {}, {}, {}, {}, {}
     for store in stores:
         case_store = store.services.store
         cases = workload.open_cases(case_store, store.partner, APPEND_CASES)
@@ -245,6 +246,9 @@ def _measure(stores: list[Store], seconds: float) -> dict[int, dict[str, float]]
         reads[str(store.size)] = measure.Workload(
             partial(_case, disclosure), partial(rng.choice, store.grown_cases)
         )
+        timelines[str(store.size)] = measure.Workload(
+            partial(_timeline, store.services), partial(rng.choice, store.grown_cases)
+        )
     warmup = min(1.0, seconds / 3)
     figures: dict[int, dict[str, float]] = {store.size: {} for store in stores}
     for name, workloads in (
@@ -252,6 +256,7 @@ def _measure(stores: list[Store], seconds: float) -> dict[int, dict[str, float]]
         ("recent_feed_page_ms", recent),
         ("feed_page_ms", pages),
         ("case_read_ms", reads),
+        ("timeline_ms", timelines),
     ):
         for size, result in measure.interleaved(workloads, seconds=seconds, warmup=warmup).items():
             figures[int(size)][name] = round(result.p50_ms, 3)
@@ -262,8 +267,9 @@ def _measure(stores: list[Store], seconds: float) -> dict[int, dict[str, float]]
 
 def table(result: dict[str, Any]) -> str:
     lines = [
-        "| events in the store | append | feed page, recent | feed page, anywhere | case read |",
-        "|---|---|---|---|---|",
+        "| events in the store | append | feed page, recent | feed page, anywhere | case read "
+        "| timeline |",
+        "|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:
         cells = [f"{row[n]:.2f} ms ({row[n + '_vs_first']:.2f})" for n in OPERATIONS]
@@ -282,3 +288,7 @@ def _page(disclosure: Disclosure, after: int) -> object:
 
 def _case(disclosure: Disclosure, case_id: UUID) -> object:
     return disclosure.read_case(ORG, case_id)
+
+
+def _timeline(services: Services, case_id: UUID) -> object:
+    return services.timelines.timeline(services.settings.custodian, case_id)

@@ -54,6 +54,12 @@ def run(
             cases[length] = case_id
             log(f"[timeline] … in {time.perf_counter() - started:.0f} s")
         timelines, disclosure = services.timelines, services.disclosure
+        cold: dict[int, float] = {}
+        for n, case_id in cases.items():
+            fresh = Timelines(store, store.sealer)  # keeps nothing of any case yet
+            started = time.perf_counter()
+            fresh.timeline(custodian, case_id)
+            cold[n] = (time.perf_counter() - started) * 1000
         built = {
             str(n): measure.Workload(
                 partial(_timeline, timelines, custodian), partial(_id, case_id)
@@ -76,6 +82,7 @@ def run(
                 {
                     "events": n,
                     "timeline_ms": round(t, 2),
+                    "first_read_ms": round(cold[n], 2),
                     "decrypted_read_ms": round(r, 2),
                     "timeline_vs_read": round(t / r, 2),
                     "us_per_event": round(t * 1000 / n, 1),
@@ -104,15 +111,16 @@ def table(result: dict[str, Any]) -> str:
     lines = [
         f"Timeline for the custodian, decrypted ({result['backend']}; medians)",
         "",
-        "| events in the case | timeline | per event | decrypted read (baseline) | ratio "
-        "| target |",
-        "|---|---|---|---|---|---|",
+        "| events in the case | timeline | per event | first read | decrypted read (baseline) "
+        "| ratio | target |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:
         target = "" if row["target_ms"] is None else f"< {row['target_ms']:.0f} ms: "
         verdict = "" if row["met"] is None else ("met" if row["met"] else "MISSED")
         lines.append(
             f"| {row['events']:,} | {row['timeline_ms']:.2f} ms | {row['us_per_event']} µs | "
+            f"{row['first_read_ms']:.2f} ms | "
             f"{row['decrypted_read_ms']:.2f} ms | {row['timeline_vs_read']:.2f} | "
             f"{target}{verdict} |"
         )

@@ -82,6 +82,16 @@ class Fact:
     control: Mapping[str, Any]  # as recorded: the fold needs the internal attributes too
     fields: Mapping[str, Any]  # content field -> value | Withheld | Sealed | Owned
     visible_control: Mapping[str, Any] = field(default_factory=dict)
+    # Derived once, as a reader that keeps its facts shows them again and again.
+    occurred_text: str = ""
+    recorded_text: str = ""
+    shown_fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "occurred_text", _time(self.occurred_at))
+        object.__setattr__(self, "recorded_text", _time(self.recorded_at))
+        shown_fields = {name: shown(value) for name, value in self.fields.items()}
+        object.__setattr__(self, "shown_fields", shown_fields)
 
     # what the event types' evolve reads off an event
     @property
@@ -182,7 +192,7 @@ class Projection:
             return
         self.levels.append(
             {
-                "at": _time(fact.occurred_at),
+                "at": fact.occurred_text,
                 "level": int(level),
                 "event_id": fact.event_id,
                 "event_type": fact.event_type,
@@ -191,7 +201,7 @@ class Projection:
         )
 
     def _network(self, org: str, fact: Fact, rol: Any = None) -> None:
-        member = self.members.setdefault(org, {"since": _time(fact.occurred_at)})
+        member = self.members.setdefault(org, {"since": fact.occurred_text})
         if rol is not None:
             member["rol_in_casus"] = shown(rol)
 
@@ -237,7 +247,7 @@ def _kader(p: Projection, fact: Fact) -> None:
         "van": fact.control.get("ingangsdatum"),
         "tot": fact.control.get("einddatum"),
         "event_id": fact.event_id,
-        "at": _time(fact.occurred_at),
+        "at": fact.occurred_text,
         "toezichthouder": shown(fact.fields.get("toezichthouder")),
         "voorwaarden": shown(fact.fields.get("voorwaarden")),
     }
@@ -281,7 +291,7 @@ def _plan(p: Projection, fact: Fact) -> None:
         {
             "version": int(fact.control["planversie"]),
             "event_id": fact.event_id,
-            "at": _time(fact.occurred_at),
+            "at": fact.occurred_text,
             "author_org": fact.author_org,
             "doelen": by_domain,
             "acties": actions,
@@ -297,7 +307,7 @@ def _actiestatus(p: Projection, fact: Fact) -> None:
     p.action_status[key] = {
         "status": fact.control.get("status"),
         "reden": shown(fact.fields.get("reden")),
-        "at": _time(fact.occurred_at),
+        "at": fact.occurred_text,
         "event_id": fact.event_id,
     }
 
@@ -305,9 +315,9 @@ def _actiestatus(p: Projection, fact: Fact) -> None:
 def _signalering(p: Projection, fact: Fact) -> None:
     p.signals[fact.event_id] = {
         "event_id": fact.event_id,
-        "at": _time(fact.occurred_at),
+        "at": fact.occurred_text,
         "author_org": fact.author_org,
-        **{name: shown(value) for name, value in fact.fields.items()},
+        **fact.shown_fields,
         "answers": [],
     }
 
@@ -321,7 +331,7 @@ def _answers(p: Projection, fact: Fact) -> None:
             "event_id": fact.event_id,
             "event_type": fact.event_type,
             "author_org": fact.author_org,
-            "at": _time(fact.occurred_at),
+            "at": fact.occurred_text,
             "opvolging": fact.control.get("opvolging"),
         }
     )
@@ -337,7 +347,7 @@ def _overleg(p: Projection, fact: Fact) -> None:
     p.overleggen.append(
         {
             "event_id": fact.event_id,
-            "at": _time(fact.occurred_at),
+            "at": fact.occurred_text,
             "soort": fact.control.get("soort"),
             "author_org": fact.author_org,
             **{
@@ -474,11 +484,11 @@ def result(p: Projection, *, known: bool = False) -> dict[str, Any]:
             "event_type": f.event_type,
             "author_org": f.author_org,
             "author_user": f.author_user,
-            "occurred_at": _time(f.occurred_at),
-            "recorded_at": _time(f.recorded_at),
+            "occurred_at": f.occurred_text,
+            "recorded_at": f.recorded_text,
             "recorded_later": f.recorded_at > p.as_of,
             "control": dict(f.visible_control),
-            "fields": {name: shown(value) for name, value in f.fields.items()},
+            "fields": f.shown_fields,
         }
         for f in sorted(p.facts, key=lambda f: (f.occurred_at, f.version))
     ]

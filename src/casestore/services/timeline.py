@@ -16,6 +16,7 @@ not granted shows as withheld, with the rule it receives the event under.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from casestore.adapters.persistence.sharing_tables import GrantRow
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
@@ -44,21 +44,14 @@ STREAMS = 64  # cases whose events a process keeps between reads
 OPENED = 50_000  # events whose opened values it keeps
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class _Access:
     """One organisation's grants of one event: sealed names granted and the rules."""
 
     names: frozenset[str]
     rules: tuple[str, ...]
-    grants: tuple[dict[str, Any], ...]
-    nearest: Mapping[str, str] | None = None  # field -> the rule nearest to granting it
-
-    @property
-    def signature(self) -> tuple[str, ...]:
-        """The grants themselves (key, nonce, wrapped keys): another grant, another key."""
-        return tuple(
-            f"{g.get('key_id')}:{g.get('nonce')}:{g.get('wrapped_keys')}" for g in self.grants
-        )
+    grants: tuple[str, ...]  # the grants' JSON, as stored: another grant, another text
+    nearest: tuple[tuple[str, str], ...] | None = None  # (field, the rule nearest to granting it)
 
 
 class Timelines:
@@ -74,6 +67,9 @@ class Timelines:
         # value is taken from here only while the very grant that opened it is still
         # stored (a revoked or re-issued grant misses), so nothing outlives its grant.
         self._opened: Lru[tuple[str, str, tuple[str, ...]], dict[str, Any]] = Lru(OPENED)
+        # Each event as shown, per reader, viewed organisation and both their grants (the
+        # same grants, the same fact): a later read folds these without opening anything.
+        self._facts: Lru[tuple[str, str, str, _Access | None, _Access | None], Fact] = Lru(OPENED)
 
     def _stream(self, case_id: UUID) -> tuple[Case.Event, ...]:
         """The case's events in order: those read before, and the ones recorded since in
@@ -131,11 +127,11 @@ class Timelines:
         if not positions:
             raise errors.CaseNotFound(str(case_id))
         events = self._stream(case_id)
-        reader_grants = self._by_event(self._tables.grants_for(reader, str(case_id)))
+        reader_grants = self._by_event(self._tables.grant_texts(reader, str(case_id)))
         org_grants = (
             reader_grants
             if org == reader
-            else self._by_event(self._tables.grants_for(org, str(case_id)))
+            else self._by_event(self._tables.grant_texts(org, str(case_id)))
         )
         opener = None
         if reader in self.sealer.keyring.hosted:
@@ -154,9 +150,14 @@ class Timelines:
             unruled = access is None or not access.rules
             if event.content and event.author_org != org and unruled:
                 access = self._nearest(org, event, projection, nearest)
-            fact = self._fact(
-                event, org, access, reader_grants.get(event.event_id), opener, opened_names
-            )
+            own = reader_grants.get(event.event_id)
+            key = (reader, org, event.event_id, own, access)
+            fact = self._facts.get(key)
+            if fact is None:
+                fact = self._fact(event, org, access, own, opener, opened_names)
+                self._facts.put(key, fact)
+            elif own is not None and access is not None and opener is not None:
+                opened_names.update(n for n in own.names if n in access.names)
             projection.apply(fact)
             served.append(event.event_id)
         shown = result(projection, known=known)
@@ -178,11 +179,12 @@ class Timelines:
             opened: Mapping[str, Any] = {}
             granted = access.names if access is not None else frozenset()
             if opener is not None and own is not None and granted:
-                key = (opener.key.key_id, event.event_id, own.signature)
+                key = (opener.key.key_id, event.event_id, own.grants)
                 found = self._opened.get(key)
                 if found is None:
                     context = context_of(self.sealer.region, event)
-                    plain = open_fields_with(context, event.content, own.grants, [opener])
+                    grants = [json.loads(g) for g in own.grants]
+                    plain = open_fields_with(context, event.content, grants, [opener])
                     found = values_of(plain, disclosed=event.is_disclosed)
                     self._opened.put(key, found)
                 opened = found
@@ -230,7 +232,7 @@ class Timelines:
                     explained = None
                 nearest = explained.nearest if explained is not None else None
                 rules[name] = nearest.rule if nearest is not None else NO_RULE
-            found = cache[key] = _Access(frozenset(), (), (), rules)
+            found = cache[key] = _Access(frozenset(), (), (), tuple(sorted(rules.items())))
         return found
 
     @staticmethod
@@ -271,7 +273,7 @@ class Timelines:
                 )
             elif name not in granted:
                 if access is not None and access.nearest is not None:
-                    fields[name] = Withheld(access.nearest.get(name, NO_RULE))
+                    fields[name] = Withheld(dict(access.nearest).get(name, NO_RULE))
                 else:
                     fields[name] = withheld
             elif name in opened:
@@ -281,17 +283,14 @@ class Timelines:
         return fields
 
     @staticmethod
-    def _by_event(rows: Sequence[GrantRow]) -> dict[str, _Access]:
-        found: dict[str, tuple[set[str], dict[str, None], list[dict[str, Any]]]] = {}
-        for row in rows:
-            names, rules, grants = found.setdefault(row.event_id, (set(), {}, []))
-            basis = json.loads(row.basis)
-            names.update(basis)
-            for field_basis in basis.values():
-                for rule in field_basis.get("rules", ()):
-                    if rule != AUTHOR:
-                        rules[rule] = None
-            grants.append(json.loads(row.grant))
+    def _by_event(rows: Sequence[tuple[str, str, str]]) -> dict[str, _Access]:
+        found: dict[str, tuple[set[str], set[str], list[str]]] = {}
+        for event_id, grant, basis in rows:
+            names, rules, grants = found.setdefault(event_id, (set(), set(), []))
+            granted, ruled = _basis(basis)
+            names.update(granted)
+            rules.update(ruled)
+            grants.append(grant)
         return {
             event_id: _Access(frozenset(names), tuple(sorted(rules)), tuple(grants))
             for event_id, (names, rules, grants) in found.items()
@@ -315,6 +314,20 @@ class Timelines:
                 )
             ]
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _basis(basis: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The sealed names a grant's basis covers and the rules granting them: few distinct
+    bases (one per decision and fields granted), so each is parsed once."""
+    parsed = json.loads(basis)
+    rules = {
+        rule
+        for field_basis in parsed.values()
+        for rule in field_basis.get("rules", ())
+        if rule != AUTHOR
+    }
+    return frozenset(parsed), frozenset(rules)
 
 
 def _filtered(

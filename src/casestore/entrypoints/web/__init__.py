@@ -5,6 +5,7 @@ security.py   headers on every page (a content security policy with no third-par
 rendering.py  the Jinja2 environment: templates and static files from this package only
 pages.py      sign-in, sign-out and the start page; feature pages add routers of their own
 policy_pages.py  the privacy officers' workspace: access matrix, proposals, versions, uitleg
+timeline_page.py the coordinators' printable case overview at a moment (chart, plan, entries)
 templates/    the HTML (Dutch labels for domain terms), static/ the style sheet (screen and print)
 
 No page loads anything from another origin and no page runs script: forms post back.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from casestore.entrypoints.web import pages, policy_pages
+from casestore.entrypoints.web import pages, policy_pages, timeline_page
 from casestore.entrypoints.web.rendering import STATIC, render
 from casestore.entrypoints.web.security import PREFIX, FormExpired, PageHeaders, SignInRequired
 
@@ -26,6 +27,7 @@ def install(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", STATIC, name="static")
     app.include_router(pages.router)
     app.include_router(policy_pages.router)
+    app.include_router(timeline_page.router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(FormExpired, _expired)
 

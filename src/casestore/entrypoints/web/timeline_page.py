@@ -21,6 +21,7 @@ from casestore.domain.errors import CaseNotFound, ViewNotAllowed
 from casestore.domain.events import EVENT_TYPES
 from casestore.entrypoints.web.rendering import render
 from casestore.entrypoints.web.security import PREFIX, SignedIn, services
+from casestore.services.clients import ClientRole
 
 router = APIRouter(prefix=f"{PREFIX}/cases", include_in_schema=False)
 
@@ -170,6 +171,8 @@ def timeline_page(
     client = session.client
     error, status_code, found = None, 200, None
     try:
+        if client.role is ClientRole.auditor:
+            raise ViewNotAllowed("an auditor reads the audit trail, not the cases")
         if view and view != client.org_id:
             timelines.check_view(client.org_id, client.role, view)
         found = timelines.timeline(

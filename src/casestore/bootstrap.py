@@ -37,7 +37,6 @@ from casestore.services.bekendheid import BekendheidCheck
 from casestore.services.case_store import CaseStore, Clock, utcnow
 from casestore.services.clients import Clients
 from casestore.services.disclosure import Disclosure
-from casestore.services.timeline import Timelines
 from casestore.services.figures import Figures
 from casestore.services.grants import Grants
 from casestore.services.housekeeping import Housekeeping
@@ -50,6 +49,7 @@ from casestore.services.retention_terms import Terms
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
 from casestore.services.subject_report import SubjectReports
+from casestore.services.timeline import Timelines
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.settings import Settings, SettingsError

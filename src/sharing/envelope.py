@@ -56,6 +56,7 @@ randomness in one call, laid out as follows::
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -573,12 +574,13 @@ class Opener:
     ``capacity`` sender keys, the oldest dropped first).
     """
 
-    __slots__ = ("_capacity", "_shared", "key")
+    __slots__ = ("_capacity", "_lock", "_shared", "key")
 
     def __init__(self, key: DecryptionKey, capacity: int = 4096) -> None:
         self.key = key
         self._capacity = capacity
         self._shared: dict[bytes, bytes | None] = {}
+        self._lock = threading.Lock()  # one opener serves a process's request threads
 
     def __repr__(self) -> str:
         return f"Opener({self.key.org_id!r}, {self.key.key_id!r})"
@@ -589,9 +591,10 @@ class Opener:
         except KeyError:
             pass
         shared = _shared_secret(self.key.private_key, ephemeral_public)
-        if len(self._shared) >= self._capacity:
-            self._shared.pop(next(iter(self._shared)))
-        self._shared[bytes(ephemeral_public)] = shared
+        with self._lock:
+            if len(self._shared) >= self._capacity:
+                self._shared.pop(next(iter(self._shared)))
+            self._shared[bytes(ephemeral_public)] = shared
         return shared
 
     def open_grant(

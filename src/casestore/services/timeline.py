@@ -138,6 +138,7 @@ class Timelines:
             opener = self.sealer.keyring.opener(reader)
         projection = Projection(moment)
         nearest: dict[tuple[str, str, str], _Access] = {}
+        both: set[tuple[frozenset[str], frozenset[str]]] = set()  # names opened, granted
         opened_names: set[str] = set()
         served: list[str] = []
         for event in events:
@@ -157,9 +158,11 @@ class Timelines:
                 fact = self._fact(event, org, access, own, opener, opened_names)
                 self._facts.put(key, fact)
             elif own is not None and access is not None and opener is not None:
-                opened_names.update(n for n in own.names if n in access.names)
+                both.add((own.names, access.names))
             projection.apply(fact)
             served.append(event.event_id)
+        for own_names, granted_names in both:
+            opened_names |= own_names & granted_names
         shown = result(projection, known=known)
         shown["entries"] = _filtered(shown["entries"], set(event_types), since, until)
         self._audited(reader, org, case_id, served, opened_names)
@@ -284,17 +287,19 @@ class Timelines:
 
     @staticmethod
     def _by_event(rows: Sequence[tuple[str, str, str]]) -> dict[str, _Access]:
-        found: dict[str, tuple[set[str], set[str], list[str]]] = {}
+        found: dict[str, _Access] = {}
         for event_id, grant, basis in rows:
-            names, rules, grants = found.setdefault(event_id, (set(), set(), []))
             granted, ruled = _basis(basis)
-            names.update(granted)
-            rules.update(ruled)
-            grants.append(grant)
-        return {
-            event_id: _Access(frozenset(names), tuple(sorted(rules)), tuple(grants))
-            for event_id, (names, rules, grants) in found.items()
-        }
+            seen = found.get(event_id)
+            if seen is None:  # one grant per event but during a key rotation's overlap
+                found[event_id] = _Access(granted, _sorted(ruled), (grant,))
+            else:
+                found[event_id] = _Access(
+                    seen.names | granted,
+                    _sorted(frozenset(seen.rules) | ruled),
+                    (*seen.grants, grant),
+                )
+        return found
 
     def _audited(
         self, reader: str, org: str, case_id: UUID, events: list[str], opened: set[str]
@@ -328,6 +333,11 @@ def _basis(basis: str) -> tuple[frozenset[str], frozenset[str]]:
         if rule != AUTHOR
     }
     return frozenset(parsed), frozenset(rules)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sorted(rules: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(rules))
 
 
 def _filtered(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -125,10 +124,3 @@ def table(result: dict[str, Any]) -> str:
             f"{target}{verdict} |"
         )
     return "\n".join(lines)
-
-
-def main(var_dir: Path, seconds: float, log: Callable[[str], None]) -> dict[str, Any]:
-    from bench import backends
-
-    with backends.postgres(var_dir) as backend:
-        return run(backend, seconds, log)

@@ -1,10 +1,10 @@
 """The reconstructed case timeline: one case as one organisation sees it, at a moment.
 
-Reading a case this way costs three queries (the case's events in one, the reader's
-grants, the viewed organisation's access rows and grants) however large the store is, and
-opening one event costs no key exchange once its case's sender key was met: the reader's
-private key is unwrapped once per process and kept with its exchanges
-(`casestore.adapters.keyring.Keyring.opener`). The fold itself is the domain's
+Reading a case this way costs a handful of queries by case (the viewed organisation's
+access rows, the case's events in one, the reader's grants and the viewed organisation's),
+however large the store is, and opening one event costs no key exchange once its case's
+sender key was met: the reader's private key is unwrapped once per process and kept with
+its exchanges (`casestore.adapters.keyring.Keyring.opener`). The fold itself is the domain's
 (`casestore.domain.timeline`), which sees only values the rules let through.
 
 A view of another organisation (`view=`) shows what that organisation receives, and only

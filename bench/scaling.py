@@ -14,8 +14,9 @@ then ANALYZEd. Only the measured step is timed:
   last ten thousand (a partner keeping up), and after a random position anywhere in the
   store (a partner catching up from far back: it reads what no cache holds);
 - case read: every event of a random grown case as the organisation receives it;
-- timeline: a random grown case reconstructed for the custodian, decrypted
-  (`Timelines.timeline`; bench/timeline.py measures it by the case's length).
+- timeline: the template case (the grown copies' ciphertexts are bound to it and open for
+  no other case) reconstructed for the custodian, decrypted (`Timelines.timeline`;
+  bench/timeline.py measures it by the case's length).
 
 The stores of every size stand side by side, each in a schema of its own, and each
 operation is measured on all of them interleaved, in alternating quarter-second slices
@@ -65,6 +66,7 @@ class Store:
     partner: workload.Partner
     events: int = 0
     grown_cases: list[uuid.UUID] = field(default_factory=list)
+    template: uuid.UUID | None = None  # the one case written through the store
 
 
 def run(
@@ -84,7 +86,7 @@ def run(
                 size, schema, services, workload.Partner(services.store, services.settings)
             )
             stores.append(store)
-            template = _template_case(services.store, store.partner)
+            template = store.template = _template_case(services.store, store.partner)
             log(f"[scaling] growing a store to {size:,} events …")
             started = time.perf_counter()
             store.events = _grow(url, schema, template, size)
@@ -246,8 +248,10 @@ def _measure(stores: list[Store], seconds: float) -> dict[int, dict[str, float]]
         reads[str(store.size)] = measure.Workload(
             partial(_case, disclosure), partial(rng.choice, store.grown_cases)
         )
+        # The copies' ciphertexts are bound to the template case and open for no other
+        # (as a moved ciphertext must not): the timeline is of the template itself.
         timelines[str(store.size)] = measure.Workload(
-            partial(_timeline, store.services), partial(rng.choice, store.grown_cases)
+            partial(_timeline, store.services), partial(_case_of, store)
         )
     warmup = min(1.0, seconds / 3)
     figures: dict[int, dict[str, float]] = {store.size: {} for store in stores}
@@ -288,6 +292,11 @@ def _page(disclosure: Disclosure, after: int) -> object:
 
 def _case(disclosure: Disclosure, case_id: UUID) -> object:
     return disclosure.read_case(ORG, case_id)
+
+
+def _case_of(store: Store) -> UUID:
+    assert store.template is not None  # noqa: S101 - set as the store is grown
+    return store.template
 
 
 def _timeline(services: Services, case_id: UUID) -> object:

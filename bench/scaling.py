@@ -295,7 +295,7 @@ def _case(disclosure: Disclosure, case_id: UUID) -> object:
 
 
 def _case_of(store: Store) -> UUID:
-    assert store.template is not None  # noqa: S101 - set as the store is grown
+    assert store.template is not None  # set as the store is grown
     return store.template
 
 

@@ -3,10 +3,12 @@
 First the CPU cost of sealing one event (no storage, see bench/crypto.py), then per
 backend the append rates (sharing on, sharing off, a plain INSERT) and the load times,
 then the partner API on PostgreSQL: HTTP appends against the application layer, feed
-catch-up, and the time from commit to SSE and to webhook receipt; the coordinators'
-worklist of 2,000 open cases (bench/worklist.py); last the scaling run
-(bench/scaling.py): append, feed page and case read with 10 and 100 thousand events in the
-store (`--scaling-sizes` adds 1 million: `make bench-scaling`).
+catch-up, the time from commit to SSE and to webhook receipt, and the custodian's
+decrypted timeline of cases of 100 to 10,000 events (bench/timeline.py); the coordinators'
+worklist of 2,000 open cases (bench/worklist.py); last the scaling run (bench/scaling.py):
+append, feed page (beside a bare SELECT of its rows, the database's own ceiling), case read
+and timeline with 10 and 100 thousand events in the store (`--scaling-sizes` adds 1
+million: `make bench-scaling`).
 
 PostgreSQL gets a schema of its own on CASESTORE_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; SQLite a temporary file.
@@ -36,6 +38,7 @@ from bench import (
     scaling,
     sse_latency,
     suite,
+    timeline,
     webhook_latency,
 )
 from bench import worklist as worklist_bench
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             api["sse_latency"] = sse_latency.measure(url, args.latency_samples)
             _log("[http] commit to webhook receipt …")
             api["webhook_latency"] = webhook_latency.measure(url, args.latency_samples)
+            with backends.postgres(Path(var_dir)) as backend:
+                api["timeline"] = timeline.run(backend, args.scaling_seconds, _log)
         coordinators: dict[str, Any] = {}
         if "postgresql" in chosen:
             coordinators = worklist_bench.run(Path(var_dir), args.seconds, _log)
@@ -129,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     if api:
         print()
         print(report.api_table(api))
+    if "timeline" in api:
+        print()
+        print(timeline.table(api["timeline"]))
     if coordinators:
         print()
         print(worklist_bench.table(coordinators))

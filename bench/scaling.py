@@ -1,6 +1,6 @@
 """Does the cost of an operation stay flat as the store grows? Append, an organisation's
-feed page and a case read, with 10 thousand, 100 thousand (and, opt-in, 1 million) events
-already in the store, on PostgreSQL.
+feed page, a case read and the custodian's timeline of a case, with 10 thousand,
+100 thousand (and, opt-in, 1 million) events already in the store, on PostgreSQL.
 
 Each store is grown in bulk before the measurements, not through the application (a
 million appends would take hours): one real case of `TEMPLATE_EVENTS` events (an
@@ -17,8 +17,10 @@ step is timed:
 - the same rows, bare: the hundred events' rows of a page from anywhere by a plain
   SELECT, nothing else: the database's own cost of reading far back, side by side with
   the feed page's, to tell the feed's code from the machine's cache;
-- case read: every event of a random grown case as the organisation receives it (the
-  read a timeline will build on).
+- case read: every event of a random grown case as the organisation receives it;
+- timeline: the template case (the grown copies' ciphertexts are bound to it and open for
+  no other case) reconstructed for the custodian, decrypted (`Timelines.timeline`;
+  bench/timeline.py measures it by the case's length).
 
 The operations are the list `OPERATIONS`; one more is one more entry.
 
@@ -69,6 +71,7 @@ class Store:
     events: int = 0
     grown_cases: list[uuid.UUID] = field(default_factory=list)
     connections: list[psycopg.Connection[Any]] = field(default_factory=list)
+    template: uuid.UUID | None = None  # the one case written through the store
 
 
 def run(
@@ -88,13 +91,13 @@ def run(
                 size, schema, services, workload.Partner(services.store, services.settings)
             )
             stores.append(store)
-            template = _template_case(services.store, store.partner)
+            template = store.template = _template_case(services.store, store.partner)
             log(f"[scaling] growing a store to {size:,} events …")
             started = time.perf_counter()
             store.events = grow(url, schema, template, size)
             store.grown_cases = _grown_cases(url, schema, 500)
             log(f"[scaling] … {store.events:,} events in {time.perf_counter() - started:.0f} s")
-        log("[scaling] append, feed page and case read on every store, interleaved …")
+        log("[scaling] append, feed page, case read and timeline on every store, interleaved …")
         measured = _measure(stores, seconds)
     finally:
         for store in stores:
@@ -329,8 +332,23 @@ def _case_reads(store: Store, rng: random.Random) -> measure.Workload:
     return measure.Workload(read, partial(rng.choice, store.grown_cases))
 
 
+def _timelines(store: Store, rng: random.Random) -> measure.Workload:
+    # The copies' ciphertexts are bound to the template case and open for no other (as a
+    # moved ciphertext must not): the timeline is of the template itself.
+    return measure.Workload(partial(_timeline, store.services), partial(_case_of, store))
+
+
 def _page(disclosure: Disclosure, after: int) -> object:
     return disclosure.feed(ORG, after, FEED_PAGE)
+
+
+def _case_of(store: Store) -> uuid.UUID:
+    assert store.template is not None  # set as the store is grown
+    return store.template
+
+
+def _timeline(services: Services, case_id: uuid.UUID) -> object:
+    return services.timelines.timeline(services.settings.custodian, case_id)
 
 
 ROWS = (
@@ -363,4 +381,5 @@ OPERATIONS = [
         reference=True,
     ),
     Operation("case_read_ms", "case read", _case_reads),
+    Operation("timeline_ms", "timeline", _timelines),
 ]

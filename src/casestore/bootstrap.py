@@ -55,6 +55,7 @@ from casestore.services.retention_terms import Terms
 from casestore.services.sealing import Sealer
 from casestore.services.sessions import WebSessions
 from casestore.services.subject_report import SubjectReports
+from casestore.services.timeline import Timelines
 from casestore.services.webhooks.signing_secrets import SigningSecrets
 from casestore.services.webhooks.subscriptions import Subscriptions
 from casestore.services.worklist import Worklist
@@ -89,6 +90,7 @@ class Services:
     key_epochs: KeyEpochs  # the epochs case keys are wrapped under: rotated, destroyed
     worklist: Worklist  # the coordinators' cases and their attention signals
     meetings: Meetings  # casusoverleggen: agenda, packs per attendee, minutes
+    timelines: Timelines  # a case reconstructed at a moment, as one organisation sees it
 
     @property
     def sealer(self) -> Sealer:
@@ -313,4 +315,5 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         protocols=Protocols(store, audit),
         blast_radius=BlastRadius(store, grants, audit),
         access_reviews=AccessReviews(store, clients, audit),
+        timelines=Timelines(store, store.sealer),
     )

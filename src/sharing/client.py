@@ -25,7 +25,7 @@ from typing import Any
 from sharing.canonical import canonical_json
 from sharing.directory import KeyDirectory, read_directory
 from sharing.disclosures import matches, read_disclosure
-from sharing.envelope import EventContext, Grant, SealedField, open_grant
+from sharing.envelope import EventContext, Grant, Opener, SealedField, open_grant
 from sharing.envelope import open_field as _open_field
 from sharing.errors import DecryptionFailed, ProvenanceInvalid, SignatureInvalid
 from sharing.keys import DecryptionKey, OrgPrivateKeys, parse_time
@@ -40,6 +40,7 @@ __all__ = [
     "open_event",
     "open_field",
     "open_fields",
+    "open_fields_with",
     "values_of",
     "verify_event",
 ]
@@ -93,7 +94,32 @@ def open_fields(
     open raises, because silently dropping it would hide tampering.
     """
     ctx = _context(event)
-    by_id = {(key.org_id, key.key_id): key for key in keys}
+    by_id: dict[tuple[str, str], DecryptionKey | Opener] = {
+        (key.org_id, key.key_id): key for key in keys
+    }
+    return _open_with(ctx, sealed_fields, grants, by_id)
+
+
+def open_fields_with(
+    event: Mapping[str, object] | EventContext,
+    sealed_fields: Mapping[str, Mapping[str, object]],
+    grants: Iterable[Mapping[str, object]],
+    openers: Iterable[Opener],
+) -> dict[str, bytes]:
+    """``open_fields`` with openers that keep their key exchanges: for a reader that opens
+    many events of the same cases (a whole case's history)."""
+    by_id: dict[tuple[str, str], DecryptionKey | Opener] = {
+        (o.key.org_id, o.key.key_id): o for o in openers
+    }
+    return _open_with(_context(event), sealed_fields, grants, by_id)
+
+
+def _open_with(
+    ctx: EventContext,
+    sealed_fields: Mapping[str, Mapping[str, object]],
+    grants: Iterable[Mapping[str, object]],
+    by_id: Mapping[tuple[str, str], DecryptionKey | Opener],
+) -> dict[str, bytes]:
     opened: dict[str, bytes] = {}
     for data in grants:
         grant = Grant.from_json(data)
@@ -106,7 +132,10 @@ def open_fields(
             if record is None:
                 raise DecryptionFailed()
             sealed[name] = SealedField.from_json(record)
-        opened.update(open_grant(sealed, grant, ctx, key))
+        if isinstance(key, Opener):
+            opened.update(key.open_grant(sealed, grant, ctx))
+        else:
+            opened.update(open_grant(sealed, grant, ctx, key))
     return opened
 
 

@@ -29,6 +29,7 @@ Operations::
     SenderKey.generate(rng) -> SenderKey                        ephemeral key pair + its exchanges
     seal_event(event, plaintexts, recipients_by_field, case_key, *, sender, rng) -> SealedEvent
     open_grant(sealed_fields, grant, event, key: DecryptionKey) -> {field: bytes}
+    Opener(key).open_grant(sealed_fields, grant, event)        the same, exchanges kept per sender
     open_field(sealed, grant, ctx, key: DecryptionKey) -> bytes
     open_escrow(sealed_fields, escrow, event, case_key) -> {field: bytes}
     open_field_from_escrow(sealed, escrow, ctx, case_key) -> bytes
@@ -55,7 +56,8 @@ randomness in one call, laid out as follows::
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +78,7 @@ __all__ = [
     "EventContext",
     "FieldContext",
     "Grant",
+    "Opener",
     "SealedEvent",
     "SealedField",
     "SenderKey",
@@ -558,12 +561,63 @@ def open_field_from_escrow(
         return _open_content(sealed, ctx, keys[ctx.field])
 
 
-def _unwrap_grant(grant: Grant, event: EventContext, key: DecryptionKey) -> dict[str, bytes]:
+class Opener:
+    """One organisation key's side of opening many grants, with the X25519 exchange made
+    once per sender key rather than once per grant.
+
+    A sealer keeps one sender key per case (``SenderKey``), so the grants of one case name
+    the same ``ephemeral_public``; the exchange with it is the costliest step of opening a
+    grant, and its result depends on nothing but the two keys. Everything else is checked
+    and derived per grant exactly as ``open_grant`` does: the KEK is still hashed from the
+    event, and every wrap and every field is still authenticated, so a tampered record
+    fails here as it fails there. The secrets stay in memory only (at most
+    ``capacity`` sender keys, the oldest dropped first).
+    """
+
+    __slots__ = ("_capacity", "_lock", "_shared", "key")
+
+    def __init__(self, key: DecryptionKey, capacity: int = 4096) -> None:
+        self.key = key
+        self._capacity = capacity
+        self._shared: dict[bytes, bytes | None] = {}
+        self._lock = threading.Lock()  # one opener serves a process's request threads
+
+    def __repr__(self) -> str:
+        return f"Opener({self.key.org_id!r}, {self.key.key_id!r})"
+
+    def shared(self, ephemeral_public: bytes) -> bytes | None:
+        try:
+            return self._shared[ephemeral_public]
+        except KeyError:
+            pass
+        shared = _shared_secret(self.key.private_key, ephemeral_public)
+        with self._lock:
+            if len(self._shared) >= self._capacity:
+                self._shared.pop(next(iter(self._shared)))
+            self._shared[bytes(ephemeral_public)] = shared
+        return shared
+
+    def open_grant(
+        self, sealed_fields: Mapping[str, SealedField], grant: Grant, event: EventContext
+    ) -> dict[str, bytes]:
+        """Open every field ``grant`` covers, as ``open_grant`` does."""
+        return _open_all(sealed_fields, event, _unwrap_grant(grant, event, self.key, self.shared))
+
+
+def _unwrap_grant(
+    grant: Grant,
+    event: EventContext,
+    key: DecryptionKey,
+    exchange: Callable[[bytes], bytes | None] | None = None,
+) -> dict[str, bytes]:
     with _Opaque():
         _need(grant.org_id == key.org_id and grant.key_id == key.key_id)
         _need(_distinct(grant.fields))
         _need(len(grant.ephemeral_public) == KEY_BYTES and len(grant.nonce) == NONCE_BYTES)
-        shared = _shared_secret(key.private_key, grant.ephemeral_public)
+        if exchange is None:
+            shared = _shared_secret(key.private_key, grant.ephemeral_public)
+        else:
+            shared = exchange(grant.ephemeral_public)
         if shared is None:
             raise _Rejected
         event_bytes = event.encoded()

@@ -9,6 +9,7 @@ too — and fails this test until the table below says what each role may do wit
 | POST /v1/cases                             |   201   |  201   |   403   |   403   |
 | POST /v1/cases/{id}/events                 |   201   |  201   |   403   |   403   |
 | GET  /v1/cases/{id}/events[/{event_id}]    |   200   |  200   |   403   |   403   |
+| GET  /v1/cases/{id}/timeline               |   200   |  200   |   200   |   403   |
 | GET  /v1/cases/{id}/bekendheid             |   404*  |  404*  |   403   |   403   |
 | GET  /v1/feed, /stream, /notices           |   200   |  200   |   403   |   403   |
 | GET  /v1/policy, /v1/keys                  |   200   |  200   |   200   |   200   |
@@ -241,6 +242,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/cases/{case_id}/events"): Route(READERS, 200, case_url("/events"), owned=True),
     ("GET", "/v1/cases/{case_id}/events/{event_id}"): Route(
         READERS, 200, lambda f: (f"/v1/cases/{f.case_id}/events/{f.event_id}", {}), owned=True
+    ),
+    ("GET", "/v1/cases/{case_id}/timeline"): Route(
+        READERS | OFFICERS, 200, case_url("/timeline"), owned=True
     ),
     ("GET", "/v1/cases/{case_id}/bekendheid"): Route(
         READERS, 404, case_url("/bekendheid"), owned=True

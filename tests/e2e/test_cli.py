@@ -470,3 +470,24 @@ def test_retention_commands_hold_destroy_and_show_the_verklaring_and_figures(
     assert figures.returncode == 0, figures.stderr
     report = json.loads(figures.stdout)
     assert report["suppressed_below"] == 5 and report["cells"]
+
+
+def test_the_timeline_prints_as_tables_and_as_json(tmp_path: Path) -> None:
+    loaded = run(["demo"], tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    case_id = loaded.stdout.split("case ")[1].split()[0]
+    as_json = run(
+        ["timeline", "--demo", case_id, "--view", "politie-amsterdam", "--json"], tmp_path
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    found = json.loads(as_json.stdout)
+    assert found["view"] == "politie-amsterdam" and found["reader"] == CUSTODIAN
+    [signal] = [e for e in found["entries"] if e["event_type"] == "signalering"]
+    assert signal["fields"]["toelichting"]["withheld"] is True
+    tables = run(["timeline", "--demo", case_id], tmp_path, COLUMNS="200")
+    assert tables.returncode == 0, tables.stderr
+    assert "Care level" in tables.stdout and "Entries" in tables.stdout
+    assert "aanmelding" in tables.stdout
+    unknown = run(["timeline", "--demo", case_id, "--view", "nobody"], tmp_path)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error: no organisation 'nobody'")

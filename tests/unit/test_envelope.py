@@ -28,6 +28,7 @@ from sharing.envelope import (
     EventContext,
     FieldContext,
     Grant,
+    Opener,
     SealedEvent,
     SealedField,
     SenderKey,
@@ -136,15 +137,29 @@ def fails_opaquely() -> Iterator[None]:
     assert info.value.__context__ is None or info.value.__suppress_context__
 
 
+def warm_opener(org: str) -> Opener:
+    """An opener of `org` that has opened its authentic grant of SEALED: its exchange with
+    that sender key is kept, the state in which a tampered grant must still fail."""
+    opener = Opener(KEYS[org])
+    assert opener.open_grant(SEALED.fields, grant_of(SEALED, org), EVENT) == open_grant(
+        SEALED.fields, grant_of(SEALED, org), EVENT, KEYS[org]
+    )
+    return opener
+
+
 def refused_grant(
     grant: Grant,
     key: DecryptionKey = KEYS["ggz"],
     fields: Mapping[str, SealedField] = SEALED.fields,
     event: EventContext = EVENT,
 ) -> None:
-    """Neither the whole grant nor any single field opens through ``grant``."""
+    """Neither the whole grant nor any single field opens through ``grant``, also not
+    through an opener that holds the exchange with the authentic grant's sender."""
     with fails_opaquely():
         open_grant(fields, grant, event, key)
+    if key is KEYS.get(key.org_id) and any(g.org_id == key.org_id for g in SEALED.grants):
+        with fails_opaquely():
+            warm_opener(key.org_id).open_grant(fields, grant, event)
     for name, sealed in fields.items():
         with fails_opaquely():
             open_field(sealed, grant, event.field(name), key)
@@ -170,6 +185,9 @@ def refused_sealed_field(sealed: SealedField) -> None:
         open_grant(substituted, GGZ_GRANT, EVENT, KEYS["ggz"])
     with fails_opaquely():
         open_grant(substituted, POLITIE_GRANT, EVENT, KEYS["politie"])
+    for org, grant in (("ggz", GGZ_GRANT), ("politie", POLITIE_GRANT)):
+        with fails_opaquely():
+            warm_opener(org).open_grant(substituted, grant, EVENT)
     with fails_opaquely():
         open_field_from_escrow(sealed, ESCROW, CTX, CASE_KEY)
     with fails_opaquely():
@@ -1176,3 +1194,31 @@ def test_the_escrow_read_path_needs_every_field_it_holds() -> None:
 def test_regrant_takes_field_names_not_one_string() -> None:
     with pytest.raises(TypeError):
         regrant(ESCROW, EVENT, CASE_KEY, KEYS["om"].recipient, "toelichting")
+
+
+@settings(max_examples=25)
+@given(st.lists(st.binary(max_size=64), min_size=1, max_size=6))
+def test_an_opener_opens_what_open_grant_opens_for_every_event_of_a_sender(
+    values: list[bytes],
+) -> None:
+    """One sender key seals several events (as a sealer does per case); the opener makes
+    one exchange with it and opens every grant exactly as `open_grant` does."""
+    sender = SenderKey.generate()
+    opener = Opener(KEYS["politie"])
+    for number, value in enumerate(values):
+        event = EventContext("regio-west", "case-17", f"evt-{number}", "signalering")
+        sealed = seal_event(
+            event,
+            {"toelichting": value, "categorie": b"x"},
+            {"toelichting": recipients(["politie"])},
+            CASE_KEY,
+            sender=sender,
+        )
+        grant = grant_of(sealed, "politie")
+        assert grant.ephemeral_public == sender.public
+        expected = open_grant(sealed.fields, grant, event, KEYS["politie"])
+        assert opener.open_grant(sealed.fields, grant, event) == expected == {"toelichting": value}
+        # Under another event's context the same grant does not open.
+        other = EventContext("regio-west", "case-17", f"evt-{number + 1}", "signalering")
+        with fails_opaquely():
+            opener.open_grant(sealed.fields, grant, other)

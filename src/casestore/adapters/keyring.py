@@ -38,6 +38,7 @@ from pathlib import Path
 
 from casestore.adapters.persistence.key_generations import GenerationRow, KeyGenerationTable
 from sharing.canonical import b64decode
+from sharing.envelope import Opener
 from sharing.errors import KeyNotFound
 from sharing.keys import (
     DecryptionKey,
@@ -165,6 +166,12 @@ class Keyring:
         self.refresh()
         return [held.decryption for held in self._held(org_id)]
 
+    def openers(self, org_id: str) -> list[Opener]:
+        """Every generation's key of a hosted organisation, each keeping the key exchanges
+        it made: reading a case's history pays one exchange per sender key, not per event."""
+        self.refresh()
+        return [held.opener for held in self._held(org_id)]
+
     def signing_key(self, org_id: str, at: datetime | None = None) -> SigningKey:
         """A hosted organisation signs with its newest generation in use (valid at `at`,
         else not retired) whose private key is held; with its key file's before any."""
@@ -187,10 +194,12 @@ class HeldKey:
     valid_from: datetime
     decryption: DecryptionKey = field(repr=False)
     signing: SigningKey = field(repr=False)
+    opener: Opener = field(repr=False)
 
     @classmethod
     def of(cls, keys: OrgPrivateKeys) -> HeldKey:
-        return cls(keys.valid_from, keys.decryption_key, keys.signing_key)
+        decryption = keys.decryption_key
+        return cls(keys.valid_from, decryption, keys.signing_key, Opener(decryption))
 
 
 def public_record(row: GenerationRow) -> OrgPublicKeys:

@@ -25,6 +25,7 @@
     ├── CaseNotFound                also what an organisation that never saw the case is told
     │   └── EventNotFound
     ├── NotHosted                   the service holds no private key to open fields with
+    ├── ViewNotAllowed              the caller may not see a case as another organisation does
     ├── CaseStillOpen               shredding waits until the case has ended
     ├── CaseHeld                    a legal hold keeps the case from being destroyed
     ├── VersionConflict             expected version is not the current version
@@ -288,6 +289,12 @@ class NotHosted(CaseStoreError):
             f"{organisation} is not hosted by this service: open the sealed fields with "
             "your own private key (sharing.client or `casestore decrypt`)"
         )
+
+
+class ViewNotAllowed(CaseStoreError):
+    """A timeline as another organisation sees it is for the custodian's coordinators and
+    privacy officers (and a privacy officer for its own organisation), never a partner
+    system."""
 
 
 class VersionConflict(CaseStoreError):

@@ -37,7 +37,7 @@ from casestore.domain.events.conditions import (
 from casestore.domain.events.intake import REGIE_ROLES
 from casestore.services.lru import Lru
 from sharing.canonical import b64decode, b64encode
-from sharing.client import open_fields, values_of
+from sharing.client import open_fields_with, values_of
 from sharing.envelope import (
     Escrow,
     EventContext,
@@ -303,7 +303,7 @@ class Sealer:
     ) -> dict[str, Any]:
         """Decrypt what a hosted organisation was granted, owned fields reassembled
         (`disclosed=False` for an event recorded before signed disclosures)."""
-        opened = open_fields(context, sealed, grants, self.keyring.decryption_keys(org_id))
+        opened = open_fields_with(context, sealed, grants, self.keyring.openers(org_id))
         return reassemble(values_of(opened, disclosed=disclosed))
 
 

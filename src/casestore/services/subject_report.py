@@ -49,6 +49,7 @@ ACTIES = {
     "grant.revoked": "verstrekking ingetrokken",
     "case.read": "ingezien",
     "case.decrypted": "ingezien (ontsleuteld door de dienst)",
+    "case.timeline": "ingezien (tijdlijn)",
     "feed.read": "ingezien",
     "stream.delivered": "verstrekt (live)",
     "webhook.delivered": "verstrekt (webhook)",

@@ -249,6 +249,16 @@ class SharingTables:
         )
         return [from_row(GrantRow, r) for r in rows]
 
+    def grant_texts(self, org_id: str, case_id: str) -> list[tuple[str, str, str]]:
+        """(event id, grant JSON, basis JSON) of `org_id`'s grants in a case, unparsed: a
+        reader that keeps what it opened parses only what it has not seen."""
+        rows = self.backend.all(
+            f"SELECT event_id, grant_json, basis FROM {self._t('grants')} "
+            "WHERE org_id = %s AND case_id = %s ORDER BY version, key_id",
+            (org_id, case_id),
+        )
+        return [(str(r["event_id"]), str(r["grant_json"]), str(r["basis"])) for r in rows]
+
     def grants_of_case(self, case_id: str) -> list[GrantRow]:
         rows = self.backend.all(
             f"SELECT * FROM {self._t('grants')} WHERE case_id = %s "

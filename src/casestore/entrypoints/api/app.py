@@ -24,6 +24,7 @@ from casestore.entrypoints.api import (
     problems,
     retention,
     stream,
+    timeline,
     worklist,
 )
 from casestore.entrypoints.api.docs import SecurityHeaders
@@ -108,6 +109,7 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
             worklist,
             meetings,
         )
+        for m in (health, docs, cases, timeline, feed, stream, policy, keys, audit, retention)
     ]
     routers.append(subscriptions_router)
     for router in routers:

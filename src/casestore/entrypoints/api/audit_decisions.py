@@ -25,6 +25,7 @@ from casestore.services.audit import (
     SEARCH_BSN,
     SEARCH_CASE,
     STREAM_DELIVERED,
+    TIMELINE_READ,
     WORKLIST_READ,
 )
 
@@ -37,6 +38,7 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "append_event": (EVENT_RECORDED, GRANT_CREATED),
     "read_events": (CASE_READ,),  # case.decrypted with ?decrypt=true
     "read_event": (CASE_READ,),  # case.decrypted with ?decrypt=true
+    "read_timeline": (TIMELINE_READ,),
     "check_bekendheid": (SEARCH_CASE,),
     "read_feed": (FEED_READ,),
     "stream_feed": (STREAM_DELIVERED,),

@@ -78,6 +78,7 @@ KINDS: tuple[tuple[type[Exception], Kind], ...] = (
     (errors.AuthorNotInNetwork, Kind(403, "not-in-network", "Not in the case network")),
     (errors.AuthorNotPermitted, Kind(403, "author-not-permitted", "Not permitted to write")),
     (errors.NotHosted, Kind(403, "forbidden", "Forbidden")),
+    (errors.ViewNotAllowed, Kind(403, "forbidden", "Forbidden")),
     (errors.VersionConflict, Kind(409, "version-conflict", "Version conflict")),
     (errors.IdempotencyConflict, Kind(409, "idempotency-conflict", "Idempotency conflict")),
     (errors.CaseBusy, Kind(503, "case-busy", "Case busy")),

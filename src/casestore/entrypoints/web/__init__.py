@@ -8,6 +8,7 @@ policy_pages.py  the privacy officers' workspace: access matrix, proposals, vers
 worklist_pages.py  the coordinators' worklist and casusoverleggen (packs, PDF, minutes)
 pack_document.py   a meeting pack as the printable document its PDF is made from
 audit_pages.py   the data-subject report (AVG art. 15) as a printable page
+timeline_page.py the coordinators' printable case overview at a moment (chart, plan, entries)
 templates/    the HTML (Dutch labels for domain terms), static/ the style sheet (screen and print)
 
 No page loads anything from another origin and no page runs script: forms post back.
@@ -18,7 +19,13 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from casestore.entrypoints.web import audit_pages, pages, policy_pages, worklist_pages
+from casestore.entrypoints.web import (
+    audit_pages,
+    pages,
+    policy_pages,
+    timeline_page,
+    worklist_pages,
+)
 from casestore.entrypoints.web.rendering import STATIC, render
 from casestore.entrypoints.web.security import PREFIX, FormExpired, PageHeaders, SignInRequired
 
@@ -31,6 +38,7 @@ def install(app: FastAPI) -> None:
     app.include_router(policy_pages.router)
     app.include_router(worklist_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(timeline_page.router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(FormExpired, _expired)
 

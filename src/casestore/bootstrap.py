@@ -264,6 +264,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         clock,
         store.max_position,
         private_destinations=settings.private_webhook_destinations,
+        notices=policy.table,
     )
     return Services(
         settings=settings,

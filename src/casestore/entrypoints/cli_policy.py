@@ -6,7 +6,7 @@ identity, never the operator's shell.
 """
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -124,7 +124,8 @@ def register(policy_app: typer.Typer) -> None:
         ],
         token: TokenOption,
         base_version: Annotated[
-            int | None, typer.Option("--base", help="The version it changes (default: in force).")
+            int | None,
+            typer.Option("--base", help="The version it changes (default: the newest)."),
         ] = None,
         demo: DemoOption = False,
     ) -> None:
@@ -139,7 +140,7 @@ def register(policy_app: typer.Typer) -> None:
             book = services.policy
             proposal = book.propose(
                 officer(services, token),
-                base_version=base_version or book.in_force().version,
+                base_version=base_version or book.newest().version,
                 document=document,
                 reason=reason,
                 dpia_reference=dpia,
@@ -171,15 +172,38 @@ def register(policy_app: typer.Typer) -> None:
         history: Annotated[
             str, typer.Option(help="'all': re-seal stored history too; 'new': new events only.")
         ] = "all",
+        effective_from: Annotated[
+            str | None,
+            typer.Option(help="The moment it takes effect (ISO 8601 with offset; default now)."),
+        ] = None,
         demo: DemoOption = False,
     ) -> None:
         """Approve (a privacy officer of another organisation than the proposer's): the
-        version is in force at once; with history 'all' history is re-sealed here."""
+        version is in force at once, or from --effective-from; with history 'all' history
+        is re-sealed here (a scheduled version's by the worker, once it is in force)."""
+        try:
+            moment = None if effective_from is None else datetime.fromisoformat(effective_from)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("--effective-from needs an offset, e.g. +01:00 or Z")
+        except ValueError as exc:
+            base._exit("configuration", str(exc))
         services = base._services(demo)
         try:
             version, job = services.policy.approve(
-                proposal_id, officer(services, token), reason=reason, history=history
+                proposal_id,
+                officer(services, token),
+                reason=reason,
+                history=history,
+                effective_from=moment,
             )
+            if version.effective_from > version.activated_at:
+                typer.echo(
+                    f"version {version.version} ({version.label}) takes effect at "
+                    f"{format_time(version.effective_from)}"
+                )
+                if job is not None:
+                    typer.echo(f"re-seal job {job.job_id} runs once it is in force")
+                return
             typer.echo(f"version {version.version} in force ({version.label})")
             if job is not None:
                 typer.echo(f"re-seal job {job.job_id}")

@@ -213,8 +213,9 @@ class Grants:
         with `on_join` give it of the events before it joined. A partner that left keeps
         only what rules with `on_leave: keep` gave it, its own events, and the header of its
         own leaving (so that it is told by name that it left)."""
-        matrix = matrix or self.sealer.matrix
         now = self.store.clock()
+        self.sealer.at(now)
+        matrix = matrix or self.sealer.matrix
         cid = str(case_id)
         tables = self._tables
         rows = {(g.org_id, g.version, g.key_id): g for g in tables.grants_of_case(cid)}
@@ -304,7 +305,7 @@ class Grants:
                 recipient=recipient,
             )
             decision = plan.decisions[(org, version)]
-            added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision))
+            added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision, now))
         revoked = [
             (org, cid, version, key_id)
             for (org, version, key_id), names in have.items()
@@ -318,6 +319,7 @@ class Grants:
                 event.event_id,
                 self.sealer.policy_version,
                 self.store.records.position_of(case_id, version),
+                now,
             )
             for (org, version), event in want_access.items()
             if (org, version) not in have_access

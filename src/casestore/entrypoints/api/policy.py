@@ -124,10 +124,13 @@ def job_json(row: JobRow) -> dict[str, Any]:
 
 @router.get("/versions")
 def list_versions(caller: Reviewer, services: ServicesDep) -> dict[str, Any]:
-    """Every version that was in force, oldest first, with who approved it and why."""
+    """Every version that was in force, oldest first, with who approved it and why;
+    `scheduled` names a version approved to take effect at a later moment (else null)."""
     book = services.policy
+    waiting = book.scheduled()
     return {
         "in_force": book.in_force().version,
+        "scheduled": None if waiting is None else waiting.version,
         "versions": [version_json(v) for v in book.versions()],
     }
 
@@ -192,8 +195,11 @@ def approve_proposal(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """Approve as a privacy officer of another organisation than the proposer's (403
-    otherwise): the version is in force at once; with `history: all` stored history is
-    re-sealed by a background job whose progress `GET /v1/policy/jobs/{id}` shows."""
+    otherwise): the version is in force at once, or from `effective_from` if that is later
+    (until then every process seals under the version before it; 409 while another
+    version waits for its moment); with `history: all` stored history is re-sealed by a
+    background job, once the version is in force, whose progress `GET
+    /v1/policy/jobs/{id}` shows."""
     book = services.policy
     version, job = book.approve(
         proposal_id,

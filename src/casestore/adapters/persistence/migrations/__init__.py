@@ -38,9 +38,10 @@ from casestore.adapters.persistence.sharing_tables import SharingTables
 
 log = structlog.get_logger("casestore.adapters.persistence.migrations")
 
-SERVES_FROM = 8
-"""The oldest schema version this code can run on (8: key generations, the audit trail,
-policy versions and retention's holds and verklaringen are in the store)."""
+SERVES_FROM = 9
+"""The oldest schema version this code can run on (9: key generations, the audit trail,
+policy versions and retention's holds and verklaringen are in the store, and grants state
+the moment they were sealed, which scheduled policy versions are checked against)."""
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

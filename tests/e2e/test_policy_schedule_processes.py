@@ -60,9 +60,11 @@ def test_two_processes_switch_at_the_scheduled_moment(services: Services) -> Non
     grants = [g for g in tables.grants_of_case(case_id) if g.version in written]
     access = [a for a in tables.access_of_case(case_id) if a.version in written]
     assert {g.policy_version for g in grants} == {v1.label, v2.label}
-    for row in [*grants, *access]:
-        assert row.sealed_at is not None
-        assert row.policy_version == (v1.label if row.sealed_at < moment else v2.label)
+    sealed = [(g.sealed_at, g.policy_version) for g in grants]
+    sealed += [(a.sealed_at, a.policy_version) for a in access]
+    for at, label in sealed:
+        assert at is not None
+        assert label == (v1.label if at < moment else v2.label)
     police = {a.version for a in access if a.org_id == demo.POLITIE}
     before = {a.version for a in access if a.sealed_at is not None and a.sealed_at < moment}
     assert police == before and police  # the police received signaleringen only until then

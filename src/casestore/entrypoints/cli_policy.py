@@ -11,15 +11,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
+from casestore.adapters.persistence.policy_table import ProposalRow
 from casestore.bootstrap import Services
 from casestore.domain.catalogue import describe
 from casestore.services.clients import Client, ClientError
-from casestore.services.policy_versions import ProposalError
+from casestore.services.policy_versions import Analysis, ProposalError
 from sharing.errors import PolicyError
 from sharing.keys import format_time
 from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
 from sharing.policy.diff import diff
+from sharing.policy.edit import OPS, RuleEdit
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Demo mode: generate throwaway secrets under var/.")
@@ -151,18 +154,56 @@ def register(policy_app: typer.Typer) -> None:
             base._fail(exc)
         finally:
             services.close()
-        typer.echo(f"proposal {proposal.proposal_id} against version {proposal.base_version}")
-        for cell in analysis.diff.cells:
-            typer.echo(f"  {cell.sentence}")
-        for org, impact in sorted(analysis.impact.organisations.items()):
-            f, e = impact.fields, impact.events
-            typer.echo(
-                f"  impact {org}: fields +{f['gained']} -{f['lost']}, events "
-                f"+{e['gained']} -{e['lost']}, cases +{impact.cases['gained']} "
-                f"-{impact.cases['lost']}"
+        _report(proposal, analysis)
+
+    @policy_app.command("propose-rule")
+    def policy_propose_rule(
+        op: Annotated[str, typer.Argument(help="add, change or remove.")],
+        rule_id: Annotated[str, typer.Argument(help="The rule's id.")],
+        reason: Annotated[str, typer.Option(help="Why.")],
+        dpia: Annotated[str, typer.Option(help="The DPIA reference.")],
+        vastgesteld: Annotated[
+            str, typer.Option(help="Date the convenant partners agreed it (YYYY-MM-DD).")
+        ],
+        token: TokenOption,
+        rule_file: Annotated[
+            Path | None,
+            typer.Option("--rule", help="The whole rule (YAML), for add and change."),
+        ] = None,
+        base_version: Annotated[
+            int | None,
+            typer.Option("--base", help="The version it changes (default: the newest)."),
+        ] = None,
+        demo: DemoOption = False,
+    ) -> None:
+        """Propose one rule added, changed or removed; the rest of the policy stays as the
+        base version has it. Prints the proposal id, the diff and the impact on history."""
+        try:
+            agreed = date.fromisoformat(vastgesteld)
+            rule = None if rule_file is None else yaml.safe_load(rule_file.read_text("utf-8"))
+            if op not in OPS:
+                raise ValueError(f"the edit is add, change or remove, not {op!r}")
+            if rule is not None and not isinstance(rule, dict):
+                raise ValueError(f"{rule_file} holds no rule (a mapping)")
+        except (ValueError, OSError, yaml.YAMLError) as exc:
+            base._exit("configuration", str(exc).splitlines()[0])
+        services = base._services(demo)
+        try:
+            book = services.policy
+            proposal = book.propose_rule_edit(
+                officer(services, token),
+                base_version=base_version or book.newest().version,
+                edit=RuleEdit(op, rule_id, rule),
+                reason=reason,
+                dpia_reference=dpia,
+                vastgesteld_on=agreed,
             )
-        for failure in analysis.tests:
-            typer.echo(f"  case fails: {failure}")
+            analysis = book.analyse(proposal)
+        except ProposalError as exc:
+            base._fail(exc)
+        finally:
+            services.close()
+        _report(proposal, analysis)
 
     @policy_app.command("approve")
     def policy_approve(
@@ -266,6 +307,21 @@ def register(policy_app: typer.Typer) -> None:
                 f"{j.job_id}  v{j.version}  {j.status}  {j.done}/{j.total} cases  "
                 f"+{j.granted} -{j.revoked} grants"
             )
+
+
+def _report(proposal: ProposalRow, analysis: Analysis) -> None:
+    typer.echo(f"proposal {proposal.proposal_id} against version {proposal.base_version}")
+    for cell in analysis.diff.cells:
+        typer.echo(f"  {cell.sentence}")
+    for org, impact in sorted(analysis.impact.organisations.items()):
+        f, e = impact.fields, impact.events
+        typer.echo(
+            f"  impact {org}: fields +{f['gained']} -{f['lost']}, events "
+            f"+{e['gained']} -{e['lost']}, cases +{impact.cases['gained']} "
+            f"-{impact.cases['lost']}"
+        )
+    for failure in analysis.tests:
+        typer.echo(f"  case fails: {failure}")
 
 
 def _worker() -> str:

@@ -50,6 +50,7 @@ from sharing.policy import (
 )
 from sharing.policy.cases import run_case_text
 from sharing.policy.diff import ORDINARY, PolicyDiff, diff
+from sharing.policy.edit import RuleEdit, apply_rule_edit
 from sharing.policy.lint import lint_policy
 from sharing.policy.special import special_data
 
@@ -308,6 +309,42 @@ class PolicyBook:
         self.table.propose(row)
         log.info("policy proposed", proposal=row.proposal_id, by=by.client_id)
         return row
+
+    def propose_rule_edit(
+        self,
+        by: Client,
+        *,
+        base_version: int,
+        edit: RuleEdit,
+        reason: str,
+        dpia_reference: str,
+        vastgesteld_on: date,
+        tests: str | None = None,
+    ) -> ProposalRow:
+        """Propose one rule added, changed or removed: the edit is made here, on the base
+        version's document as stored (every other line kept as written), and the result
+        proposed as a whole document; refused as `propose` is, and when the edit does not
+        fit the base (a rule to change that is not there, one to add that is)."""
+        self._officer(by)
+        newest = self.newest()
+        if base_version != newest.version:
+            raise StaleBase(
+                f"base version {base_version} is not the newest (version {newest.version} "
+                "is): edit it instead"
+            )
+        try:
+            document = apply_rule_edit(newest.document, edit)
+        except PolicyError as exc:
+            raise ProposalError("; ".join(exc.problems)) from None
+        return self.propose(
+            by,
+            base_version=base_version,
+            document=document,
+            reason=reason,
+            dpia_reference=dpia_reference,
+            vastgesteld_on=vastgesteld_on,
+            tests=tests,
+        )
 
     def proposal(self, proposal_id: str) -> ProposalRow:
         row = self.table.proposal(proposal_id)

@@ -330,7 +330,7 @@ class Worker:
         )
         context = {
             "subscription": row.subscription_id,
-            kind: position,
+            "position" if kind == "event" else "notice": position,
             "attempt": attempt.attempt,
             "webhook_id": delivery.webhook_id,
         }

@@ -102,6 +102,7 @@ class Plan:
     want_access: dict[tuple[str, int], Case.Event]
     decisions: dict[tuple[str, int], Decision]  # what each wanted header and grant rests on
     recipients: dict[str, dict[str, Recipient]]  # org -> key id -> every generation held
+    person_id: str = ""  # whose case it is
 
     def fields(self, wanted: bool) -> dict[tuple[str, int], frozenset[str]]:
         """(org, version) -> fields, over every key of the organisation."""
@@ -274,6 +275,7 @@ class Grants:
             wanted.access,
             wanted.decisions,
             wanted.recipients,
+            str(final.person_id),
         )
 
     def reconcile(self, case_id: UUID, reason: str = BY_HAND) -> GrantChanges:

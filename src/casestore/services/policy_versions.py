@@ -417,7 +417,7 @@ class PolicyBook:
                     touched.setdefault(org, set()).add(change)
             if touched:
                 affected.append(cid)
-                person = str(self.store.case(UUID(cid)).person_id)
+                person = plan.person_id
                 for org, changes in touched.items():
                     for change in changes:
                         result[org].cases[change] += 1

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import audit as audit_bench
-from bench import policy as policy_bench
 from bench import (
     backends,
     crypto,
@@ -40,6 +39,7 @@ from bench import (
     suite,
     webhook_latency,
 )
+from bench import policy as policy_bench
 
 OUTPUT = Path("var/bench/latest.json")
 

@@ -83,6 +83,7 @@ def run(var_dir: Path, sizes: tuple[int, ...], log: Callable[[str], None]) -> di
             log("[policy] re-seal of history …")
             reseal = _step(store_url, var_dir, "reseal", job_id)
             rows.append({"cases": cases, "events": events, **impact, **reseal})
+            log(f"[policy] {json.dumps(rows[-1])}")
         finally:
             with psycopg.connect(url, autocommit=True) as admin:
                 admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

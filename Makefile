@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := $(wildcard src tests bench policies)
 
-.PHONY: run run-cluster test lint format bench bench-scaling lock clean
+.PHONY: run run-cluster test lint format bench bench-scaling bench-policy lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: $(STAMP)
 # The scaling run alone, up to a million events in the store (its set-up takes a while).
 bench-scaling: $(STAMP)
 	$(BIN)/python -m bench --only-scaling --scaling-sizes 10000,100000,1000000
+
+bench-policy: $(STAMP)
+	$(BIN)/python -m bench --only-policy
 
 # The image's dependencies, pinned with hashes from pyproject.toml (tests/deploy checks
 # that the two are in step): run after changing a dependency.

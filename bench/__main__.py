@@ -8,7 +8,9 @@ decrypted timeline of cases of 100 to 10,000 events (bench/timeline.py); the coo
 worklist of 2,000 open cases (bench/worklist.py); last the scaling run (bench/scaling.py):
 append, feed page (beside a bare SELECT of its rows, the database's own ceiling), case read
 and timeline with 10 and 100 thousand events in the store (`--scaling-sizes` adds 1
-million: `make bench-scaling`).
+million: `make bench-scaling`). Then a policy change on a store of 2,000
+cases and 100,000 events and on half of it (bench/policy.py: impact analysis, re-seal of
+history, memory; `make bench-policy` alone).
 
 PostgreSQL gets a schema of its own on CASESTORE_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards; SQLite a temporary file.
@@ -41,6 +43,7 @@ from bench import (
     timeline,
     webhook_latency,
 )
+from bench import policy as policy_bench
 from bench import worklist as worklist_bench
 
 OUTPUT = Path("var/bench/latest.json")
@@ -69,6 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only-scaling", action="store_true", help="the scaling run alone (make bench-scaling)"
     )
+    parser.add_argument(
+        "--policy-cases",
+        default=",".join(map(str, policy_bench.CASES)),
+        help="cases (of 50 events) in the stores of the policy-change run, comma-separated "
+        "('' skips it)",
+    )
+    parser.add_argument(
+        "--only-policy", action="store_true", help="the policy-change run alone (make bench-policy)"
+    )
     args = parser.parse_args(argv)
     logs.quiet()
     timing = suite.Timing(args.seconds, args.warmup, args.load_seconds)
@@ -79,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     trail: list[dict[str, Any]] = []  # the audit trail's cost (bench/audit.py)
     with tempfile.TemporaryDirectory(prefix="casestore-bench-var-") as var_dir:
         sizes = tuple(int(s) for s in args.scaling_sizes.split(",") if s.strip())
+        policy_sizes = tuple(int(s) for s in args.policy_cases.split(",") if s.strip())
+        if args.only_policy:
+            alone = policy_bench.run(Path(var_dir), policy_sizes, _log)
+            print(policy_bench.table(alone))
+            path = args.output.with_name("policy.json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"load_average_before": load_before, **alone}, indent=2))
+            return 0
         if args.only_scaling:
             only = scaling.run(Path(var_dir), sizes, args.scaling_seconds, _log)
             print(scaling.table(only))
@@ -110,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         growth: dict[str, Any] = {}
         if "postgresql" in chosen and sizes:
             growth = scaling.run(Path(var_dir), sizes, args.scaling_seconds, _log)
+        change: dict[str, Any] = {}
+        if "postgresql" in chosen and policy_sizes:
+            change = policy_bench.run(Path(var_dir), policy_sizes, _log)
 
     meta: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -123,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "timing": {**vars(timing), "crypto_seconds": args.crypto_seconds},
         "audit_trail": trail,
         "worklist": coordinators,
+        "policy_change": change,
     }
     print()
     print(report.sealing_table(sealing))
@@ -143,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     if growth:
         print()
         print(scaling.table(growth))
+    if change:
+        print()
+        print(policy_bench.table(change))
     report.write_json(results, meta, args.output, sealing, api, growth)
     print(
         f"\n{meta['duration_s']} s in all on {meta['cpus']} CPUs (load average "

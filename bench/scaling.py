@@ -130,9 +130,11 @@ def run(
     }
 
 
-def _template_case(store: CaseStore, partner: workload.Partner) -> uuid.UUID:
+def _template_case(
+    store: CaseStore, partner: workload.Partner, events: int = TEMPLATE_EVENTS
+) -> uuid.UUID:
     """One realistic case: opened by the partner, triaged and included by the ZVH, then
-    signaleringen until it has TEMPLATE_EVENTS events."""
+    signaleringen until it has `events` events."""
     zvh = Author(store.custodian, "bench")
     case_id = store.open_case(partner.aanmelding()).case_id
     triage = {
@@ -150,18 +152,21 @@ def _template_case(store: CaseStore, partner: workload.Partner) -> uuid.UUID:
     }
     store.append(case_id, Submission("triagebesluit", triage, zvh))
     store.append(case_id, Submission("inclusiebesluit", inclusie, zvh))
-    while store.case(case_id).version < TEMPLATE_EVENTS:
+    while store.case(case_id).version < events:
         store.append(case_id, partner.signalering(case_id))
     return case_id
 
 
-def grow(url: str, schema: str, template: uuid.UUID, size: int) -> int:
-    """Copy the template case until the store holds at least `size` events."""
+def grow(
+    url: str, schema: str, template: uuid.UUID, size: int, per_case: int = TEMPLATE_EVENTS
+) -> int:
+    """Copy the template case (of `per_case` events) until the store holds at least `size`
+    events."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         current = conn.execute("SELECT count(*) FROM casestore_events").fetchone()
         have = int(current[0]) if current else 0
-        copies = max(0, -(-(size - have) // TEMPLATE_EVENTS))
+        copies = max(0, -(-(size - have) // per_case))
         if copies == 0:
             return have
         start = conn.execute("SELECT count(*) FROM casestore_case_keys").fetchone()

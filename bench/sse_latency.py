@@ -103,8 +103,11 @@ def _subscribe(base_url: str, token: str) -> Iterator[queue.Queue[tuple[int, flo
             responses.append(response)
             connected.set()
             try:
+                named = None
                 for line in response.iter_lines():
-                    if line.startswith("data:"):
+                    if line.startswith("event:"):
+                        named = line.removeprefix("event:").strip()
+                    if line.startswith("data:") and named == "case-event":
                         item = json.loads(line.removeprefix("data:"))
                         arrivals.put((int(item["position"]), time.perf_counter()))
             except (httpx.HTTPError, RuntimeError):

@@ -279,6 +279,7 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         clock,
         store.max_position,
         private_destinations=settings.private_webhook_destinations,
+        notices=policy.table,
     )
     disclosure = Disclosure(store, store.sealer)
     worklist_tables = WorklistTables(backend)

@@ -72,8 +72,11 @@ def stream(
     with httpx.stream(
         "GET", f"{base}/v1/feed/stream", params={"after": after}, headers=headers, timeout=60
     ) as answer:
+        named = None
         for line in answer.iter_lines():
-            if line.startswith("data:"):
+            if line.startswith("event:"):
+                named = line.removeprefix("event:").strip()
+            if line.startswith("data:") and named == "case-event":
                 into.append(json.loads(line.removeprefix("data:")))
             if len(into) >= EVENTS or done.is_set():
                 return

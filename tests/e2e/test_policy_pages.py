@@ -89,3 +89,40 @@ def test_two_officers_change_the_policy_with_four_eyes(api: Api, page: Page) -> 
         if g.org_id == demo.POLITIE and "signalering-politie" in g.basis
     ]
     assert police_signaleringen == []
+
+
+def test_an_officer_proposes_one_rule_edit_on_the_page(api: Api, page: Page) -> None:
+    backend = (api.services.settings.database_url or "sqlite").split(":")[0]
+    book = api.services.policy
+    sign_in(page, api, demo.ZVH)
+    page.goto(f"{api.base_url}/ui/policy/proposals")
+    page.select_option("#rule-op", "change")
+    page.fill("#rule-id", "signalering-politie")
+    rule = next(r for r in yaml.safe_load(book.in_force().document)["rules"]
+                if r["id"] == "signalering-politie")  # fmt: skip
+    rule["fields"] = ["categorie"]
+    page.fill("#rule-yaml", yaml.safe_dump(rule, allow_unicode=True))
+    page.fill("#rule-reason", "De politie krijgt alleen nog de categorie")
+    page.fill("#rule-dpia", "DPIA-2026-08")
+    page.fill("#rule-vastgesteld", "2026-11-27")
+    assert serious_violations(page) == []
+    page.click("text=Regel voorleggen")
+    assert "/ui/policy/proposals/" in page.url, page.locator(".error").all_inner_texts()
+    assert "regel signalering-politie: gewijzigd" in page.content()
+    assert serious_violations(page) == []
+    screenshot(page, f"policy-rule-edit-{backend}")
+    proposal = book.proposals()[-1]
+    # The rest of the document is as the base version has it, comments and all.
+    assert "# --- Aanmelding" in proposal.document
+    assert proposal.document.count("\n- id:") == book.in_force().document.count("\n- id:")
+
+    # A rule that is not there cannot be changed: the page says why.
+    page.goto(f"{api.base_url}/ui/policy/proposals")
+    page.select_option("#rule-op", "remove")
+    page.fill("#rule-id", "bestaat-niet")
+    page.fill("#rule-reason", "opruimen")
+    page.fill("#rule-dpia", "DPIA-2026-08")
+    page.fill("#rule-vastgesteld", "2026-11-27")
+    page.click("text=Regel voorleggen")
+    assert "no rule bestaat-niet" in page.locator("[role=alert]").inner_text()
+    assert len(book.proposals()) == 1

@@ -56,7 +56,7 @@ def grant_cells(services: Services) -> Counter[tuple[str, str]]:
 def propose(book: PolicyBook, services: Services, document: str, org: str = demo.ZVH) -> str:
     return book.propose(
         officer(services, org),
-        base_version=book.in_force().version,
+        base_version=book.newest().version,
         document=document,
         reason="de politie hoeft de signaleringen niet meer",
         dpia_reference="DPIA-2026-07",

@@ -119,7 +119,7 @@ def test_each_partner_opens_exactly_what_the_policy_grants_it(services: Services
     for org in sorted(store.sealer.matrix.organisations):
         for case_id in {case for case, _ in truth}:
             decisions = expected_decisions(store, org, case_id)
-            expired = services.grants.expiry(case_id, store.clock())
+            expired = services.grants.expiry(case_id, store.clock(), store.case(case_id).closed_at)
             events = {e.originator_version: e for e in store.history(case_id)}
             expected = {
                 v: {

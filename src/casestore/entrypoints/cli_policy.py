@@ -6,22 +6,25 @@ identity, never the operator's shell.
 """
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
+from casestore.adapters.persistence.policy_table import ProposalRow
 from casestore.bootstrap import Services
 from casestore.domain.catalogue import describe
 from casestore.entrypoints import cli_base as base
 from casestore.entrypoints.cli_base import DemoOption
 from casestore.services.clients import Client, ClientError
-from casestore.services.policy_versions import ProposalError
+from casestore.services.policy_versions import Analysis, ProposalError
 from sharing.errors import PolicyError
 from sharing.keys import format_time
 from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
 from sharing.policy.diff import diff
+from sharing.policy.edit import OPS, RuleEdit
 
 TokenOption = Annotated[
     str,
@@ -153,7 +156,8 @@ def register(policy_app: typer.Typer) -> None:
         ],
         token: TokenOption,
         base_version: Annotated[
-            int | None, typer.Option("--base", help="The version it changes (default: in force).")
+            int | None,
+            typer.Option("--base", help="The version it changes (default: the newest)."),
         ] = None,
         demo: DemoOption = False,
     ) -> None:
@@ -168,7 +172,7 @@ def register(policy_app: typer.Typer) -> None:
             book = services.policy
             proposal = book.propose(
                 officer(services, token),
-                base_version=base_version or book.in_force().version,
+                base_version=base_version or book.newest().version,
                 document=document,
                 reason=reason,
                 dpia_reference=dpia,
@@ -179,18 +183,56 @@ def register(policy_app: typer.Typer) -> None:
             base.fail(exc)
         finally:
             services.close()
-        typer.echo(f"proposal {proposal.proposal_id} against version {proposal.base_version}")
-        for cell in analysis.diff.cells:
-            typer.echo(f"  {cell.sentence}")
-        for org, impact in sorted(analysis.impact.organisations.items()):
-            f, e = impact.fields, impact.events
-            typer.echo(
-                f"  impact {org}: fields +{f['gained']} -{f['lost']}, events "
-                f"+{e['gained']} -{e['lost']}, cases +{impact.cases['gained']} "
-                f"-{impact.cases['lost']}"
+        _report(proposal, analysis)
+
+    @policy_app.command("propose-rule")
+    def policy_propose_rule(
+        op: Annotated[str, typer.Argument(help="add, change or remove.")],
+        rule_id: Annotated[str, typer.Argument(help="The rule's id.")],
+        reason: Annotated[str, typer.Option(help="Why.")],
+        dpia: Annotated[str, typer.Option(help="The DPIA reference.")],
+        vastgesteld: Annotated[
+            str, typer.Option(help="Date the convenant partners agreed it (YYYY-MM-DD).")
+        ],
+        token: TokenOption,
+        rule_file: Annotated[
+            Path | None,
+            typer.Option("--rule", help="The whole rule (YAML), for add and change."),
+        ] = None,
+        base_version: Annotated[
+            int | None,
+            typer.Option("--base", help="The version it changes (default: the newest)."),
+        ] = None,
+        demo: DemoOption = False,
+    ) -> None:
+        """Propose one rule added, changed or removed; the rest of the policy stays as the
+        base version has it. Prints the proposal id, the diff and the impact on history."""
+        try:
+            agreed = date.fromisoformat(vastgesteld)
+            rule = None if rule_file is None else yaml.safe_load(rule_file.read_text("utf-8"))
+            if op not in OPS:
+                raise ValueError(f"the edit is add, change or remove, not {op!r}")
+            if rule is not None and not isinstance(rule, dict):
+                raise ValueError(f"{rule_file} holds no rule (a mapping)")
+        except (ValueError, OSError, yaml.YAMLError) as exc:
+            base.exit_as("configuration", str(exc).splitlines()[0])
+        services = base.open_services(demo)
+        try:
+            book = services.policy
+            proposal = book.propose_rule_edit(
+                officer(services, token),
+                base_version=base_version or book.newest().version,
+                edit=RuleEdit(op, rule_id, rule),
+                reason=reason,
+                dpia_reference=dpia,
+                vastgesteld_on=agreed,
             )
-        for failure in analysis.tests:
-            typer.echo(f"  case fails: {failure}")
+            analysis = book.analyse(proposal)
+        except ProposalError as exc:
+            base.fail(exc)
+        finally:
+            services.close()
+        _report(proposal, analysis)
 
     @policy_app.command("approve")
     def policy_approve(
@@ -200,15 +242,38 @@ def register(policy_app: typer.Typer) -> None:
         history: Annotated[
             str, typer.Option(help="'all': re-seal stored history too; 'new': new events only.")
         ] = "all",
+        effective_from: Annotated[
+            str | None,
+            typer.Option(help="The moment it takes effect (ISO 8601 with offset; default now)."),
+        ] = None,
         demo: DemoOption = False,
     ) -> None:
         """Approve (a privacy officer of another organisation than the proposer's): the
-        version is in force at once; with history 'all' history is re-sealed here."""
+        version is in force at once, or from --effective-from; with history 'all' history
+        is re-sealed here (a scheduled version's by the worker, once it is in force)."""
+        try:
+            moment = None if effective_from is None else datetime.fromisoformat(effective_from)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("--effective-from needs an offset, e.g. +01:00 or Z")
+        except ValueError as exc:
+            base.exit_as("configuration", str(exc))
         services = base.open_services(demo)
         try:
             version, job = services.policy.approve(
-                proposal_id, officer(services, token), reason=reason, history=history
+                proposal_id,
+                officer(services, token),
+                reason=reason,
+                history=history,
+                effective_from=moment,
             )
+            if version.effective_from > version.activated_at:
+                typer.echo(
+                    f"version {version.version} ({version.label}) takes effect at "
+                    f"{format_time(version.effective_from)}"
+                )
+                if job is not None:
+                    typer.echo(f"re-seal job {job.job_id} runs once it is in force")
+                return
             typer.echo(f"version {version.version} in force ({version.label})")
             if job is not None:
                 typer.echo(f"re-seal job {job.job_id}")
@@ -271,6 +336,21 @@ def register(policy_app: typer.Typer) -> None:
                 f"{j.job_id}  v{j.version}  {j.status}  {j.done}/{j.total} cases  "
                 f"+{j.granted} -{j.revoked} grants"
             )
+
+
+def _report(proposal: ProposalRow, analysis: Analysis) -> None:
+    typer.echo(f"proposal {proposal.proposal_id} against version {proposal.base_version}")
+    for cell in analysis.diff.cells:
+        typer.echo(f"  {cell.sentence}")
+    for org, impact in sorted(analysis.impact.organisations.items()):
+        f, e = impact.fields, impact.events
+        typer.echo(
+            f"  impact {org}: fields +{f['gained']} -{f['lost']}, events "
+            f"+{e['gained']} -{e['lost']}, cases +{impact.cases['gained']} "
+            f"-{impact.cases['lost']}"
+        )
+    for failure in analysis.tests:
+        typer.echo(f"  case fails: {failure}")
 
 
 def _worker() -> str:

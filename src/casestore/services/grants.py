@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -102,6 +102,8 @@ class Plan:
     want_access: dict[tuple[str, int], Case.Event]
     decisions: dict[tuple[str, int], Decision]  # what each wanted header and grant rests on
     recipients: dict[str, dict[str, Recipient]]  # org -> key id -> every generation held
+    person_id: str = ""  # whose case it is
+    positions: dict[int, int] = field(default_factory=dict)  # version -> place in the order
 
     def fields(self, wanted: bool) -> dict[tuple[str, int], frozenset[str]]:
         """(org, version) -> fields, over every key of the organisation."""
@@ -213,20 +215,23 @@ class Grants:
         with `on_join` give it of the events before it joined. A partner that left keeps
         only what rules with `on_leave: keep` gave it, its own events, and the header of its
         own leaving (so that it is told by name that it left)."""
-        matrix = matrix or self.sealer.matrix
         now = self.store.clock()
+        self.sealer.at(now)
+        matrix = matrix or self.sealer.matrix
         cid = str(case_id)
         tables = self._tables
         rows = {(g.org_id, g.version, g.key_id): g for g in tables.grants_of_case(cid)}
         have = {key: frozenset(g.fields) for key, g in rows.items()}
-        have_access = {(a.org_id, a.version) for a in tables.access_of_case(cid)}
+        access_rows = tables.access_of_case(cid)
+        have_access = {(a.org_id, a.version) for a in access_rows}
+        positions = {a.version: a.position for a in access_rows if a.position is not None}
         stored = self.store.history(case_id)
         final: Any = None
         for event in stored:
             final = event.mutate(final)
         records = conditions_of(final)
         members_now = frozenset(final.network)
-        wanted = _Wanted(now, self.sealer.keyring, self.expiry(case_id, now))
+        wanted = _Wanted(now, self.sealer.keyring, self.expiry(case_id, now, final.closed_at))
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
         joined: dict[str, int] = {}  # a current member: the version its membership runs from
         case: Any = None
@@ -273,6 +278,8 @@ class Grants:
             wanted.access,
             wanted.decisions,
             wanted.recipients,
+            str(final.person_id),
+            positions,
         )
 
     def reconcile(self, case_id: UUID, reason: str = BY_HAND) -> GrantChanges:
@@ -304,7 +311,7 @@ class Grants:
                 recipient=recipient,
             )
             decision = plan.decisions[(org, version)]
-            added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision))
+            added.append(self.sealer.grant_row(cid, version, event.event_id, grant, decision, now))
         revoked = [
             (org, cid, version, key_id)
             for (org, version, key_id), names in have.items()
@@ -317,7 +324,8 @@ class Grants:
                 version,
                 event.event_id,
                 self.sealer.policy_version,
-                self.store.records.position_of(case_id, version),
+                self._position(plan, version),
+                now,
             )
             for (org, version), event in want_access.items()
             if (org, version) not in have_access
@@ -377,8 +385,7 @@ class Grants:
             if not gained and not new_event:
                 continue
             event, _ = plan.events[version]
-            position = self.store.records.position_of(event.originator_id, version)
-            assert position is not None  # noqa: S101 - the event is stored
+            position = self._position(plan, version)
             notices.append(
                 NoticeRow(
                     org,
@@ -393,14 +400,25 @@ class Grants:
             )
         return notices
 
-    def expiry(self, case_id: UUID, now: datetime) -> Callable[[FieldAccess, Case.Event], bool]:
+    def _position(self, plan: Plan, version: int) -> int:
+        """An event's place in the global order: from the case's access rows read with the
+        plan (one read per case, not one per grant), else from the store."""
+        found = plan.positions.get(version)
+        if found is None:
+            found = self.store.records.position_of(UUID(plan.case_id), version)
+            assert found is not None  # noqa: S101 - the event is stored
+        return found
+
+    def expiry(
+        self, case_id: UUID, now: datetime, case_end: datetime | None
+    ) -> Callable[[FieldAccess, Case.Event], bool]:
         """Whether a field granted by an access is past every retention term that grants it
-        (never while the case is held, nor without retention terms)."""
+        (never while the case is held, nor without retention terms); `case_end` as the
+        case's own history has it (the plan has just read it: no second load)."""
         paused = None if self.terms is None else self.terms.paused(str(case_id))
         if self.terms is None or paused is None:
             return lambda access, event: False
         terms, held = self.terms, paused
-        case_end = self.store.case(case_id).closed_at
         return lambda access, event: terms.field_expired(
             access, event.occurred_at, case_end, held, now
         )

@@ -37,7 +37,7 @@ from casestore.services.case_store import CaseStore
 from casestore.services.clients import Client, ClientRole
 from casestore.services.grants import GrantChanges, Grants
 from casestore.services.lru import Lru
-from casestore.services.sealing import Sealer
+from casestore.services.sealing import Scheduled, Sealer
 from sharing.errors import PolicyError
 from sharing.owned import field_of
 from sharing.policy import (
@@ -50,6 +50,7 @@ from sharing.policy import (
 )
 from sharing.policy.cases import run_case_text
 from sharing.policy.diff import ORDINARY, PolicyDiff, diff
+from sharing.policy.edit import RuleEdit, apply_rule_edit
 from sharing.policy.lint import lint_policy
 from sharing.policy.special import special_data
 
@@ -207,19 +208,48 @@ class PolicyBook:
         self.sealer.source = self.source
         self.sealer.refresh()
 
-    def source(self, held: str) -> tuple[AccessMatrix, str] | None:
-        """The policy in force, if it is not the label `held` (see Sealer.refresh)."""
-        current = self.table.current()
-        if current is None or current[1] == held:
+    def source(self, held: str) -> tuple[tuple[AccessMatrix, str] | None, Scheduled | None] | None:
+        """The policy in force now, if it is not the label `held`, and the version scheduled
+        after it (see Sealer.refresh)."""
+        state = self.table.state()
+        if state is None:
             return None
-        row = self.table.version(current[0])
+        now = self.clock()
+        version, label = state.at(now)
+        in_force = None if label == held else self._matrix_of(version)
+        pending = state.pending(now)
+        scheduled = None
+        if pending is not None:
+            matrix = self._matrix_of(pending[0])
+            if matrix is not None:
+                scheduled = (pending[2], matrix[0], matrix[1])
+        return in_force, scheduled
+
+    def _matrix_of(self, version: int) -> tuple[AccessMatrix, str] | None:
+        row = self.table.version(version)
         if row is None:  # pragma: no cover - written in one transaction with it
             return None
         return self.compile(row.document, f"policy version {row.version}"), row.label
 
     def in_force(self) -> VersionRow:
-        current = self.table.current()
-        row = None if current is None else self.table.version(current[0])
+        """The version in force now (by this process's clock)."""
+        state = self.table.state()
+        row = None if state is None else self.table.version(state.at(self.clock())[0])
+        if row is None:
+            raise NotFound("no policy version in force")
+        return row
+
+    def scheduled(self) -> VersionRow | None:
+        """The version approved to take effect at a later moment, if one waits."""
+        state = self.table.state()
+        pending = None if state is None else state.pending(self.clock())
+        return None if pending is None else self.table.version(pending[0])
+
+    def newest(self) -> VersionRow:
+        """The newest approved version: in force, or scheduled to take effect later. A
+        proposal builds on it."""
+        state = self.table.state()
+        row = None if state is None else self.table.version(state.newest)
         if row is None:
             raise NotFound("no policy version in force")
         return row
@@ -252,10 +282,10 @@ class PolicyBook:
         for name, value in (("reason", reason), ("dpia_reference", dpia_reference)):
             if not value.strip():
                 raise ProposalError(f"a proposal needs a {name.replace('_', ' ')}")
-        current = self.in_force()
+        current = self.newest()
         if base_version != current.version:
             raise StaleBase(
-                f"base version {base_version} is not in force (version {current.version} "
+                f"base version {base_version} is not the newest (version {current.version} "
                 "is): propose against it"
             )
         try:
@@ -279,6 +309,42 @@ class PolicyBook:
         self.table.propose(row)
         log.info("policy proposed", proposal=row.proposal_id, by=by.client_id)
         return row
+
+    def propose_rule_edit(
+        self,
+        by: Client,
+        *,
+        base_version: int,
+        edit: RuleEdit,
+        reason: str,
+        dpia_reference: str,
+        vastgesteld_on: date,
+        tests: str | None = None,
+    ) -> ProposalRow:
+        """Propose one rule added, changed or removed: the edit is made here, on the base
+        version's document as stored (every other line kept as written), and the result
+        proposed as a whole document; refused as `propose` is, and when the edit does not
+        fit the base (a rule to change that is not there, one to add that is)."""
+        self._officer(by)
+        newest = self.newest()
+        if base_version != newest.version:
+            raise StaleBase(
+                f"base version {base_version} is not the newest (version {newest.version} "
+                "is): edit it instead"
+            )
+        try:
+            document = apply_rule_edit(newest.document, edit)
+        except PolicyError as exc:
+            raise ProposalError("; ".join(exc.problems)) from None
+        return self.propose(
+            by,
+            base_version=base_version,
+            document=document,
+            reason=reason,
+            dpia_reference=dpia_reference,
+            vastgesteld_on=vastgesteld_on,
+            tests=tests,
+        )
 
     def proposal(self, proposal_id: str) -> ProposalRow:
         row = self.table.proposal(proposal_id)
@@ -351,7 +417,7 @@ class PolicyBook:
                     touched.setdefault(org, set()).add(change)
             if touched:
                 affected.append(cid)
-                person = str(self.store.case(UUID(cid)).person_id)
+                person = plan.person_id
                 for org, changes in touched.items():
                     for change in changes:
                         result[org].cases[change] += 1
@@ -405,17 +471,22 @@ class PolicyBook:
         effective_from: datetime | None = None,
         history: str = HISTORY_ALL,
     ) -> tuple[VersionRow, JobRow | None]:
-        """Activate the proposal as the next version; four eyes: never the proposer's
-        organisation. With history `all`, a re-seal job brings stored events in line."""
+        """Activate the proposal as the next version from `effective_from` (now, or a later
+        moment: until then the version before it stays in force, in every process); four
+        eyes: never the proposer's organisation. With history `all`, a re-seal job brings
+        stored events in line once the version is in force."""
         proposal = self._decidable(proposal_id, by, reason)
         if history not in (HISTORY_ALL, HISTORY_NEW):
             raise ProposalError("history is 'all' or 'new'")
         now = self.clock()
         moment = effective_from or now
-        if moment > now:
-            raise ProposalError(
-                "a version is activated when approved: approve it at the moment it takes effect"
+        waiting = self.scheduled()
+        if waiting is not None:
+            raise StaleBase(
+                f"version {waiting.version} takes effect at {waiting.effective_from.isoformat()}: "
+                "approve another version once it is in force"
             )
+        base = self.version(proposal.base_version)
         matrix = self.compile(proposal.document, "proposal")
         version = proposal.base_version + 1
         row = VersionRow(
@@ -438,7 +509,12 @@ class PolicyBook:
         )
         decided = _decided(proposal, by, now, reason, "approved", version, moment, history)
         if not self.table.activate(
-            row, base_version=proposal.base_version, decided=decided, job=job
+            row,
+            base_version=proposal.base_version,
+            base_label=base.label,
+            decided=decided,
+            job=job,
+            now=now,
         ):
             raise StaleBase(
                 f"base version {proposal.base_version} is no longer in force: propose again"
@@ -503,6 +579,8 @@ class PolicyBook:
         job = self.job(job_id)
         if job.status == "done":
             return job
+        if self.in_force().version < job.version:
+            return job  # scheduled: the worker takes it up once the version is in force
         now = self.clock()
         holder = job.worker_id if take_over and job.worker_id else worker_id
         if not self.table.claim_job(job_id, holder, now, now + LEASE):

@@ -63,8 +63,11 @@ class PolicySuperseded(Exception):
     """The store refused rows sealed under a policy version no longer in force."""
 
 
-PolicySource = Callable[[str], tuple[AccessMatrix, str] | None]
-"""Given the label a process holds, the policy in force if it is another (None: it is not)."""
+Scheduled = tuple[datetime, AccessMatrix, str]
+"""A policy version approved to take effect at a later moment: from when, what, its label."""
+PolicySource = Callable[[str], tuple[tuple[AccessMatrix, str] | None, Scheduled | None] | None]
+"""Given the label a process holds: the policy in force if it is another (else None), and
+the version scheduled after it; None for a store without a policy."""
 
 
 @dataclass(frozen=True)
@@ -104,19 +107,32 @@ class Sealer:
         self._bases: Lru[tuple[int, tuple[str, ...]], tuple[Decision, str]] = Lru(BASIS_CACHE)
 
         self.source: PolicySource | None = None
+        self.scheduled: Scheduled | None = None
 
     def use_policy(self, matrix: AccessMatrix, version: str) -> None:
         self.matrix = matrix
         self.policy_version = version
 
     def refresh(self) -> bool:
-        """Take up the policy version in force in the store if it is not the one held;
-        whether it changed."""
+        """Take up the policy version in force in the store if it is not the one held, and
+        the one scheduled after it; whether the version held changed."""
         found = None if self.source is None else self.source(self.policy_version)
         if found is None:
             return False
-        self.use_policy(*found)
+        in_force, self.scheduled = found
+        if in_force is None:
+            return False
+        self.use_policy(*in_force)
         return True
+
+    def at(self, now: datetime) -> None:
+        """Take up a scheduled version once its moment has come, before sealing at `now`:
+        the switch happens at that moment in this process without asking the store (one
+        that did not know of it is told by the store's refusal, see CaseStore)."""
+        scheduled = self.scheduled
+        if scheduled is not None and scheduled[0] <= now:
+            self.scheduled = None
+            self.use_policy(scheduled[1], scheduled[2])
 
     # ---- case keys ------------------------------------------------------------------------
 
@@ -185,6 +201,7 @@ class Sealer:
         now: datetime,
     ) -> Sealed:
         """Seal `plaintexts` (sealed name -> disclosure) for whom the policy grants them."""
+        self.at(now)
         members = network if isinstance(network, CaseContext) else frozenset(network)
         recipients = self.matrix.recipients(event_type, members, now, author=author)
         # During a rotation's overlap an organisation has two keys: both are granted.
@@ -209,11 +226,12 @@ class Sealer:
                     event_id,
                     grant,
                     self.matrix.decide(grant.org_id, event_type, members, now, author=author),
+                    now,
                 )
                 for grant in sealed.grants
             ],
             access=[
-                AccessRow(org, case_id, version, event_id, self.policy_version)
+                AccessRow(org, case_id, version, event_id, self.policy_version, sealed_at=now)
                 for org in sorted(recipients.receivers)
             ],
         )
@@ -230,10 +248,16 @@ class Sealer:
         return {org for org, scope in granted.items() if scope is Scope.all or org == owner}
 
     def grant_row(
-        self, case_id: str, version: int, event_id: str, grant: Grant, decision: Decision
+        self,
+        case_id: str,
+        version: int,
+        event_id: str,
+        grant: Grant,
+        decision: Decision,
+        now: datetime,
     ) -> GrantRow:
         """The stored grant with, per field, the rules and grounds that granted it (or
-        authorship)."""
+        authorship), sealed under the version held at `now`."""
         return GrantRow(
             case_id,
             version,
@@ -243,6 +267,7 @@ class Sealer:
             json.dumps(grant.to_json()),
             self.policy_version,
             self._basis(decision, tuple(grant.fields)),
+            now,
         )
 
     def _basis(self, decision: Decision, fields: tuple[str, ...]) -> str:

@@ -145,6 +145,11 @@ class Backend(ABC):
 
     # ---- what other processes learn ------------------------------------------------------
 
+    def in_commit_order(self, cursor: Cursor, table: str) -> None:  # noqa: B027
+        """Make the numbers that `casestore_<table>` hands out in this transaction commit
+        in order, and wake the live feeds on its commit (nothing to do where writes are
+        serialised and every feed polls)."""
+
     def announce_revocation(self, cursor: Cursor, client_id: str) -> None:  # noqa: B027
         """Tell every process, inside the revoking transaction, to drop a cached client
         (nothing to do where no process caches clients)."""

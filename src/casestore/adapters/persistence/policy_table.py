@@ -4,7 +4,9 @@
 the label in force, and the triggers of migration 7 refuse a grant or access row sealed
 under another. Activating a version updates that row in the same transaction as the new
 version's row and the proposal's decision, so a version is in force exactly when it is
-recorded as such.
+recorded as such. A version approved for a later moment waits in the same row (`next_*`,
+migration 11) and is in force from that moment on: each grant and access row states when
+it was sealed, and the triggers judge its label by the version in force at that moment.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from casestore.adapters.persistence.backend import Backend, Cursor
 from casestore.adapters.persistence.rows import columns, from_row, stamp, values
+from sharing.keys import format_time
 
 SUPERSEDED = "casestore: policy version superseded"
 """What the triggers say when a row is sealed under a version no longer in force."""
@@ -33,6 +37,36 @@ class VersionRow:
     history: str  # "all": stored history re-sealed; "new": new events only
     approved_by: str | None
     reason: str | None
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """The `policy_current` row: the version in force and the one scheduled after it."""
+
+    version: int
+    label: str
+    next_version: int | None = None
+    next_label: str | None = None
+    next_from: datetime | None = None
+
+    def at(self, moment: datetime) -> tuple[int, str]:
+        """The version number and label in force at `moment`."""
+        if self.next_from is not None and self.next_from <= moment:
+            assert self.next_version is not None and self.next_label is not None  # noqa: S101
+            return self.next_version, self.next_label
+        return self.version, self.label
+
+    def pending(self, moment: datetime) -> tuple[int, str, datetime] | None:
+        """The version scheduled to take effect after `moment`, if any."""
+        if self.next_from is None or self.next_from <= moment:
+            return None
+        assert self.next_version is not None and self.next_label is not None  # noqa: S101
+        return self.next_version, self.next_label, self.next_from
+
+    @property
+    def newest(self) -> int:
+        """The newest approved version, in force or scheduled: what proposals build on."""
+        return self.next_version if self.next_version is not None else self.version
 
 
 @dataclass(frozen=True)
@@ -87,6 +121,26 @@ class NoticeRow:
     noticed_at: datetime
 
 
+@dataclass(frozen=True)
+class Notice(NoticeRow):
+    """A stored notice with its number: readers (the live stream, webhooks) follow it."""
+
+    seq: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """As partners receive it: on the feed, the live stream and webhooks alike."""
+        return {
+            "seq": self.seq,
+            "position": self.position,
+            "case_id": self.case_id,
+            "version": self.version,
+            "event_id": self.event_id,
+            "fields": [f for f in self.fields.split(",") if f],
+            "policy_version": self.policy_version,
+            "noticed_at": format_time(self.noticed_at),
+        }
+
+
 class PolicyTable:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
@@ -94,12 +148,13 @@ class PolicyTable:
 
     # ---- versions --------------------------------------------------------------------------
 
-    def current(self) -> tuple[int, str] | None:
-        """The version number and label in force (None: a store not yet seeded)."""
+    def state(self) -> PolicyState | None:
+        """The version in force and any scheduled after it (None: a store not yet seeded)."""
         row = self.backend.one(
-            f"SELECT version, label FROM {self._t('policy_current')} WHERE singleton = 1"
+            f"SELECT version, label, next_version, next_label, next_from "
+            f"FROM {self._t('policy_current')} WHERE singleton = 1"
         )
-        return None if row is None else (int(row["version"]), str(row["label"]))
+        return None if row is None else from_row(PolicyState, row)
 
     def version(self, version: int) -> VersionRow | None:
         row = self.backend.one(
@@ -132,17 +187,25 @@ class PolicyTable:
         *,
         base_version: int,
         decided: ProposalRow,
+        base_label: str,
         job: JobRow | None,
+        now: datetime,
     ) -> bool:
-        """Put `row` in force if `base_version` still is, recording the proposal's decision
-        (and the re-seal job) with it; False when another version came first."""
+        """Put `row` in force from its `effective_from` (now or later) if `base_version` is
+        the newest version and no other waits to take effect, recording the proposal's
+        decision (and the re-seal job) with it; False when another version came first."""
+        later = row.effective_from > now
+        in_force = (base_version, base_label) if later else (row.version, row.label)
+        scheduled = (row.version, row.label, stamp(row.effective_from)) if later else (None,) * 3
         with self.backend.transaction(commit=True) as cursor:
             cursor.execute(
                 self.backend.sql(
-                    f"UPDATE {self._t('policy_current')} SET version = %s, label = %s "
-                    "WHERE singleton = 1 AND version = %s RETURNING version"
+                    f"UPDATE {self._t('policy_current')} SET version = %s, label = %s, "
+                    "next_version = %s, next_label = %s, next_from = %s "
+                    "WHERE singleton = 1 AND COALESCE(next_version, version) = %s "
+                    "AND (next_from IS NULL OR next_from <= %s) RETURNING version"
                 ),
-                (row.version, row.label, base_version),
+                (*in_force, *scheduled, base_version, stamp(now)),
             )
             if cursor.fetchone() is None:
                 return False
@@ -268,13 +331,34 @@ class PolicyTable:
 
     # ---- notices ---------------------------------------------------------------------------
 
-    def notices(self, org_id: str, limit: int = 100) -> list[NoticeRow]:
+    def notices(self, org_id: str, limit: int = 100) -> list[Notice]:
+        """The organisation's latest notices, newest first."""
         rows = self.backend.all(
             f"SELECT * FROM {self._t('policy_notices')} WHERE org_id = %s "
-            "ORDER BY noticed_at DESC, position DESC LIMIT %s",
+            "ORDER BY seq DESC LIMIT %s",
             (org_id, limit),
         )
-        return [from_row(NoticeRow, r) for r in rows]
+        return [from_row(Notice, r) for r in rows]
+
+    def notices_after(self, org_id: str, seq: int, limit: int = 100) -> list[Notice]:
+        """The organisation's notices numbered after `seq`, oldest first."""
+        rows = self.backend.all(
+            f"SELECT * FROM {self._t('policy_notices')} WHERE org_id = %s AND seq > %s "
+            "ORDER BY seq LIMIT %s",
+            (org_id, seq, limit),
+        )
+        return [from_row(Notice, r) for r in rows]
+
+    def last_notice(self, org_id: str | None = None) -> int:
+        """The highest notice number (of one organisation; 0: none yet)."""
+        if org_id is None:
+            row = self.backend.one(f"SELECT MAX(seq) AS seq FROM {self._t('policy_notices')}")
+        else:
+            row = self.backend.one(
+                f"SELECT MAX(seq) AS seq FROM {self._t('policy_notices')} WHERE org_id = %s",
+                (org_id,),
+            )
+        return 0 if row is None or row["seq"] is None else int(row["seq"])
 
     def _insert(self, cursor: Cursor, table: str, cls: type, rows: Sequence[object]) -> None:
         self.backend.insert(cursor, table, columns(cls), [values(r) for r in rows])

@@ -216,6 +216,12 @@ class PostgresBackend(Backend):
             own.execute(statement, (payload,), prepare=True)
         return True
 
+    def in_commit_order(self, cursor: Cursor, table: str) -> None:
+        # A sequence hands out numbers in call order, not commit order: without the lock a
+        # reader past a higher number that committed first would never see a lower one.
+        cursor.execute(f"LOCK TABLE {self.table(table)} IN EXCLUSIVE MODE")
+        cursor.execute("SELECT pg_notify(%s, '')", (self.events_channel,))
+
     def announce_revocation(self, cursor: Cursor, client_id: str) -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", (REVOCATIONS_CHANNEL, client_id))
 

@@ -68,6 +68,7 @@ class GrantRow:
     grant: str = field(metadata={COLUMN: "grant_json"})  # the grant's JSON wire form
     policy_version: str
     basis: str  # JSON: sealed field -> {"rules": [...], "grounds": [...]}, in grant order
+    sealed_at: datetime | None = None  # the store checks policy_version against this moment
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -95,6 +96,7 @@ class AccessRow:
     event_id: str
     policy_version: str
     position: int | None = None
+    sealed_at: datetime | None = None  # the store checks policy_version against this moment
 
 
 @dataclass(frozen=True)
@@ -340,9 +342,11 @@ class SharingTables:
             )
             self._record(cursor, history)
             AuditTable(self.backend).append(cursor, audit)
-            self.backend.insert(
-                cursor, "policy_notices", columns(NoticeRow), [values(n) for n in notices]
-            )
+            if notices:
+                self.backend.in_commit_order(cursor, "policy_notices")
+                self.backend.insert(
+                    cursor, "policy_notices", columns(NoticeRow), [values(n) for n in notices]
+                )
 
     def _record(self, cursor: Cursor, history: Sequence[GrantChangeRow]) -> None:
         rows = [values(change) for change in history]

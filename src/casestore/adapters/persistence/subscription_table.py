@@ -42,6 +42,7 @@ class SubscriptionRow:
     last_error: str | None = None
     worker_id: str | None = None
     locked_until: datetime | None = None
+    notice_seq: int = 0  # the last policy notice acknowledged
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class AttemptRow:
     error: str | None = None
     next_retry_at: datetime | None = None
     duration_ms: int | None = None
+    kind: str = "event"  # event | notice (whose `position` is then the notice's seq)
 
 
 class SubscriptionTable:
@@ -194,6 +196,41 @@ class SubscriptionTable:
                 ACTIVE,
             ),
         )
+
+    def acknowledge_notice(
+        self, attempt: AttemptRow, worker_id: str, *, after: int, lease_until: datetime
+    ) -> bool:
+        """Record a 2xx to a notice and move the notice number from `after` to its seq, in
+        one transaction; False when this worker no longer holds the subscription."""
+        return self._record(
+            attempt,
+            f"UPDATE {self._t('subscriptions')} SET notice_seq = %s, attempts = 0, "
+            "failures = 0, failing_since = NULL, next_attempt_at = NULL, last_error = NULL, "
+            "locked_until = %s WHERE subscription_id = %s AND worker_id = %s "
+            "AND notice_seq = %s AND status = %s RETURNING subscription_id",
+            (
+                attempt.position,
+                stamp(lease_until),
+                attempt.subscription_id,
+                worker_id,
+                after,
+                ACTIVE,
+            ),
+        )
+
+    def pass_notice(self, subscription_id: str, worker_id: str, *, after: int, seq: int) -> bool:
+        """Move past a notice without sending it (its event is still ahead of the
+        subscription's position, and will carry the fields itself)."""
+        with self.backend.transaction(commit=True) as cursor:
+            cursor.execute(
+                self.backend.sql(
+                    f"UPDATE {self._t('subscriptions')} SET notice_seq = %s "
+                    "WHERE subscription_id = %s AND worker_id = %s AND notice_seq = %s "
+                    "RETURNING subscription_id"
+                ),
+                (seq, subscription_id, worker_id, after),
+            )
+            return cursor.fetchone() is not None
 
     def fail(
         self,

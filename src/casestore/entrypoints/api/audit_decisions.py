@@ -52,6 +52,7 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     # ids; it reads no content and no person. Approval is the change, and its re-seal job
     # chains grant.created / grant.revoked per case as any reconciliation does.
     "create_proposal": NO_CASE_DATA,
+    "create_rule_edit_proposal": NO_CASE_DATA,
     "list_proposals": NO_CASE_DATA,
     "read_proposal": NO_CASE_DATA,
     "approve_proposal": (POLICY_CHANGED,),

@@ -11,7 +11,6 @@ from pydantic_core import to_json
 from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep
 from casestore.entrypoints.api.schemas import FeedPage
-from sharing.keys import format_time
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"])
 
@@ -44,22 +43,25 @@ def read_notices(
     caller: Reader,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_JSON_INTEGER,
+            description="The last notice `seq` seen: the notices after it, oldest first.",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Events behind the caller's feed position of which it was newly granted fields (or
-    the event itself) by a policy change, newest first: re-read each
-    (`GET /v1/cases/{case_id}/events/{event_id}`) instead of the feed from position 0."""
-    notices = services.policy.table.notices(caller.org_id, limit)
-    return {
-        "items": [
-            {
-                "position": n.position,
-                "case_id": n.case_id,
-                "version": n.version,
-                "event_id": n.event_id,
-                "fields": [f for f in n.fields.split(",") if f],
-                "policy_version": n.policy_version,
-                "noticed_at": format_time(n.noticed_at),
-            }
-            for n in notices
-        ]
-    }
+    the event itself) by a policy change, newest first (or, with `after`, the notices
+    numbered after that `seq`, oldest first: what a live stream or webhook receiver missed
+    while away): re-read each (`GET /v1/cases/{case_id}/events/{event_id}`) instead of the
+    feed from position 0. The same notices come on the live stream as `policy-notice`
+    events and to webhook receivers as `nl.levensloop.policy.notice` deliveries."""
+    table = services.policy.table
+    notices = (
+        table.notices(caller.org_id, limit)
+        if after is None
+        else table.notices_after(caller.org_id, after, limit)
+    )
+    return {"items": [n.to_json() for n in notices]}

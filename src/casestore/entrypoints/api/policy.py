@@ -17,6 +17,7 @@ from casestore.entrypoints.api.problems import HttpProblem
 from casestore.services.audit import POLICY_EXPLAINED, Basis
 from casestore.services.clients import Client, ClientRole
 from sharing.errors import PolicyError, UnknownOrganisation
+from sharing.policy.edit import RuleEdit
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
@@ -124,10 +125,13 @@ def job_json(row: JobRow) -> dict[str, Any]:
 
 @router.get("/versions")
 def list_versions(caller: Reviewer, services: ServicesDep) -> dict[str, Any]:
-    """Every version that was in force, oldest first, with who approved it and why."""
+    """Every version that was in force, oldest first, with who approved it and why;
+    `scheduled` names a version approved to take effect at a later moment (else null)."""
     book = services.policy
+    waiting = book.scheduled()
     return {
         "in_force": book.in_force().version,
+        "scheduled": None if waiting is None else waiting.version,
         "versions": [version_json(v) for v in book.versions()],
     }
 
@@ -147,6 +151,21 @@ class ProposalIn(BaseModel):
     vastgesteld_on: date
 
 
+class RuleEditIn(BaseModel):
+    base_version: int = Field(ge=1)
+    op: Literal["add", "change", "remove"]
+    rule_id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    rule: dict[str, Any] | None = Field(
+        default=None,
+        description="The whole rule as in the policy document (JSON), for `add` and `change`; "
+        "its `id`, if given, is `rule_id`.",
+    )
+    tests: str | None = Field(default=None, max_length=60_000)
+    reason: str = Field(min_length=1, max_length=4000)
+    dpia_reference: str = Field(min_length=1, max_length=200)
+    vastgesteld_on: date
+
+
 class DecisionIn(BaseModel):
     reason: str = Field(min_length=1, max_length=4000)
     effective_from: datetime | None = None
@@ -155,13 +174,36 @@ class DecisionIn(BaseModel):
 
 @router.post("/proposals", status_code=201, responses=errors(403, 409, 422))
 def create_proposal(caller: Officer, services: ServicesDep, body: ProposalIn) -> dict[str, Any]:
-    """Propose a whole policy document against the version in force (409 when `base_version`
-    is no longer in force); the answer holds the analysis: lint, cases, diff, impact, DPIA."""
+    """Propose a whole policy document against the newest version (409 when `base_version`
+    is not the newest); the answer holds the analysis: lint, cases, diff, impact, DPIA. One
+    rule alone: `POST /v1/policy/proposals/rule-edits`."""
     book = services.policy
     row = book.propose(
         caller,
         base_version=body.base_version,
         document=body.document,
+        tests=body.tests,
+        reason=body.reason,
+        dpia_reference=body.dpia_reference,
+        vastgesteld_on=body.vastgesteld_on,
+    )
+    return {**proposal_json(row), "analysis": book.analyse(row).to_json()}
+
+
+@router.post("/proposals/rule-edits", status_code=201, responses=errors(403, 409, 422))
+def create_rule_edit_proposal(
+    caller: Officer, services: ServicesDep, body: RuleEditIn
+) -> dict[str, Any]:
+    """Propose one rule added, changed or removed by its id, against the newest version:
+    the service applies the edit to that version's document (every other line kept as
+    written) and proposes the result, answered as `POST /v1/policy/proposals` is (409 when
+    `base_version` is not the newest; 422 when the edit does not fit it: a rule to change
+    or remove that is not there, one to add that is, or a result that is no valid policy)."""
+    book = services.policy
+    row = book.propose_rule_edit(
+        caller,
+        base_version=body.base_version,
+        edit=RuleEdit(body.op, body.rule_id, body.rule),
         tests=body.tests,
         reason=body.reason,
         dpia_reference=body.dpia_reference,
@@ -192,8 +234,11 @@ def approve_proposal(
     background: BackgroundTasks,
 ) -> dict[str, Any]:
     """Approve as a privacy officer of another organisation than the proposer's (403
-    otherwise): the version is in force at once; with `history: all` stored history is
-    re-sealed by a background job whose progress `GET /v1/policy/jobs/{id}` shows."""
+    otherwise): the version is in force at once, or from `effective_from` if that is later
+    (until then every process seals under the version before it; 409 while another
+    version waits for its moment); with `history: all` stored history is re-sealed by a
+    background job, once the version is in force, whose progress `GET
+    /v1/policy/jobs/{id}` shows."""
     book = services.policy
     version, job = book.approve(
         proposal_id,

@@ -19,12 +19,13 @@ from typing import Annotated, Any
 
 import anyio
 import structlog
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from casestore.adapters import metrics
 from casestore.adapters.live_streams import Ending, LiveStreams
+from casestore.adapters.persistence.policy_table import Notice, PolicyTable
 from casestore.adapters.wakeup import Wakeup
 from casestore.domain.events.fields import MAX_JSON_INTEGER
 from casestore.entrypoints.api.deps import Disclosed, Reader, ServicesDep, bearer_token
@@ -37,6 +38,7 @@ router = APIRouter(prefix="/v1/feed", tags=["feed"])
 log = structlog.get_logger("casestore.entrypoints.api")
 
 EVENT_NAME = "case-event"  # one name for every type: a client needs one listener
+NOTICE_NAME = "policy-notice"  # fields newly granted on an event behind the position
 PAGE = 200
 RECHECK_SECONDS = 5.0  # read again even without a wakeup
 PING_SECONDS = 15
@@ -55,7 +57,9 @@ LastEventId = Annotated[
 STREAM: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "`text/event-stream`: one `case-event` per event, `id` its position, "
-        "`data` a feed item (JSON); comment lines keep the connection alive.",
+        "`data` a feed item (JSON); one `policy-notice` (no `id`) per notice of fields newly "
+        "granted on an event behind the position, `data` a notice as `GET /v1/feed/notices` "
+        "returns it; comment lines keep the connection alive.",
         "content": {"text/event-stream": {}},
     },
 }
@@ -75,24 +79,44 @@ async def stream_feed(
     wakeup: Annotated[Wakeup, Depends(get_wakeup)],
     after: After = 0,
     last_event_id: LastEventId = None,
+    notices_after: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_JSON_INTEGER,
+            description="The `seq` of the last `policy-notice` received (default: only "
+            "notices made from now on).",
+        ),
+    ] = None,
 ) -> EventSourceResponse:
     """The caller's feed as Server-Sent Events, live, resuming after Last-Event-ID or `after`.
 
     Each event is named `case-event` (whatever its type; the type is in the data), its
     `id` is the event's position and its `data` one item as `GET /v1/feed` returns it,
     in position order, each once. A reconnecting client sends the last id as
-    `Last-Event-ID` (browsers do) and misses nothing. Comment lines every 15 s keep the
-    connection open through proxies. The stream ends when the server shuts down, and
+    `Last-Event-ID` (browsers do) and misses nothing. A policy change that newly grants
+    the caller fields of events behind its position is told as `policy-notice` events
+    (data: a notice as `GET /v1/feed/notices` returns it, with its `seq`; no `id`, so the
+    last event id stays the feed position): pass the last `seq` as `notices_after` when
+    reconnecting to miss none. Comment lines every 15 s keep the connection open through
+    proxies. The stream ends when the server shuts down, and
     when the caller's token is revoked or expires.
     """
     start = last_event_id if last_event_id is not None else after
     shutdown = anyio.Event()  # set by sse-starlette when the server is asked to exit
     streams: LiveStreams = request.app.state.streams
     session = _Session(
-        disclosure, services.clients, bearer_token(request), caller, services.database_unavailable
+        disclosure,
+        services.policy.table,
+        services.clients,
+        bearer_token(request),
+        caller,
+        services.database_unavailable,
     )
+    if notices_after is None:
+        notices_after = await run_in_threadpool(services.policy.table.last_notice, caller.org_id)
     return EventSourceResponse(
-        _events(session, streams, start, wakeup, shutdown),
+        _events(session, streams, start, notices_after, wakeup, shutdown),
         ping=PING_SECONDS,
         send_timeout=SEND_TIMEOUT_SECONDS,
         shutdown_event=shutdown,
@@ -107,17 +131,21 @@ class _Session:
     expired (the stream then ends)."""
 
     disclosure: Disclosure
+    notices: PolicyTable
     clients: Clients
     token: str
     caller: Client
     unavailable: Callable[[BaseException], bool]
 
-    async def after(self, position: int, ending: Ending) -> list[SharedEvent] | None:
+    async def after(
+        self, position: int, notice: int, ending: Ending
+    ) -> tuple[list[SharedEvent], list[Notice]] | None:
         org_id = self.caller.org_id
         try:
             batch = await run_in_threadpool(
                 partial(self.disclosure.feed, org_id, position, PAGE, audit_as=STREAM_DELIVERED)
             )
+            notices = await run_in_threadpool(self.notices.notices_after, org_id, notice, PAGE)
             # Checked after the read: an event committed after the revocation was read
             # after it too, so this check sees the revocation (or the revoked cache entry).
             if ending.ended or not await self._still_authorised():
@@ -126,8 +154,8 @@ class _Session:
             if not self.unavailable(exc):
                 raise
             log.warning("live feed waits for the database", error=type(exc).__name__)
-            return []
-        return batch
+            return [], []
+        return batch, notices
 
     async def _still_authorised(self) -> bool:
         try:
@@ -147,28 +175,34 @@ async def _events(
     session: _Session,
     streams: LiveStreams,
     position: int,
+    notice: int,
     wakeup: Wakeup,
     shutdown: anyio.Event,
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every event the organisation receives after `position`, in order, until the server
-    stops or the client may no longer read. (A client's disconnect cancels it from
-    outside.)"""
+    """Every event the organisation receives after `position`, and every notice after
+    `notice`, in order, until the server stops or the client may no longer read. (A
+    client's disconnect cancels it from outside.)"""
     ending = streams.open(session.caller.client_id)  # a revocation ends it from outside
     metrics.SSE_CLIENTS.inc()
     try:
         while not (wakeup.stopped or shutdown.is_set() or ending.ended):
             seen = wakeup.generation  # before reading: a wakeup during the read is not lost
-            batch = await session.after(position, ending)
-            if batch is None:
+            read = await session.after(position, notice, ending)
+            if read is None:
                 log.info(
                     "live feed ended: client revoked or expired", client=session.caller.client_id
                 )
                 return
+            batch, notices = read
             for event in batch:
                 data = json.dumps(event.to_json(), separators=(",", ":"))
                 yield ServerSentEvent(data=data, id=str(event.position), event=EVENT_NAME)
                 position = event.position
-            if len(batch) < PAGE:
+            for told in notices:
+                data = json.dumps(told.to_json(), separators=(",", ":"))
+                yield ServerSentEvent(data=data, event=NOTICE_NAME)
+                notice = told.seq
+            if len(batch) < PAGE and len(notices) < PAGE:
                 wait = max(0.0, min(RECHECK_SECONDS, session.seconds_left()))
                 await _until_news(wakeup, seen, shutdown, ending, wait)
     finally:

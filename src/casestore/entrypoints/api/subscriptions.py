@@ -77,6 +77,9 @@ class SubscriptionCreated(SubscriptionPublic):
 class DeliveryPublic(BaseModel):
     webhook_id: str = Field(description="The webhook-id header: the same on every retry.")
     event_id: str
+    kind: str = Field(
+        description="`event`, or `notice`: a policy notice, whose seq `position` then is."
+    )
     position: int
     attempt: int
     attempted_at: datetime
@@ -166,6 +169,7 @@ def _delivery(a: Attempt) -> dict[str, Any]:
     return {
         "webhook_id": a.webhook_id,
         "event_id": a.event_id,
+        "kind": a.kind,
         "position": a.position,
         "attempt": a.attempt,
         "attempted_at": a.attempted_at,

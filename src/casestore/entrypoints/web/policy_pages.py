@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
+import yaml
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -21,6 +22,7 @@ from casestore.entrypoints.web.security import PREFIX, PostedForm, SignedIn, ser
 from casestore.services.clients import ClientRole
 from casestore.services.policy_versions import HISTORY_ALL, HISTORY_NEW, ProposalError
 from sharing.policy.diff import cells
+from sharing.policy.edit import OPS, RuleEdit
 
 router = APIRouter(prefix=f"{PREFIX}/policy", include_in_schema=False)
 
@@ -79,14 +81,15 @@ def _proposals_page(
     request: Request, session: SignedIn, error: str | None, status_code: int = 200
 ) -> Response:
     book = services(request).policy
-    in_force = book.in_force()
+    newest = book.newest()  # what a proposal builds on: in force, or scheduled
     return render(
         request,
         "policy_proposals.html",
         status_code=status_code,
         session=session,
         proposals=list(reversed(book.proposals())),
-        in_force=in_force,
+        base=newest,
+        rule_ids=[r.id for r in book.compile(newest.document).policy.rules],
         officer=session.client.role is ClientRole.privacy_officer,
         error=error,
     )
@@ -111,6 +114,47 @@ def propose(
             session.client,
             base_version=base_version,
             document=document.replace("\r\n", "\n"),
+            reason=reason,
+            dpia_reference=dpia_reference,
+            vastgesteld_on=agreed,
+        )
+    except ProposalError as exc:
+        return _proposals_page(request, session, str(exc), exc.status)
+    return RedirectResponse(f"{PREFIX}/policy/proposals/{row.proposal_id}", status_code=303)
+
+
+@router.post("/proposals/rule")
+def propose_rule(
+    request: Request,
+    session: PostedForm,
+    base_version: Annotated[int, Form()],
+    op: Text = "",
+    rule_id: Text = "",
+    rule: Annotated[str, Form(max_length=100_000)] = "",
+    reason: Text = "",
+    dpia_reference: Text = "",
+    vastgesteld_on: Text = "",
+) -> Response:
+    """One rule added, changed or removed (its YAML pasted for add and change)."""
+    try:
+        agreed = date.fromisoformat(vastgesteld_on)
+    except ValueError:
+        return _proposals_page(request, session, "Vul de datum van vaststelling in.", 422)
+    if op not in OPS:
+        return _proposals_page(request, session, "Kies toevoegen, wijzigen of schrappen.", 422)
+    try:
+        parsed = yaml.safe_load(rule.replace("\r\n", "\n")) if rule.strip() else None
+    except yaml.YAMLError as exc:
+        return _proposals_page(request, session, f"De regel is geen YAML: {exc}", 422)
+    if isinstance(parsed, list) and len(parsed) == 1:
+        parsed = parsed[0]  # pasted as a list item, as it stands in the document
+    if parsed is not None and not isinstance(parsed, dict):
+        return _proposals_page(request, session, "De regel is geen YAML-mapping.", 422)
+    try:
+        row = services(request).policy.propose_rule_edit(
+            session.client,
+            base_version=base_version,
+            edit=RuleEdit(op, rule_id.strip(), parsed),
             reason=reason,
             dpia_reference=dpia_reference,
             vastgesteld_on=agreed,

@@ -1,4 +1,5 @@
-"""One delivery: a case event as a CloudEvent, signed per Standard Webhooks.
+"""One delivery: a case event (or a policy notice) as a CloudEvent, signed per Standard
+Webhooks.
 
 The body is a CloudEvents 1.0 structured-mode JSON document whose `data` is the event as
 the subscribing organisation receives it from the feed: sealed for it, never opened.
@@ -18,11 +19,13 @@ from nacl.encoding import HexEncoder
 from nacl.hash import blake2b
 from standardwebhooks.webhooks import Webhook
 
+from casestore.adapters.persistence.policy_table import Notice
 from casestore.services.disclosure import SharedEvent
 from sharing.keys import format_time
 
 MEDIA_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "nl.levensloop.case."
+NOTICE_TYPE = "nl.levensloop.policy.notice"
 USER_AGENT = "casestore-webhooks/1"
 
 
@@ -70,7 +73,36 @@ def prepare(
     if event.payload is not None:
         raise ValueError("webhooks carry sealed events only")
     message_id = webhook_id(subscription_id, event.event_id)
-    body = json.dumps(cloud_event(event), separators=(",", ":"), ensure_ascii=True)
+    return _signed(message_id, secret, cloud_event(event), at, traceparent)
+
+
+def notice_event(notice: Notice, region: str) -> dict[str, Any]:
+    """A notice of fields newly granted on an event behind the receiver's position."""
+    return {
+        "specversion": "1.0",
+        "id": f"policy-notice-{notice.seq}",
+        "source": f"/casestore/{region}",
+        "type": NOTICE_TYPE,
+        "subject": notice.case_id,
+        "time": format_time(notice.noticed_at),
+        "datacontenttype": "application/json",
+        "data": notice.to_json(),
+    }
+
+
+def prepare_notice(
+    subscription_id: str, secret: str, notice: Notice, region: str, at: datetime
+) -> Delivery:
+    """The request for one notice, signed like an event's; its `webhook-id` names the
+    (subscription, notice) pair."""
+    message_id = webhook_id(subscription_id, f"notice:{notice.seq}")
+    return _signed(message_id, secret, notice_event(notice, region), at, None)
+
+
+def _signed(
+    message_id: str, secret: str, document: dict[str, Any], at: datetime, traceparent: str | None
+) -> Delivery:
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
     sent_at = at.astimezone(UTC)
     return Delivery(
         webhook_id=message_id,

@@ -15,6 +15,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from uuid import uuid4
 
+from casestore.adapters.persistence.policy_table import PolicyTable
 from casestore.adapters.persistence.rows import project
 from casestore.adapters.persistence.subscription_table import (
     ACTIVE,
@@ -93,6 +94,7 @@ class Attempt:
     error: str | None
     next_retry_at: datetime | None
     duration_ms: int | None
+    kind: str  # event | notice (a policy notice: `position` is its seq)
 
 
 class Subscriptions:
@@ -104,8 +106,12 @@ class Subscriptions:
         end: Callable[[], int],
         *,
         private_destinations: bool = False,
+        notices: PolicyTable | None = None,
     ) -> None:
         self._table = table
+        # The policy notices delivered beside the events (a subscription starts at the
+        # latest: a notice made before it tells of nothing its events will not carry).
+        self.notices = notices
         self._secrets = secrets
         self._clock = clock
         self._end = end  # the current end of the global order
@@ -149,6 +155,7 @@ class Subscriptions:
             status=ACTIVE,
             position=end if after is None else after,
             created_at=self._clock(),
+            notice_seq=0 if self.notices is None else self.notices.last_notice(org_id),
         )
         self._table.add(row)
         return Created(_public(row), secret)

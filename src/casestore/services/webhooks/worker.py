@@ -20,6 +20,11 @@ within seconds, resent from the event in flight with the same `webhook-id`.
 
 Retries wait in the database (`next_attempt_at`), not in a sleeping thread; the loop only
 ever waits for the next poll, on an event that `stop()` sets.
+
+Policy notices (fields newly granted on events behind the receiver's position) go the same
+way, each turn before the events, after the subscription's own notice number: one at a
+time, acknowledged, retried and parked like an event. A notice of an event still ahead of
+the subscription's position is passed over: that event will carry the fields itself.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import httpx
 import structlog
 
 from casestore.adapters import metrics
+from casestore.adapters.persistence.policy_table import Notice
 from casestore.adapters.persistence.subscription_table import (
     AttemptRow,
     SubscriptionRow,
@@ -48,7 +54,7 @@ from casestore.services.audit import WEBHOOK_DELIVERED, Actor, new_operation_id,
 from casestore.services.case_store import Clock, utcnow
 from casestore.services.disclosure import Disclosure, SharedEvent
 from casestore.services.webhooks.backoff import Backoff
-from casestore.services.webhooks.delivery import Delivery, prepare
+from casestore.services.webhooks.delivery import Delivery, prepare, prepare_notice
 from casestore.services.webhooks.destinations import http_client, refused
 from casestore.services.webhooks.subscriptions import Subscriptions
 
@@ -66,7 +72,7 @@ class Turn:
     subscription is known to have nothing more (None: not known)."""
 
     sent: int
-    caught_up: int | None = None
+    caught_up: tuple[int, int] | None = None  # (end of the order, last notice) reached
 
 
 def default_worker_id() -> str:
@@ -108,7 +114,8 @@ class Worker:
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[Turn]] = {}
-        self._seen: dict[str, int] = {}
+        self._seen: dict[str, tuple[int, int]] = {}
+        self.notices = subscriptions.notices
         self._stopping = threading.Event()
         self.last_pass = time.monotonic()  # when the loop last finished a pass
         self._heartbeat: threading.Thread | None = None
@@ -177,17 +184,21 @@ class Worker:
     def dispatch(self) -> list[Future[Turn]]:
         """Start a turn for every due subscription that may have something to deliver."""
         end = self.disclosure.store.max_position()
+        told = 0 if self.notices is None else self.notices.last_notice()
         now = self.clock()
         started = []
         for row in self.table.due(now, self.worker_id):
             sid = row.subscription_id
             retry_due = row.next_attempt_at is not None
-            nothing_new = row.position >= end or self._seen.get(sid, -1) >= end
+            seen_end, seen_told = self._seen.get(sid, (-1, -1))
+            nothing_new = (row.position >= end or seen_end >= end) and (
+                row.notice_seq >= told or seen_told >= told
+            )
             with self._lock:
                 if sid in self._inflight or (nothing_new and not retry_due):
                     continue
                 self._start_heartbeat()
-                future = self._pool.submit(self._turn, sid, end)
+                future = self._pool.submit(self._turn, sid, (end, told))
                 self._inflight[sid] = future
             future.add_done_callback(partial(self._done, sid))
             started.append(future)
@@ -206,7 +217,7 @@ class Worker:
 
     # ---- one subscription's turn -----------------------------------------------------------
 
-    def _turn(self, sid: str, end: int) -> Turn:
+    def _turn(self, sid: str, end: tuple[int, int]) -> Turn:
         now = self.clock()
         row = self.table.claim(sid, self.worker_id, now, now + self.lease)
         if row is None:
@@ -216,9 +227,30 @@ class Worker:
         finally:
             self.table.release(sid, self.worker_id)
 
-    def _deliver_from(self, row: SubscriptionRow, end: int) -> Turn:
+    def _deliver_from(self, row: SubscriptionRow, end: tuple[int, int]) -> Turn:
         secret = self.subscriptions.secret_of(row)
         sent = 0
+        while self.notices is not None and sent < self.batch:
+            notices = self.notices.notices_after(
+                row.org_id, row.notice_seq, min(PAGE, self.batch - sent)
+            )
+            if not notices:
+                break
+            for notice in notices:
+                if self._stopping.is_set():
+                    return Turn(sent)
+                if notice.position > row.position:
+                    if not self.table.pass_notice(
+                        row.subscription_id, self.worker_id, after=row.notice_seq, seq=notice.seq
+                    ):
+                        return Turn(sent)
+                    row = replace(row, notice_seq=notice.seq)
+                    continue
+                next_row = self._attempt_notice(row, secret, notice)
+                sent += 1
+                if next_row is None:
+                    return Turn(sent)
+                row = next_row
         while sent < self.batch:
             events = self.disclosure.feed(
                 row.org_id, row.position, min(PAGE, self.batch - sent), audit_as=None
@@ -252,30 +284,66 @@ class Worker:
         started = time.monotonic()
         status, error = self._post(row.url, delivery)
         self._audit(row, event, trace, operation, started_at, error)
+        return self._outcome(
+            row, delivery, started, status, error, "event", event.position, event.event_id
+        )
+
+    def _attempt_notice(
+        self, row: SubscriptionRow, secret: str, notice: Notice
+    ) -> SubscriptionRow | None:
+        """Deliver one policy notice; as `_attempt`."""
+        region = self.disclosure.store.sealer.region
+        delivery = prepare_notice(row.subscription_id, secret, notice, region, self.wall())
+        started = time.monotonic()
+        status, error = self._post(row.url, delivery)
+        return self._outcome(
+            row, delivery, started, status, error, "notice", notice.seq, notice.event_id
+        )
+
+    def _outcome(
+        self,
+        row: SubscriptionRow,
+        delivery: Delivery,
+        started: float,
+        status: int | None,
+        error: str | None,
+        kind: str,
+        position: int,
+        event_id: str,
+    ) -> SubscriptionRow | None:
+        """Record one attempt: acknowledged (the subscription moves on) or failed (a retry
+        is scheduled, or the subscription parked, and the turn ends)."""
         duration_ms = round((time.monotonic() - started) * 1000)
         now = self.clock()
         attempt = AttemptRow(
             subscription_id=row.subscription_id,
-            position=event.position,
+            position=position,
             attempt=row.attempts + 1,
             webhook_id=delivery.webhook_id,
-            event_id=event.event_id,
+            event_id=event_id,
             attempted_at=now,
             outcome="delivered",
             status_code=status,
             error=error,
             duration_ms=duration_ms,
+            kind=kind,
         )
         context = {
             "subscription": row.subscription_id,
-            "position": event.position,
+            "position" if kind == "event" else "notice": position,
             "attempt": attempt.attempt,
             "webhook_id": delivery.webhook_id,
         }
         metrics.WEBHOOK_ATTEMPTS.labels("delivered" if error is None else "failed").inc()
         if error is None:
-            held = self.table.acknowledge(
-                attempt, self.worker_id, after=row.position, lease_until=now + self.lease
+            acknowledge = (
+                self.table.acknowledge if kind == "event" else self.table.acknowledge_notice
+            )
+            held = acknowledge(
+                attempt,
+                self.worker_id,
+                after=row.position if kind == "event" else row.notice_seq,
+                lease_until=now + self.lease,
             )
             if not held:
                 log.warning("webhook lease lost; acknowledgement not recorded", **context)
@@ -283,7 +351,8 @@ class Worker:
             log.debug("webhook delivered", status=status, **context)
             return replace(
                 row,
-                position=event.position,
+                position=position if kind == "event" else row.position,
+                notice_seq=position if kind == "notice" else row.notice_seq,
                 attempts=0,
                 failures=0,
                 failing_since=None,

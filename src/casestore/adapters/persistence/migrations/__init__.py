@@ -38,10 +38,11 @@ from casestore.adapters.persistence.sharing_tables import SharingTables
 
 log = structlog.get_logger("casestore.adapters.persistence.migrations")
 
-SERVES_FROM = 10
-"""The oldest schema version this code can run on (10: key generations, the audit trail,
+SERVES_FROM = 11
+"""The oldest schema version this code can run on (11: key generations, the audit trail,
 policy versions, retention's holds and verklaringen, the worklist and the meetings, and the
-restrictions of the right of access are in the store)."""
+restrictions of the right of access are in the store, and grants state the moment they were
+sealed, which scheduled policy versions are checked against)."""
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

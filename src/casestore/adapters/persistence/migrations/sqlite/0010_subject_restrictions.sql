@@ -1,4 +1,4 @@
--- 0009 subject restrictions: what the data-subject report (AVG art. 15) must withhold
+-- 0010 subject restrictions: what the data-subject report (AVG art. 15) must withhold
 -- under UAVG art. 41, e.g. for an ongoing criminal investigation
 -- (casestore.adapters.persistence.restriction_table). Pseudonymous ids and organisation
 -- names only; the person is found by BSN when one is recorded and never stored by it.

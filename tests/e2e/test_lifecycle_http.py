@@ -31,7 +31,7 @@ from sharing.keys import DecryptionKey
 from sharing.policy import CaseContext, PastEvent, Scope
 from tests.e2e.api import Api
 from tests.e2e.server import serve_in_thread
-from tests.factories import Clock, aanmelding, fresh_bsn
+from tests.factories import DOELGROEPCRITERIA, Clock, aanmelding, fresh_bsn
 
 PROBLEM = "application/problem+json"
 ZVH = "zvh-amsterdam-amstelland"
@@ -161,7 +161,7 @@ def assert_problem(
 TRIAGE: dict[str, Any] = {
     "uitkomst": "inclusietafel",
     "onderbouwing": "Gevaarlijk gedrag met een psychiatrische grondslag.",
-    "doelgroepcriteria": ["psychiatrische_stoornis"],
+    "doelgroepcriteria": DOELGROEPCRITERIA,
 }
 INCLUSIE: dict[str, Any] = {
     "geincludeerd": True,

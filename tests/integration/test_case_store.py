@@ -30,6 +30,7 @@ from casestore.services.case_store import CaseStore, Recorded
 from casestore.services.disclosure import Disclosure
 from casestore.settings import Settings
 from tests.factories import (
+    ELSEWHERE,
     FORENSISCH,
     GEMEENTE,
     GGZ,
@@ -78,7 +79,11 @@ def test_an_opened_case_reads_back_with_its_history_in_order(store: CaseStore) -
     assert [e.originator_version for e in history] == [1, 2, 3]
     assert [e.event_id for e in history] == [opened.event_id, second.event_id, third.event_id]
     assert history[1].author_org == GGZ
-    assert history[2].control == {"organisatie": POLITIE, "wijziging": "toegetreden"}
+    assert history[2].control == {
+        "organisatie": POLITIE,
+        "wijziging": "toegetreden",
+        "rol_in_casus": "wijkagent",
+    }
 
 
 def test_content_comes_back_as_submitted_and_is_stored_only_sealed(
@@ -362,9 +367,7 @@ def test_after_uitstroom_a_new_referral_opens_a_new_case(store: CaseStore) -> No
 def test_a_case_closed_at_triage_frees_the_person_too(store: CaseStore) -> None:
     bsn = fresh_bsn()
     first = open_case(store, bsn)
-    store.append(
-        first.case_id, submit("triagebesluit", {**TRIAGE, "uitkomst": "andere_aanpak"}, ZVH)
-    )
+    store.append(first.case_id, submit("triagebesluit", ELSEWHERE, ZVH))
     assert store.case(first.case_id).status is Status.afgesloten
 
     assert open_case(store, bsn).case_id != first.case_id

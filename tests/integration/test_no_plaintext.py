@@ -16,7 +16,7 @@ from casestore.adapters.logging import configure
 from casestore.bootstrap import Services
 from casestore.entrypoints.demo import FORENSISCH, GEMEENTE, GGZ, POLITIE, WONEN, ZVH
 from casestore.services.case_store import Author, CaseStore, Submission
-from tests.factories import POSTGRES_URL
+from tests.factories import DOELGROEPCRITERIA, POSTGRES_URL
 
 
 def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
@@ -88,7 +88,11 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
         case_id,
         "triagebesluit",
         ZVH,
-        {"uitkomst": "inclusietafel", "onderbouwing": m("triage"), "doelgroepcriteria": ["nah"]},
+        {
+            "uitkomst": "inclusietafel",
+            "onderbouwing": m("triage"),
+            "doelgroepcriteria": {**DOELGROEPCRITERIA, "nah": "voldaan"},
+        },
     )
     post(
         case_id,

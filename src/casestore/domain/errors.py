@@ -7,7 +7,7 @@
     ├── ProcessViolation            the levensloop process forbids this event now
     │   ├── OpeningEventRequired / CaseAlreadyOpened
     │   ├── CaseClosed              nothing may follow the end of a case
-    │   ├── TriageRequired / AlreadyTriaged
+    │   ├── TriageRequired / AlreadyTriaged / MinorClaimedAdult   meerderjarig by the birth date
     │   ├── InclusionRequired / AlreadyDecided
     │   ├── LevelNotHigher / LevelNotLower
     │   ├── PlanVersionOutOfOrder
@@ -102,6 +102,14 @@ class TriageRequired(ProcessViolation):
 class AlreadyTriaged(ProcessViolation):
     def __init__(self) -> None:
         super().__init__("the case has a triagebesluit already")
+
+
+class MinorClaimedAdult(ProcessViolation):
+    def __init__(self, adult_on: str) -> None:
+        super().__init__(
+            f"the birth date of the aanmelding says the person is 18 only on {adult_on}: "
+            "the criterion meerderjarig is not met"
+        )
 
 
 class InclusionRequired(ProcessViolation):

@@ -88,12 +88,28 @@ def _aanmelding(bsn: str, naam: str, geboren: str, reden: str) -> dict[str, Any]
     }
 
 
+DOELGROEPCRITERIA = {
+    "psychiatrische_stoornis": "voldaan",
+    "lvb": "niet_voldaan",
+    "nah": "onbekend",
+    "verslaving": "voldaan",
+    "meerderjarig": "voldaan",
+    "gevaar_risicotaxatie": "voldaan",
+    "dwangkader": "voldaan",
+    "politie_justitie": "voldaan",
+    "multiproblematiek": "voldaan",
+}
+"""The doelgroep checklist of the Ketenveldnorm, a verdict per criterion."""
+
+
 def _triage(uitkomst: str = "inclusietafel") -> dict[str, Any]:
+    ending = {"afsluitreden": "lopende_aanpak_volstaat"} if uitkomst == "andere_aanpak" else {}
     return {
         "uitkomst": uitkomst,
         "onderbouwing": "Langdurig gevaarlijk gedrag met een psychiatrische grondslag; "
         "eerdere trajecten stopten bij overdracht.",
-        "doelgroepcriteria": ["psychiatrische_stoornis"],
+        "doelgroepcriteria": DOELGROEPCRITERIA,
+        **ending,
     }
 
 
@@ -427,7 +443,11 @@ NOT_INCLUDED = [
         "inclusiebesluit",
         ZVH,
         9,
-        {"geincludeerd": False, "onderbouwing": "Reguliere zorg volstaat; geen levensloop nodig."},
+        {
+            "geincludeerd": False,
+            "afsluitreden": "andere_aanpak_passend",
+            "onderbouwing": "Reguliere zorg volstaat; geen levensloop nodig.",
+        },
     ),
 ]
 

@@ -229,7 +229,7 @@ class CaseStore(Application[UUID]):
                 person_id=pid,
                 network=network,
                 header=stored,
-                control=payload.control_values(),
+                control=payload.recorded_control(),
                 content=sealed.content,
             )
             try:

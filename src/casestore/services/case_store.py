@@ -37,12 +37,14 @@ from casestore.domain import errors
 from casestore.domain.case import Case, destroyed_state, visible_control
 from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
+from casestore.domain.events.closing import Uitstroom
 from casestore.domain.header import EventHeader
 from casestore.domain.person import Person, forget_case, person_id, pseudonym
 from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, Basis
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import Attested, Provenance
+from casestore.services.region_settings import check_setting, check_uitstroom
 from casestore.services.sealing import PolicySuperseded, Sealed, Sealer, case_context
 from sharing.canonical import canonical_json, length_prefixed
 from sharing.errors import PolicyError
@@ -289,6 +291,8 @@ class CaseStore(Application[UUID]):
         self._check_author(submission.author.organisation, submission.event_type)
         now = self.clock()
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
+        region = self.sealer.matrix.policy.region
+        check_setting(region, payload)
         header, attested = self._header(submission, payload, case_id, now)
         # Idempotency is optimistic: the unique event id makes a repeat fail on save, and
         # only then (or when the case refuses the event) is the first recording looked up.
@@ -303,6 +307,8 @@ class CaseStore(Application[UUID]):
                 )
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
+                if isinstance(payload, Uitstroom) and case.is_open:
+                    check_uitstroom(region, payload, self.history(case_id), header.occurred_at)
                 sealed, touched = self._record_on(case, payload, attested, header, now)
             except (errors.ProcessViolation, errors.VersionConflict, errors.AuthorNotPermitted):
                 if from_cache:

@@ -331,6 +331,24 @@ def test_a_member_s_second_referral_while_the_case_is_open_names_that_case(
     assert store.max_position() == position
 
 
+def test_without_a_bsn_a_member_s_second_referral_is_found_by_name_and_birth_date(
+    store: CaseStore,
+) -> None:
+    naam = f"Jan de Wit-{fresh_bsn()}".replace("0", "x")  # a name no other test refers
+    first_referral = {k: v for k, v in aanmelding(fresh_bsn(), naam).items() if k != "bsn"}
+    first = store.open_case(submit("aanmelding", first_referral, GGZ))
+    respelled = {**first_referral, "naam": naam.upper().replace("-", " ")}
+
+    with pytest.raises(errors.PersonHasOpenCase) as raised:
+        store.open_case(submit("aanmelding", respelled, ZVH))
+    assert raised.value.case_id == str(first.case_id)
+
+    # Another birth date is another person.
+    other = store.open_case(submit("aanmelding", {**respelled, "geboortedatum": "1984-05-18"}, ZVH))
+    assert other.case_id != first.case_id
+    assert store.case(other.case_id).person_id != store.case(first.case_id).person_id
+
+
 def test_an_outsider_s_referral_while_the_case_is_open_opens_a_case_linked_to_it(
     store: CaseStore,
 ) -> None:

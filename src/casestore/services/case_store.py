@@ -39,7 +39,13 @@ from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
 from casestore.domain.events.closing import Uitstroom
 from casestore.domain.header import EventHeader
-from casestore.domain.person import Person, forget_case, person_id, pseudonym
+from casestore.domain.person import (
+    Person,
+    forget_case,
+    person_id,
+    pseudonym,
+    pseudonym_by_name,
+)
 from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, Basis
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
@@ -211,7 +217,7 @@ class CaseStore(Application[UUID]):
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
         header, attested = self._header(submission, payload, None, now)
         case_id = _new_case_id(header.event_id)
-        pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
+        pid = person_id(self._pseudonym_of(payload))
         retries = Retries(self.write_patience)
         while True:
             existing = self._replay(submission, header)
@@ -652,6 +658,16 @@ class CaseStore(Application[UUID]):
             return cached
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
+
+    def _pseudonym_of(self, referral: Aanmelding) -> str:
+        """The person's pseudonym: of the BSN, or without one of name and birth date."""
+        if referral.bsn is not None:
+            return pseudonym(referral.bsn, self._pseudonym_secret)
+        try:
+            return pseudonym_by_name(referral.naam, referral.geboortedatum, self._pseudonym_secret)
+        except ValueError:
+            problem = errors.FieldProblem("naam", "must hold letters: it identifies the person")
+            raise errors.PayloadInvalid("aanmelding", [problem]) from None
 
     def person_by_bsn(self, bsn: str) -> Person | None:
         """The person index of a BSN, through its pseudonym (None: never referred). The

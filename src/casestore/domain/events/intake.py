@@ -76,7 +76,10 @@ def age_claim(criteria: Doelgroepcriteria | None) -> dict[str, Any]:
     "aanmelding", "Referral of a person to the ZVH by a partner; opens the case.", opens_case=True
 )
 class Aanmelding(Payload):
-    bsn: Bsn
+    """Without a BSN (a referrer the law does not let process it) the person is found by
+    the name and birth date: see `casestore.domain.person.pseudonym_by_name`."""
+
+    bsn: Bsn | None = None
     naam: ShortText
     geboortedatum: PastDate
     aanmeldreden: LongText

@@ -43,9 +43,17 @@ policy's legal lint counts it as special unless the policy says why it is not.""
 BSN = Marker("bsn")
 """A burgerservicenummer, which an organisation may process only where a law allows it."""
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SOME_TEXT = r"\S"
+"""Text holds something besides white space, which is stripped: said as a pattern too, so
+that the published JSON Schema refuses what the payload's validation refuses."""
+
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SOME_TEXT)
+]
 LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), FREE_TEXT
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=SOME_TEXT),
+    FREE_TEXT,
 ]
 OrganisationId = Annotated[
     str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")

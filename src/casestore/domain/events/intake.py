@@ -11,6 +11,7 @@ from pydantic import PrivateAttr, StringConstraints, ValidationInfo, model_valid
 from casestore.domain import errors
 from casestore.domain.events.fields import (
     FREE_TEXT,
+    SOME_TEXT,
     AfsluitredenVoorInclusie,
     Bsn,
     Doelgroepcriteria,
@@ -159,7 +160,11 @@ class Bekendheidsantwoord(Payload):
     contactpersoon: ShortText | None = None
     toelichting: (
         Annotated[
-            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), FREE_TEXT
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT
+            ),
+            FREE_TEXT,
         ]
         | None
     ) = None

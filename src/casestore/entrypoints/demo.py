@@ -122,6 +122,7 @@ def _inclusie(aanbieder: str, niveau: int) -> dict[str, Any]:
         "startniveau": niveau,
         "onderbouwing": "Voldoet aan de criteria van de levensloopaanpak.",
         "risicotaxatie": "HKT-R: hoog risico op gewelddadig recidive bij middelengebruik.",
+        "doelgroepcriteria": DOELGROEPCRITERIA,
     }
 
 
@@ -472,9 +473,14 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
     (
         "T. de Boer",
         GEMEENTE,
-        _aanmelding(
-            "333444553", "T. de Boer", "1985-01-05", "Dreigende huisuitzetting, zorgmijding."
-        ),
+        # The wijkteam refers without the BSN: the person is known by name and birth date.
+        {
+            k: v
+            for k, v in _aanmelding(
+                "333444553", "T. de Boer", "1985-01-05", "Dreigende huisuitzetting, zorgmijding."
+            ).items()
+            if k != "bsn"
+        },
         CLOSED_AT_TRIAGE,
     ),
     (

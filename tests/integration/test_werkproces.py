@@ -12,7 +12,7 @@ from casestore.bootstrap import Services
 from casestore.domain import errors
 from casestore.domain.status import Status
 from casestore.services.case_store import CaseStore
-from casestore.services.region_settings import stable_long_enough
+from casestore.services.region_settings import stable_long_enough, uitstroom_candidates
 from casestore.services.sealing import case_context
 from tests.factories import (
     FORENSISCH,
@@ -217,9 +217,13 @@ def test_an_uitstroom_as_stabiel_waits_for_the_regions_stability_term(
         store.append(case_id, submit("uitstroom", stabiel, ZVH))
     assert store.case(case_id).is_open
 
+    assert str(case_id) not in {c for c, _ in uitstroom_candidates(store, clock.now)}
     clock.advance(days=31)  # 24 months after it
     assert stable_long_enough(region, store.history(case_id), clock.now)
+    candidates = dict(uitstroom_candidates(store, clock.now))
+    assert candidates[str(case_id)] == store.history(case_id)[-1].occurred_at  # the signal
     store.append(case_id, submit("uitstroom", stabiel, ZVH))
+    assert str(case_id) not in dict(uitstroom_candidates(store, clock.now))
     assert store.case(case_id).status is Status.uitgestroomd
 
 

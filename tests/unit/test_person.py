@@ -183,9 +183,7 @@ def test_another_name_or_birth_date_or_secret_is_another_pseudonym() -> None:
 
 
 @given(valid_bsns, st.text(min_size=1, max_size=40), st.dates())
-def test_a_name_pseudonym_is_never_a_bsn_pseudonym(
-    bsn: str, naam: str, born: date
-) -> None:
+def test_a_name_pseudonym_is_never_a_bsn_pseudonym(bsn: str, naam: str, born: date) -> None:
     if not normalised_name(naam):
         with pytest.raises(ValueError, match="no one"):
             pseudonym_by_name(naam, born, SECRET)

@@ -38,6 +38,7 @@ from casestore.domain.catalogue import describe
 from casestore.domain.errors import CaseStoreError
 from casestore.entrypoints import demo as demo_data
 from casestore.entrypoints.cli_policy import register as register_policy_commands
+from casestore.entrypoints.cli_uitstroom import register as register_uitstroom_commands
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.audit import AUDIT_EXPORTED, Actor, set_actor
 from casestore.services.clients import ClientError
@@ -990,6 +991,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 register_policy_commands(policy_app)
+register_uitstroom_commands(app)
 
 
 def main() -> None:

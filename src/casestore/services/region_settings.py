@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 from casestore.domain import errors
 from casestore.domain.case import Case
@@ -16,7 +18,11 @@ from casestore.domain.events import Payload
 from casestore.domain.events.care import Schaling
 from casestore.domain.events.closing import Uitstroom
 from casestore.domain.events.fields import UitstroomReden
+from casestore.domain.status import Status
 from sharing.policy.model import Region
+
+if TYPE_CHECKING:  # the store applies these settings, and lists candidates through them
+    from casestore.services.case_store import CaseStore
 
 UNSETTLING = frozenset({"signalering", "opschaling", "escalatie", "inclusiebesluit"})
 """What makes a case unstable again (the inclusion starts the count); a casusoverleg only
@@ -81,3 +87,21 @@ def _add_months(moment: datetime, months: int) -> datetime:
 def _days_in(year: int, month: int) -> int:
     following = datetime(year + month // 12, month % 12 + 1, 1)
     return (following - datetime(year, month, 1)).days
+
+
+def uitstroom_candidates(store: CaseStore, on: datetime) -> list[tuple[str, datetime]]:
+    """The included cases stable for the region's term on `on`, each with the moment it
+    has been stable since: candidates for an uitstroom as `stabiel`. Reads every case's
+    control attributes, never content."""
+    region = store.sealer.matrix.policy.region
+    if region.stability_months is None:
+        return []
+    found = []
+    for case_id in store.records.tables.case_ids():
+        case = store.case(UUID(case_id))
+        if case.destroyed or case.status is not Status.geincludeerd:
+            continue
+        events = store.history(UUID(case_id))
+        if stable_long_enough(region, events, on):
+            found.append((case_id, stable_since(events)))
+    return found

@@ -108,10 +108,28 @@ def netwerk(organisatie: str, wijziging: str = "toegetreden") -> dict[str, Any]:
     return {"organisatie": organisatie, "wijziging": wijziging, "rol_in_casus": "wijkagent"}
 
 
+DOELGROEPCRITERIA = {
+    "psychiatrische_stoornis": "voldaan",
+    "lvb": "niet_voldaan",
+    "nah": "onbekend",
+    "verslaving": "voldaan",
+    "meerderjarig": "voldaan",
+    "gevaar_risicotaxatie": "voldaan",
+    "dwangkader": "niet_voldaan",
+    "politie_justitie": "voldaan",
+    "multiproblematiek": "voldaan",
+}
 TRIAGE = {
     "uitkomst": "inclusietafel",
     "onderbouwing": "Gevaarlijk gedrag met een psychiatrische grondslag.",
-    "doelgroepcriteria": ["psychiatrische_stoornis"],
+    "doelgroepcriteria": DOELGROEPCRITERIA,
+}
+ELSEWHERE = {**TRIAGE, "uitkomst": "andere_aanpak", "afsluitreden": "andere_aanpak_passend"}
+"""A triage to another approach, which ends the case."""
+NOT_INCLUDED = {
+    "geincludeerd": False,
+    "afsluitreden": "buiten_doelgroep",
+    "onderbouwing": "Reguliere zorg volstaat.",
 }
 INCLUSIE = {
     "geincludeerd": True,

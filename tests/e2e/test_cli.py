@@ -466,6 +466,11 @@ def test_retention_commands_hold_destroy_and_show_the_verklaring_and_figures(
     assert verklaring["document"]["reason"] == "verzoek betrokkene"
     assert verklaring["signature"]["org_id"] == ZVH
 
+    # The demo spans less than the region's 24 months of stability: no candidate yet.
+    candidates = run(["uitstroom", "candidates", "--demo"], tmp_path)
+    assert candidates.returncode == 0, candidates.stderr
+    assert json.loads(candidates.stdout) == []
+
     figures = run(["figures", "--demo"], tmp_path)
     assert figures.returncode == 0, figures.stderr
     report = json.loads(figures.stdout)

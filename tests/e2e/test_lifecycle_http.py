@@ -31,7 +31,7 @@ from sharing.keys import DecryptionKey
 from sharing.policy import CaseContext, PastEvent, Scope
 from tests.e2e.api import Api
 from tests.e2e.server import serve_in_thread
-from tests.factories import Clock, aanmelding, fresh_bsn
+from tests.factories import DOELGROEPCRITERIA, Clock, aanmelding, fresh_bsn
 
 PROBLEM = "application/problem+json"
 ZVH = "zvh-amsterdam-amstelland"
@@ -161,7 +161,7 @@ def assert_problem(
 TRIAGE: dict[str, Any] = {
     "uitkomst": "inclusietafel",
     "onderbouwing": "Gevaarlijk gedrag met een psychiatrische grondslag.",
-    "doelgroepcriteria": ["psychiatrische_stoornis"],
+    "doelgroepcriteria": DOELGROEPCRITERIA,
 }
 INCLUSIE: dict[str, Any] = {
     "geincludeerd": True,
@@ -327,6 +327,7 @@ def run_scenario(region: Region) -> tuple[UUID, list[Posted]]:
     assert (first["version"], first["replayed"]) == (1, False)
     network = {POLITIE, ZVH}
     regie: dict[str, str] = {}
+    partners: dict[str, str] = {}  # organisation -> its rol_in_casus, as the policy's case role
     posted = [Posted(first["event_id"], POLITIE, "aanmelding", payload, CaseContext.of(network))]
     position = first["position"]
     for version, (author, event_type, body) in enumerate(STEPS, start=2):
@@ -342,7 +343,12 @@ def run_scenario(region: Region) -> tuple[UUID, list[Posted]]:
         position = recorded["position"]
         audience = network | {body[k] for k in ("organisatie", *REGIE) if body.get(k)}
         named = {k: body[k] for k in REGIE if body.get(k)}
-        case = CaseContext.of(audience, {**regie, **named})
+        joining = event_type == "netwerkwijziging" and body["wijziging"] == "toegetreden"
+        roles_now = {**partners, body["organisatie"]: body["rol_in_casus"]} if joining else partners
+        held: dict[str, set[str]] = {}
+        for org, role in roles_now.items():
+            held.setdefault(role.replace("_", "-"), set()).add(org)
+        case = CaseContext.of(audience, {**held, **{k: {v} for k, v in {**regie, **named}.items()}})
         posted.append(Posted(recorded["event_id"], author, event_type, body, case))
         if event_type == "inclusiebesluit":
             network |= {body[k] for k in REGIE}
@@ -350,6 +356,7 @@ def run_scenario(region: Region) -> tuple[UUID, list[Posted]]:
         elif event_type == "netwerkwijziging":
             change = network.add if body["wijziging"] == "toegetreden" else network.discard
             change(body["organisatie"])
+            partners = {o: r for o, r in roles_now.items() if joining or o != body["organisatie"]}
     return case_id, posted
 
 
@@ -409,9 +416,12 @@ def test_each_organisation_opens_exactly_what_the_policy_grants_it(
     # outside the treatment relationship without the betrokkene's toestemming or a
     # conflict van plichten recorded in the case.
     inforsa_events = {p.event_id for p in posted if p.author == INFORSA}
-    for org in (ZVH, GEMEENTE, POLITIE, YMERE, ARKIN):
+    for org in (ZVH, GEMEENTE, POLITIE, YMERE):
         received = {e["event_id"] for e in region[org].events(case_id).json()}
         assert not received & inforsa_events, org
+    # Arkin joined as behandelaar: the policy's case role, inside the treatment relationship.
+    received = {e["event_id"] for e in region[ARKIN].events(case_id).json()}
+    assert received & inforsa_events
     assert opened[INFORSA]["opschaling"]["reden"].startswith("Decompensatie")
     assert opened[INFORSA]["afschaling"]["reden"].startswith("Stabiel")
     assert opened[INFORSA]["signalering"] == SIGNALERING

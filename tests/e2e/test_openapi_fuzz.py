@@ -28,7 +28,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Err
 
 from tests.e2e.api import Api
-from tests.factories import aanmelding, fresh_bsn
+from tests.factories import GEMEENTE, GGZ, aanmelding, fresh_bsn, include, submit
 
 if TYPE_CHECKING:  # schemathesis names its OpenAPI types for type checkers only
     from schemathesis.specs.openapi.schemas import OpenApiCase, OpenApiOperation
@@ -135,6 +135,94 @@ def test_no_server_error_and_every_answer_as_documented(api: Api) -> None:
             failures[operation.label] = str(exc)
     assert len(tried) >= 10, tried
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+EVENT_POST = ("POST", "/v1/cases/{case_id}/events")
+VALID_EVENT_POSTS = 150
+# What a request that follows the published schema may still be refused for: the process
+# (409), the policy (403), and the rules JSON Schema cannot say (422): no date in the
+# future, fields that depend on each other, an author's signature. Never for its shape.
+BUSINESS_REFUSALS = {
+    403: {"author-not-permitted", "not-in-network"},
+    409: {"process-violation", "version-conflict", "idempotency-conflict"},
+    422: {"payload-invalid", "signature-invalid", "invalid-request", "request-invalid"},
+}
+SHAPE_MESSAGES = ("unknown field", "required", "Input should", "String should", "List should")
+
+
+def refused_for_its_shape(body: dict[str, Any]) -> list[str]:
+    """The field problems of a 422 that JSON Schema could have said: a schema that let
+    the request through is wrong."""
+    return [
+        f"{problem['field']}: {problem['message']}"
+        for problem in body.get("errors", [])
+        if str(problem["message"]).startswith(SHAPE_MESSAGES)
+    ]
+
+
+def test_every_valid_event_post_is_accepted_or_refused_for_a_business_reason(api: Api) -> None:
+    """Positive data only, against an included case: the discriminated union of the event
+    bodies is exact enough that every post it allows is recorded (201), or refused with a
+    problem naming a rule of the process, the policy or the payload that JSON Schema
+    cannot say, never for its shape, never a server error."""
+    store = api.services.store
+    opened = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ)).case_id
+    include(store, opened)  # the gemeente is the casusregisseur
+    case_id = str(opened)
+    schema = schemathesis.openapi.from_dict(httpx.get(f"{api.base_url}/openapi.json").json())
+    operation = schema[EVENT_POST[1]][EVENT_POST[0]]
+    token = api.token(GEMEENTE)
+    seen: dict[int, int] = {}
+    types: set[str] = set()
+
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+    @settings(
+        max_examples=VALID_EVENT_POSTS,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: OpenApiCase) -> None:
+        case.path_parameters = {**(case.path_parameters or {}), "case_id": case_id}
+        headers = {"Authorization": f"Bearer {token}"}
+        response = case.call_and_validate(
+            base_url=api.base_url, headers=headers, excluded_checks=[positive_data_acceptance]
+        )
+        status = response.status_code
+        seen[status] = seen.get(status, 0) + 1
+        assert isinstance(case.body, dict)
+        types.add(str(case.body["type"]))
+        if 200 <= status < 300:
+            return
+        assert status in BUSINESS_REFUSALS, f"{status} for a valid {case.body}: {response.text}"
+        assert response.headers["content-type"][0].startswith("application/problem+json")
+        problem = response.json()
+        slug = str(problem["type"]).rsplit("/", 1)[-1]
+        assert slug in BUSINESS_REFUSALS[status], problem
+        assert not refused_for_its_shape(problem), (case.body, problem)
+
+    check()
+    assert seen.get(201, 0) > 0, seen  # some were recorded, not only refused
+    assert len(types) >= 10, types  # the union reached many types
+
+
+def test_the_event_post_body_is_a_union_of_one_body_per_type(api: Api) -> None:
+    document = httpx.get(f"{api.base_url}/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    body = schemas["EventCreate"]
+    mapping = body["discriminator"]["mapping"]
+    assert body["discriminator"]["propertyName"] == "type"
+    assert "aanmelding" not in mapping and {"signalering", "opschaling", "uitstroom"} <= set(
+        mapping
+    )
+    opschaling = schemas[mapping["opschaling"].rsplit("/", 1)[-1]]
+    payload = schemas[opschaling["properties"]["payload"]["$ref"].rsplit("/", 1)[-1]]
+    assert {"niveau", "setting", "financier"} <= set(payload["properties"])
+    assert payload["additionalProperties"] is False
+    opening = schemas["CaseCreate"]["properties"]["payload"]["$ref"]
+    assert opening.endswith("/AanmeldingPayload")
+    assert "bsn" not in schemas["AanmeldingPayload"]["required"]
 
 
 def test_control_characters_in_text_are_stored_sealed_never_a_server_error(api: Api) -> None:

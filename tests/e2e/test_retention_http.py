@@ -11,7 +11,7 @@ import httpx
 
 from casestore.services.retention import Verklaring
 from tests.e2e.api import Api
-from tests.factories import GEMEENTE, GGZ, TRIAGE, ZVH, Clock, aanmelding, fresh_bsn, submit
+from tests.factories import ELSEWHERE, GEMEENTE, GGZ, ZVH, Clock, aanmelding, fresh_bsn, submit
 
 PROBLEM = "application/problem+json"
 
@@ -19,8 +19,7 @@ PROBLEM = "application/problem+json"
 def closed_at_triage(api: Api) -> UUID:
     store = api.services.store
     opened = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
-    elsewhere = {**TRIAGE, "uitkomst": "andere_aanpak"}
-    store.append(opened.case_id, submit("triagebesluit", elsewhere, ZVH))
+    store.append(opened.case_id, submit("triagebesluit", ELSEWHERE, ZVH))
     return opened.case_id
 
 

@@ -30,6 +30,7 @@ from casestore.services.case_store import CaseStore, Recorded
 from casestore.services.disclosure import Disclosure
 from casestore.settings import Settings
 from tests.factories import (
+    ELSEWHERE,
     FORENSISCH,
     GEMEENTE,
     GGZ,
@@ -78,7 +79,11 @@ def test_an_opened_case_reads_back_with_its_history_in_order(store: CaseStore) -
     assert [e.originator_version for e in history] == [1, 2, 3]
     assert [e.event_id for e in history] == [opened.event_id, second.event_id, third.event_id]
     assert history[1].author_org == GGZ
-    assert history[2].control == {"organisatie": POLITIE, "wijziging": "toegetreden"}
+    assert history[2].control == {
+        "organisatie": POLITIE,
+        "wijziging": "toegetreden",
+        "rol_in_casus": "wijkagent",
+    }
 
 
 def test_content_comes_back_as_submitted_and_is_stored_only_sealed(
@@ -326,6 +331,24 @@ def test_a_member_s_second_referral_while_the_case_is_open_names_that_case(
     assert store.max_position() == position
 
 
+def test_without_a_bsn_a_member_s_second_referral_is_found_by_name_and_birth_date(
+    store: CaseStore,
+) -> None:
+    naam = f"Jan de Wit-{fresh_bsn()}".replace("0", "x")  # a name no other test refers
+    first_referral = {k: v for k, v in aanmelding(fresh_bsn(), naam).items() if k != "bsn"}
+    first = store.open_case(submit("aanmelding", first_referral, GGZ))
+    respelled = {**first_referral, "naam": naam.upper().replace("-", " ")}
+
+    with pytest.raises(errors.PersonHasOpenCase) as raised:
+        store.open_case(submit("aanmelding", respelled, ZVH))
+    assert raised.value.case_id == str(first.case_id)
+
+    # Another birth date is another person.
+    other = store.open_case(submit("aanmelding", {**respelled, "geboortedatum": "1984-05-18"}, ZVH))
+    assert other.case_id != first.case_id
+    assert store.case(other.case_id).person_id != store.case(first.case_id).person_id
+
+
 def test_an_outsider_s_referral_while_the_case_is_open_opens_a_case_linked_to_it(
     store: CaseStore,
 ) -> None:
@@ -362,9 +385,7 @@ def test_after_uitstroom_a_new_referral_opens_a_new_case(store: CaseStore) -> No
 def test_a_case_closed_at_triage_frees_the_person_too(store: CaseStore) -> None:
     bsn = fresh_bsn()
     first = open_case(store, bsn)
-    store.append(
-        first.case_id, submit("triagebesluit", {**TRIAGE, "uitkomst": "andere_aanpak"}, ZVH)
-    )
+    store.append(first.case_id, submit("triagebesluit", ELSEWHERE, ZVH))
     assert store.case(first.case_id).status is Status.afgesloten
 
     assert open_case(store, bsn).case_id != first.case_id

@@ -13,7 +13,17 @@ from typing import Any
 
 from casestore.bootstrap import Services
 from casestore.services.housekeeping import Housekeeping
-from tests.factories import GGZ, ZVH, Clock, aanmelding, fresh_bsn, include, netwerk, submit
+from tests.factories import (
+    ELSEWHERE,
+    GGZ,
+    ZVH,
+    Clock,
+    aanmelding,
+    fresh_bsn,
+    include,
+    netwerk,
+    submit,
+)
 
 RECLASSERING = "reclassering-nederland"
 PILOT = "monitoring-pilot-reclassering"
@@ -89,11 +99,7 @@ def test_shredding_is_in_the_grant_history_too(services: Services, clock: Clock)
         opened.case_id,
         submit(
             "triagebesluit",
-            {
-                "uitkomst": "andere_aanpak",
-                "onderbouwing": "Past bij het sociaal domein.",
-                "doelgroepcriteria": ["lvb"],
-            },
+            ELSEWHERE,
             ZVH,
         ),
     )
@@ -110,12 +116,7 @@ def test_shredding_is_in_the_grant_history_too(services: Services, clock: Clock)
 def test_the_worker_enforces_retention_once_a_day(services: Services, clock: Clock) -> None:
     store = services.store
     opened = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ))
-    elsewhere = {
-        "uitkomst": "andere_aanpak",
-        "onderbouwing": "Past bij het sociaal domein.",
-        "doelgroepcriteria": ["lvb"],
-    }
-    store.append(opened.case_id, submit("triagebesluit", elsewhere, ZVH))
+    store.append(opened.case_id, submit("triagebesluit", ELSEWHERE, ZVH))
     first = services.housekeeping.run_once()
     assert first is not None and first.retention is not None
     assert first.retention.destroyed == []

@@ -14,9 +14,10 @@ import pytest
 
 from casestore.adapters.logging import configure
 from casestore.bootstrap import Services
+from casestore.domain.person import normalised_name
 from casestore.entrypoints.demo import FORENSISCH, GEMEENTE, GGZ, POLITIE, WONEN, ZVH
 from casestore.services.case_store import Author, CaseStore, Submission
-from tests.factories import POSTGRES_URL
+from tests.factories import DOELGROEPCRITERIA, POSTGRES_URL
 
 
 def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
@@ -88,7 +89,11 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
         case_id,
         "triagebesluit",
         ZVH,
-        {"uitkomst": "inclusietafel", "onderbouwing": m("triage"), "doelgroepcriteria": ["nah"]},
+        {
+            "uitkomst": "inclusietafel",
+            "onderbouwing": m("triage"),
+            "doelgroepcriteria": {**DOELGROEPCRITERIA, "nah": "voldaan"},
+        },
     )
     post(
         case_id,
@@ -266,6 +271,18 @@ def test_no_sealed_plaintext_in_the_database_or_the_logs(
     disclosure = services.disclosure
     markers = marked_lifecycle(store, "666777883")
     case_id = store.records.tables.case_ids()[0]
+    # A referral without a BSN: its person is found by a pseudonym of the name, which is
+    # kept nowhere in the clear, not even normalised.
+    nameless = f"Marker {uuid.uuid4().hex[:10]} Zonder-BSN"
+    referral = {
+        "naam": nameless,
+        "geboortedatum": "1980-02-02",
+        "aanmeldreden": "Zorgen.",
+        "risico_indicatie": "Onbekend.",
+        "contactpersoon_aanmelder": "Wijkteam",
+    }
+    store.open_case(Submission("aanmelding", referral, Author(GGZ, "tester")))
+    markers += [nameless, normalised_name(nameless)]
     for org in (ZVH, GEMEENTE, POLITIE, WONEN, FORENSISCH):
         disclosure.read_case(org, uuid.UUID(case_id), decrypt=org == ZVH)  # reads log too
 

@@ -24,10 +24,10 @@ from casestore.services.figures import SMALL_CELL
 from casestore.settings import Settings
 from sharing.errors import CaseKeyDestroyed
 from tests.factories import (
+    ELSEWHERE,
     GGZ,
     POLICY,
     POSTGRES_URL,
-    TRIAGE,
     ZVH,
     Clock,
     aanmelding,
@@ -37,7 +37,6 @@ from tests.factories import (
     submit,
 )
 
-ELSEWHERE = {**TRIAGE, "uitkomst": "andere_aanpak"}
 PAST_TERM = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 
 

@@ -3,7 +3,7 @@ change in the case and the person index, and what the policy then grants."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 import pytest
@@ -12,11 +12,13 @@ from casestore.bootstrap import Services
 from casestore.domain import errors
 from casestore.domain.status import Status
 from casestore.services.case_store import CaseStore
+from casestore.services.region_settings import stable_long_enough, uitstroom_candidates
 from casestore.services.sealing import case_context
 from tests.factories import (
     FORENSISCH,
     GEMEENTE,
     GGZ,
+    TRIAGE,
     UITSTROOM,
     ZVH,
     Clock,
@@ -24,6 +26,7 @@ from tests.factories import (
     fresh_bsn,
     include,
     open_case,
+    signalering,
     submit,
 )
 
@@ -178,3 +181,93 @@ def test_no_heraanmelding_while_another_case_of_the_person_is_open(store: CaseSt
     with pytest.raises(errors.CannotReopen):
         store.append(case_id, submit("heraanmelding", {"reden": "Terugval."}, GEMEENTE))
     assert store.case(case_id).status is Status.uitgestroomd
+
+
+# ---- the region's settings, ages and partner roles ------------------------------------
+
+
+def test_a_schaling_names_a_setting_of_its_level_as_the_region_names_it(store: CaseStore) -> None:
+    case_id = open_case(store).case_id
+    include(store, case_id)  # inforsa is the levensloopaanbieder, at level 2
+    up = {"niveau": 3, "reden": "Decompensatie.", "setting": "beschermd_wonen"}
+    with pytest.raises(errors.PayloadInvalid, match="klinisch") as caught:
+        store.append(case_id, submit("opschaling", up, FORENSISCH))
+    assert [p.field for p in caught.value.problems] == ["setting"]
+    assert store.case(case_id).level == 2  # nothing written
+
+    financed = {**up, "setting": "klinisch", "ingangsdatum": "2026-03-01", "financier": "zvw"}
+    store.append(case_id, submit("opschaling", {**financed, "kader": "zorgmachtiging"}, FORENSISCH))
+    assert store.case(case_id).level == 3
+
+
+def test_an_uitstroom_as_stabiel_waits_for_the_regions_stability_term(
+    services: Services, store: CaseStore, clock: Clock
+) -> None:
+    region = services.store.sealer.matrix.policy.region
+    assert region.stability_months == 24
+    case_id = open_case(store).case_id
+    include(store, case_id)
+    clock.advance(days=200)
+    store.append(case_id, submit("signalering", signalering(), GGZ))
+    stabiel = {"reden": "stabiel", "toelichting": "Twee jaar zonder terugval."}
+
+    clock.advance(days=700)  # 23 months after the signalering
+    assert not stable_long_enough(region, store.history(case_id), clock.now)
+    with pytest.raises(errors.NotStableLongEnough):
+        store.append(case_id, submit("uitstroom", stabiel, ZVH))
+    assert store.case(case_id).is_open
+
+    assert str(case_id) not in {c for c, _ in uitstroom_candidates(store, clock.now)}
+    clock.advance(days=31)  # 24 months after it
+    assert stable_long_enough(region, store.history(case_id), clock.now)
+    candidates = dict(uitstroom_candidates(store, clock.now))
+    assert candidates[str(case_id)] == store.history(case_id)[-1].occurred_at  # the signal
+    store.append(case_id, submit("uitstroom", stabiel, ZVH))
+    assert str(case_id) not in dict(uitstroom_candidates(store, clock.now))
+    assert store.case(case_id).status is Status.uitgestroomd
+
+
+def test_the_birth_date_decides_the_age_criterion_and_reaches_no_recipient(
+    services: Services, store: CaseStore, clock: Clock
+) -> None:
+    young = {**aanmelding(fresh_bsn()), "geboortedatum": "2008-09-01"}  # 18 on 1 Sep 2026
+    case_id = store.open_case(submit("aanmelding", young, GGZ)).case_id
+    with pytest.raises(errors.MinorClaimedAdult):
+        store.append(case_id, submit("triagebesluit", TRIAGE, ZVH))
+    assert store.case(case_id).status is Status.aangemeld
+
+    clock.now = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+    store.append(case_id, submit("triagebesluit", TRIAGE, ZVH))
+    assert store.case(case_id).status is Status.getrieerd
+    for org in (GGZ, ZVH):
+        for event in services.disclosure.read_case(org, case_id):
+            assert not {"minderjarig_tot", "meerderjarig_geclaimd"} & set(event.control)
+
+
+def test_a_partner_role_in_the_case_is_the_policys_case_role(store: CaseStore) -> None:
+    case_id = open_case(store).case_id
+    include(store, case_id)
+    store.append(case_id, submit("netwerkwijziging", _join(WONEN), ZVH))  # as verhuurder
+    joined = {"organisatie": POLITIE, "wijziging": "toegetreden", "rol_in_casus": "wijkagent"}
+    store.append(case_id, submit("netwerkwijziging", joined, ZVH))
+    as_regie = {"organisatie": GEMEENTE, "wijziging": "uitgetreden", "rol_in_casus": "overig"}
+    with pytest.raises(errors.RegisseurMustStay):
+        store.append(case_id, submit("netwerkwijziging", as_regie, ZVH))
+
+    context = case_context(store.case(case_id), {})
+    assert context.holders("verhuurder") == {WONEN}
+    assert context.holders("wijkagent") == {POLITIE}
+    assert context.holders("casusregisseur") == {GEMEENTE}
+
+    leave = {**joined, "wijziging": "uitgetreden"}
+    store.append(case_id, submit("netwerkwijziging", leave, ZVH))
+    assert case_context(store.case(case_id), {}).holders("wijkagent") == frozenset()
+
+
+def test_a_netwerkwijziging_names_no_regie_holder(store: CaseStore) -> None:
+    case_id = open_case(store).case_id
+    include(store, case_id)
+    claim = {"organisatie": WONEN, "wijziging": "toegetreden", "rol_in_casus": "casusregisseur"}
+    store.append(case_id, submit("netwerkwijziging", claim, ZVH))
+
+    assert case_context(store.case(case_id), {}).holders("casusregisseur") == {GEMEENTE}

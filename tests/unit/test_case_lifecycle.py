@@ -19,7 +19,7 @@ from casestore.domain.case import Case
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.header import EventHeader
 from casestore.domain.status import Status
-from tests.factories import pending, replayed
+from tests.factories import DOELGROEPCRITERIA, ELSEWHERE, pending, replayed
 
 TODAY = date(2026, 3, 2)
 OPENED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "triagebesluit": {
         "uitkomst": "inclusietafel",
         "onderbouwing": "Voldoet aan de doelgroepcriteria.",
-        "doelgroepcriteria": ["psychiatrische_stoornis"],
+        "doelgroepcriteria": DOELGROEPCRITERIA,
     },
     "inclusiebesluit": {
         "geincludeerd": True,
@@ -77,7 +77,11 @@ PAYLOADS: dict[str, dict[str, Any]] = {
     "monitoringsmoment": {"bevindingen": "Gaat goed.", "risico_inschatting": "laag"},
     "uitstroom": {"reden": "doelen_bereikt", "nazorg": "Huisarts houdt contact."},
 }
-NEGATIVE_INCLUSION = {"geincludeerd": False, "onderbouwing": "Andere aanpak volstaat."}
+NEGATIVE_INCLUSION = {
+    "geincludeerd": False,
+    "afsluitreden": "andere_aanpak_passend",
+    "onderbouwing": "Andere aanpak volstaat.",
+}
 APPENDABLE = sorted(set(PAYLOADS) - {"aanmelding"})
 
 _event_ids = itertools.count(1)
@@ -104,7 +108,7 @@ def header(
 
 def values(event_type: str, data: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
     payload = parse_payload(event_type, {**(data or PAYLOADS[event_type]), **changes}, today=TODAY)
-    return {"control": payload.control_values(), "content": payload.content_values()}
+    return {"control": payload.recorded_control(), "content": payload.content_values()}
 
 
 def open_case(network: tuple[str, ...] = (POLITIE, ZVH), **envelope_args: Any) -> Case:
@@ -274,12 +278,93 @@ def test_negative_triage_closes_the_case() -> None:
     case = open_case()
     when = OPENED + timedelta(days=2)
 
-    record(case, "triagebesluit", uitkomst="andere_aanpak", occurred_at=when)
+    record(case, "triagebesluit", ELSEWHERE, occurred_at=when)
 
     assert case.status is Status.afgesloten
     assert not case.is_open
     assert case.closed_at == when
     assert case.level is None
+
+
+def young_case(born: str) -> Case:
+    return Case.open(
+        case_id=CASE_ID,
+        person_id=PERSON_ID,
+        network=[POLITIE, ZVH],
+        header=header(POLITIE, occurred_at=OPENED),
+        **values("aanmelding", geboortedatum=born),
+    )
+
+
+ADULT_CLAIMED = {**PAYLOADS["triagebesluit"], "doelgroepcriteria": DOELGROEPCRITERIA}
+
+
+def test_a_triage_may_not_find_a_person_adult_before_the_birth_date_says_so() -> None:
+    case = young_case("2008-09-01")  # 17 when referred on 2 March 2026
+    assert case.minderjarig_tot == "2026-09-01"
+
+    with pytest.raises(errors.MinorClaimedAdult):
+        record(case, "triagebesluit", ADULT_CLAIMED, occurred_at=datetime(2026, 8, 31, tzinfo=UTC))
+    refused_status = case.status
+
+    unknown = {**DOELGROEPCRITERIA, "meerderjarig": "niet_voldaan"}
+    young = {**ADULT_CLAIMED, "doelgroepcriteria": unknown}
+    record(case, "triagebesluit", young, occurred_at=datetime(2026, 8, 31, tzinfo=UTC))
+    assert (refused_status, case.status) == (Status.aangemeld, Status.getrieerd)
+
+
+def test_on_the_18th_birthday_the_criterion_may_be_met() -> None:
+    case = young_case("2008-09-01")
+    record(case, "triagebesluit", ADULT_CLAIMED, occurred_at=datetime(2026, 9, 1, tzinfo=UTC))
+    with pytest.raises(errors.MinorClaimedAdult):
+        young = young_case("2008-09-02")
+        record(young, "triagebesluit", ADULT_CLAIMED, occurred_at=datetime(2026, 9, 1, tzinfo=UTC))
+    assert case.status is Status.getrieerd
+
+
+def test_an_inclusion_may_not_find_a_minor_adult_either() -> None:
+    case = young_case("2008-09-01")
+    undecided = {**DOELGROEPCRITERIA, "meerderjarig": "onbekend"}
+    record(case, "triagebesluit", {**ADULT_CLAIMED, "doelgroepcriteria": undecided})
+    inclusion = {**PAYLOADS["inclusiebesluit"], "doelgroepcriteria": DOELGROEPCRITERIA}
+    with pytest.raises(errors.MinorClaimedAdult):
+        record(case, "inclusiebesluit", inclusion, occurred_at=datetime(2026, 5, 1, tzinfo=UTC))
+    record(case, "inclusiebesluit", inclusion, occurred_at=datetime(2026, 9, 2, tzinfo=UTC))
+    assert case.status is Status.geincludeerd
+
+
+def test_an_adult_referral_keeps_nothing_of_the_birth_date() -> None:
+    assert open_case().minderjarig_tot is None
+    aanmelding = parse_payload("aanmelding", PAYLOADS["aanmelding"], today=TODAY)
+    assert aanmelding.recorded_control() == {}
+
+
+def test_a_case_ended_before_inclusion_names_its_own_reason() -> None:
+    with pytest.raises(errors.PayloadInvalid, match="afsluitreden"):
+        values("triagebesluit", {**ELSEWHERE, "afsluitreden": None})
+    with pytest.raises(errors.PayloadInvalid, match="afsluitreden"):
+        values("inclusiebesluit", {**NEGATIVE_INCLUSION, "afsluitreden": None})
+    with pytest.raises(errors.PayloadInvalid, match="afsluitreden"):
+        values("triagebesluit", {**PAYLOADS["triagebesluit"], "afsluitreden": "overig"})
+    case = triaged()
+    record(case, "inclusiebesluit", NEGATIVE_INCLUSION)
+    assert case.closed_at is not None  # the retention clock runs from here
+
+
+def test_a_triage_to_the_inclusietafel_names_a_stoornis_met() -> None:
+    none_met = {**DOELGROEPCRITERIA, "psychiatrische_stoornis": "onbekend", "verslaving": "nee"}
+    with pytest.raises(errors.PayloadInvalid):
+        values("triagebesluit", doelgroepcriteria=none_met)
+    none_met["verslaving"] = "niet_voldaan"
+    with pytest.raises(errors.PayloadInvalid, match="psychiatrische_stoornis"):
+        values("triagebesluit", doelgroepcriteria=none_met)
+
+
+def test_a_listed_triage_reads_as_the_checklist() -> None:
+    listed = values("triagebesluit", doelgroepcriteria=["lvb", "nah"])["content"]
+    checklist = listed["doelgroepcriteria"]
+    assert checklist["lvb"] == checklist["nah"] == "voldaan"
+    assert checklist["meerderjarig"] == checklist["psychiatrische_stoornis"] == "onbekend"
 
 
 @pytest.mark.parametrize("build", [triaged, included], ids=["getrieerd", "geincludeerd"])
@@ -541,7 +626,7 @@ def test_nothing_may_follow_uitstroom(event_type: str) -> None:
 @pytest.mark.parametrize("event_type", APPENDABLE)
 def test_nothing_may_follow_a_negative_triage(event_type: str) -> None:
     case = open_case()
-    record(case, "triagebesluit", uitkomst="andere_aanpak")
+    record(case, "triagebesluit", ELSEWHERE)
     before = state(case)
 
     with pytest.raises(errors.CaseClosed) as caught:
@@ -864,4 +949,13 @@ def test_a_snapshot_from_before_the_steps_between_milestones_starts_them_empty()
 
     assert snapshot["open_questions"] == {} and snapshot["kaders"] == {}
     assert snapshot["meetings"] == []
-    assert Case.class_version == 2
+
+
+def test_a_snapshot_from_before_ages_and_case_roles_knows_neither() -> None:
+    case = included()
+    snapshot = {k: v for k, v in state(case).items() if k not in ("minderjarig_tot", "case_roles")}
+
+    Case.upcast_v2_v3(snapshot)
+
+    assert snapshot["minderjarig_tot"] is None and snapshot["case_roles"] == {}
+    assert Case.class_version == 3

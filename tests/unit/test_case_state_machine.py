@@ -27,7 +27,7 @@ from casestore.domain.catalogue import parse_payload
 from casestore.domain.events import EVENT_TYPES as REGISTERED
 from casestore.domain.header import EventHeader
 from casestore.domain.status import Status
-from casestore.services.sealing import kader_conditions
+from casestore.services.sealing import case_context, kader_conditions
 from sharing.policy import CaseContext
 from tests.factories import pending, replayed
 
@@ -120,6 +120,16 @@ class Model:
     meetings: tuple[str, ...] = ()
     informing: tuple[str, str | None] = ("niet_geinformeerd", None)
     nazorg_until: str | None = None
+    minderjarig_tot: str | None = None
+    case_roles: dict[str, str] = field(default_factory=dict)  # organisation -> rol_in_casus
+
+
+def claims_adult_too_early(model: Model, control: dict[str, Any], when: datetime) -> bool:
+    """A decision that finds the person adult before the 18th birthday the referral gave."""
+    young_until = model.minderjarig_tot
+    return bool(control.get("meerderjarig_geclaimd")) and (
+        young_until is not None and when.date().isoformat() < young_until
+    )
 
 
 def check_author(
@@ -173,6 +183,8 @@ def predict(
     if event_type == "triagebesluit":
         if model.status is not Status.aangemeld:
             return errors.AlreadyTriaged
+        if claims_adult_too_early(model, control, when):
+            return errors.MinorClaimedAdult
         if control["uitkomst"] == "inclusietafel":
             return replace(after, status=Status.getrieerd)
         return replace(after, status=Status.afgesloten, closed_at=when)
@@ -181,6 +193,8 @@ def predict(
             return errors.TriageRequired
         if model.status is not Status.getrieerd:
             return errors.AlreadyDecided
+        if claims_adult_too_early(model, control, when):
+            return errors.MinorClaimedAdult
         if not control["geincludeerd"]:
             return replace(after, status=Status.afgesloten, closed_at=when)
         regie = {r: control[r] for r in ROLES}
@@ -196,12 +210,14 @@ def predict(
         if control["wijziging"] == "toegetreden":
             if org in model.network:
                 return errors.AlreadyInNetwork
-            return replace(after, network=model.network | {org})
+            roles = {**model.case_roles, org: control["rol_in_casus"]}
+            return replace(after, network=model.network | {org}, case_roles=roles)
         if org not in model.network:
             return errors.NotInNetwork
         if org in model.regie.values():
             return errors.RegisseurMustStay
-        return replace(after, network=model.network - {org})
+        roles = {o: r for o, r in model.case_roles.items() if o != org}
+        return replace(after, network=model.network - {org}, case_roles=roles)
     if event_type == "conflict_van_plichten":
         return after
     if event_type == "toestemming":
@@ -292,6 +308,21 @@ def predict(
     return replace(after, status=Status.uitgestroomd, closed_at=when)
 
 
+VERDICT = st.sampled_from(["voldaan", "niet_voldaan", "onbekend"])
+CRITERIA = st.fixed_dictionaries(
+    {
+        "psychiatrische_stoornis": st.just("voldaan"),
+        "lvb": VERDICT,
+        "nah": VERDICT,
+        "verslaving": VERDICT,
+        "meerderjarig": VERDICT,
+        "gevaar_risicotaxatie": VERDICT,
+        "dwangkader": VERDICT,
+        "politie_justitie": VERDICT,
+        "multiproblematiek": VERDICT,
+    }
+)
+ENDING = st.sampled_from(["buiten_doelgroep", "andere_aanpak_passend", "overig"])
 _positive_inclusion = st.fixed_dictionaries(
     {
         "geincludeerd": st.just(True),
@@ -300,20 +331,26 @@ _positive_inclusion = st.fixed_dictionaries(
         "procesregisseur": organisation,
         "startniveau": st.integers(1, 4),
         "onderbouwing": text,
-    }
+    },
+    optional={"doelgroepcriteria": CRITERIA},
 )
-_negative_inclusion = st.fixed_dictionaries({"geincludeerd": st.just(False), "onderbouwing": text})
+_negative_inclusion = st.fixed_dictionaries(
+    {"geincludeerd": st.just(False), "afsluitreden": ENDING, "onderbouwing": text}
+)
 
 # Schema-valid payloads per type; built once, as building strategies per step is slow.
 # Control values range over right and wrong for the process; `submit` adds the plan
 # version that fits and organisations from the network, so both come up often.
 PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
-    "triagebesluit": st.fixed_dictionaries(
-        {
-            "uitkomst": RARELY.map(lambda rare: "andere_aanpak" if rare else "inclusietafel"),
-            "onderbouwing": text,
-            "doelgroepcriteria": st.just(["psychiatrische_stoornis", "lvb"]),
-        }
+    "triagebesluit": RARELY.flatmap(
+        lambda rare: st.fixed_dictionaries(
+            {
+                "uitkomst": st.just("andere_aanpak" if rare else "inclusietafel"),
+                "onderbouwing": text,
+                "doelgroepcriteria": CRITERIA,
+                **({"afsluitreden": ENDING} if rare else {}),
+            }
+        )
     ),
     "inclusiebesluit": RARELY.flatmap(
         lambda rare: _negative_inclusion if rare else _positive_inclusion
@@ -322,7 +359,7 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         {
             "organisatie": organisation,
             "wijziging": st.sampled_from(["toegetreden", "uitgetreden"]),
-            "rol_in_casus": st.sampled_from(["behandelaar", "wijkagent"]),
+            "rol_in_casus": st.sampled_from(["behandelaar", "wijkagent", "casusregisseur"]),
         }
     ),
     "planwijziging": st.fixed_dictionaries(
@@ -470,14 +507,16 @@ class CaseProcess(RuleBasedStateMachine):
     model: Model
     events: list[Case.Event]
 
-    @initialize()
-    def open_the_case(self) -> None:
+    @initialize(young=SOMETIMES)
+    def open_the_case(self, young: bool) -> None:
+        # A person referred at 17 turns 18 within the year the run's events span.
+        born = "2008-09-01" if young else "1984-06-12"
         payload = parse_payload(
             "aanmelding",
             {
                 "bsn": "111222333",
                 "naam": "J. de Vries",
-                "geboortedatum": "1984-06-12",
+                "geboortedatum": born,
                 "aanmeldreden": "Dreigend gedrag.",
                 "risico_indicatie": "Hoog.",
                 "contactpersoon_aanmelder": "Wijkagent",
@@ -489,10 +528,10 @@ class CaseProcess(RuleBasedStateMachine):
             person_id=PERSON_ID,
             network=[REFERRER, CUSTODIAN],
             header=EventHeader("evt-0", REFERRER, "agent", OPENED, OPENED, "digest-0"),
-            control=payload.control_values(),
+            control=payload.recorded_control(),
             content=payload.content_values(),
         )
-        self.model = Model()
+        self.model = Model(minderjarig_tot="2026-09-01" if young else None)
         self.events = pending(self.case)
         self.sequence = 0
 
@@ -598,6 +637,8 @@ class CaseProcess(RuleBasedStateMachine):
         assert self.case.plan_version == self.model.plan_version
         assert self.case.network == sorted(self.model.network)
         assert self.case.regie == self.model.regie
+        assert self.case.case_roles == self.model.case_roles
+        assert self.case.minderjarig_tot == self.model.minderjarig_tot
         assert self.case.closed_at == self.model.closed_at
         assert self.case.version == self.model.version == len(self.events)
         assert self.case.is_open is (self.model.status in OPEN)
@@ -629,6 +670,17 @@ class CaseProcess(RuleBasedStateMachine):
             noon = datetime.combine(day, time(12), UTC)
             in_force = CaseContext.of([], {}, kader_conditions(self.case)).at(noon).kaders()
             assert sorted(c.kader.replace("-", "_") for c in in_force) == expected
+
+    @invariant()
+    def a_partner_role_resolves_in_the_policy_context_but_never_a_regie_role(self) -> None:
+        roles = case_context(self.case, {}).roles
+        for role in ROLES:
+            assert roles.get(role, frozenset()) == (
+                {self.case.regie[role]} if role in self.case.regie else frozenset()
+            )
+        for org, rol in self.model.case_roles.items():
+            if rol not in ROLES:
+                assert org in roles[rol.replace("_", "-")]
 
     @invariant()
     def the_level_stays_within_one_to_four(self) -> None:

@@ -38,7 +38,17 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "triagebesluit": {
         "uitkomst": "inclusietafel",
         "onderbouwing": "Voldoet aan doelgroepcriteria; meerdere domeinen geraakt.",
-        "doelgroepcriteria": ["psychiatrische_stoornis", "lvb"],
+        "doelgroepcriteria": {
+            "psychiatrische_stoornis": "voldaan",
+            "lvb": "voldaan",
+            "nah": "niet_voldaan",
+            "verslaving": "onbekend",
+            "meerderjarig": "voldaan",
+            "gevaar_risicotaxatie": "voldaan",
+            "dwangkader": "voldaan",
+            "politie_justitie": "voldaan",
+            "multiproblematiek": "voldaan",
+        },
     },
     "inclusiebesluit": {
         "geincludeerd": True,
@@ -190,15 +200,16 @@ REALISTIC: dict[str, dict[str, Any]] = {
 
 EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
     "aanmelding": (),
-    "triagebesluit": ("uitkomst",),
+    "triagebesluit": ("uitkomst", "afsluitreden"),
     "inclusiebesluit": (
         "geincludeerd",
         "levensloopaanbieder",
         "casusregisseur",
         "procesregisseur",
         "startniveau",
+        "afsluitreden",
     ),
-    "netwerkwijziging": ("organisatie", "wijziging"),
+    "netwerkwijziging": ("organisatie", "wijziging", "rol_in_casus"),
     "toestemming": (
         "ontvangers",
         "gebeurtenistypen",
@@ -236,7 +247,11 @@ EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
     "heraanmelding": (),
 }
 
-NEGATIVE_INCLUSION = {"geincludeerd": False, "onderbouwing": "Andere aanpak volstaat."}
+NEGATIVE_INCLUSION = {
+    "geincludeerd": False,
+    "afsluitreden": "andere_aanpak_passend",
+    "onderbouwing": "Andere aanpak volstaat.",
+}
 REGIE_AND_LEVEL = ("levensloopaanbieder", "casusregisseur", "procesregisseur", "startniveau")
 
 
@@ -327,6 +342,7 @@ def test_control_values_are_plain_json() -> None:
         "casusregisseur": "gemeente-zuid",
         "procesregisseur": "zvh-zuid",
         "startniveau": 2,
+        "afsluitreden": None,
     }
 
 
@@ -422,6 +438,7 @@ def test_every_missing_field_is_reported_at_once() -> None:
         ("monitoringsmoment", "risico_inschatting", "middel"),
         ("triagebesluit", "uitkomst", "wachtlijst"),
         ("triagebesluit", "doelgroepcriteria", ["dakloosheid"]),
+        ("triagebesluit", "afsluitreden", "weigert_medewerking"),
         ("netwerkwijziging", "organisatie", "GGZ Noord"),
         ("netwerkwijziging", "wijziging", "verhuisd"),
         ("uitstroom", "reden", "verveeld"),
@@ -570,6 +587,7 @@ def test_a_negative_inclusion_without_regie_is_accepted() -> None:
         "casusregisseur": None,
         "procesregisseur": None,
         "startniveau": None,
+        "afsluitreden": "andere_aanpak_passend",
     }
 
 
@@ -631,10 +649,19 @@ def test_a_plan_has_at_least_one_goal_and_one_action(field: str, value: list[Any
     assert fields_of(problem) == {field}
 
 
-def test_a_triage_names_at_least_one_target_group_criterion() -> None:
-    problem = refusal("triagebesluit", realistic("triagebesluit", doelgroepcriteria=[]))
+def test_a_triage_gives_a_verdict_on_every_target_group_criterion() -> None:
+    partial = {"psychiatrische_stoornis": "voldaan", "meerderjarig": "voldaan"}
+    problem = refusal("triagebesluit", realistic("triagebesluit", doelgroepcriteria=partial))
 
-    assert fields_of(problem) == {"doelgroepcriteria"}
+    assert {field.split(".")[0] for field in fields_of(problem)} == {"doelgroepcriteria"}
+
+
+def test_a_triage_to_the_inclusietafel_finds_at_least_one_stoornis() -> None:
+    listed = realistic("triagebesluit")["doelgroepcriteria"]
+    none = {**listed, "psychiatrische_stoornis": "onbekend", "lvb": "niet_voldaan"}
+    problem = refusal("triagebesluit", realistic("triagebesluit", doelgroepcriteria=none))
+
+    assert "psychiatrische_stoornis" in str(problem)
 
 
 def test_an_aanmelding_with_a_bsn_failing_the_elfproef_is_refused_without_echoing_it() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from casestore.domain.errors import InvalidBsn, PersonHasOpenCase
-from casestore.domain.person import Person, check_bsn, person_id, pseudonym
+from casestore.domain.person import (
+    Person,
+    check_bsn,
+    normalised_name,
+    person_id,
+    pseudonym,
+    pseudonym_by_name,
+)
 
 SECRET = b"regio-zuid-pseudonym-secret-0001"
 OTHER_SECRET = b"regio-noord-pseudonym-secret-002"
@@ -153,6 +160,41 @@ def test_different_bsns_have_different_pseudonyms(first: str, second: str) -> No
 @given(valid_bsns)
 def test_the_pseudonym_never_contains_the_bsn(bsn: str) -> None:
     assert bsn not in pseudonym(bsn, SECRET)
+
+
+# ---- without a BSN: the name and the birth date ----------------------------------------
+
+BORN = date(1984, 5, 17)
+
+
+@pytest.mark.parametrize("spelling", ["J. de Vries", "j de  vries", "J.de-Vriës", " JDEVRIES "])
+def test_the_referrers_spellings_of_a_name_are_one_pseudonym(spelling: str) -> None:
+    assert normalised_name(spelling) == "jdevries"
+    assert pseudonym_by_name(spelling, BORN, SECRET) == pseudonym_by_name(
+        "J de Vries", BORN, SECRET
+    )
+
+
+def test_another_name_or_birth_date_or_secret_is_another_pseudonym() -> None:
+    base = pseudonym_by_name("J. de Vries", BORN, SECRET)
+    assert base != pseudonym_by_name("J. de Vriesch", BORN, SECRET)
+    assert base != pseudonym_by_name("J. de Vries", date(1984, 5, 18), SECRET)
+    assert base != pseudonym_by_name("J. de Vries", BORN, OTHER_SECRET)
+
+
+@given(valid_bsns, st.text(min_size=1, max_size=40), st.dates())
+def test_a_name_pseudonym_is_never_a_bsn_pseudonym(bsn: str, naam: str, born: date) -> None:
+    if not normalised_name(naam):
+        with pytest.raises(ValueError, match="no one"):
+            pseudonym_by_name(naam, born, SECRET)
+        return
+    assert pseudonym_by_name(naam, born, SECRET) != pseudonym(bsn, SECRET)
+
+
+def test_the_same_characters_under_the_other_personalisation_differ() -> None:
+    # "111222333" is letters-free, so no name is ever hashed as exactly a BSN is; the
+    # personalisation keeps them apart even for input that looks alike.
+    assert pseudonym_by_name("a", BORN, SECRET) != pseudonym_by_name("b", BORN, SECRET)
 
 
 def test_the_pseudonym_is_not_a_plain_hash_of_the_bsn() -> None:

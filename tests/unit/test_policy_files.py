@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from casestore.domain.catalogue import describe
+from casestore.domain.events.fields import Setting
 from sharing.errors import PolicyError
 from sharing.policy import (
     AccessMatrix,
@@ -31,6 +32,7 @@ from sharing.policy import (
     load_policy,
     run_case_file,
 )
+from sharing.policy.model import Region
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 TESTS_SUFFIX = ".tests.yaml"
@@ -449,3 +451,18 @@ def test_the_guides_example_policy_passes_the_lint_and_its_cases(tmp_path: Path)
 
     assert report.ok, [str(f) for f in report.failures]
     assert report.cases == 2
+
+
+@pytest.mark.parametrize("policy_file", POLICY_FILES, ids=lambda p: p.stem)
+def test_the_regions_care_levels_name_settings_the_opschaling_knows(policy_file: Path) -> None:
+    region = load_policy(policy_file, CATALOGUE).region
+    known = {setting.value for setting in Setting}
+    for care in region.care_levels:
+        assert set(care.settings) <= known, care
+    assert sorted(care.level for care in region.care_levels) in ([], [1, 2, 3, 4])
+
+
+def test_a_care_level_is_named_once() -> None:
+    care = {"level": 2, "name": "beschermd wonen", "settings": ["beschermd_wonen"]}
+    with pytest.raises(ValueError, match="named once"):
+        Region.model_validate({"id": "regio", "name": "Regio", "care_levels": [care, care]})

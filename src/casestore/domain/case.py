@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from casestore.domain import errors
 from casestore.domain.events import EVENT_TYPES, Payload
-from casestore.domain.events.intake import NEW_IN_V2, REGIE_ROLES
+from casestore.domain.events.intake import NEW_IN_V2, NEW_IN_V3, REGIE_ROLES
 from casestore.domain.header import EventHeader
 from casestore.domain.status import OPEN_STATUSES, Status
 
@@ -31,9 +31,12 @@ from casestore.domain.status import OPEN_STATUSES, Status
 # inclusion names, the new holder of a transferred role.
 ADMITTING = ("organisatie", *REGIE_ROLES, "naar")
 # Kept with the event for the process, shown to no recipient: the link to the person index,
-# and who owns which action of the plan (a partner that reads its own actions only must
-# not learn who else has one).
-INTERNAL_CONTROL = frozenset({"person_id", "actiehouders"})
+# who owns which action of the plan (a partner that reads its own actions only must not
+# learn who else has one), the day a person referred young turns 18 and whether a decision
+# found them adult (what the birth date says is the referrer's to tell).
+INTERNAL_CONTROL = frozenset(
+    {"person_id", "actiehouders", "minderjarig_tot", "meerderjarig_geclaimd"}
+)
 
 
 def destroyed_state(state: dict[str, Any], when: str) -> dict[str, Any]:
@@ -143,15 +146,24 @@ class Case(Aggregate):
         meetings: list[str]  # casusoverleg event ids
         informing: dict[str, str | None]  # {"status", "datum"}: the informatieplicht
         nazorg_until: str | None  # end of the nazorg watch period after an uitstroom
+        minderjarig_tot: str | None  # the 18th birthday of a person referred young
+        case_roles: dict[str, str]  # organisation -> its rol_in_casus
 
     # Version 2 cases know the steps between the milestones (bekendheid, kaders, plan
     # actions, signals followed up, meetings, informing, nazorg); a snapshot of version 1 starts
     # them empty, as a case without such events has them.
-    class_version = 2
+    # Version 3 cases know the 18th birthday of a person referred young and each partner's
+    # rol_in_casus; a snapshot of version 2 knows neither, as its events told neither.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         for name, empty in NEW_IN_V2.items():
+            state.setdefault(name, copy.deepcopy(empty))
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        for name, empty in NEW_IN_V3.items():
             state.setdefault(name, copy.deepcopy(empty))
 
     @classmethod
@@ -209,6 +221,7 @@ class Case(Aggregate):
         if header.occurred_at < self.opened_occurred_at:
             raise errors.OccurredBeforeOpening()
         payload_type.guard(self, control)
+        payload_type.guard_on(self, control, header.occurred_at.date())
         self.trigger_event(
             self.event_class(event_type),
             timestamp=header.recorded_at,

@@ -7,7 +7,7 @@
     ├── ProcessViolation            the levensloop process forbids this event now
     │   ├── OpeningEventRequired / CaseAlreadyOpened
     │   ├── CaseClosed              nothing may follow the end of a case
-    │   ├── TriageRequired / AlreadyTriaged
+    │   ├── TriageRequired / AlreadyTriaged / MinorClaimedAdult   meerderjarig by the birth date
     │   ├── InclusionRequired / AlreadyDecided
     │   ├── LevelNotHigher / LevelNotLower
     │   ├── PlanVersionOutOfOrder
@@ -17,6 +17,7 @@
     │   ├── ActionNotInPlan / NotActionOwner
     │   ├── UnknownSignalering      a reactie answers a signalering the case does not have
     │   ├── UitstroomRequired / NazorgRequired / CannotReopen
+│   ├── NotStableLongEnough     an uitstroom as stabiel within the region's stability term
     │   ├── NotLevensloopaanbieder / UnknownCasusoverleg   who scales the care level
     │   ├── AuthorNotInNetwork      only network members write to a case
     │   └── OccurredBeforeOpening
@@ -103,6 +104,14 @@ class TriageRequired(ProcessViolation):
 class AlreadyTriaged(ProcessViolation):
     def __init__(self) -> None:
         super().__init__("the case has a triagebesluit already")
+
+
+class MinorClaimedAdult(ProcessViolation):
+    def __init__(self, adult_on: str) -> None:
+        super().__init__(
+            f"the birth date of the aanmelding says the person is 18 only on {adult_on}: "
+            "the criterion meerderjarig is not met"
+        )
 
 
 class InclusionRequired(ProcessViolation):
@@ -196,6 +205,19 @@ class NotActionOwner(ProcessViolation):
 class UnknownSignalering(ProcessViolation):
     def __init__(self, event_id: str) -> None:
         super().__init__(f"no signalering {event_id} in this case")
+
+
+class NotStableLongEnough(ProcessViolation):
+    def __init__(self, months: int | None, stable_since: str) -> None:
+        term = (
+            "the region knows no stability term"
+            if months is None
+            else (f"the region's stability term is {months} months")
+        )
+        super().__init__(
+            f"an uitstroom as stabiel needs a stable case: {term}, and the case is stable "
+            f"since {stable_since}"
+        )
 
 
 class UitstroomRequired(ProcessViolation):

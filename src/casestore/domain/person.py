@@ -1,13 +1,17 @@
-"""Persons are known to the store only by a pseudonym: a keyed hash of the BSN.
+"""Persons are known to the store only by a pseudonym: a keyed hash of the BSN, or, for a
+referral without one (not every referrer may process the BSN), of the normalised name and
+the birth date.
 
 The key is a regional secret, so the same BSN yields the same pseudonym within a region
 (a second referral finds the open case) but pseudonyms cannot be recomputed from a list
-of all BSNs by anyone without the secret.
+of all BSNs, or of names and birth dates, by anyone without the secret. The two kinds are
+hashed under different personalisations, so one can never equal the other.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import unicodedata
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
@@ -18,6 +22,7 @@ from nacl.hash import blake2b
 from casestore.domain.errors import CannotReopen, InvalidBsn, PersonHasOpenCase
 
 _PERSON = b"casestore.bsn1"  # BLAKE2b personalisation: 16 bytes at most
+_PERSON_BY_NAME = b"casestore.naam1"
 
 
 def check_bsn(bsn: str) -> None:
@@ -37,6 +42,30 @@ def pseudonym(bsn: str, secret: bytes) -> str:
         raise ValueError("the pseudonym secret must be at least 16 bytes")
     digest: bytes = blake2b(
         bsn.encode("ascii"), digest_size=32, key=secret[:64], person=_PERSON, encoder=RawEncoder
+    )
+    return digest.hex()
+
+
+def normalised_name(naam: str) -> str:
+    """A name as the referrers' spellings of it agree: letters only, without accents or
+    case, so "J. de Vries", "j de vries" and "J.de-Vriës" are one name."""
+    decomposed = unicodedata.normalize("NFKD", naam)
+    return "".join(c for c in decomposed.casefold() if c.isalnum() and c.isascii())
+
+
+def pseudonym_by_name(naam: str, geboortedatum: date, secret: bytes) -> str:
+    """The pseudonym of a person referred without a BSN, under the regional secret."""
+    name = normalised_name(naam)
+    if not name:
+        raise ValueError("a name without letters identifies no one")
+    if len(secret) < 16:
+        raise ValueError("the pseudonym secret must be at least 16 bytes")
+    digest: bytes = blake2b(
+        f"{name}\n{geboortedatum.isoformat()}".encode("ascii"),
+        digest_size=32,
+        key=secret[:64],
+        person=_PERSON_BY_NAME,
+        encoder=RawEncoder,
     )
     return digest.hex()
 

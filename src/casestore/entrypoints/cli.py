@@ -35,6 +35,7 @@ from casestore.entrypoints.cli_keys import app as keys_app
 from casestore.entrypoints.cli_policy import register as register_policy_commands
 from casestore.entrypoints.cli_retention import app as retention_app
 from casestore.entrypoints.cli_timeline import register as register_timeline_command
+from casestore.entrypoints.cli_uitstroom import register as register_uitstroom_commands
 from casestore.entrypoints.probes import Readiness, serve_probes
 from casestore.services.audit import AUDIT_EXPORTED, Actor, set_actor
 from casestore.services.figures import figures_json
@@ -443,6 +444,7 @@ def audit_export(
 register_policy_commands(policy_app)
 register_audit_commands(audit_app)
 register_timeline_command(app)
+register_uitstroom_commands(app)
 
 
 def main() -> None:

@@ -88,12 +88,28 @@ def _aanmelding(bsn: str, naam: str, geboren: str, reden: str) -> dict[str, Any]
     }
 
 
+DOELGROEPCRITERIA = {
+    "psychiatrische_stoornis": "voldaan",
+    "lvb": "niet_voldaan",
+    "nah": "onbekend",
+    "verslaving": "voldaan",
+    "meerderjarig": "voldaan",
+    "gevaar_risicotaxatie": "voldaan",
+    "dwangkader": "voldaan",
+    "politie_justitie": "voldaan",
+    "multiproblematiek": "voldaan",
+}
+"""The doelgroep checklist of the Ketenveldnorm, a verdict per criterion."""
+
+
 def _triage(uitkomst: str = "inclusietafel") -> dict[str, Any]:
+    ending = {"afsluitreden": "lopende_aanpak_volstaat"} if uitkomst == "andere_aanpak" else {}
     return {
         "uitkomst": uitkomst,
         "onderbouwing": "Langdurig gevaarlijk gedrag met een psychiatrische grondslag; "
         "eerdere trajecten stopten bij overdracht.",
-        "doelgroepcriteria": ["psychiatrische_stoornis"],
+        "doelgroepcriteria": DOELGROEPCRITERIA,
+        **ending,
     }
 
 
@@ -106,6 +122,7 @@ def _inclusie(aanbieder: str, niveau: int) -> dict[str, Any]:
         "startniveau": niveau,
         "onderbouwing": "Voldoet aan de criteria van de levensloopaanpak.",
         "risicotaxatie": "HKT-R: hoog risico op gewelddadig recidive bij middelengebruik.",
+        "doelgroepcriteria": DOELGROEPCRITERIA,
     }
 
 
@@ -427,7 +444,11 @@ NOT_INCLUDED = [
         "inclusiebesluit",
         ZVH,
         9,
-        {"geincludeerd": False, "onderbouwing": "Reguliere zorg volstaat; geen levensloop nodig."},
+        {
+            "geincludeerd": False,
+            "afsluitreden": "andere_aanpak_passend",
+            "onderbouwing": "Reguliere zorg volstaat; geen levensloop nodig.",
+        },
     ),
 ]
 
@@ -452,9 +473,14 @@ SCENARIOS: list[tuple[str, str, dict[str, Any], list[Step]]] = [
     (
         "T. de Boer",
         GEMEENTE,
-        _aanmelding(
-            "333444553", "T. de Boer", "1985-01-05", "Dreigende huisuitzetting, zorgmijding."
-        ),
+        # The wijkteam refers without the BSN: the person is known by name and birth date.
+        {
+            k: v
+            for k, v in _aanmelding(
+                "333444553", "T. de Boer", "1985-01-05", "Dreigende huisuitzetting, zorgmijding."
+            ).items()
+            if k != "bsn"
+        },
         CLOSED_AT_TRIAGE,
     ),
     (

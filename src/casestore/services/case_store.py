@@ -37,12 +37,20 @@ from casestore.domain import errors
 from casestore.domain.case import Case, destroyed_state, visible_control
 from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
 from casestore.domain.errors import FieldProblem
+from casestore.domain.events.closing import Uitstroom
 from casestore.domain.header import EventHeader
-from casestore.domain.person import Person, forget_case, person_id, pseudonym
+from casestore.domain.person import (
+    Person,
+    forget_case,
+    person_id,
+    pseudonym,
+    pseudonym_by_name,
+)
 from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, Basis
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
 from casestore.services.provenance import Attested, Provenance
+from casestore.services.region_settings import check_setting, check_uitstroom
 from casestore.services.sealing import PolicySuperseded, Sealed, Sealer, case_context
 from sharing.canonical import canonical_json, length_prefixed
 from sharing.errors import PolicyError
@@ -209,7 +217,7 @@ class CaseStore(Application[UUID]):
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
         header, attested = self._header(submission, payload, None, now)
         case_id = _new_case_id(header.event_id)
-        pid = person_id(pseudonym(payload.bsn, self._pseudonym_secret))
+        pid = person_id(self._pseudonym_of(payload))
         retries = Retries(self.write_patience)
         while True:
             existing = self._replay(submission, header)
@@ -229,7 +237,7 @@ class CaseStore(Application[UUID]):
                 person_id=pid,
                 network=network,
                 header=stored,
-                control=payload.control_values(),
+                control=payload.recorded_control(),
                 content=sealed.content,
             )
             try:
@@ -289,6 +297,8 @@ class CaseStore(Application[UUID]):
         self._check_author(submission.author.organisation, submission.event_type)
         now = self.clock()
         payload = parse_payload(submission.event_type, submission.payload, today=now.date())
+        region = self.sealer.matrix.policy.region
+        check_setting(region, payload)
         header, attested = self._header(submission, payload, case_id, now)
         # Idempotency is optimistic: the unique event id makes a repeat fail on save, and
         # only then (or when the case refuses the event) is the first recording looked up.
@@ -303,6 +313,8 @@ class CaseStore(Application[UUID]):
                 )
                 if expected_version is not None and case.version != expected_version:
                     raise errors.VersionConflict(expected_version, case.version)
+                if isinstance(payload, Uitstroom) and case.is_open:
+                    check_uitstroom(region, payload, self.history(case_id), header.occurred_at)
                 sealed, touched = self._record_on(case, payload, attested, header, now)
             except (errors.ProcessViolation, errors.VersionConflict, errors.AuthorNotPermitted):
                 if from_cache:
@@ -646,6 +658,16 @@ class CaseStore(Application[UUID]):
             return cached
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
+
+    def _pseudonym_of(self, referral: Aanmelding) -> str:
+        """The person's pseudonym: of the BSN, or without one of name and birth date."""
+        if referral.bsn is not None:
+            return pseudonym(referral.bsn, self._pseudonym_secret)
+        try:
+            return pseudonym_by_name(referral.naam, referral.geboortedatum, self._pseudonym_secret)
+        except ValueError:
+            problem = errors.FieldProblem("naam", "must hold letters: it identifies the person")
+            raise errors.PayloadInvalid("aanmelding", [problem]) from None
 
     def person_by_bsn(self, bsn: str) -> Person | None:
         """The person index of a BSN, through its pseudonym (None: never referred). The

@@ -357,11 +357,27 @@ def case_context(
     if control.get("rol") in REGIE_ROLES and control.get("naar"):  # a regiewijziging
         named[str(control["rol"])] = str(control["naar"])
     records = conditions_of(case) if conditions is None else conditions
+    roles: dict[str, set[str]] = {}
+    for holder, role in partner_roles(case, control).items():
+        roles.setdefault(role, set()).add(holder)
+    for role, holder in {**case.regie, **named}.items():
+        roles[role] = {holder}
     return CaseContext.of(
         case.audience(dict(control)),
-        {**case.regie, **named},
+        roles,
         (*condition_records(records, event_id), *kader_conditions(case)),
     )
+
+
+def partner_roles(case: Case, control: Mapping[str, Any]) -> dict[str, str]:
+    """Each partner's rol_in_casus as the policy's case role (`toezichthouder_reclassering`
+    is `toezichthouder-reclassering`), the partner an event admits included. A regie role
+    comes from the inclusion or a regiewijziging only, never from a netwerkwijziging; a
+    role the policy does not know grants nothing, as the engine resolves only its own."""
+    held = dict(case.case_roles)
+    if control.get("wijziging") == "toegetreden" and control.get("rol_in_casus"):
+        held[str(control["organisatie"])] = str(control["rol_in_casus"])
+    return {org: role.replace("_", "-") for org, role in held.items() if role not in REGIE_ROLES}
 
 
 def condition_records(

@@ -62,9 +62,37 @@ class Scope(StrEnum):
     """Only the entries of an owned field (e.g. plan actions) that the organisation owns."""
 
 
+class CareLevel(_Document):
+    """A care level (1 ambulant … 4 beveiligd/BIZ) as the region names it, and the settings
+    of its care: an opschaling or afschaling to the level that names a setting names one of
+    these."""
+
+    level: int = Field(ge=1, le=4)
+    name: Text
+    settings: tuple[Name, ...] = Field(min_length=1)
+
+
 class Region(_Document):
+    """The region, and what its partners agreed on the process beside the sharing."""
+
     id: Slug
     name: Text
+    care_levels: tuple[CareLevel, ...] = ()
+    """The region's names of the care levels; none: levels 1 … 4 without names."""
+    stability_months: int | None = Field(default=None, ge=1, le=240)
+    """How long a case is stable (no signalering, opschaling, escalatie or crisisoverleg)
+    before an uitstroom may give `stabiel` as its reason; none: no such reason here."""
+
+    @field_validator("care_levels")
+    @classmethod
+    def _levels_once(cls, value: tuple[CareLevel, ...]) -> tuple[CareLevel, ...]:
+        levels = [care.level for care in value]
+        if len(set(levels)) != len(levels):
+            raise ValueError("each care level is named once")
+        return value
+
+    def care_level(self, level: int) -> CareLevel | None:
+        return next((care for care in self.care_levels if care.level == level), None)
 
 
 class Organisation(_Document):

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    model_validator,
 )
 
 from casestore.domain.errors import InvalidBsn
@@ -42,9 +43,17 @@ policy's legal lint counts it as special unless the policy says why it is not.""
 BSN = Marker("bsn")
 """A burgerservicenummer, which an organisation may process only where a law allows it."""
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SOME_TEXT = r"\S"
+"""Text holds something besides white space, which is stripped: said as a pattern too, so
+that the published JSON Schema refuses what the payload's validation refuses."""
+
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SOME_TEXT)
+]
 LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), FREE_TEXT
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=SOME_TEXT),
+    FREE_TEXT,
 ]
 OrganisationId = Annotated[
     str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
@@ -125,6 +134,69 @@ class UitstroomReden(StrEnum):
     overig = "overig"
 
 
+class Strict(BaseModel):
+    """A payload or a part of one: unknown fields are refused, and parsed values stay put."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Oordeel(StrEnum):
+    """The verdict on one doelgroepcriterium."""
+
+    voldaan = "voldaan"
+    niet_voldaan = "niet_voldaan"
+    onbekend = "onbekend"
+
+
+STOORNISSEN = ("psychiatrische_stoornis", "lvb", "nah", "verslaving")
+"""The criteria of which a person in the doelgroep meets at least one (Ketenveldnorm)."""
+
+
+class Doelgroepcriteria(Strict):
+    """The doelgroep checklist of the Ketenveldnorm levensloopfunctie, a verdict per
+    criterion: at least one of the four stoornissen, adult, a danger that a risicotaxatie
+    established, and the signs that the person is beyond one approach (a dwangkader now or
+    before, contacts with police or justice, problems in several domains)."""
+
+    psychiatrische_stoornis: Oordeel
+    lvb: Oordeel
+    nah: Oordeel
+    verslaving: Oordeel
+    meerderjarig: Oordeel
+    gevaar_risicotaxatie: Oordeel
+    dwangkader: Oordeel
+    politie_justitie: Oordeel
+    multiproblematiek: Oordeel
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: object) -> object:
+        # Before the checklist, a triagebesluit listed the stoornissen it found; such a
+        # list still reads as those criteria met and nothing said of the others.
+        if isinstance(data, list) and all(item in STOORNISSEN for item in data):
+            return {
+                name: Oordeel.voldaan if name in data else Oordeel.onbekend
+                for name in cls.model_fields
+            }
+        return data
+
+    def stoornis_voldaan(self) -> bool:
+        return any(getattr(self, name) is Oordeel.voldaan for name in STOORNISSEN)
+
+
+class AfsluitredenVoorInclusie(StrEnum):
+    """Why a case ends at triage or without inclusion: its own end, which starts its
+    retention clock as an uitstroom does. Refusing cooperation is no reason here either."""
+
+    buiten_doelgroep = "buiten_doelgroep"
+    andere_aanpak_passend = "andere_aanpak_passend"
+    lopende_aanpak_volstaat = "lopende_aanpak_volstaat"
+    geen_gevaar_vastgesteld = "geen_gevaar_vastgesteld"
+    overdracht_andere_regio = "overdracht_andere_regio"
+    overleden = "overleden"
+    overig = "overig"
+
+
 class RolInCasus(StrEnum):
     """The part a partner plays in one case (netwerkwijziging)."""
 
@@ -197,9 +269,3 @@ class OverlegSoort(StrEnum):
     netwerkoverleg = "netwerkoverleg"
     crisisoverleg = "crisisoverleg"
     bestuurlijk_overleg = "bestuurlijk_overleg"
-
-
-class Strict(BaseModel):
-    """A payload or a part of one: unknown fields are refused, and parsed values stay put."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import PrivateAttr, StringConstraints, ValidationInfo, model_validator
 
 from casestore.domain import errors
 from casestore.domain.events.fields import (
     FREE_TEXT,
+    SOME_TEXT,
+    AfsluitredenVoorInclusie,
     Bsn,
+    Doelgroepcriteria,
     EventRef,
     Level,
     LongText,
+    Oordeel,
     OrganisationId,
     PastDate,
     ShortText,
@@ -40,18 +44,68 @@ NEW_IN_V2: dict[str, Any] = {
 }
 """What a case knows of the steps between its milestones, as an aanmelding starts it."""
 
+NEW_IN_V3: dict[str, Any] = {"minderjarig_tot": None, "case_roles": {}}
+"""What a case knows since version 3: the day a person referred as a minor turns 18, and
+the part each partner plays in the case (its rol_in_casus)."""
+
+ADULT_AGE = 18
+
+
+def eighteenth_birthday(born: date) -> date:
+    """The day a person born on `born` turns 18 (a 29 February birthday: 1 March)."""
+    try:
+        return born.replace(year=born.year + ADULT_AGE)
+    except ValueError:
+        return date(born.year + ADULT_AGE, 3, 1)
+
+
+def check_age_claim(case: Case, control: dict[str, Any], day: date) -> None:
+    """Refuse a decision that finds the person adult on a day the birth date of the
+    aanmelding says they were not."""
+    adult_on = case.minderjarig_tot
+    if control.get("meerderjarig_geclaimd") and adult_on is not None and day.isoformat() < adult_on:
+        raise errors.MinorClaimedAdult(adult_on)
+
+
+def age_claim(criteria: Doelgroepcriteria | None) -> dict[str, Any]:
+    if criteria is not None and criteria.meerderjarig is Oordeel.voldaan:
+        return {"meerderjarig_geclaimd": True}
+    return {}
+
 
 @event_type(
     "aanmelding", "Referral of a person to the ZVH by a partner; opens the case.", opens_case=True
 )
 class Aanmelding(Payload):
-    bsn: Bsn
+    """Without a BSN (a referrer the law does not let process it) the person is found by
+    the name and birth date: see `casestore.domain.person.pseudonym_by_name`."""
+
+    bsn: Bsn | None = None
     naam: ShortText
     geboortedatum: PastDate
     aanmeldreden: LongText
     risico_indicatie: LongText
     huidige_hulpverlening: LongText | None = None
     contactpersoon_aanmelder: ShortText
+
+    _minderjarig_tot: date | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _note_minor(self, info: ValidationInfo) -> Aanmelding:
+        # The case keeps (hidden from every recipient) only the day a person who may still
+        # be a minor turns 18, so that a triage cannot find them adult before it. For
+        # everyone else it keeps nothing of the birth date. A year's margin covers an
+        # aanmelding recorded later than it occurred.
+        today = (info.context or {}).get("today")
+        turns_adult = eighteenth_birthday(self.geboortedatum)
+        if today is not None and turns_adult > today - timedelta(days=366):
+            self._minderjarig_tot = turns_adult
+        return self
+
+    def internal_control(self) -> dict[str, Any]:
+        if self._minderjarig_tot is None:
+            return {}
+        return {"minderjarig_tot": self._minderjarig_tot.isoformat()}
 
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
@@ -66,8 +120,9 @@ class Aanmelding(Payload):
         case.regie = {}
         case.conditions = {}
         case.closed_at = None
-        for name, empty in NEW_IN_V2.items():
+        for name, empty in (NEW_IN_V2 | NEW_IN_V3).items():
             setattr(case, name, copy.deepcopy(empty))
+        case.minderjarig_tot = event.control.get("minderjarig_tot")
 
 
 @event_type(
@@ -105,7 +160,11 @@ class Bekendheidsantwoord(Payload):
     contactpersoon: ShortText | None = None
     toelichting: (
         Annotated[
-            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), FREE_TEXT
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT
+            ),
+            FREE_TEXT,
         ]
         | None
     ) = None
@@ -135,15 +194,35 @@ class Bekendheidsantwoord(Payload):
 )
 class Triagebesluit(Payload):
     uitkomst: Literal["inclusietafel", "andere_aanpak"] = control()
+    afsluitreden: AfsluitredenVoorInclusie | None = control(default=None)
     onderbouwing: LongText
-    doelgroepcriteria: list[Literal["psychiatrische_stoornis", "lvb", "nah", "verslaving"]] = Field(
-        min_length=1, max_length=4
-    )
+    doelgroepcriteria: Doelgroepcriteria
+
+    @model_validator(mode="after")
+    def _reason_when_ended(self) -> Triagebesluit:
+        if self.uitkomst == "andere_aanpak" and self.afsluitreden is None:
+            raise ValueError("a triage to another approach ends the case: name its afsluitreden")
+        if self.uitkomst == "inclusietafel":
+            if self.afsluitreden is not None:
+                raise ValueError("a triage to the inclusietafel ends nothing: no afsluitreden")
+            if not self.doelgroepcriteria.stoornis_voldaan():
+                raise ValueError(
+                    "to the inclusietafel only with one of psychiatrische_stoornis, lvb, nah, "
+                    "verslaving voldaan"
+                )
+        return self
+
+    def internal_control(self) -> dict[str, Any]:
+        return age_claim(self.doelgroepcriteria)
 
     @classmethod
     def guard(cls, case: Case, control: dict[str, Any]) -> None:
         if case.status != Status.aangemeld:
             raise errors.AlreadyTriaged()
+
+    @classmethod
+    def guard_on(cls, case: Case, control: dict[str, Any], day: date) -> None:
+        check_age_claim(case, control, day)
 
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
@@ -163,8 +242,10 @@ class Inclusiebesluit(Payload):
     casusregisseur: OrganisationId | None = control(default=None)
     procesregisseur: OrganisationId | None = control(default=None)
     startniveau: Level | None = control(default=None)
+    afsluitreden: AfsluitredenVoorInclusie | None = control(default=None)
     onderbouwing: LongText
     risicotaxatie: LongText | None = None
+    doelgroepcriteria: Doelgroepcriteria | None = None
 
     @model_validator(mode="after")
     def _regie_only_when_included(self) -> Inclusiebesluit:
@@ -178,9 +259,21 @@ class Inclusiebesluit(Payload):
             missing = [name for name, value in named.items() if value is None]
             if missing:
                 raise ValueError(f"an inclusion names {', '.join(missing)}")
-        elif any(value is not None for value in named.values()):
-            raise ValueError("a decision not to include names no regie or level")
+            if self.afsluitreden is not None:
+                raise ValueError("an inclusion ends nothing: no afsluitreden")
+        else:
+            if any(value is not None for value in named.values()):
+                raise ValueError("a decision not to include names no regie or level")
+            if self.afsluitreden is None:
+                raise ValueError("a decision not to include ends the case: name its afsluitreden")
         return self
+
+    def internal_control(self) -> dict[str, Any]:
+        return age_claim(self.doelgroepcriteria) if self.geincludeerd else {}
+
+    @classmethod
+    def guard_on(cls, case: Case, control: dict[str, Any], day: date) -> None:
+        check_age_claim(case, control, day)
 
     @classmethod
     def guard(cls, case: Case, control: dict[str, Any]) -> None:

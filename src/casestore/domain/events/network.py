@@ -15,11 +15,16 @@ if TYPE_CHECKING:
     from casestore.domain.case import Case
 
 
-@event_type("netwerkwijziging", "A partner joins or leaves the case network.")
+@event_type("netwerkwijziging", "A partner joins or leaves the case network, in a role.")
 class Netwerkwijziging(Payload):
+    """The role a partner joins in (behandelaar, wijkagent, verhuurder …) is a control
+    attribute: the case keeps it, and the policy's case role of the same name (hyphens
+    for underscores) resolves to the partner, within what its organisation roles may hold.
+    The regie roles are not given this way: an inclusion or a regiewijziging names them."""
+
     organisatie: OrganisationId = control()
     wijziging: Literal["toegetreden", "uitgetreden"] = control()
-    rol_in_casus: RolInCasus
+    rol_in_casus: RolInCasus = control()
     reden: LongText | None = None
 
     @classmethod
@@ -40,11 +45,16 @@ class Netwerkwijziging(Payload):
     def evolve(cls, case: Case, event: Case.Event) -> None:
         organisation = event.control["organisatie"]
         members = set(case.network)
+        roles = {k: v for k, v in case.case_roles.items() if k != organisation}
         if event.control["wijziging"] == "toegetreden":
             members.add(organisation)
+            # Events recorded while the role was sealed content tell no role.
+            if event.control.get("rol_in_casus"):
+                roles[organisation] = str(event.control["rol_in_casus"])
         else:
             members.discard(organisation)
         case.network = sorted(members)
+        case.case_roles = roles
 
 
 @event_type(

@@ -17,6 +17,7 @@ so neither deciding on an event nor rebuilding a case ever needs a decryption ke
 from __future__ import annotations
 
 import functools
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args, get_origin
 
 from pydantic import BaseModel, Field
@@ -68,6 +69,12 @@ class Payload(Strict):
         it unless it says otherwise.
         """
         case.check_included(cls.event_type)
+
+    @classmethod
+    def guard_on(cls, case: Case, control: dict[str, Any], day: date) -> None:
+        """Raise a ProcessViolation if the process does not allow this event on the day it
+        occurred (a person found adult before their 18th birthday). By default the day
+        decides nothing."""
 
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:

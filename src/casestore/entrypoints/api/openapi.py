@@ -17,6 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.constants import REF_PREFIX
 from fastapi.routing import APIRoute
 
+from casestore.entrypoints.api import event_bodies
 from casestore.entrypoints.api.deps import Bearer
 from casestore.entrypoints.api.problems import MEDIA_TYPE
 from casestore.entrypoints.api.schemas import ProblemDetails
@@ -91,6 +92,7 @@ def install(app: FastAPI, routers: Iterable[APIRouter]) -> None:
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(schema.pop("$defs", {}))
         schemas[ProblemDetails.__name__] = schema
+        event_bodies.install(document)
         for route in routes:
             if not route.include_in_schema:
                 continue

@@ -143,6 +143,8 @@ class Case(Aggregate):
         meetings: list[str]  # casusoverleg event ids
         informing: dict[str, str | None]  # {"status", "datum"}: the informatieplicht
         nazorg_until: str | None  # end of the nazorg watch period after an uitstroom
+        corrections: dict[str, dict[str, str]]  # event id -> field -> correctie event id
+        objections: dict[str, str]  # bezwaar event id -> state of its decision
 
     # Version 2 cases know the steps between the milestones (bekendheid, kaders, plan
     # actions, signals followed up, meetings, informing, nazorg); a snapshot of version 1 starts

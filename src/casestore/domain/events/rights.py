@@ -143,9 +143,7 @@ class Bezwaar(Payload):
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
         records = dict(objections_of(case))
-        records[str(event.control.get("bezwaar") or event.event_id)] = str(
-            event.control["besluit"]
-        )
+        records[str(event.control.get("bezwaar") or event.event_id)] = str(event.control["besluit"])
         case.objections = records
 
 

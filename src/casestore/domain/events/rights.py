@@ -19,6 +19,7 @@ requests (procesregie).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -169,6 +170,18 @@ def corrections_of(case: Case) -> dict[str, dict[str, str]]:
     """Per corrected event id, each corrected field and the correctie that superseded it
     (a case from before corrections has none)."""
     return getattr(case, "corrections", None) or {}
+
+
+def corrections_in(events: Iterable[Case.Event]) -> dict[str, dict[str, str]]:
+    """`corrections_of` the case these events (all of a case, in order) make up, read
+    from the events alone: a reader holding the history need not rebuild the case."""
+    records: dict[str, dict[str, str]] = {}
+    for event in events:
+        if event.event_type == CORRECTIE:
+            fields = records.setdefault(str(event.control["gebeurtenis"]), {})
+            for name in event.control["velden"]:
+                fields[str(name)] = event.event_id
+    return records
 
 
 def objections_of(case: Case) -> dict[str, str]:

@@ -228,6 +228,47 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
     )
     post(
         case_id,
+        "correctie",
+        FORENSISCH,
+        {
+            "gebeurtenis": signaal.event_id,
+            "velden": ["toelichting", "medicatie"],
+            "nieuwe_waarden": {"toelichting": m("nieuw"), "medicatie": m("nieuwmedicatie")},
+            "toelichting": m("correctie"),
+        },
+    )
+    post(
+        case_id,
+        "clientverklaring",
+        ZVH,
+        {"ontvangen_op": "2026-03-01", "verklaring": m("verklaring")},
+    )
+    bezwaar = post(
+        case_id,
+        "bezwaar",
+        ZVH,
+        {"ingediend_op": "2026-03-01", "besluit": "in_behandeling", "gronden": m("gronden")},
+    )
+    post(
+        case_id,
+        "beperking",
+        ZVH,
+        {"grond": "bezwaar_in_behandeling", "ingang": "2026-03-01", "toelichting": m("beperking")},
+    )
+    post(
+        case_id,
+        "bezwaar",
+        ZVH,
+        {
+            "ingediend_op": "2026-03-01",
+            "besluit": "toegewezen",
+            "besloten_op": "2026-03-01",
+            "bezwaar": bezwaar.event_id,
+            "motivering": m("motivering"),
+        },
+    )
+    post(
+        case_id,
         "uitstroom",
         ZVH,
         {"reden": "overig", "toelichting": m("uittoelichting"), "nazorg": m("nazorg")},

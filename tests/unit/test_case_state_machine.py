@@ -25,6 +25,7 @@ from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.events import EVENT_TYPES as REGISTERED
+from casestore.domain.events.rights import corrections_of, objections_of
 from casestore.domain.header import EventHeader
 from casestore.domain.status import Status
 from casestore.services.sealing import case_context, kader_conditions
@@ -68,6 +69,10 @@ APPENDABLE = (  # harmless types at the ends, which hypothesis draws most
     "escalatie",
     "nazorg",
     "heraanmelding",
+    "correctie",
+    "clientverklaring",
+    "bezwaar",
+    "beperking",
 )
 AFTER_END = ("nazorg", "heraanmelding")
 KADERS = ("vrijwillig", "zorgmachtiging", "bijzondere_voorwaarden")
@@ -122,6 +127,8 @@ class Model:
     nazorg_until: str | None = None
     minderjarig_tot: str | None = None
     case_roles: dict[str, str] = field(default_factory=dict)  # organisation -> rol_in_casus
+    corrections: dict[str, dict[str, str]] = field(default_factory=dict)
+    objections: dict[str, str] = field(default_factory=dict)
 
 
 def claims_adult_too_early(model: Model, control: dict[str, Any], when: datetime) -> bool:
@@ -141,6 +148,8 @@ def check_author(
             return errors.QuestionNotOpen
         if author != asked or control["organisatie"] != asked:
             return errors.NotAsked
+        return None
+    if event_type == "correctie":  # checked against the stored events, by the service
         return None
     if author not in model.network:
         return errors.AuthorNotInNetwork
@@ -247,8 +256,21 @@ def predict(
     if event_type == "kaderwijziging":
         period = (event_id, control["ingangsdatum"], control["einddatum"])
         return replace(after, kaders={**model.kaders, control["kader"]: period})
-    if event_type in ("risicotaxatie", "escalatie"):
+    if event_type in ("risicotaxatie", "escalatie", "clientverklaring", "beperking"):
         return after
+    if event_type == "correctie":
+        target = control["gebeurtenis"]
+        done = model.corrections.get(target, {})
+        if set(control["velden"]) & set(done):
+            return errors.AlreadyCorrected
+        fields = {**done, **dict.fromkeys(control["velden"], event_id)}
+        return replace(after, corrections={**model.corrections, target: fields})
+    if event_type == "bezwaar":
+        decided = control["bezwaar"]
+        if decided is not None and model.objections.get(decided) != "in_behandeling":
+            return errors.ObjectionNotPending
+        key = decided or event_id
+        return replace(after, objections={**model.objections, key: control["besluit"]})
     if event_type == "signalering":
         return replace(after, signaleringen={**model.signaleringen, event_id: False})
     if event_type in ("reactie", "casusoverleg"):
@@ -411,6 +433,32 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "betrokkene_geinformeerd": st.fixed_dictionaries(
         {"datum": DAY.map(str), "door": text, "wijze": st.just("gesprek")}
+    ),
+    "correctie": st.tuples(
+        REFERENCE, st.sampled_from([["toelichting"], ["reden"], ["reden", "toelichting"]])
+    ).map(
+        lambda drawn: {
+            "gebeurtenis": drawn[0],
+            "velden": drawn[1],
+            "nieuwe_waarden": dict.fromkeys(drawn[1], "Gecorrigeerd."),
+        }
+    ),
+    "clientverklaring": st.fixed_dictionaries({"ontvangen_op": DAY.map(str), "verklaring": text}),
+    "bezwaar": st.one_of(
+        st.fixed_dictionaries(
+            {"ingediend_op": DAY.map(str), "besluit": st.just("in_behandeling"), "gronden": text}
+        ),
+        st.fixed_dictionaries(
+            {
+                "ingediend_op": DAY.map(str),
+                "besluit": st.sampled_from(["toegewezen", "afgewezen"]),
+                "besloten_op": DAY.map(str),
+                "bezwaar": st.one_of(st.none(), REFERENCE),
+            }
+        ),
+    ),
+    "beperking": st.fixed_dictionaries(
+        {"grond": st.just("juistheid_betwist"), "ingang": DAY.map(str)}
     ),
     "informeren_uitgesteld": st.fixed_dictionaries(
         {"herzien_op": DAY.map(str), "reden": text, "grondslag": text}
@@ -610,6 +658,10 @@ class CaseProcess(RuleBasedStateMachine):
                 raw["casusoverleg"] = model.meetings[pick % len(model.meetings)]
             elif "levensloopaanbieder" in model.regie:
                 return model.regie["levensloopaanbieder"]
+        if event_type == "correctie" and model.corrections:
+            raw["gebeurtenis"] = sorted(model.corrections)[pick % len(model.corrections)]
+        if event_type == "bezwaar" and raw.get("bezwaar") and model.objections:
+            raw["bezwaar"] = sorted(model.objections)[pick % len(model.objections)]
         if event_type == "regiewijziging" and model.regie:
             raw["van"] = model.regie[raw["rol"]]
         if event_type == "actiestatus" and model.action_owners:
@@ -648,6 +700,8 @@ class CaseProcess(RuleBasedStateMachine):
         assert self.case.meetings == list(self.model.meetings)
         assert tuple(self.case.informing.values()) == self.model.informing
         assert self.case.nazorg_until == self.model.nazorg_until
+        assert corrections_of(self.case) == self.model.corrections
+        assert objections_of(self.case) == self.model.objections
         assert {k: (p["id"], p["van"], p["tot"]) for k, p in self.case.kaders.items()} == (
             self.model.kaders
         )

@@ -196,6 +196,32 @@ REALISTIC: dict[str, dict[str, Any]] = {
         "afspraken": "Huisarts belt de casusregisseur bij zorgen.",
     },
     "heraanmelding": {"reden": "Terugval na verhuizing; medicatie gestopt."},
+    "correctie": {
+        "gebeurtenis": "3f0c9e2a-signalering",
+        "velden": ["toelichting"],
+        "op_verzoek_van_betrokkene": True,
+        "nieuwe_waarden": {"toelichting": "Het ging om een buurman, niet om de ex-partner."},
+        "toelichting": "Betrokkene wees op de vergissing.",
+    },
+    "clientverklaring": {
+        "ontvangen_op": "2025-05-02",
+        "betreft": ["3f0c9e2a-signalering"],
+        "verklaring": "Ik heb niemand bedreigd.",
+    },
+    "bezwaar": {
+        "ingediend_op": "2025-05-02",
+        "besluit": "afgewezen",
+        "besloten_op": "2025-05-20",
+        "bezwaar": "7d1e-bezwaar",
+        "gronden": "Geen deling met de woningcorporatie.",
+        "motivering": "Alleen wat de huur betreft; dat is nodig.",
+    },
+    "beperking": {
+        "grond": "juistheid_betwist",
+        "ingang": "2025-05-02",
+        "tot": "2025-06-30",
+        "toelichting": "Tot de correctie is beoordeeld.",
+    },
 }
 
 EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -245,6 +271,10 @@ EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
     "escalatie": ("gremium", "termijn"),
     "nazorg": ("herzien_op", "tot"),
     "heraanmelding": (),
+    "correctie": ("gebeurtenis", "velden", "op_verzoek_van_betrokkene"),
+    "clientverklaring": ("ontvangen_op", "betreft"),
+    "bezwaar": ("ingediend_op", "besluit", "besloten_op", "bezwaar"),
+    "beperking": ("grond", "ingang", "tot"),
 }
 
 NEGATIVE_INCLUSION = {
@@ -286,9 +316,9 @@ def required_fields() -> list[tuple[str, str]]:
 # ---- the catalogue as a whole -------------------------------------------------------
 
 
-def test_the_catalogue_holds_the_twenty_six_event_types_of_the_process() -> None:
+def test_the_catalogue_holds_the_thirty_event_types_of_the_process() -> None:
     assert set(EVENT_TYPES) == set(REALISTIC)
-    assert len(EVENT_TYPES) == 26
+    assert len(EVENT_TYPES) == 30
 
 
 @pytest.mark.parametrize("event_type", sorted(REALISTIC))

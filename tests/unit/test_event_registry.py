@@ -61,6 +61,10 @@ STORED_TOPICS = {
         "uitstroom",
         "nazorg",
         "heraanmelding",
+        "correctie",
+        "clientverklaring",
+        "bezwaar",
+        "beperking",
     )
 }
 POLICIES = Path(__file__).resolve().parents[2] / "policies"

@@ -148,6 +148,8 @@ class Case(Aggregate):
         nazorg_until: str | None  # end of the nazorg watch period after an uitstroom
         minderjarig_tot: str | None  # the 18th birthday of a person referred young
         case_roles: dict[str, str]  # organisation -> its rol_in_casus
+        corrections: dict[str, dict[str, str]]  # event id -> field -> correctie event id
+        objections: dict[str, str]  # bezwaar event id -> state of its decision
 
     # Version 2 cases know the steps between the milestones (bekendheid, kaders, plan
     # actions, signals followed up, meetings, informing, nazorg); a snapshot of version 1 starts

@@ -20,8 +20,12 @@
 │   ├── NotStableLongEnough     an uitstroom as stabiel within the region's stability term
     │   ├── NotLevensloopaanbieder / UnknownCasusoverleg   who scales the care level
     │   ├── AuthorNotInNetwork      only network members write to a case
+    │   ├── EventToCorrectNotFound / NotCorrectable / AlreadyCorrected   a correctie
+    │   ├── ObjectionNotPending     a decision on a bezwaar that is not in behandeling
     │   └── OccurredBeforeOpening
     ├── AuthorNotPermitted          the policy does not let this organisation write that type
+    │   ├── RegieRequired           the regie of the case alone writes it
+    │   └── CorrectionByOthers      a correctie is its author's (or the custodian's on request)
     ├── PersonHasOpenCase           a second aanmelding while the person's case is open
     ├── CaseNotFound                also what an organisation that never saw the case is told
     │   └── EventNotFound
@@ -264,6 +268,41 @@ class AuthorNotPermitted(CaseStoreError):
         self.organisation = organisation
         self.event_type = event_type
         super().__init__(f"the policy does not let {organisation} write a {event_type}")
+
+
+class CorrectionByOthers(AuthorNotPermitted):
+    """An event is corrected by the organisation that wrote it; the custodian corrects it
+    only on the person's request, which the correctie then says."""
+
+    def __init__(self, organisation: str, target_author: str, custodian: str) -> None:
+        super().__init__(organisation, "correctie")
+        self.args = (
+            f"only {target_author}, which wrote the event, corrects it"
+            f" ({custodian} on the person's request)",
+        )
+
+
+class EventToCorrectNotFound(ProcessViolation):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"the case has no event {event_id} to correct")
+
+
+class NotCorrectable(ProcessViolation):
+    def __init__(self, event_id: str, fields: Sequence[str]) -> None:
+        super().__init__(f"event {event_id} has no content field {', '.join(fields)} to correct")
+
+
+class AlreadyCorrected(ProcessViolation):
+    def __init__(self, event_id: str, fields: Sequence[str], by: str) -> None:
+        super().__init__(
+            f"{', '.join(fields)} of event {event_id} was corrected already by {by}:"
+            " correct that correctie instead"
+        )
+
+
+class ObjectionNotPending(ProcessViolation):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"the case has no bezwaar {event_id} in behandeling to decide")
 
 
 class RegieRequired(AuthorNotPermitted):

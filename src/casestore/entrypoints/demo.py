@@ -36,6 +36,8 @@ REFERENCES = (
     "vraag",
     "signalering",
     "casusoverleg",
+    "gebeurtenis",
+    "bezwaar",
 )  # payload fields naming an earlier event of the case
 
 
@@ -394,6 +396,7 @@ def returning() -> list[Step]:
                 "kunnen vergroten.",
                 "grondslag": "UAVG art. 41 lid 1 sub i (bescherming van anderen)",
             },
+            name="uitgesteld",
         ),
         Step("triagebesluit", ZVH, 3, _triage()),
         Step("inclusiebesluit", ZVH, 10, _inclusie(GGZ, 1)),
@@ -404,6 +407,7 @@ def returning() -> list[Step]:
             {"datum": _day(28), "door": "S. Bakker, casusregisseur", "wijze": "brief"},
         ),
         Step("planwijziging", GEMEENTE, 30, _plan(1)),
+        *rights(),
         Step("uitstroom", ZVH, 200, {"reden": "doelen_bereikt"}),
         Step(
             "nazorg",
@@ -416,6 +420,66 @@ def returning() -> list[Step]:
             GEMEENTE,
             260,
             {"reden": "Terugval na verlies van de dagbesteding; dreigende uitspraken."},
+        ),
+    ]
+
+
+def rights() -> list[Step]:
+    """The person, once informed, has a reason corrected, adds a statement, objects and
+    has processing restricted while the objection is decided."""
+    return [
+        Step(
+            "correctie",
+            ZVH,
+            35,
+            {
+                "gebeurtenis": "@uitgesteld",
+                "velden": ["reden"],
+                "op_verzoek_van_betrokkene": True,
+                "nieuwe_waarden": {
+                    "reden": "Informeren voor de triage zou de dreiging richting een buurman "
+                    "kunnen vergroten."
+                },
+                "toelichting": "Betrokkene wees erop dat het om een buurman ging.",
+            },
+        ),
+        Step(
+            "clientverklaring",
+            ZVH,
+            36,
+            {
+                "ontvangen_op": _day(36),
+                "verklaring": "Ik heb nooit iemand bedreigd; ik was boos over de geluidsoverlast.",
+            },
+        ),
+        Step(
+            "bezwaar",
+            ZVH,
+            37,
+            {
+                "ingediend_op": _day(37),
+                "besluit": "in_behandeling",
+                "gronden": "Betrokkene wil niet dat de woningcorporatie meekijkt.",
+            },
+            name="bezwaar",
+        ),
+        Step(
+            "beperking",
+            ZVH,
+            37,
+            {"grond": "bezwaar_in_behandeling", "ingang": _day(37), "tot": _day(60)},
+        ),
+        Step(
+            "bezwaar",
+            ZVH,
+            55,
+            {
+                "ingediend_op": _day(37),
+                "besluit": "afgewezen",
+                "besloten_op": _day(55),
+                "bezwaar": "@bezwaar",
+                "motivering": "De corporatie ontvangt alleen wat de huur betreft; dat is nodig.",
+            },
         ),
     ]
 

@@ -35,9 +35,10 @@ from casestore.adapters.persistence.sharing_tables import (
 )
 from casestore.domain import errors
 from casestore.domain.case import Case, destroyed_state, visible_control
-from casestore.domain.catalogue import Aanmelding, Payload, parse_payload
+from casestore.domain.catalogue import Aanmelding, Payload, content_fields, parse_payload
 from casestore.domain.errors import FieldProblem
 from casestore.domain.events.closing import Uitstroom
+from casestore.domain.events.rights import CORRECTIE, check_correction
 from casestore.domain.header import EventHeader
 from casestore.domain.person import (
     Person,
@@ -362,6 +363,8 @@ class CaseStore(Application[UUID]):
             regie = case.regie.get("procesregisseur") or self.custodian
             if header.author_org != regie:
                 raise errors.RegieRequired(header.author_org, payload.event_type, regie)
+        if payload.event_type == CORRECTIE:
+            self._check_correction(case, header.author_org, control)
         sealed, stored = self._seal(
             case.id,
             case.version + 1,
@@ -468,6 +471,19 @@ class CaseStore(Application[UUID]):
         if not isinstance(case, Case):
             raise errors.CaseNotFound(str(case_id))
         return case
+
+    def _check_correction(self, case: Case, author: str, control: dict[str, Any]) -> None:
+        """A correctie names an event of the case, content fields of it, and is written by
+        that event's author (or the custodian on the person's request)."""
+        target = str(control["gebeurtenis"])
+        found = next((e for e in self.history(case.id) if e.event_id == target), None)
+        check_correction(
+            control,
+            author,
+            self.custodian,
+            None if found is None else found.author_org,
+            None if found is None else content_fields(found.event_type),
+        )
 
     def history(self, case_id: UUID) -> list[Case.Event]:
         """Every event of one case, in order."""

@@ -4,6 +4,10 @@ Each event comes with its header, its control attributes and only the sealed fie
 grants that are the organisation's own; the service opens them only for organisations it
 hosts. A case the organisation receives nothing of is reported as not found, never as
 forbidden, so that asking cannot reveal that a person has a case at all.
+
+A field a `correctie` superseded is never served again, whatever grant may still name it:
+it is withheld and listed in `corrected` with the correctie that superseded it, so every
+reader sees that, and by which event, the record was corrected.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from casestore.adapters.persistence.sharing_tables import GrantRow
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
+from casestore.domain.events.rights import CORRECTED, corrections_in, corrections_of
 from casestore.services.audit import CASE_DECRYPTED, CASE_READ, FEED_READ
 from casestore.services.case_store import CaseStore
 from casestore.services.sealing import Sealer, context_of
@@ -48,6 +53,7 @@ class SharedEvent:
     countersignature: dict[str, Any] | None  # the custodian's, over the event as stored
     position: int  # in the global order: where a feed resumes
     payload: dict[str, Any] | None = field(default=None)  # decrypted, hosted orgs only
+    corrected: list[dict[str, str]] = field(default_factory=list)  # superseded fields
 
     @property
     def context(self) -> dict[str, str]:
@@ -78,6 +84,7 @@ class SharedEvent:
             "signature": self.signature,
             "countersignature": self.countersignature,
             "payload": self.payload,
+            "corrected": self.corrected,
         }
 
 
@@ -109,12 +116,17 @@ class Disclosure:
         if not positions:
             raise errors.CaseNotFound(str(case_id))
         grants = self._grants_by_event(self._tables.grants_for(org_id, str(case_id)))
+        history = self.store.history(case_id)
+        corrections = corrections_in(history)
         shared = []
-        for event in self.store.history(case_id):
+        for event in history:
             position = positions.get(event.originator_version)
             if position is not None:
                 event_grants = grants.get(event.event_id, [])
-                shared.append(self._disclose(org_id, event, position, event_grants, decrypt))
+                superseded = corrections.get(event.event_id, {})
+                shared.append(
+                    self._disclose(org_id, event, position, event_grants, decrypt, superseded)
+                )
         return shared
 
     def read_event(
@@ -147,7 +159,18 @@ class Disclosure:
         The page is in the audit trail as `audit_as` before this returns (None: the
         caller records it, as a webhook delivery does once it knows the outcome)."""
         rows = self.store.records.feed_rows(org_id, after, limit)
-        grants = [json.loads(f"[{row.grants}]") if row.grants else [] for row in rows]
+        corrections: dict[UUID, dict[str, dict[str, str]]] = {}
+        for row in rows:
+            case_id = row.notification.originator_id
+            if case_id not in corrections:
+                corrections[case_id] = corrections_of(self.store.case(case_id))
+        superseded = [
+            corrections[row.notification.originator_id].get(row.event_id, {}) for row in rows
+        ]
+        grants = [
+            _current(json.loads(f"[{row.grants}]") if row.grants else [], fields)
+            for row, fields in zip(rows, superseded, strict=True)
+        ]
         pending = DONE
         if audit_as is not None and not decrypt:
             # What the page serves is known before its events are decoded: the entries
@@ -158,10 +181,12 @@ class Disclosure:
             ]
             pending = self._begin(org_id, served, audit_as)
         shared = []
-        for row, event_grants in zip(rows, grants, strict=True):
+        for row, event_grants, fields in zip(rows, grants, superseded, strict=True):
             event = self.store.mapper.to_domain_event(row.notification)
             assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
-            shared.append(self._disclose(org_id, event, row.notification.id, event_grants, decrypt))
+            shared.append(
+                self._disclose(org_id, event, row.notification.id, event_grants, decrypt, fields)
+            )
         if audit_as is not None and decrypt:  # recorded once the service has opened it
             opened = [(e.case_id, e.event_id, set(e.sealed)) for e in shared]
             pending = self._begin(org_id, opened, CASE_DECRYPTED)
@@ -226,7 +251,10 @@ class Disclosure:
         position: int,
         grants: list[dict[str, Any]],
         decrypt: bool,
+        superseded: dict[str, str],
     ) -> SharedEvent:
+        """`superseded`: the event's fields a correctie replaced, each with its event id."""
+        grants = _current(grants, superseded)
         granted = _granted(grants)
         readable = {field_of(name)[0] for name in granted}
         payload = None
@@ -255,7 +283,20 @@ class Disclosure:
             countersignature=event.countersignature,
             position=position,
             payload=payload,
+            corrected=[
+                {"field": name, "reason": CORRECTED, "correctie": correctie}
+                for name, correctie in sorted(superseded.items())
+            ],
         )
+
+
+def _current(grants: list[dict[str, Any]], superseded: dict[str, str]) -> list[dict[str, Any]]:
+    """The grants that open no superseded field. The grants of a corrected event are
+    re-sealed without it at once (services.grants); one still naming it is never served,
+    so neither its ciphertext nor a key to it leaves the service."""
+    if not superseded:
+        return grants
+    return [g for g in grants if not any(field_of(str(n))[0] in superseded for n in g["fields"])]
 
 
 def _granted(grants: list[dict[str, Any]]) -> set[str]:

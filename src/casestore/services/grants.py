@@ -37,6 +37,7 @@ from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, S
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.events.conditions import conditions_of
+from casestore.domain.events.rights import corrections_of
 from casestore.services.audit import CASE_SHREDDED, GRANT_CREATED, GRANT_REVOKED, Basis
 from casestore.services.case_store import CaseStore, Recorded
 from casestore.services.retention_terms import Terms
@@ -124,10 +125,12 @@ class _Wanted:
         now: datetime,
         keyring: Keyring,
         expired: Callable[[FieldAccess, Case.Event], bool],
+        superseded: dict[str, dict[str, str]],
     ) -> None:
         self.now = now
         self.keyring = keyring
         self.expired = expired  # past its retention terms: not granted again
+        self.superseded = superseded  # event id -> fields a correctie replaced: never again
         self.fields: dict[tuple[str, int, str], frozenset[str]] = {}
         self.access: dict[tuple[str, int], Case.Event] = {}
         self.decisions: dict[tuple[str, int], Decision] = {}
@@ -138,10 +141,12 @@ class _Wanted:
         self.access[(org, version)] = event
         earlier = self.decisions.get((org, version))
         self.decisions[(org, version)] = decision if earlier is None else _either(earlier, decision)
+        corrected = self.superseded.get(event.event_id, {})
         names = {
             name
             for name in event.content
-            if (access := decision.fields.get(field_of(name)[0])) is not None
+            if field_of(name)[0] not in corrected
+            and (access := decision.fields.get(field_of(name)[0])) is not None
             and (access.scope is Scope.all or field_of(name)[1] in ("", org))
             and not self.expired(access, event)
         }
@@ -168,9 +173,11 @@ RECONCILING_EVENT_TYPES = frozenset(
         "conflict_van_plichten",
         "netwerkwijziging",
         "inclusiebesluit",
+        "correctie",
     }
 )
-"""Events after which the grants of the case's earlier events may differ."""
+"""Events after which the grants of the case's earlier events may differ (a correctie: the
+fields it supersedes are granted no more)."""
 
 KEY_TABLES = ("case_keys", "event_ids", "grants")
 """The tables that hold key material: wrapped case keys, escrows, wrapped data keys."""
@@ -231,7 +238,12 @@ class Grants:
             final = event.mutate(final)
         records = conditions_of(final)
         members_now = frozenset(final.network)
-        wanted = _Wanted(now, self.sealer.keyring, self.expiry(case_id, now, final.closed_at))
+        wanted = _Wanted(
+            now,
+            self.sealer.keyring,
+            self.expiry(case_id, now, final.closed_at),
+            corrections_of(final),
+        )
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
         joined: dict[str, int] = {}  # a current member: the version its membership runs from
         case: Any = None

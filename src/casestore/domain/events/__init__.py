@@ -13,6 +13,7 @@
     care.py       signalering, reactie, opschaling, afschaling, casusoverleg, escalatie,
                   monitoringsmoment
     closing.py    uitstroom, nazorg, heraanmelding
+    rights.py     correctie, clientverklaring, bezwaar, beperking
 
 Importing this package registers every type in `EVENT_TYPES`. The phases are imported
 in the order of the process, which is the order the catalogue lists the types in.
@@ -31,6 +32,7 @@ from casestore.domain.events import (  # noqa: F401
     plan,
     care,
     closing,
+    rights,
 )
 # isort: on
 

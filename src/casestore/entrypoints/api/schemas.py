@@ -109,6 +109,11 @@ class SharedEventPublic(BaseModel):
     payload: dict[str, Any] | None = Field(
         default=None, description="The opened fields, only with `decrypt=true`."
     )
+    corrected: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Fields a `correctie` superseded, withheld from every reader: per field "
+        "its `field`, the `reason` `gecorrigeerd` and the `correctie` event id.",
+    )
 
 
 class KeyGeneration(BaseModel):

@@ -19,6 +19,7 @@ from casestore.domain.worklist import Signal
 from casestore.services.case_store import CaseStore
 from casestore.services.clients import Client, ClientRole
 from casestore.services.worklist import Query, WorklistRefused, WorklistRow
+from sharing.policy.law import add_months
 from sharing.policy.model import AttentionTerms
 from tests.factories import (
     FORENSISCH,
@@ -74,6 +75,14 @@ class Scenario:
 
 def _after(days: int) -> Callable[[Services, UUID, datetime], datetime]:
     return lambda services, case_id, start: start + timedelta(days=days)
+
+
+def _stable_term(services: Services, case_id: UUID, start: datetime) -> datetime:
+    """The region's stability term, in calendar months, the one an uitstroom as `stabiel`
+    is held to."""
+    months = services.store.sealer.matrix.policy.region.stability_months
+    assert months is not None  # the demo region sets it
+    return add_months(start, months)
 
 
 def _with_plan(services: Services) -> UUID:
@@ -219,7 +228,7 @@ SCENARIOS = [
     Scenario(
         Signal.uitstroom_candidate,
         lambda s: _included(s.store),
-        _after(TERMS.stable_days),
+        _stable_term,
         lambda store, case_id: store.append(case_id, submit("uitstroom", UITSTROOM, ZVH)),
     ),
     Scenario(

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from casestore.domain.events.intake import REGIE_ROLES
 from casestore.domain.status import OPEN_STATUSES, Status
+from sharing.policy.law import add_months
 
 Facts = dict[str, Any]
 
@@ -70,6 +71,7 @@ class Terms:
     informing: timedelta
     stable: timedelta
     retention_notice: timedelta
+    stable_months: int | None = None  # the region's stability term, when it sets one
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def new_facts() -> Facts:
         "signals": {},  # open signalering event id -> occurred_at
         "kaders": {},  # kader -> end date (or None)
         "informing": {"status": "niet_geinformeerd", "datum": None},
-        "stable_since": None,  # last inclusion, signalering or opschaling
+        "stable_since": None,  # last inclusion, signalering, opschaling, escalatie or crisis
     }
 
 
@@ -163,6 +165,15 @@ def _answer(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None
 def _signalering(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
     f["signals"][event_id] = when
     f["stable_since"] = when
+
+
+def _unsettled(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f["stable_since"] = when
+
+
+def _meeting(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    if control.get("soort") == "crisisoverleg":
+        f["stable_since"] = when
 
 
 def _schaling(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
@@ -240,6 +251,8 @@ _FOLDS = {
     "regiewijziging": _regie,
     "uitstroom": _uitstroom,
     "heraanmelding": _heraanmelding,
+    "escalatie": _unsettled,
+    "casusoverleg": _meeting,
 }
 
 
@@ -407,7 +420,11 @@ def attention(
                 until = case.informing_until.isoformat()
                 raised.append(Attention(Signal.not_informed, since, f"uitgesteld tot {until}"))
         if case.stable_since is not None:
-            since = case.stable_since + terms.stable
+            since = (
+                case.stable_since + terms.stable
+                if terms.stable_months is None
+                else add_months(case.stable_since, terms.stable_months)
+            )
             if now >= since:
                 raised.append(Attention(Signal.uitstroom_candidate, since))
     if not is_open and retention_due_at is not None:

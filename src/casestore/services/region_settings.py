@@ -19,6 +19,7 @@ from casestore.domain.events.care import Schaling
 from casestore.domain.events.closing import Uitstroom
 from casestore.domain.events.fields import UitstroomReden
 from casestore.domain.status import Status
+from sharing.policy.law import add_months
 from sharing.policy.model import Region
 
 if TYPE_CHECKING:  # the store applies these settings, and lists candidates through them
@@ -62,7 +63,7 @@ def stable_long_enough(region: Region, events: Sequence[Case.Event], on: datetim
     """Whether the case is an uitstroom candidate as stable on `on`."""
     if region.stability_months is None:
         return False
-    return _add_months(stable_since(events), region.stability_months) <= on
+    return add_months(stable_since(events), region.stability_months) <= on
 
 
 def check_uitstroom(
@@ -75,18 +76,6 @@ def check_uitstroom(
         raise errors.NotStableLongEnough(
             region.stability_months, stable_since(events).date().isoformat()
         )
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    day = min(moment.day, _days_in(year, month))
-    return moment.replace(year=year, month=month, day=day)
-
-
-def _days_in(year: int, month: int) -> int:
-    following = datetime(year + month // 12, month % 12 + 1, 1)
-    return (following - datetime(year, month, 1)).days
 
 
 def uitstroom_candidates(store: CaseStore, on: datetime) -> list[tuple[str, datetime]]:

@@ -150,7 +150,8 @@ class Worklist:
 
     def region_terms(self) -> domain.Terms:
         """The region's attention terms, from the policy in force."""
-        t = self.store.sealer.matrix.policy.attention_terms
+        policy = self.store.sealer.matrix.policy
+        t = policy.attention_terms
         return domain.Terms(
             monitoring=timedelta(days=t.monitoring_days),
             plan_review=timedelta(days=t.plan_review_days),
@@ -162,6 +163,9 @@ class Worklist:
             informing=timedelta(days=t.informing_days),
             stable=timedelta(days=t.stable_days),
             retention_notice=timedelta(days=t.retention_notice_days),
+            # The uitstroom candidate is the case an uitstroom as `stabiel` would be
+            # accepted for: the region's stability term, where it sets one, rules.
+            stable_months=policy.region.stability_months,
         )
 
     def current(self) -> dict[str, Known]:

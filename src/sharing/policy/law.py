@@ -134,9 +134,15 @@ class Retention(_Document):
         start = occurred_at if self.counted_from is Anchor.event else case_end
         if start is None:
             return None
-        months = start.month - 1 + self.in_months
-        year, month = start.year + months // 12, months % 12 + 1
-        return start.replace(year=year, month=month, day=min(start.day, _days_in(year, month)))
+        return add_months(start, self.in_months)
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """The same day `months` calendar months on, or the month's last day where it is
+    shorter (31 January plus one month is 28 or 29 February): how terms in months run."""
+    counted = start.month - 1 + months
+    year, month = start.year + counted // 12, counted % 12 + 1
+    return start.replace(year=year, month=month, day=min(start.day, _days_in(year, month)))
 
 
 def _days_in(year: int, month: int) -> int:

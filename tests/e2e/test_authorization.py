@@ -17,11 +17,14 @@ too — and fails this test until the table below says what each role may do wit
 | GET  /v1/policy/explain                    |   403   |  200   |   200   |   200   |
 | GET  /v1/policy/explain[/decision]         |   403   |  200   |   200   |   200   |
 | GET  /v1/policy/versions[/{v}], proposals  |   403   |  200   |   200   |   200   |
-| POST /v1/policy/proposals[/{id}/approve|reject] | 403 | 403 |  2xx   |   403   |
+| POST /v1/policy/proposals[/rule-edits, /{id}/approve|reject] | 403 | 403 | 2xx | 403 |
 | POST /v1/subscriptions, DELETE, resume     | 201/204/200 | 403 |  403   |   403   |
 | GET  /v1/subscriptions[/{id}[/deliveries]] |   200   |  403   |   403   |   200   |
 | GET  /v1/audit                             |   403   |  403   |   200   |   200   |
 | POST /v1/audit/subject-report              |   403   |  403   |  404†   |  404†   |
+| GET  /v1/audit/protocol/{org}, access-review |  403  |  403   |   200   |   200   |
+| POST /v1/audit/blast-radius                |   403   |  403   |   200   |   200   |
+| POST /v1/audit/restrictions[/{id}/lift]    |   403   |  403   |  404†   |   403   |
 | GET, POST /v1/cases/{id}/legal-holds[/release] | 403 |  403   |   404*  |   403   |
 | GET  /v1/verklaringen/{id}                 |   403   |  403   |   404*  |   403   |
 | GET  /v1/figures                           |   403   |  403   |   200   |   200   |
@@ -32,7 +35,8 @@ too — and fails this test until the table below says what each role may do wit
 * The bekendheid check, legal holds and verklaringen are the custodian's alone: the ZVH gets
 200 (tests/e2e/test_bekendheid.py, tests/e2e/test_retention_http.py), every other
 organisation 404, as for a case it receives nothing of.
-† For a person never referred; the report itself: tests/e2e/test_subject_report.py.
+† For a person never referred, or a restriction that does not exist; the report and its
+restrictions themselves: tests/e2e/test_subject_report.py.
 ‡ The policy lets only the ZVH write a casusoverleg, and ORG is the municipality; the ZVH's
 minutes: tests/integration/test_meeting_pack.py.
 
@@ -43,6 +47,7 @@ not its own (never 403: it must not learn that the resource exists).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -51,6 +56,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+import yaml
 
 from casestore.bootstrap import Services
 from casestore.entrypoints.api.app import create_app
@@ -195,6 +201,22 @@ def new_proposal(f: Fixtures) -> tuple[str, dict[str, Any]]:
     return "/v1/policy/proposals", {"json": body}
 
 
+def rule_edit(f: Fixtures) -> tuple[str, dict[str, Any]]:
+    """The first rule of the version in force, proposed again as it is."""
+    in_force = f.api.services.policy.in_force()
+    rule = json.loads(json.dumps(yaml.safe_load(in_force.document)["rules"][0], default=str))
+    body = {
+        "base_version": in_force.version,
+        "op": "change",
+        "rule_id": rule["id"],
+        "rule": rule,
+        "reason": "herbevestiging",
+        "dpia_reference": "DPIA-1",
+        "vastgesteld_on": "2026-01-01",
+    }
+    return "/v1/policy/proposals/rule-edits", {"json": body}
+
+
 def decision(action: str) -> Request:
     return lambda f: (
         f"/v1/policy/proposals/{f.proposal()}/{action}",
@@ -263,6 +285,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/policy/versions/{version}"): Route(REVIEWERS, 200, fixed("/v1/policy/versions/1")),
     ("GET", "/v1/policy/proposals"): Route(REVIEWERS, 200, fixed("/v1/policy/proposals")),
     ("POST", "/v1/policy/proposals"): Route(OFFICERS, 201, new_proposal),
+    ("POST", "/v1/policy/proposals/rule-edits"): Route(OFFICERS, 201, rule_edit),
     ("GET", "/v1/policy/proposals/{proposal_id}"): Route(
         REVIEWERS, 200, lambda f: (f"/v1/policy/proposals/{f.proposal()}", {})
     ),
@@ -277,6 +300,34 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/audit"): Route(AUDITORS, 200, fixed("/v1/audit")),
     ("POST", "/v1/audit/subject-report"): Route(
         AUDITORS, 404, fixed("/v1/audit/subject-report", json={"bsn": fresh_bsn()})
+    ),
+    ("GET", "/v1/audit/protocol/{organisation}"): Route(
+        AUDITORS, 200, fixed(f"/v1/audit/protocol/{OTHER}")
+    ),
+    ("GET", "/v1/audit/access-review"): Route(AUDITORS, 200, fixed("/v1/audit/access-review")),
+    ("POST", "/v1/audit/blast-radius"): Route(
+        AUDITORS,
+        200,
+        fixed(
+            "/v1/audit/blast-radius",
+            json={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+        ),
+    ),
+    ("POST", "/v1/audit/restrictions"): Route(
+        OFFICERS,
+        404,
+        fixed(
+            "/v1/audit/restrictions",
+            json={
+                "bsn": fresh_bsn(),
+                "ground": "UAVG art. 41 lid 1 onder d",
+                "requested_by": "politie-amsterdam",
+                "may_mention": False,
+            },
+        ),
+    ),
+    ("POST", "/v1/audit/restrictions/{restriction_id}/lift"): Route(
+        OFFICERS, 404, fixed("/v1/audit/restrictions/onbekend/lift")
     ),
     ("POST", "/v1/subscriptions"): Route(
         MANAGERS, 201, fixed("/v1/subscriptions", json={"url": "https://example.org/hook"})

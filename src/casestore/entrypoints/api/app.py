@@ -106,10 +106,10 @@ def create_app(services: Services, worker: Worker | None = None) -> FastAPI:
             keys,
             audit,
             retention,
+            timeline,
             worklist,
             meetings,
         )
-        for m in (health, docs, cases, timeline, feed, stream, policy, keys, audit, retention)
     ]
     routers.append(subscriptions_router)
     for router in routers:

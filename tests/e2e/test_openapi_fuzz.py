@@ -143,7 +143,7 @@ VALID_EVENT_POSTS = 150
 # (409), the policy (403), and the rules JSON Schema cannot say (422): no date in the
 # future, fields that depend on each other, an author's signature. Never for its shape.
 BUSINESS_REFUSALS = {
-    403: {"author-not-permitted", "not-in-network"},
+    403: {"author-not-permitted", "not-in-network", "unknown-organisation"},
     409: {"process-violation", "version-conflict", "idempotency-conflict"},
     422: {"payload-invalid", "signature-invalid", "invalid-request", "request-invalid"},
 }

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from casestore.domain.events import EVENT_TYPES
-from casestore.domain.events.intake import NEW_IN_V2, REGIE_ROLES
+from casestore.domain.events.intake import NEW_IN_V2, NEW_IN_V3, REGIE_ROLES
 from casestore.domain.status import Status
 
 NO_RULE = "no-rule"
@@ -131,7 +131,7 @@ class CaseState:
         self.opened_occurred_at: datetime | None = None
         self.signaleringen: dict[str, bool] = {}
         self.meetings: list[str] = []
-        for name, empty in NEW_IN_V2.items():
+        for name, empty in (NEW_IN_V2 | NEW_IN_V3).items():
             setattr(self, name, copy.deepcopy(empty))
 
     @property

@@ -43,9 +43,10 @@ policy's legal lint counts it as special unless the policy says why it is not.""
 BSN = Marker("bsn")
 """A burgerservicenummer, which an organisation may process only where a law allows it."""
 
-SOME_TEXT = r"\S"
+SOME_TEXT = r"[^\s\x1c-\x1f\x85]"
 """Text holds something besides white space, which is stripped: said as a pattern too, so
-that the published JSON Schema refuses what the payload's validation refuses."""
+that the published JSON Schema refuses what the payload's validation refuses. Python strips
+more than a JSON Schema's white-space class knows (U+001C–U+001F and U+0085), so those are named."""
 
 ShortText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SOME_TEXT)

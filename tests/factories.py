@@ -236,6 +236,11 @@ def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
     )
 
 
+def run_demo(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`run` on the demo region's throwaway secrets."""
+    return run([*args, "--demo"], cwd)
+
+
 @contextmanager
 def worker_thread(services: Services, **options: Any) -> Iterator[Worker]:
     """A webhook worker delivering in a thread until the block ends."""

@@ -10,8 +10,8 @@ import yaml
 
 from casestore.entrypoints import demo
 from tests.e2e.api import Api
-from tests.e2e.test_policy_workspace import run
 from tests.factories import POLICY
+from tests.factories import run_demo as run
 
 RULE = "signalering-politie"
 PROBLEM = "application/problem+json"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,6 +12,7 @@ import yaml
 from casestore.entrypoints import demo
 from tests.e2e.api import Api
 from tests.factories import POLICY, load_signed_demo
+from tests.factories import run_demo as run
 
 CLI = [sys.executable, "-m", "casestore.entrypoints.cli"]
 
@@ -88,14 +87,6 @@ def test_four_eyes_over_http(api: Api) -> None:
         history = second.get("/v1/policy/versions").json()
         assert history["in_force"] == 3
         assert [v["reason"] for v in history["versions"]][1:] == ["akkoord", "akkoord"]
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
-    env["CASESTORE_POLICY_FILE"] = str(POLICY)
-    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
-        [*CLI, *args, "--demo"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_four_eyes_in_the_cli(tmp_path: Path) -> None:

@@ -11,13 +11,15 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+import yaml
 
 from casestore.adapters.keyring import demo_signers
 from casestore.adapters.persistence.policy_table import JobRow
@@ -26,6 +28,7 @@ from casestore.domain.case import Case
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
 from casestore.services.clients import Client, ClientRole
+from casestore.services.policy_versions import PolicyBook
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
 from sharing.client import load_key_directory
@@ -253,3 +256,28 @@ def worker_thread(services: Services, **options: Any) -> Iterator[Worker]:
         worker.stop()
         thread.join(timeout=15)
         assert not thread.is_alive()
+
+
+# A policy change, as the tests of the privacy officers' workspace make it.
+POLICE_RULE = "signalering-politie"
+
+
+def edited(services: Services, edit: Callable[[dict[str, Any]], None]) -> str:
+    document = yaml.safe_load(services.policy.in_force().document)
+    edit(document)
+    return yaml.safe_dump(document, allow_unicode=True)
+
+
+def without_police_rule(document: dict[str, Any]) -> None:
+    document["rules"] = [r for r in document["rules"] if r["id"] != POLICE_RULE]
+
+
+def propose(book: PolicyBook, services: Services, document: str, org: str = demo.ZVH) -> str:
+    return book.propose(
+        officer(services, org),
+        base_version=book.newest().version,
+        document=document,
+        reason="de politie hoeft de signaleringen niet meer",
+        dpia_reference="DPIA-2026-07",
+        vastgesteld_on=date(2026, 11, 20),
+    ).proposal_id

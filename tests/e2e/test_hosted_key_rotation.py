@@ -24,8 +24,7 @@ from casestore.settings import Settings
 from sharing.client import open_fields
 from sharing.keys import OrgPrivateKeys
 from tests.e2e.server import serve_env, serve_process
-from tests.e2e.test_key_rotation_http import cli
-from tests.factories import GEMEENTE, POLITIE, ZVH, aanmelding, fresh_bsn, signalering
+from tests.factories import GEMEENTE, POLITIE, ZVH, aanmelding, fresh_bsn, run, signalering
 
 HOSTED = [ZVH, GEMEENTE]
 
@@ -91,7 +90,7 @@ def test_a_running_server_follows_a_hosted_organisations_rotation(
             assert granted(first) == {old.public.enc_key_id}
             assert first["signature"]["key_id"] == old.public.sign_key_id
 
-            rotated = cli(["keys", "rotate", GEMEENTE], env, tmp_path)
+            rotated = run(["keys", "rotate", GEMEENTE], tmp_path, **env)
             assert rotated.returncode == 0, rotated.stderr
             new_file = keys_dir / GEMEENTE / "2.json"
             assert str(new_file) in rotated.stdout
@@ -116,7 +115,7 @@ def test_a_running_server_follows_a_hosted_organisations_rotation(
 
             # Confirmed: the old generation's grants are revoked, and the server, never
             # restarted, opens the history and signs with the new generation alone.
-            confirmed = cli(["keys", "confirm", GEMEENTE, "2"], env, tmp_path)
+            confirmed = run(["keys", "confirm", GEMEENTE, "2"], tmp_path, **env)
             assert confirmed.returncode == 0, confirmed.stderr
             assert all(granted(e) == {new.public.enc_key_id} for e in events(decrypt=False))
             third = write()

@@ -6,9 +6,6 @@ PostgreSQL, with `casestore serve` as a process of its own."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
@@ -20,7 +17,7 @@ from casestore.bootstrap import Services, build
 from casestore.settings import Settings
 from sharing.keys import OrgPrivateKeys
 from tests.e2e.server import serve_env, serve_process
-from tests.factories import aanmelding, fresh_bsn, signalering
+from tests.factories import aanmelding, fresh_bsn, run, signalering
 
 GEMEENTE = "gemeente-amsterdam"
 YMERE = "ymere"
@@ -34,18 +31,6 @@ def live(settings: Settings) -> Iterator[Services]:
         yield services
     finally:
         services.close()
-
-
-def cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("CASESTORE_")}
-    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
-        [sys.executable, "-m", "casestore.entrypoints.cli", *args],
-        env={**clean, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_a_running_server_seals_to_a_rotated_generation_and_the_partner_confirms_it(
@@ -81,7 +66,7 @@ def test_a_running_server_seals_to_a_rotated_generation_and_the_partner_confirms
             assert key_ids_of_a_new_event() == {first.enc_key_id}
 
             new_file = tmp_path / "gemeente-2.json"
-            rotated = cli(["keys", "rotate", GEMEENTE, "--out", str(new_file)], env, tmp_path)
+            rotated = run(["keys", "rotate", GEMEENTE, "--out", str(new_file)], tmp_path, **env)
             assert rotated.returncode == 0, rotated.stderr
             new = OrgPrivateKeys.from_json(json.loads(new_file.read_text())).public
             assert key_ids_of_a_new_event() == {first.enc_key_id, new.enc_key_id}

@@ -14,9 +14,14 @@ import httpx
 from casestore.entrypoints import demo
 from tests.e2e.api import Api
 from tests.e2e.receiver import receiving
-from tests.e2e.test_stream import READ_TIMEOUT, STREAM, Sse, parse_sse
-from tests.factories import activate_policy, load_signed_demo, worker_thread
-from tests.integration.test_policy_versions import edited, without_police_rule
+from tests.e2e.sse import READ_TIMEOUT, STREAM, Sse, parse_sse
+from tests.factories import (
+    activate_policy,
+    edited,
+    load_signed_demo,
+    without_police_rule,
+    worker_thread,
+)
 
 NOTICE = "policy-notice"
 NOTICE_TYPE = "nl.levensloop.policy.notice"

@@ -12,8 +12,7 @@ from casestore.bootstrap import Services
 from casestore.entrypoints import demo
 from tests.e2e.api import Api
 from tests.e2e.server import serve_env, serve_process
-from tests.factories import load_signed_demo, signalering
-from tests.integration.test_policy_versions import edited, propose, without_police_rule
+from tests.factories import edited, load_signed_demo, propose, signalering, without_police_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAD = timedelta(seconds=4)  # from the approval to the moment: writes on both sides of it

@@ -27,6 +27,7 @@ from casestore.bootstrap import Services, build
 from casestore.settings import Settings
 from tests.e2e.api import Api
 from tests.e2e.server import serve_env, serve_in_thread, serve_process
+from tests.e2e.sse import READ_TIMEOUT, STREAM, Sse, parse_sse
 from tests.factories import (
     GEMEENTE,
     POLITIE,
@@ -41,39 +42,7 @@ from tests.factories import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-STREAM = "/v1/feed/stream"
-READ_TIMEOUT = 10.0  # longest wait for one line; pings come every 15 s, events sooner
 PROMPT = 10.0  # bound for five events in a row (see the module docstring)
-
-
-@dataclass(frozen=True)
-class Sse:
-    id: str | None
-    event: str | None
-    data: str
-
-    @property
-    def item(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.data)
-        return parsed
-
-
-def parse_sse(lines: Iterator[str]) -> Iterator[Sse]:
-    """Server-sent events from a stream of lines; comments (pings) are skipped."""
-    fields: dict[str, str] = {}
-    data: list[str] = []
-    for line in lines:
-        if not line:
-            if data or fields:
-                yield Sse(fields.get("id"), fields.get("event"), "\n".join(data))
-            fields, data = {}, []
-        elif not line.startswith(":"):
-            name, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if name == "data":
-                data.append(value)
-            else:
-                fields[name] = value
 
 
 @contextmanager

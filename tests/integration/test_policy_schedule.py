@@ -13,8 +13,16 @@ from casestore.bootstrap import Services, build
 from casestore.entrypoints import demo
 from casestore.services.policy_versions import HISTORY_ALL, HISTORY_NEW, StaleBase
 from casestore.settings import Settings
-from tests.factories import Clock, load_signed_demo, officer, signalering, submit
-from tests.integration.test_policy_versions import edited, propose, without_police_rule
+from tests.factories import (
+    Clock,
+    edited,
+    load_signed_demo,
+    officer,
+    propose,
+    signalering,
+    submit,
+    without_police_rule,
+)
 
 
 def sealed_under(services: Services, case_id: UUID, version: int) -> set[str]:

@@ -3,43 +3,32 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
-import yaml
 
 from casestore.bootstrap import Services, build
 from casestore.entrypoints import demo
 from casestore.services.policy_versions import (
     AlreadyDecided,
     FourEyes,
-    PolicyBook,
     ProposalError,
     StaleBase,
 )
 from casestore.settings import Settings
 from tests.factories import (
+    POLICE_RULE,
     Clock,
     activate_policy,
+    edited,
     load_signed_demo,
     officer,
+    propose,
     signalering,
     submit,
+    without_police_rule,
 )
-
-POLICE_RULE = "signalering-politie"
-
-
-def edited(services: Services, edit: Callable[[dict[str, Any]], None]) -> str:
-    document = yaml.safe_load(services.policy.in_force().document)
-    edit(document)
-    return yaml.safe_dump(document, allow_unicode=True)
-
-
-def without_police_rule(document: dict[str, Any]) -> None:
-    document["rules"] = [r for r in document["rules"] if r["id"] != POLICE_RULE]
 
 
 def grant_cells(services: Services) -> Counter[tuple[str, str]]:
@@ -51,17 +40,6 @@ def grant_cells(services: Services) -> Counter[tuple[str, str]]:
             for name in grant.fields:
                 cells[(grant.org_id, name)] += 1
     return cells
-
-
-def propose(book: PolicyBook, services: Services, document: str, org: str = demo.ZVH) -> str:
-    return book.propose(
-        officer(services, org),
-        base_version=book.newest().version,
-        document=document,
-        reason="de politie hoeft de signaleringen niet meer",
-        dpia_reference="DPIA-2026-07",
-        vastgesteld_on=date(2026, 11, 20),
-    ).proposal_id
 
 
 def test_the_region_file_seeds_version_1_and_is_exported_as_written(

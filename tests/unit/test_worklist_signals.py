@@ -5,12 +5,14 @@ region's term, and an inclusion's monitoring clock restarts with every monitorin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from casestore.domain.stability import stable_since
 from casestore.domain.worklist import Facts, Signal, Terms, anchors, attention, fold
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -102,3 +104,44 @@ def test_monitoring_is_overdue_exactly_the_term_after_the_last_moment(
         assert raised[Signal.monitoring_overdue] == last + TERMS.monitoring
     else:
         assert Signal.monitoring_overdue not in raised
+
+
+ANY_EVENT = st.sampled_from(
+    [
+        ("signalering", {}),
+        ("opschaling", {"niveau": 3}),
+        ("afschaling", {"niveau": 1}),
+        ("escalatie", {}),
+        ("reactie", {}),
+        ("casusoverleg", {"soort": "crisisoverleg"}),
+        ("casusoverleg", {"soort": "regulier"}),
+        ("planwijziging", {"planversie": 2, "actiehouders": []}),
+        ("monitoringsmoment", {}),
+    ]
+)
+
+
+@given(st.lists(st.tuples(ANY_EVENT, st.integers(min_value=-48, max_value=30 * 24)), max_size=30))
+def test_the_worklist_and_the_uitstroom_check_agree_since_when_a_case_is_stable(
+    script: list[tuple[tuple[str, dict[str, object]], int]],
+) -> None:
+    """The worklist's uitstroom candidate and the refusal of an early uitstroom as stabiel
+    count from the same moment, also when an event is recorded late about an earlier day."""
+    facts = _included()
+    events: list[tuple[str, datetime, Mapping[str, object]]] = [
+        ("aanmelding", START, {}),
+        ("triagebesluit", START, {"uitkomst": "inclusietafel"}),
+        ("inclusiebesluit", START, {"geincludeerd": True}),
+    ]
+    latest = START
+    for number, ((event_type, control), hours) in enumerate(script):
+        at = START + timedelta(hours=hours)
+        facts = fold(facts, event_type, f"e{number}", at, dict(control))
+        events.append((event_type, at, control))
+        if event_type in ("signalering", "opschaling", "escalatie") or (
+            control.get("soort") == "crisisoverleg"
+        ):
+            latest = max(latest, at)
+    since = stable_since(events)
+    assert since is not None
+    assert facts["stable_since"] == since.isoformat() == latest.isoformat()

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from casestore.domain.events.intake import REGIE_ROLES
+from casestore.domain.stability import unsettles
 from casestore.domain.status import OPEN_STATUSES, Status
 from sharing.policy.law import add_months
 
@@ -102,7 +103,7 @@ def new_facts() -> Facts:
         "signals": {},  # open signalering event id -> occurred_at
         "kaders": {},  # kader -> end date (or None)
         "informing": {"status": "niet_geinformeerd", "datum": None},
-        "stable_since": None,  # last inclusion, signalering, opschaling, escalatie or crisis
+        "stable_since": None,  # the last event that unsettled it (domain/stability.py)
     }
 
 
@@ -118,6 +119,8 @@ def fold(
     handler = _FOLDS.get(event_type)
     if handler is not None:
         handler(f, event_id, when, control)
+    if unsettles(event_type, control) and f["status"] == Status.geincludeerd.value:
+        f["stable_since"] = max(f["stable_since"] or when, when)
     _answer_signal(f, control)
     return f
 
@@ -146,7 +149,6 @@ def _inclusion(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> N
     f["level"] = control.get("startniveau")
     f["regie"] = {role: str(control[role]) for role in REGIE_ROLES if control.get(role)}
     f["included"] = when
-    f["stable_since"] = when
 
 
 def _close(f: Facts, status: Status, when: str) -> None:
@@ -164,24 +166,11 @@ def _answer(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None
 
 def _signalering(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
     f["signals"][event_id] = when
-    f["stable_since"] = when
-
-
-def _unsettled(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
-    f["stable_since"] = when
-
-
-def _meeting(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
-    if control.get("soort") == "crisisoverleg":
-        f["stable_since"] = when
 
 
 def _schaling(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
     if control.get("niveau") is not None:
-        up = f["level"] is None or int(control["niveau"]) > int(f["level"])
         f["level"] = int(control["niveau"])
-        if up:
-            f["stable_since"] = when
 
 
 def _plan(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
@@ -224,7 +213,6 @@ def _uitstroom(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> N
 def _heraanmelding(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
     f["status"] = Status.geincludeerd.value
     f["closed"] = None
-    f["stable_since"] = when
 
 
 def _answer_signal(f: Facts, control: dict[str, Any]) -> None:
@@ -251,8 +239,6 @@ _FOLDS = {
     "regiewijziging": _regie,
     "uitstroom": _uitstroom,
     "heraanmelding": _heraanmelding,
-    "escalatie": _unsettled,
-    "casusoverleg": _meeting,
 }
 
 

@@ -6,6 +6,7 @@ identity, never the operator's shell.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +20,7 @@ from casestore.domain.catalogue import describe
 from casestore.entrypoints import cli_base as base
 from casestore.entrypoints.cli_base import DemoOption
 from casestore.services.clients import Client, ClientError
-from casestore.services.policy_versions import Analysis, ProposalError
+from casestore.services.policy_versions import Analysis, PolicyBook, ProposalError
 from sharing.errors import PolicyError
 from sharing.keys import format_time
 from sharing.policy import catalogue_from_description, compile_policy, load_policy, run_case_file
@@ -35,6 +36,18 @@ TokenOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+ReasonOption = Annotated[str, typer.Option(help="Why.")]
+DpiaOption = Annotated[str, typer.Option(help="The DPIA reference.")]
+AgreedOption = Annotated[
+    str, typer.Option(help="Date the convenant partners agreed it (YYYY-MM-DD).")
+]
+BaseOption = Annotated[
+    int | None, typer.Option("--base", help="The version it changes (default: the newest).")
+]
+MakeProposal = Callable[[PolicyBook, Client, int], ProposalRow]
+"""Files the proposal, given the book, the proposing officer and the base version."""
 
 
 def register(policy_app: typer.Typer) -> None:
@@ -149,16 +162,11 @@ def register(policy_app: typer.Typer) -> None:
     @policy_app.command("propose")
     def policy_propose(
         policy_file: Annotated[Path, typer.Argument(help="The whole proposed policy (YAML).")],
-        reason: Annotated[str, typer.Option(help="Why.")],
-        dpia: Annotated[str, typer.Option(help="The DPIA reference.")],
-        vastgesteld: Annotated[
-            str, typer.Option(help="Date the convenant partners agreed it (YYYY-MM-DD).")
-        ],
+        reason: ReasonOption,
+        dpia: DpiaOption,
+        vastgesteld: AgreedOption,
         token: TokenOption,
-        base_version: Annotated[
-            int | None,
-            typer.Option("--base", help="The version it changes (default: the newest)."),
-        ] = None,
+        base_version: BaseOption = None,
         demo: DemoOption = False,
     ) -> None:
         """Propose a policy; prints the proposal id, the diff and the impact on history."""
@@ -167,42 +175,32 @@ def register(policy_app: typer.Typer) -> None:
             document = policy_file.read_text(encoding="utf-8")
         except (ValueError, OSError) as exc:
             base.exit_as("configuration", str(exc))
-        services = base.open_services(demo)
-        try:
-            book = services.policy
-            proposal = book.propose(
-                officer(services, token),
-                base_version=base_version or book.newest().version,
+
+        def make(book: PolicyBook, who: Client, on: int) -> ProposalRow:
+            return book.propose(
+                who,
+                base_version=on,
                 document=document,
                 reason=reason,
                 dpia_reference=dpia,
                 vastgesteld_on=agreed,
             )
-            analysis = book.analyse(proposal)
-        except ProposalError as exc:
-            base.fail(exc)
-        finally:
-            services.close()
-        _report(proposal, analysis)
+
+        propose_and_report(demo, token, base_version, make)
 
     @policy_app.command("propose-rule")
     def policy_propose_rule(
         op: Annotated[str, typer.Argument(help="add, change or remove.")],
         rule_id: Annotated[str, typer.Argument(help="The rule's id.")],
-        reason: Annotated[str, typer.Option(help="Why.")],
-        dpia: Annotated[str, typer.Option(help="The DPIA reference.")],
-        vastgesteld: Annotated[
-            str, typer.Option(help="Date the convenant partners agreed it (YYYY-MM-DD).")
-        ],
+        reason: ReasonOption,
+        dpia: DpiaOption,
+        vastgesteld: AgreedOption,
         token: TokenOption,
         rule_file: Annotated[
             Path | None,
             typer.Option("--rule", help="The whole rule (YAML), for add and change."),
         ] = None,
-        base_version: Annotated[
-            int | None,
-            typer.Option("--base", help="The version it changes (default: the newest)."),
-        ] = None,
+        base_version: BaseOption = None,
         demo: DemoOption = False,
     ) -> None:
         """Propose one rule added, changed or removed; the rest of the policy stays as the
@@ -216,17 +214,26 @@ def register(policy_app: typer.Typer) -> None:
                 raise ValueError(f"{rule_file} holds no rule (a mapping)")
         except (ValueError, OSError, yaml.YAMLError) as exc:
             base.exit_as("configuration", str(exc).splitlines()[0])
-        services = base.open_services(demo)
-        try:
-            book = services.policy
-            proposal = book.propose_rule_edit(
-                officer(services, token),
-                base_version=base_version or book.newest().version,
+
+        def make(book: PolicyBook, who: Client, on: int) -> ProposalRow:
+            return book.propose_rule_edit(
+                who,
+                base_version=on,
                 edit=RuleEdit(op, rule_id, rule),
                 reason=reason,
                 dpia_reference=dpia,
                 vastgesteld_on=agreed,
             )
+
+        propose_and_report(demo, token, base_version, make)
+
+    def propose_and_report(
+        demo: bool, token: str, base_version: int | None, make: MakeProposal
+    ) -> None:
+        services = base.open_services(demo)
+        try:
+            book = services.policy
+            proposal = make(book, officer(services, token), base_version or book.newest().version)
             analysis = book.analyse(proposal)
         except ProposalError as exc:
             base.fail(exc)

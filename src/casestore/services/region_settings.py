@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from casestore.domain import errors
+from casestore.domain import errors, stability
 from casestore.domain.case import Case
 from casestore.domain.events import Payload
 from casestore.domain.events.care import Schaling
@@ -24,10 +24,6 @@ from sharing.policy.model import Region
 
 if TYPE_CHECKING:  # the store applies these settings, and lists candidates through them
     from casestore.services.case_store import CaseStore
-
-UNSETTLING = frozenset({"signalering", "opschaling", "escalatie", "inclusiebesluit"})
-"""What makes a case unstable again (the inclusion starts the count); a casusoverleg only
-when it is a crisisoverleg, and a heraanmelding as the case runs again."""
 
 
 def check_setting(region: Region, payload: Payload) -> None:
@@ -49,14 +45,8 @@ def check_setting(region: Region, payload: Payload) -> None:
 
 def stable_since(events: Sequence[Case.Event]) -> datetime:
     """Since when the case has been stable: its last unsettling event (or its opening)."""
-    since = events[0].occurred_at
-    for event in events:
-        crisis = event.event_type == "casusoverleg" and event.control.get("soort") == (
-            "crisisoverleg"
-        )
-        if event.event_type in UNSETTLING or event.event_type == "heraanmelding" or crisis:
-            since = max(since, event.occurred_at)
-    return since
+    since = stability.stable_since((e.event_type, e.occurred_at, e.control) for e in events)
+    return events[0].occurred_at if since is None else since
 
 
 def stable_long_enough(region: Region, events: Sequence[Case.Event], on: datetime) -> bool:

@@ -21,7 +21,7 @@ from casestore.entrypoints.web.pack_document import pack_pdf
 from casestore.entrypoints.web.rendering import render
 from casestore.entrypoints.web.security import PREFIX, PostedForm, SignedIn, services
 from casestore.services.clients import ClientRole
-from casestore.services.meeting_pack import MeetingError
+from casestore.services.meeting_pack import MeetingError, Pack
 from casestore.services.sessions import Session
 from casestore.services.worklist import SORTS, Query
 
@@ -199,93 +199,39 @@ def _meeting_page(
     )
 
 
-@router.get("/meetings/{meeting_id}/packs/{organisation}")
-def pack_page(request: Request, session: SignedIn, meeting_id: str, organisation: str) -> Response:
+def _pack(
+    request: Request, session: SignedIn, meeting_id: str, organisation: str, how: str
+) -> Pack | Response:
+    """The pack, or the page that refuses it (not a coordinator, no such meeting or pack)."""
     refused = _refused(request, session)
     if refused is not None:
         return refused
-    found = services(request)
     try:
-        pack = found.meetings.pack(session.client, meeting_id, organisation, how="page")
+        return services(request).meetings.pack(session.client, meeting_id, organisation, how=how)
     except MeetingError as exc:
         return render(request, "error.html", exc.status, session=session, title="Niet gevonden",
                       message=str(exc))  # fmt: skip
-    return render(
-        request,
-        "meeting_pack.html",
-        session=session,
-        pack=pack,
-        zone=found.sealer.matrix.policy.zone,
-    )
+
+
+@router.get("/meetings/{meeting_id}/packs/{organisation}")
+def pack_page(request: Request, session: SignedIn, meeting_id: str, organisation: str) -> Response:
+    pack = _pack(request, session, meeting_id, organisation, "page")
+    if isinstance(pack, Response):
+        return pack
+    zone = services(request).sealer.matrix.policy.zone
+    return render(request, "meeting_pack.html", session=session, pack=pack, zone=zone)
 
 
 @router.get("/meetings/{meeting_id}/packs/{organisation}/pdf")
 def pack_pdf_download(
     request: Request, session: SignedIn, meeting_id: str, organisation: str
 ) -> Response:
-    refused = _refused(request, session)
-    if refused is not None:
-        return refused
-    found = services(request)
-    try:
-        pack = found.meetings.pack(session.client, meeting_id, organisation, how="pdf")
-    except MeetingError as exc:
-        return render(request, "error.html", exc.status, session=session, title="Niet gevonden",
-                      message=str(exc))  # fmt: skip
+    pack = _pack(request, session, meeting_id, organisation, "pdf")
+    if isinstance(pack, Response):
+        return pack
     name = f"vergaderstuk-{pack.meeting.held_on}-{organisation}.pdf"
     return Response(
-        pack_pdf(pack, found.sealer.matrix.policy.zone),
+        pack_pdf(pack, services(request).sealer.matrix.policy.zone),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-@router.post("/meetings/{meeting_id}/minutes")
-def minutes(
-    request: Request,
-    session: PostedForm,
-    meeting_id: str,
-    case_id: Text = "",
-    voorzitter: Text = "",
-    deelnemers: Text = "",
-    besluiten: Text = "",
-    actiepunten: Text = "",
-    into_plan: Text = "",
-) -> Response:
-    payload: dict[str, Any] = {
-        "deelnemers": [o.strip() for o in deelnemers.split(",") if o.strip()],
-        "besluiten": besluiten,
-        "actiepunten": [_actiepunt(line) for line in actiepunten.splitlines() if line.strip()],
-    }
-    if voorzitter.strip():
-        payload["voorzitter"] = voorzitter.strip()
-    try:
-        recorded = services(request).meetings.record_minutes(
-            session.client,
-            meeting_id,
-            case_id,
-            payload,
-            user=session.client.name,
-            into_plan=bool(into_plan),
-        )
-    except MeetingError as exc:
-        return _meeting_page(request, session, meeting_id, str(exc), status_code=exc.status)
-    except errors.PayloadInvalid as exc:
-        problems = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
-        return _meeting_page(request, session, meeting_id, f"Verslag onjuist: {problems}",
-                             status_code=422)  # fmt: skip
-    except errors.CaseStoreError as exc:
-        return _meeting_page(request, session, meeting_id, f"Niet vastgelegd: {exc}",
-                             status_code=409)  # fmt: skip
-    notice = f"Verslag vastgelegd ({len(recorded)} gebeurtenis(sen))."
-    return RedirectResponse(
-        f"{PREFIX}/meetings/{meeting_id}?" + urlencode({"notice": notice}), status_code=303
-    )
-
-
-def _actiepunt(line: str) -> dict[str, Any]:
-    parts = [p.strip() for p in line.split("|")]
-    point: dict[str, Any] = {"organisatie": parts[0], "actie": parts[1] if len(parts) > 1 else ""}
-    if len(parts) > 2 and parts[2]:
-        point["termijn"] = parts[2]
-    return point

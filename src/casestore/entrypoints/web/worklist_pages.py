@@ -235,3 +235,54 @@ def pack_pdf_download(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.post("/meetings/{meeting_id}/minutes")
+def minutes(
+    request: Request,
+    session: PostedForm,
+    meeting_id: str,
+    case_id: Text = "",
+    voorzitter: Text = "",
+    deelnemers: Text = "",
+    besluiten: Text = "",
+    actiepunten: Text = "",
+    into_plan: Text = "",
+) -> Response:
+    payload: dict[str, Any] = {
+        "deelnemers": [o.strip() for o in deelnemers.split(",") if o.strip()],
+        "besluiten": besluiten,
+        "actiepunten": [_actiepunt(line) for line in actiepunten.splitlines() if line.strip()],
+    }
+    if voorzitter.strip():
+        payload["voorzitter"] = voorzitter.strip()
+    try:
+        recorded = services(request).meetings.record_minutes(
+            session.client,
+            meeting_id,
+            case_id,
+            payload,
+            user=session.client.name,
+            into_plan=bool(into_plan),
+        )
+    except MeetingError as exc:
+        return _meeting_page(request, session, meeting_id, str(exc), status_code=exc.status)
+    except errors.PayloadInvalid as exc:
+        problems = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
+        return _meeting_page(request, session, meeting_id, f"Verslag onjuist: {problems}",
+                             status_code=422)  # fmt: skip
+    except errors.CaseStoreError as exc:
+        return _meeting_page(request, session, meeting_id, f"Niet vastgelegd: {exc}",
+                             status_code=409)  # fmt: skip
+    notice = f"Verslag vastgelegd ({len(recorded)} gebeurtenis(sen))."
+    return RedirectResponse(
+        f"{PREFIX}/meetings/{meeting_id}?" + urlencode({"notice": notice}), status_code=303
+    )
+
+
+def _actiepunt(line: str) -> dict[str, Any]:
+    parts = [p.strip() for p in line.split("|")]
+    point: dict[str, Any] = {"organisatie": parts[0], "actie": parts[1] if len(parts) > 1 else ""}
+    if len(parts) > 2 and parts[2]:
+        point["termijn"] = parts[2]
+    return point

@@ -45,8 +45,19 @@ def _connect() -> psycopg.Connection:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the test server, dropped afterwards."""
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh schema on the test server, dropped afterwards; for a test marked
+    `own_database`, a fresh database. A VACUUM FULL (the retention run's erasure) keeps
+    dead rows that any open transaction of the same database may still see, and the other
+    test workers' transactions are in database `test`; in a database of its own, only
+    the test's own sessions count."""
+    if request.node.get_closest_marker("own_database") is None:
+        yield from _schema_url()
+    else:
+        yield from _database_url()
+
+
+def _schema_url() -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with _connect() as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
@@ -55,6 +66,17 @@ def postgres_url() -> Iterator[str]:
     finally:
         with _connect() as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _database_url() -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}?schema=public"
+    finally:
+        with _connect() as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 BACKENDS = ["sqlite", "postgres"]

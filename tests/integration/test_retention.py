@@ -27,7 +27,6 @@ from tests.factories import (
     ELSEWHERE,
     GGZ,
     POLICY,
-    POSTGRES_URL,
     ZVH,
     Clock,
     aanmelding,
@@ -36,6 +35,9 @@ from tests.factories import (
     include,
     submit,
 )
+
+# The erasure's VACUUM FULL must not wait on other tests' transactions (tests/conftest.py).
+pytestmark = pytest.mark.own_database
 
 PAST_TERM = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -69,7 +71,8 @@ def stored_bytes(services: Services, tmp_path: Path) -> bytes:
         return data + (wal.read_bytes() if wal.exists() else b"")
     schema = services.store.records.backend.table("x").split(".")[0].strip('"')
     chunks = []
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+    database = (services.settings.database_url or "").split("?", 1)[0]
+    with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
         for table in ("casestore_case_keys", "casestore_event_ids", "casestore_grants"):
             name = f"{schema}.{table}"

@@ -292,7 +292,13 @@ def build(settings: Settings, *, clock: Clock = utcnow, **env_overrides: str) ->
         clients=clients,
         subscriptions=subscriptions,
         housekeeping=Housekeeping(
-            grants, job_table, clock, audit=audit, policy=policy, retention=retention
+            grants,
+            job_table,
+            clock,
+            audit=audit,
+            policy=policy,
+            retention=retention,
+            worklist=worklist,
         ),
         retention=retention,
         figures=figures,

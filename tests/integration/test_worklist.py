@@ -347,3 +347,21 @@ def test_filters_and_order(services: Services, clock: Clock) -> None:
     assert [r.case_id for r in level_two] == [str(first)]
     by_opening = services.worklist.for_client(regie, Query(sort="aangemeld", descending=False))
     assert [r.case_id for r in by_opening] == [str(first), str(second)]
+
+
+def test_the_worker_folds_new_events_into_the_worklist_before_anyone_asks(
+    services: Services,
+) -> None:
+    """After a bulk of recordings, the housekeeping pass catches the projection up, so the
+    first coordinator's request has nothing left to fold; a second pass folds nothing."""
+    tables = services.worklist.tables
+    before = tables.position()
+    cases = [_included(services.store) for _ in range(3)]
+    for case_id in cases:
+        services.store.append(case_id, submit("signalering", signalering(), GGZ))
+    newest = services.store.events_after(before, 1_000)[-1].position
+    assert tables.position() == before  # nobody asked yet
+    assert services.housekeeping.catch_up_worklist() == newest
+    assert tables.position() == newest
+    assert set(tables.facts_of({str(c): [] for c in cases})) == {str(c) for c in cases}
+    assert services.housekeeping.catch_up_worklist() == newest

@@ -45,6 +45,7 @@ from casestore.services.case_store import Clock
 from casestore.services.grants import GrantChanges, Grants
 from casestore.services.policy_versions import AlreadyDecided, PolicyBook
 from casestore.services.retention import Retention, RunReport
+from casestore.services.worklist import Worklist
 from sharing.keys import OrgPublicKeys, parse_time
 from sharing.policy.model import Rule
 
@@ -143,8 +144,10 @@ class Housekeeping:
         audit: AuditTrail | None = None,
         policy: PolicyBook | None = None,
         retention: Retention | None = None,
+        worklist: Worklist | None = None,
     ) -> None:
         self.grants = grants
+        self.worklist = worklist
         self.audit = audit
         self.policy = policy
         self.retention = retention
@@ -255,11 +258,19 @@ class Housekeeping:
             self._thread.join(timeout=30)
             self._thread = None
 
+    def catch_up_worklist(self) -> int:
+        """Fold what was recorded since into the worklist's projection, so that the first
+        coordinator to open the list after a quiet night or a bulk import does not wait
+        for all of it. A request still catches up what came after (the projection is
+        incremental and safe to fold from several processes at once)."""
+        return 0 if self.worklist is None else self.worklist.catch_up()
+
     def _run(self, interval: float) -> None:
         while not self._stopping.is_set():
             try:
                 self.run_once()
                 self.resume_policy_jobs()
+                self.catch_up_worklist()
             except Exception as exc:  # storage away, say: the next pass tries again
                 log.warning("housekeeping pass failed", error=type(exc).__name__)
             self._stopping.wait(interval)

@@ -84,6 +84,8 @@ def run(backend: Backend, timing: Any, log: Any) -> dict[str, Any]:
         seconds = time.perf_counter() - started
         if not verified.ok:  # a bench of a broken chain means nothing
             raise RuntimeError(verified.problem)
+        ceiling = _bare_chain_read(services)
+        commit = _durable_commit(services)
     return {
         "append_on": appends["on"].per_second,
         "append_off": appends["off"].per_second,
@@ -96,7 +98,27 @@ def run(backend: Backend, timing: Any, log: Any) -> dict[str, Any]:
         "feed_concurrent_ratio": concurrent["on"].per_second / concurrent["off"].per_second,
         "verify_entries": verified.entries,
         "verify_per_second": verified.entries / seconds,
+        "chain_read_per_second": ceiling,
+        "commit_ms": commit * 1000,
+        "feed_page_off_ms": 1000 / feed["off"].per_second,
     }
+
+
+def _bare_chain_read(services: Services) -> float:
+    """The ceiling of `audit verify`: the chain's rows read and nothing done with them."""
+    started = time.perf_counter()
+    rows = sum(1 for _ in services.audit.table.chain())
+    return rows / (time.perf_counter() - started)
+
+
+def _durable_commit(services: Services, times: int = 50) -> float:
+    """Seconds for one entry chained and committed durably: what a lone reader's page
+    adds at most, where nothing else overlaps it."""
+    entry = services.audit.entry(FEED_READ, case="00000000-0000-0000-0000-000000000000")
+    started = time.perf_counter()
+    for _ in range(times):
+        services.audit.table.append(None, [entry])
+    return (time.perf_counter() - started) / times
 
 
 def _toggled(services: Services, enabled: bool) -> Any:
@@ -139,6 +161,14 @@ def table(results: list[dict[str, Any]]) -> str:
         for r in results
     ]
     lines.append(f"{'audit verify (entries/s)':<34}" + "  ".join(verify))
+    lines.append(
+        f"{'  ceiling: bare read of the chain':<34}"
+        + "  ".join(f"{r['chain_read_per_second']:,.0f}/s" for r in results)
+    )
+    lines.append(
+        f"{'  durable commit / feed page (off)':<34}"
+        + "  ".join(f"{r['commit_ms']:.1f} ms / {r['feed_page_off_ms']:.1f} ms" for r in results)
+    )
     return "\n".join(lines)
 
 

@@ -4,7 +4,8 @@ First the CPU cost of sealing one event (no storage, see bench/crypto.py), then 
 backend the append rates (sharing on, sharing off, a plain INSERT) and the load times,
 then the partner API on PostgreSQL: HTTP appends against the application layer, feed
 catch-up, the time from commit to SSE and to webhook receipt, and the custodian's
-decrypted timeline of cases of 100 to 10,000 events (bench/timeline.py); the coordinators'
+decrypted timeline of cases of 100 to 10,000 events (bench/timeline.py; `--only-timeline`
+runs it alone, on both backends); the coordinators'
 worklist of 2,000 open cases (bench/worklist.py); last the scaling run (bench/scaling.py):
 append, feed page (beside a bare SELECT of its rows, the database's own ceiling), case read
 and timeline with 10 and 100 thousand events in the store (`--scaling-sizes` adds 1
@@ -81,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only-policy", action="store_true", help="the policy-change run alone (make bench-policy)"
     )
+    parser.add_argument(
+        "--only-timeline",
+        action="store_true",
+        help="the timeline by case length alone, on each chosen backend (bench/timeline.py)",
+    )
     args = parser.parse_args(argv)
     logs.quiet()
     timing = suite.Timing(args.seconds, args.warmup, args.load_seconds)
@@ -98,6 +104,22 @@ def main(argv: list[str] | None = None) -> int:
             path = args.output.with_name("policy.json")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps({"load_average_before": load_before, **alone}, indent=2))
+            return 0
+        if args.only_timeline:
+            lengths: dict[str, Any] = {}
+            for name in chosen:
+                setup = backends.postgres if name == "postgresql" else backends.sqlite
+                with setup(Path(var_dir)) as backend:
+                    lengths[name] = timeline.run(backend, args.scaling_seconds, _log)
+                print(timeline.table(lengths[name]))
+                print()
+            path = args.output.with_name("timeline.json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            after = _load_average()
+            path.write_text(
+                json.dumps({"load_average_before_after": [load_before, after], **lengths}, indent=2)
+            )
+            print(f"load average {load_before} before, {after} after; figures in {path}")
             return 0
         if args.only_scaling:
             only = scaling.run(Path(var_dir), sizes, args.scaling_seconds, _log)

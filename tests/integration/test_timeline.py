@@ -16,8 +16,9 @@ from casestore.bootstrap import Services
 from casestore.domain import errors
 from casestore.entrypoints import demo
 from casestore.services.clients import ClientRole
+from casestore.services.timeline import Timelines
 from sharing.client import open_event
-from sharing.keys import OrgPrivateKeys
+from sharing.keys import OrgPrivateKeys, format_time
 from tests.factories import (
     FORENSISCH,
     GEMEENTE,
@@ -315,3 +316,104 @@ def test_who_may_see_a_case_as_another_organisation(
     else:
         with pytest.raises(errors.ViewNotAllowed):
             services.timelines.check_view(org, role, view)
+
+
+# ---- the timeline a process keeps folded -------------------------------------------------
+
+
+def _consent(until: datetime) -> dict[str, Any]:
+    """The person's consent that the regie knows the GGZ's referral, until a moment."""
+    return {
+        "ontvangers": [ZVH],
+        "gebeurtenistypen": ["aanmelding"],
+        "gegeven_door": "betrokkene",
+        "gegeven_op": "2026-03-01",
+        "motivering": "Betrokkene wil dat de regie de aanmelding kent.",
+        "geldig_tot": format_time(until),
+    }
+
+
+def _fields_of(timeline: dict[str, Any], version: int) -> dict[str, Any]:
+    [entry] = [e for e in timeline["entries"] if e["version"] == version]
+    fields: dict[str, Any] = entry["fields"]
+    return fields
+
+
+def test_a_kept_timeline_shows_a_new_event_and_a_grant_given_or_taken_at_the_next_read(
+    services: Services, clock: Clock
+) -> None:
+    store, timelines = services.store, services.timelines
+    case_id = store.open_case(submit("aanmelding", aanmelding(fresh_bsn()), GGZ)).case_id
+    with pytest.raises(errors.CaseNotFound):  # no door yet: the regie receives nothing
+        timelines.timeline(ZVH, case_id)
+
+    # A consent given after the referral grants it to the regie after the fact.
+    store.append(case_id, submit("toestemming", _consent(clock.now + timedelta(days=1)), GGZ))
+    first = timelines.timeline(ZVH, case_id)
+    assert _fields_of(first, 1)["naam"] == "J. de Wit"
+    assert timelines.timeline(ZVH, case_id)["entries"] == first["entries"]  # kept, unchanged
+
+    # A new event shows at the next read.
+    clock.advance(minutes=5)
+    triage = store.append(case_id, submit("triagebesluit", TRIAGE, ZVH))
+    second = timelines.timeline(ZVH, case_id)
+    assert [e["version"] for e in second["entries"]] == [1, 2, triage.version]
+    assert second["status"] == str(store.case(case_id).status)
+
+    # The consent ends: housekeeping revokes the referral's grant (and the regie no
+    # longer receives it at all), no event is written, and the next read drops it.
+    services.housekeeping.run_once()
+    clock.now = clock.now + timedelta(days=1, minutes=1)
+    services.housekeeping.run_once()
+    assert store.case(case_id).version == triage.version
+    third = timelines.timeline(ZVH, case_id)
+    assert 1 not in [e["version"] for e in third["entries"]]
+    assert "J. de Wit" not in json.dumps(third)
+    fresh = Timelines(store, store.sealer).timeline(ZVH, case_id)
+    assert {k: v for k, v in third.items() if k != "as_of"} == {
+        k: v for k, v in fresh.items() if k != "as_of"
+    }
+
+    # A consent given again grants it again: the next read opens it.
+    store.append(case_id, submit("toestemming", _consent(clock.now + timedelta(days=1)), GGZ))
+    assert _fields_of(timelines.timeline(ZVH, case_id), 1)["naam"] == "J. de Wit"
+
+
+@ONCE_PER_FIXTURE
+@given(steps=HISTORIES, more=st.lists(st.tuples(STEPS, st.integers(1, 600))), pick=st.data())
+def test_a_kept_timeline_equals_one_read_afresh_after_more_events(
+    services: Services,
+    clock: Clock,
+    steps: list[tuple[str, int, int]],
+    more: list[tuple[str, int]],
+    pick: st.DataObject,
+) -> None:
+    """Read, append more, read again at now or at an earlier moment, as the custodian and
+    as another organisation: the kept timeline answers as a process that kept nothing."""
+    case_id, moments = _play(services, clock, steps, "m")
+    org = pick.draw(st.sampled_from([ZVH, POLITIE, GEMEENTE]))
+    known = pick.draw(st.booleans())
+    timelines = services.timelines
+    view = None if org == ZVH else org
+    try:
+        timelines.timeline(ZVH, case_id, view=view, known=known)
+    except errors.CaseNotFound:
+        return
+    for kind, minutes in more[:6]:
+        clock.advance(minutes=minutes)
+        event_type, payload = {
+            "join": ("netwerkwijziging", netwerk(POLITIE)),
+            "leave": ("netwerkwijziging", netwerk(POLITIE, "uitgetreden")),
+        }.get(kind, ("signalering", _signal("n", ZVH)))
+        try:
+            services.store.append(case_id, submit(event_type, payload, ZVH))
+        except (errors.ProcessViolation, errors.AuthorNotPermitted):
+            continue
+    moment = pick.draw(st.sampled_from([None, *moments]))
+    kept = timelines.timeline(ZVH, case_id, as_of=moment, view=view, known=known)
+    fresh = Timelines(services.store, services.store.sealer).timeline(
+        ZVH, case_id, as_of=moment, view=view, known=known
+    )
+    if moment is None:
+        kept.pop("as_of"), fresh.pop("as_of")
+    assert kept == fresh

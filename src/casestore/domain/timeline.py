@@ -86,12 +86,33 @@ class Fact:
     occurred_text: str = ""
     recorded_text: str = ""
     shown_fields: Mapping[str, Any] = field(default_factory=dict)
+    entry: Mapping[str, Any] = field(default_factory=dict)  # as listed, recorded by then
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "occurred_text", _time(self.occurred_at))
         object.__setattr__(self, "recorded_text", _time(self.recorded_at))
         shown_fields = {name: shown(value) for name, value in self.fields.items()}
         object.__setattr__(self, "shown_fields", shown_fields)
+        entry = {
+            "version": self.version,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "author_org": self.author_org,
+            "author_user": self.author_user,
+            "occurred_at": self.occurred_text,
+            "recorded_at": self.recorded_text,
+            "recorded_later": False,
+            "control": dict(self.visible_control),
+            "fields": shown_fields,
+        }
+        object.__setattr__(self, "entry", entry)
+
+    def listed(self, as_of: datetime) -> Mapping[str, Any]:
+        """The fact as an entry of the timeline at `as_of`: the same object every time
+        unless it was recorded after that moment."""
+        if self.recorded_at > as_of:
+            return {**self.entry, "recorded_later": True}
+        return self.entry
 
     # what the event types' evolve reads off an event
     @property
@@ -156,32 +177,6 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def _signal_in_place(state: CaseState, fact: Fact) -> None:
-    state.signaleringen[fact.event_id] = False
-
-
-def _answer_in_place(state: CaseState, fact: Fact) -> None:
-    signal = fact.control.get("signalering")
-    if signal is not None:
-        state.signaleringen[str(signal)] = True
-
-
-def _meeting_in_place(state: CaseState, fact: Fact) -> None:
-    _answer_in_place(state, fact)
-    state.meetings.append(fact.event_id)
-
-
-_IN_PLACE = {
-    "signalering": _signal_in_place,
-    "reactie": _answer_in_place,
-    "casusoverleg": _meeting_in_place,
-}
-"""What these types' `evolve` does (care.py), done in place: the aggregate makes a new
-dict per event so that a case in a cache is never changed under its reader, which would
-make a fold over thousands of signals quadratic here, where the state is this fold's own.
-The property test holds the two equal."""
-
-
 class Projection:
     """The incremental fold: `apply` one fact at a time, in the order recorded; `result`
     says where the case stands."""
@@ -200,19 +195,26 @@ class Projection:
         self.contacts: dict[str, dict[str, Any]] = {}
         self.signals: dict[str, dict[str, Any]] = {}
         self.overleggen: list[dict[str, Any]] = []
+        self._occurred: list[Fact] | None = None  # the facts in the order they occurred
+
+    @property
+    def occurred(self) -> list[Fact]:
+        """The facts applied, in the order they occurred (sorted once per change)."""
+        if self._occurred is None:
+            self._occurred = sorted(self.facts, key=lambda f: (f.occurred_at, f.version))
+        return self._occurred
 
     def apply(self, fact: Fact) -> None:
         schema = EVENT_TYPES.schema_of(fact.event_type)
-        in_place = _IN_PLACE.get(fact.event_type)
-        if in_place is not None:
-            in_place(self.state, fact)
-        else:
-            # A view of one organisation folds only what it receives: an event may refer
-            # to one it never saw (a withdrawal of a consent kept from it); its fact still
-            # counts.
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                schema.evolve(self.state, fact)  # type: ignore[arg-type]
+        # Each type's own rule, in place on this fold's own state (`Payload.fold`): a copy
+        # per event, as the aggregate makes, would make a fold over thousands of signals
+        # quadratic. A view of one organisation folds only what it receives: an event may
+        # refer to one it never saw (a withdrawal of a consent kept from it); its fact
+        # still counts.
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            schema.fold(self.state, fact)  # type: ignore[arg-type]
         self.facts.append(fact)
+        self._occurred = None
         gather = _GATHER.get(fact.event_type)
         if gather is not None:
             gather(self, fact)
@@ -459,9 +461,12 @@ def project(facts: Iterable[Fact], as_of: datetime, *, known: bool = False) -> d
     return result(projection, known=known)
 
 
-def result(p: Projection, *, known: bool = False) -> dict[str, Any]:
-    """Where the case stands after the facts applied, as JSON-ready data."""
-    state, today = p.state, p.as_of.date()
+def result(p: Projection, *, known: bool = False, as_of: datetime | None = None) -> dict[str, Any]:
+    """Where the case stands after the facts applied, as JSON-ready data, at `as_of`
+    (default: the projection's moment; a kept projection serves each moment that takes in
+    the same facts). The entries are the facts' own: read them, do not change them."""
+    moment = as_of or p.as_of
+    state, today = p.state, moment.date()
     plan = p.plans[-1] if p.plans else None
     previous = p.plans[-2] if len(p.plans) > 1 else None
     current_plan = None
@@ -509,23 +514,9 @@ def result(p: Projection, *, known: bool = False) -> dict[str, Any]:
         }
         for _, period in sorted(p.kaders.items())
     ]
-    entries = [
-        {
-            "version": f.version,
-            "event_id": f.event_id,
-            "event_type": f.event_type,
-            "author_org": f.author_org,
-            "author_user": f.author_user,
-            "occurred_at": f.occurred_text,
-            "recorded_at": f.recorded_text,
-            "recorded_later": f.recorded_at > p.as_of,
-            "control": dict(f.visible_control),
-            "fields": f.shown_fields,
-        }
-        for f in sorted(p.facts, key=lambda f: (f.occurred_at, f.version))
-    ]
+    entries = [f.listed(moment) for f in p.occurred]
     return {
-        "as_of": _time(p.as_of),
+        "as_of": _time(moment),
         "known": known,
         "status": str(state.status) if p.facts else None,
         "level": state.level,

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from casestore.adapters.persistence.timeline_reads import TimelineReads
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
@@ -43,6 +46,7 @@ from sharing.policy import CaseContext
 AUTHOR = "author"
 STREAMS = 64  # cases whose events a process keeps between reads
 OPENED = 50_000  # events whose opened values it keeps
+FOLDED_EVENTS = 200_000  # events in the timelines it keeps folded, all together
 
 
 OpenedKey = tuple[tuple[str, ...], str, tuple[str, ...]]  # key ids, event id, grants
@@ -58,6 +62,83 @@ class _Access:
     nearest: tuple[tuple[str, str], ...] | None = None  # (field, the rule nearest to granting it)
 
 
+_FactKey = tuple[str, str, str, _Access | None, _Access | None]
+_FoldKey = tuple[UUID, str, str, bool]  # case, reader, viewed organisation, known
+
+
+class _Folded:
+    """One timeline folded as far as the case's `version`, at a moment: the events that
+    occurred (or, `known`, were recorded) by then, of those the viewed organisation
+    receives. It serves a later read, adding only the events recorded since, while
+    nothing it was folded from changed (`token`: the case's grant changes, its key, the
+    policy and the reader's keys; and the viewed organisation's access to the events it
+    holds) and the later read's moment leaves out and takes in the same of them (`hi`,
+    the latest moment taken in, up to `lo`, the earliest left out)."""
+
+    def __init__(self, token: tuple[Any, ...], projection: Projection, known: bool) -> None:
+        self.token = token
+        self.projection = projection
+        self.known = known
+        self.version = 0
+        self.positions: dict[int, int] = {}
+        self.reader_grants: dict[str, _Access] = {}
+        self.org_grants: dict[str, _Access] = {}
+        self.hi: datetime | None = None
+        self.lo: datetime | None = None
+        self.served: list[str] = []
+        self.opened: set[str] = set()
+        self.nearest: dict[tuple[str, str, str], _Access] = {}
+        self.lock = threading.Lock()
+
+    def serves(
+        self, token: tuple[Any, ...], positions: Mapping[int, int], moment: datetime
+    ) -> bool:
+        if token != self.token:
+            return False
+        if (self.hi is not None and moment < self.hi) or (
+            self.lo is not None and moment >= self.lo
+        ):
+            return False
+        held = self.positions
+        version = self.version
+        return sum(1 for v in positions if v <= version) == len(held) and all(
+            positions.get(v) == p for v, p in held.items()
+        )
+
+
+class _Folds:
+    """The folded timelines a process keeps, the least recently read dropped first once
+    they hold more than `capacity` events together: memory stays bounded however many
+    cases, readers and views are asked for."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[_FoldKey, tuple[_Folded, int]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: _FoldKey) -> _Folded | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+            return found[0]
+
+    def put(self, key: _FoldKey, folded: _Folded) -> None:
+        """Keep `folded` (again: it may have grown) as the most recently read."""
+        size = max(len(folded.positions), 1)
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= old[1]
+            self._items[key] = (folded, size)
+            self._size += size
+            while self._size > self._capacity and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._size -= dropped
+
+
 class Timelines:
     """Reads timelines and records each read in the audit trail."""
 
@@ -65,6 +146,7 @@ class Timelines:
         self.store = store
         self.sealer = sealer
         self._tables = store.records.tables
+        self._reads = TimelineReads(self._tables.backend)
         # A case's events as read last: a later read fetches only the events after them.
         self._streams: Lru[UUID, tuple[Case.Event, ...]] = Lru(STREAMS)
         # Values opened, per reader, event and the reader's grants that opened them: a
@@ -73,26 +155,31 @@ class Timelines:
         self._opened: Lru[tuple[tuple[str, ...], str, tuple[str, ...]], dict[str, Any]] = Lru(
             OPENED
         )
-        # Each event as shown, per reader, viewed organisation and both their grants (the
-        # same grants, the same fact): a later read folds these without opening anything.
-        self._facts: Lru[tuple[str, str, str, _Access | None, _Access | None], Fact] = Lru(OPENED)
+        # Each event as shown (and the field names opened for it), per reader, viewed
+        # organisation and both their grants (the same grants, the same fact): a fold from
+        # scratch takes these without opening anything.
+        self._facts: Lru[_FactKey, tuple[Fact, frozenset[str]]] = Lru(OPENED)
+        # Each timeline as folded last, per case, reader, viewed organisation and kind of
+        # moment: a read of an unchanged case only renders it, one after an append folds
+        # only the events since (see `_Folded`).
+        self._folds = _Folds(FOLDED_EVENTS)
 
-    def _stream(self, case_id: UUID) -> tuple[Case.Event, ...]:
+    def _stream(self, case_id: UUID) -> tuple[tuple[Case.Event, ...], bool]:
         """The case's events in order: those read before, and the ones recorded since in
-        one query. A destroyed case's events are rewritten, so a case whose key is gone
-        is read afresh."""
+        one query; and whether the case key is still there. A destroyed case's events are
+        rewritten, so a case whose key is gone is read afresh."""
         cached = self._streams.get(case_id)
-        if cached is not None:
-            wrapped, _ = self._tables.wrapped_case_key(str(case_id))
-            if wrapped is None:
-                cached = None
+        wrapped, _ = self._tables.wrapped_case_key(str(case_id))
+        alive = wrapped is not None
+        if cached is not None and not alive:
+            cached = None
         if cached is None:
             events = tuple(self.store.history(case_id))
         else:
             newer = self.store.events.get(case_id, gt=cached[-1].originator_version)
             events = cached + tuple(e for e in newer if isinstance(e, Case.Event))
         self._streams.put(case_id, events)
-        return events
+        return events, alive
 
     def check_view(self, reader: str, role: ClientRole, view: str) -> None:
         """Who may see a case as another organisation sees it: the custodian's
@@ -126,53 +213,117 @@ class Timelines:
     ) -> dict[str, Any]:
         """The case as `view` (default: the reader) sees it at `as_of` (default: now),
         opened for the reader where it may read; entries filtered by type and period
-        (the state is the whole case's). Audited as a read before it returns."""
+        (the state is the whole case's). Audited as a read before it returns.
+
+        The answer shares its entries with later answers of the same timeline: read it,
+        do not change it."""
         org = view or reader
         moment = as_of or self.store.clock()
-        positions = self._tables.access_positions(org, str(case_id))
+        cid = str(case_id)
+        # Read first: a grant changed while this read goes on counts after it.
+        changes = self._reads.grant_changes(cid)
+        positions = self._tables.access_positions(org, cid)
         if not positions:
-            raise errors.CaseNotFound(str(case_id))
-        events = self._stream(case_id)
-        reader_grants = self._by_event(self._tables.grant_texts(reader, str(case_id)))
-        org_grants = (
-            reader_grants
-            if org == reader
-            else self._by_event(self._tables.grant_texts(org, str(case_id)))
-        )
+            raise errors.CaseNotFound(cid)
+        events, alive = self._stream(case_id)
         openers: list[Opener] = []
         if reader in self.sealer.keyring.hosted:
             openers = self.sealer.keyring.openers(reader)
-        projection = Projection(moment)
-        nearest: dict[tuple[str, str, str], _Access] = {}
-        both: set[tuple[frozenset[str], frozenset[str]]] = set()  # names opened, granted
-        opened_names: set[str] = set()
-        served: list[str] = []
+        token = (
+            changes,
+            alive,
+            id(self.sealer.matrix),
+            self.sealer.policy_version,
+            tuple(o.key.key_id for o in openers),
+        )
+        key = (case_id, reader, org, known)
+        kept = self._folds.get(key)
+        shown = None
+        if kept is not None:
+            with kept.lock:
+                if kept.serves(token, positions, moment):
+                    shown = self._folded(kept, reader, org, events, positions, moment, openers)
+        folded = kept
+        if folded is None or shown is None:
+            folded = _Folded(token, Projection(moment), known)
+            folded.reader_grants = self._by_event(self._tables.grant_texts(reader, cid))
+            folded.org_grants = (
+                folded.reader_grants
+                if org == reader
+                else self._by_event(self._tables.grant_texts(org, cid))
+            )
+            with folded.lock:
+                shown = self._folded(folded, reader, org, events, positions, moment, openers)
+        self._folds.put(key, folded)
+        rendered, served, opened_names = shown
+        rendered["entries"] = _filtered(rendered["entries"], set(event_types), since, until)
+        self._audited(reader, org, case_id, served, opened_names)
+        return {"case_id": cid, "reader": reader, "view": org, **rendered}
+
+    def _folded(
+        self,
+        folded: _Folded,
+        reader: str,
+        org: str,
+        events: Sequence[Case.Event],
+        positions: Mapping[int, int],
+        moment: datetime,
+        openers: list[Opener],
+    ) -> tuple[dict[str, Any], list[str], set[str]]:
+        """The timeline at `moment` from `folded` (its lock held), with what it served."""
+        if events[-1].originator_version > folded.version:
+            self._fold(folded, reader, org, events, positions, moment, openers)
+        shown = result(folded.projection, known=folded.known, as_of=moment)
+        return shown, list(folded.served), set(folded.opened)
+
+    def _fold(
+        self,
+        folded: _Folded,
+        reader: str,
+        org: str,
+        events: Sequence[Case.Event],
+        positions: Mapping[int, int],
+        moment: datetime,
+        openers: list[Opener],
+    ) -> None:
+        """Fold into `folded` the events after those it holds that `org` receives, as
+        they stood at `moment`; the grants of the events new to it read first."""
+        after = folded.version
+        if after:
+            cid = str(events[0].originator_id)
+            newer = self._by_event(self._reads.grant_texts_after(reader, cid, after))
+            folded.reader_grants.update(newer)
+            if org != reader:
+                newer = self._by_event(self._reads.grant_texts_after(org, cid, after))
+            folded.org_grants.update(newer)
+        projection = folded.projection
         for event in events:
-            if event.originator_version not in positions:
+            version = event.originator_version
+            if version <= after:
                 continue
-            happened = event.timestamp if known else event.occurred_at
+            folded.version = version
+            if version not in positions:
+                continue
+            folded.positions[version] = positions[version]
+            happened = event.timestamp if folded.known else event.occurred_at
             if happened > moment:
+                folded.lo = happened if folded.lo is None else min(folded.lo, happened)
                 continue
-            access = org_grants.get(event.event_id)
+            folded.hi = happened if folded.hi is None else max(folded.hi, happened)
+            access = folded.org_grants.get(event.event_id)
             unruled = access is None or not access.rules
             if event.content and event.author_org != org and unruled:
-                access = self._nearest(org, event, projection, nearest)
-            own = reader_grants.get(event.event_id)
-            key = (reader, org, event.event_id, own, access)
-            fact = self._facts.get(key)
-            if fact is None:
-                fact = self._fact(event, org, access, own, openers, opened_names)
-                self._facts.put(key, fact)
-            elif own is not None and access is not None and openers:
-                both.add((own.names, access.names))
+                access = self._nearest(org, event, projection, folded.nearest)
+            own = folded.reader_grants.get(event.event_id)
+            fact_key = (reader, org, event.event_id, own, access)
+            found = self._facts.get(fact_key)
+            if found is None:
+                found = self._fact(event, org, access, own, openers)
+                self._facts.put(fact_key, found)
+            fact, opened = found
             projection.apply(fact)
-            served.append(event.event_id)
-        for own_names, granted_names in both:
-            opened_names |= own_names & granted_names
-        shown = result(projection, known=known)
-        shown["entries"] = _filtered(shown["entries"], set(event_types), since, until)
-        self._audited(reader, org, case_id, served, opened_names)
-        return {"case_id": str(case_id), "reader": reader, "view": org, **shown}
+            folded.served.append(event.event_id)
+            folded.opened |= opened
 
     def _fact(
         self,
@@ -181,9 +332,11 @@ class Timelines:
         access: _Access | None,
         own: _Access | None,
         openers: list[Opener],
-        opened_names: set[str],
-    ) -> Fact:
+    ) -> tuple[Fact, frozenset[str]]:
+        """The event as shown, and the names of the fields opened for it that `org` is
+        granted (what the audit entry says was read)."""
         fields: dict[str, Any] = {}
+        opened_names: frozenset[str] = frozenset()
         if event.content:
             opened: Mapping[str, Any] = {}
             granted = access.names if access is not None else frozenset()
@@ -198,8 +351,8 @@ class Timelines:
                     self._opened.put(key, found)
                 opened = found
             fields = self._fields(event, org, access, opened)
-            opened_names.update(n for n in opened if n in granted)
-        return Fact(
+            opened_names = frozenset(n for n in opened if n in granted)
+        fact = Fact(
             version=event.originator_version,
             event_id=event.event_id,
             event_type=event.event_type,
@@ -211,6 +364,7 @@ class Timelines:
             fields=fields,
             visible_control=visible_control(event.control),
         )
+        return fact, opened_names
 
     def _nearest(
         self,

@@ -8,6 +8,7 @@ sharing_tables.py    grants, access, event ids and escrows, case keys: written w
 client_table.py      API clients (token hashes)
 subscription_table.py webhook subscriptions and their delivery attempts
 grant_history.py     every grant given or taken after its event was written, and why
+timeline_reads.py    what changed in a case since a process folded its timeline
 housekeeping_table.py scheduled jobs: when each last ran, which worker holds it
 rows.py              rows as dataclasses; columns and the one time form in storage
 """

@@ -47,7 +47,12 @@ class Signalering(Payload):
 
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
-        case.signaleringen = {**case.signaleringen, event.event_id: False}
+        case.signaleringen = dict(case.signaleringen)
+        cls.fold(case, event)
+
+    @classmethod
+    def fold(cls, case: Case, event: Case.Event) -> None:
+        case.signaleringen[event.event_id] = False
 
 
 def _check_answers(case: Case, control: dict[str, Any]) -> None:
@@ -57,9 +62,10 @@ def _check_answers(case: Case, control: dict[str, Any]) -> None:
 
 
 def _mark_answered(case: Case, event: Case.Event) -> None:
+    """In place: callers that must not change the case's own dict copy it first."""
     signal = event.control.get("signalering")
     if signal is not None:
-        case.signaleringen = {**case.signaleringen, str(signal): True}
+        case.signaleringen[str(signal)] = True
 
 
 @event_type(
@@ -79,6 +85,11 @@ class Reactie(Payload):
 
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.signaleringen = dict(case.signaleringen)
+        cls.fold(case, event)
+
+    @classmethod
+    def fold(cls, case: Case, event: Case.Event) -> None:
         _mark_answered(case, event)
 
 
@@ -125,6 +136,11 @@ class Schaling(Payload):
 
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.signaleringen = dict(case.signaleringen)
+        cls.fold(case, event)
+
+    @classmethod
+    def fold(cls, case: Case, event: Case.Event) -> None:
         case.level = int(event.control["niveau"])
         _mark_answered(case, event)
 
@@ -168,8 +184,14 @@ class Casusoverleg(Payload):
 
     @classmethod
     def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.signaleringen = dict(case.signaleringen)
+        case.meetings = list(case.meetings)
+        cls.fold(case, event)
+
+    @classmethod
+    def fold(cls, case: Case, event: Case.Event) -> None:
         _mark_answered(case, event)
-        case.meetings = [*case.meetings, event.event_id]
+        case.meetings.append(event.event_id)
 
 
 @event_type(

@@ -86,6 +86,14 @@ class Payload(Strict):
         """
 
     @classmethod
+    def fold(cls, case: Case, event: Case.Event) -> None:
+        """`evolve`, on a state that is its caller's own (the timeline's fold): a type whose
+        `evolve` copies a container before changing it, so that a case in a cache is never
+        changed under its reader, changes it in place here, and its `evolve` is that copy
+        then this (one rule). By default the same as `evolve`."""
+        cls.evolve(case, event)
+
+    @classmethod
     def control_fields(cls) -> tuple[str, ...]:
         return _split(cls)[0]
 

@@ -11,7 +11,9 @@ A view of another organisation (`view=`) shows what that organisation receives, 
 as far as the reader itself may read it: a value reaches the timeline when the viewed
 organisation is granted it and the reader can open it; a field the viewed organisation is
 granted but the reader cannot open shows as sealed; a field the viewed organisation is
-not granted shows as withheld, with the rule it receives the event under.
+not granted shows as withheld, with the rule it receives the event under. While a beperking
+or an upheld bezwaar keeps a case's content from an organisation, its grants count for
+nothing: each field shows as withheld with that reason (`beperkt`, `bezwaar_toegewezen`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
 from casestore.domain.events import EVENT_TYPES
+from casestore.domain.processing_restrictions import restraints_in
 from casestore.domain.timeline import NO_RULE, Fact, Owned, Projection, Sealed, Withheld, result
 from casestore.services.audit import TIMELINE_READ
 from casestore.services.case_store import CaseStore
@@ -139,6 +142,7 @@ class Timelines:
             if org == reader
             else self._by_event(self._tables.grant_texts(org, str(case_id)))
         )
+        reader_grants, org_grants = self._restrained(events, reader, org, reader_grants, org_grants)
         openers: list[Opener] = []
         if reader in self.sealer.keyring.hosted:
             openers = self.sealer.keyring.openers(reader)
@@ -173,6 +177,30 @@ class Timelines:
         shown["entries"] = _filtered(shown["entries"], set(event_types), since, until)
         self._audited(reader, org, case_id, served, opened_names)
         return {"case_id": str(case_id), "reader": reader, "view": org, **shown}
+
+    def _restrained(
+        self,
+        events: Sequence[Case.Event],
+        reader: str,
+        org: str,
+        reader_grants: dict[str, _Access],
+        org_grants: dict[str, _Access],
+    ) -> tuple[dict[str, _Access], dict[str, _Access]]:
+        """The grants as far as the case's beperkingen and upheld objections let them
+        count: the reader opens nothing they keep from it, and what they keep from the
+        viewed organisation shows as withheld for their reason."""
+        restraints = restraints_in(events)
+        if not restraints:
+            return reader_grants, org_grants
+        custodian, today = self.sealer.custodian, self.store.clock().date()
+        mine, theirs = dict(reader_grants), dict(org_grants)
+        for event in events:
+            if restraints.withheld(reader, event.author_org, custodian, today):
+                mine.pop(event.event_id, None)
+            held = restraints.withheld(org, event.author_org, custodian, today)
+            if held:
+                theirs[event.event_id] = _Access(frozenset(), tuple(r.reason for r in held), ())
+        return mine, theirs
 
     def _fact(
         self,

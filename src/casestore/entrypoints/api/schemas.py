@@ -114,6 +114,13 @@ class SharedEventPublic(BaseModel):
         description="Fields a `correctie` superseded, withheld from every reader: per field "
         "its `field`, the `reason` `gecorrigeerd` and the `correctie` event id.",
     )
+    restricted: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="What keeps all of the event's content from the organisation now: per "
+        "beperking in force the `reason` `beperkt` and the `beperking` event id, per objection "
+        "upheld against it the `reason` `bezwaar_toegewezen` and the `bezwaar` event id. The "
+        "event is then an envelope only: nothing sealed, no grant.",
+    )
 
 
 class KeyGeneration(BaseModel):

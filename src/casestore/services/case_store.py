@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, cast
 from uuid import UUID, uuid5
 
@@ -40,16 +40,11 @@ from casestore.domain.errors import FieldProblem
 from casestore.domain.events.closing import Uitstroom
 from casestore.domain.events.rights import CORRECTIE, check_correction
 from casestore.domain.header import EventHeader
-from casestore.domain.person import (
-    Person,
-    forget_case,
-    person_id,
-    pseudonym,
-    pseudonym_by_name,
-)
+from casestore.domain.person import Person, forget_case
 from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, Basis
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
 from casestore.services.lru import Lru
+from casestore.services.person_index import PersonIndex
 from casestore.services.provenance import Attested, Provenance
 from casestore.services.region_settings import check_setting, check_uitstroom
 from casestore.services.sealing import PolicySuperseded, Sealed, Sealer, case_context
@@ -145,6 +140,7 @@ class CaseStore(Application[UUID]):
         self.snapshotting_intervals = {Case: snapshot_interval}  # type: ignore[misc]
         super().__init__(env)
         self._pseudonym_secret = pseudonym_secret
+        self.persons = PersonIndex(pseudonym_secret, self._read_person)
         self.custodian = custodian
         self.sealer = sealer
         self.provenance = provenance
@@ -218,13 +214,15 @@ class CaseStore(Application[UUID]):
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
         header, attested = self._header(submission, payload, None, now)
         case_id = _new_case_id(header.event_id)
-        pid = person_id(self._pseudonym_of(payload))
         retries = Retries(self.write_patience)
         while True:
             existing = self._replay(submission, header)
             if existing is not None:
                 return existing
-            person = self._person(pid, now)
+            resolved = self.persons.resolve(payload, now)
+            person, pid = resolved.person, resolved.person.id
+            if resolved.elsewhere is not None:
+                person.name_leads_elsewhere(case_id, resolved.elsewhere, now)
             network = sorted({submission.author.organisation, self.custodian})
             beside = person.refer(case_id, submission.author.organisation, network, now)
             case_key, key_row = self.sealer.new_case_key(str(case_id), now)
@@ -244,7 +242,7 @@ class CaseStore(Application[UUID]):
             try:
                 recordings = self._save_sealed(
                     case,
-                    person,
+                    *resolved.to_save,
                     side_rows=sealed.rows,
                     audit=self._audited(case_id, str(pid), header.event_id, "aanmelding", sealed),
                 )
@@ -675,20 +673,15 @@ class CaseStore(Application[UUID]):
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
 
-    def _pseudonym_of(self, referral: Aanmelding) -> str:
-        """The person's pseudonym: of the BSN, or without one of name and birth date."""
-        if referral.bsn is not None:
-            return pseudonym(referral.bsn, self._pseudonym_secret)
-        try:
-            return pseudonym_by_name(referral.naam, referral.geboortedatum, self._pseudonym_secret)
-        except ValueError:
-            problem = errors.FieldProblem("naam", "must hold letters: it identifies the person")
-            raise errors.PayloadInvalid("aanmelding", [problem]) from None
-
     def person_by_bsn(self, bsn: str) -> Person | None:
         """The person index of a BSN, through its pseudonym (None: never referred). The
         BSN itself is neither stored nor logged."""
-        return self._read_person(person_id(pseudonym(bsn, self._pseudonym_secret)))
+        return self.persons.by_bsn(bsn)
+
+    def person_by_name(self, naam: str, geboortedatum: date) -> Person | None:
+        """The person index of a name and birth date, through their pseudonym, as an
+        aanmelding without a BSN finds it (None: never referred)."""
+        return self.persons.by_name(naam, geboortedatum)
 
     def person_of(self, case: Case) -> Person:
         """The person index of a case's person."""
@@ -759,9 +752,6 @@ class CaseStore(Application[UUID]):
         if self.mapper.cipher is not None:
             encoded = self.mapper.cipher.encrypt(encoded)
         return encoded
-
-    def _person(self, pid: UUID, now: datetime) -> Person:
-        return self._read_person(pid) or Person.register(pid, now)
 
     def _read_person(self, pid: UUID) -> Person | None:
         """A person index read straight from its events. Not through the repository: its

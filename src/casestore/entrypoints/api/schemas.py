@@ -180,6 +180,12 @@ class BekendheidPublic(BaseModel):
     casussen: list[KnownCasePublic] = Field(
         description="Every case of the person, in the order they were opened."
     )
+    zelfde_naam_andere_persoon: list[KnownCasePublic] = Field(
+        default_factory=list,
+        description="Set when this case's referral gave a BSN and a name and birth date "
+        "that lead to another person in the index: that person's cases. The two were not "
+        "joined (the BSN decided); judge whether they are two persons or one.",
+    )
 
 
 class FeedPage(BaseModel):

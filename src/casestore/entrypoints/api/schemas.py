@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -341,8 +341,31 @@ class RestrictionPublic(BaseModel):
 
 
 class SubjectReportCreate(_In):
-    bsn: str = Field(
+    """Exactly one way to find the person: the BSN, the name with the birth date (a person
+    registered without a BSN), or the id of one of the person's cases."""
+
+    bsn: str | None = Field(
+        default=None,
         min_length=9,
         max_length=9,
         description="The person's BSN: used only to find the pseudonym, neither stored nor logged.",
     )
+    naam: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The person's name as referred (spelling, accents and case do not "
+        "matter), with `geboortedatum`: used only to find the pseudonym, neither stored "
+        "nor logged.",
+    )
+    geboortedatum: date | None = Field(default=None, description="With `naam`.")
+    zaak: UUID | None = Field(default=None, description="The id of one of the person's cases.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SubjectReportCreate:
+        by_name = self.naam is not None or self.geboortedatum is not None
+        if by_name and (self.naam is None or self.geboortedatum is None):
+            raise ValueError("naam and geboortedatum go together")
+        if sum((self.bsn is not None, by_name, self.zaak is not None)) != 1:
+            raise ValueError("give exactly one of bsn, naam with geboortedatum, or zaak")
+        return self

@@ -16,9 +16,9 @@ outside the cases that both are known, which the index never does. The cause is 
 ZVH to find (two persons with one name and birth date, a typo in either, a person
 referred by name before the BSN was known and by BSN elsewhere since).
 
-Each referral reads the same streams whatever it finds (the BSN's index and the name's,
-and an alias's person), so the answer takes about as long for a known person as for an
-unknown one.
+Each referral reads the BSN's index and the name's whatever it finds (one more read where
+an alias leads on), so the answer takes about as long for a known person as for an
+unknown one, as `CaseStore.open_case` wants.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from casestore.bootstrap import Services
 from casestore.domain import errors
 from casestore.domain.processing_restrictions import BEPERKT, BEZWAAR_TOEGEWEZEN
+from casestore.entrypoints.web.pack_document import pack_html
+from casestore.services.clients import ClientRole
 from tests.factories import (
     FORENSISCH,
     GEMEENTE,
@@ -327,3 +329,27 @@ def test_no_other_organisation_opens_content_while_a_restriction_is_in_force(
             for marker, author in markers.items():
                 if held and author != org:
                     assert marker not in text, f"{org} opened content under a restriction"
+
+
+def test_a_meeting_pack_holds_no_content_under_a_beperking(services: Services) -> None:
+    case_id = included_case(services)
+    marker = uuid.uuid4().hex
+    signal(services, case_id, marker)
+    coordinator = services.clients.add(ZVH, ClientRole.coordinator, "procesregisseur").client
+    meeting = services.meetings.plan(
+        coordinator,
+        soort="levenslooptafel",
+        held_on=date(2026, 3, 5),
+        title="Levenslooptafel maart",
+        attendees=[POLITIE, GEMEENTE],
+        cases=[str(case_id)],
+    )
+    zone = services.sealer.matrix.policy.zone
+
+    def pack_text() -> str:
+        pack = services.meetings.pack(coordinator, meeting.meeting_id, POLITIE, how="page")
+        return pack_html(pack, zone)
+
+    assert marker in pack_text(), "the police's pack held the signal: the test tests something"
+    beperking(services, case_id)
+    assert marker not in pack_text()

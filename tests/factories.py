@@ -24,15 +24,20 @@ import yaml
 from casestore.adapters.keyring import demo_signers
 from casestore.adapters.persistence.policy_table import JobRow
 from casestore.bootstrap import Services
+from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.entrypoints import demo
 from casestore.services.case_store import Author, CaseStore, Recorded, Submission
 from casestore.services.clients import Client, ClientRole
+from casestore.services.disclosure import SharedEvent
 from casestore.services.policy_versions import PolicyBook
 from casestore.services.webhooks.worker import Worker
 from casestore.settings import Settings
-from sharing.client import load_key_directory
+from sharing.client import load_key_directory, open_fields, values_of
 from sharing.directory import KeyDirectory
+from sharing.envelope import EventContext
+from sharing.keys import OrgPrivateKeys
+from sharing.owned import reassemble
 
 POSTGRES_URL = os.environ.get(
     "CASESTORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -281,3 +286,51 @@ def propose(book: PolicyBook, services: Services, document: str, org: str = demo
         dpia_reference="DPIA-2026-07",
         vastgesteld_on=date(2026, 11, 20),
     ).proposal_id
+
+
+# ---- what every organisation reads of a case (the rights events) ----------------------
+
+
+def organisations(services: Services) -> list[str]:
+    return sorted(services.store.sealer.matrix.organisations)
+
+
+def partner_opens(services: Services, org: str, event: SharedEvent) -> dict[str, Any]:
+    """What `org` opens of a received event with its own private key."""
+    path = services.settings.key_directory / "private" / f"{org}.json"
+    key = OrgPrivateKeys.from_json(json.loads(path.read_text())).decryption_key
+    context = EventContext(
+        services.store.sealer.region, str(event.case_id), event.event_id, event.event_type
+    )
+    return reassemble(
+        values_of(open_fields(context, event.sealed, event.grants, [key]), disclosed=True)
+    )
+
+
+def everything_read(services: Services, case_id: UUID) -> dict[str, list[SharedEvent]]:
+    """Every organisation's reads of the case: its case read, its case read opened by the
+    service (hosted organisations), and the case's events in its whole feed."""
+    disclosure = services.disclosure
+    hosted = services.store.sealer.keyring.hosted
+    reads: dict[str, list[SharedEvent]] = {}
+    for org in organisations(services):
+        found: list[SharedEvent] = []
+        try:
+            found += disclosure.read_case(org, case_id)
+            if org in hosted:
+                found += disclosure.read_case(org, case_id, decrypt=True)
+        except errors.CaseNotFound:
+            pass
+        found += [e for e in disclosure.feed(org, 0, 10_000) if e.case_id == case_id]
+        reads[org] = found
+    return reads
+
+
+def plaintexts(services: Services, reads: dict[str, list[SharedEvent]]) -> str:
+    """All that the organisations read, opened as they would, as one text to search."""
+    seen = []
+    for org, events in reads.items():
+        for event in events:
+            seen.append(json.dumps(event.to_json(), default=str))
+            seen.append(json.dumps(partner_opens(services, org, event), default=str))
+    return "\n".join(seen)

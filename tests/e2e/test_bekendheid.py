@@ -132,6 +132,7 @@ def test_the_custodian_sees_the_referral_linked_to_the_open_case(
                 {"case_id": str(opened.case_id), "status": "aangemeld", "lopend": True},
                 {"case_id": referral_id, "status": "aangemeld", "lopend": True},
             ],
+            "zelfde_naam_andere_persoon": [],
         }
         of_open_case = zvh.get(f"/v1/cases/{opened.case_id}/bekendheid").json()
         assert of_open_case["lopende_casus"] is None

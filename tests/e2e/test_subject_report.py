@@ -4,9 +4,15 @@ pseudonym. Both backends."""
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from casestore.services.audit import RESTRICTION_LIFTED, RESTRICTION_RECORDED, SEARCH_BSN
+from casestore.services.audit import (
+    RESTRICTION_LIFTED,
+    RESTRICTION_RECORDED,
+    SEARCH_BSN,
+    SEARCH_CASE,
+    SEARCH_NAME,
+)
 from casestore.services.subject_report import REFERRER
 from tests.e2e.api import Api
 from tests.factories import GGZ, ZVH, aanmelding, fresh_bsn, include, signalering
@@ -116,3 +122,45 @@ def test_a_restriction_recorded_over_http_is_honoured_until_lifted(api: Api) -> 
     assert missing.status_code == 404
     elsewhere = officer.post("/v1/audit/restrictions", json={**body, "bsn": fresh_bsn()})
     assert elsewhere.status_code == 404
+
+
+def test_a_person_without_a_bsn_gets_the_report_by_name_or_by_case(api: Api) -> None:
+    """A person registered without a BSN: found by name and birth date (spelled as any
+    referrer may) or by a case id, each search in the trail under the pseudonymous id."""
+    payload = {k: v for k, v in aanmelding(fresh_bsn(), "Ö. van Zonder-Bsn").items() if k != "bsn"}
+    with api.client(GGZ) as ggz:
+        case_id = ggz.post("/v1/cases", json={"payload": payload}).json()["case_id"]
+    officer = api.client(ZVH, "privacy-officer")
+    by_name = officer.post(
+        "/v1/audit/subject-report",
+        json={"naam": "o van zonder bsn", "geboortedatum": payload["geboortedatum"]},
+    )
+    assert by_name.status_code == 200, by_name.text
+    assert by_name.json()["zaken"] == [case_id]
+    by_case = officer.post("/v1/audit/subject-report", json={"zaak": case_id})
+    assert by_case.status_code == 200 and by_case.json()["zaken"] == [case_id]
+    searches = [
+        item["entry"]
+        for item in api.services.audit.export()
+        if item["entry"]["action"] in (SEARCH_NAME, SEARCH_CASE)
+        and item["entry"].get("reason") == "inzage art. 15"
+    ]
+    assert [s["action"] for s in searches] == [SEARCH_NAME, SEARCH_CASE]
+    assert len({s["person"] for s in searches}) == 1 and searches[0]["person"]
+    assert "zonder" not in str(list(api.services.audit.export())).lower()
+
+    unknown = officer.post(
+        "/v1/audit/subject-report", json={"naam": "Niemand", "geboortedatum": "1990-01-01"}
+    )
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    for body in (
+        {"naam": "Alleen een naam"},
+        {"bsn": fresh_bsn(), "zaak": case_id},
+        {},
+    ):
+        refused = officer.post("/v1/audit/subject-report", json=body)
+        assert refused.status_code == 422, body
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    missing = officer.post("/v1/audit/subject-report", json={"zaak": str(uuid4())})
+    assert missing.status_code == 404

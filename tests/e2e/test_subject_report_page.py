@@ -121,3 +121,28 @@ def test_the_page_says_a_restriction_applies_only_where_it_may(api: Api, page: P
     assert page.locator("#acties tbody tr", has_text=ZVH).count() == 0
     assert serious_violations(page) == []
     screenshot(page, f"subject-report-restricted-{backend}")
+
+
+def test_an_officer_finds_a_person_without_a_bsn_by_name_or_case(api: Api, page: Page) -> None:
+    payload = {k: v for k, v in aanmelding(fresh_bsn(), "P. Zonder Nummer").items() if k != "bsn"}
+    with api.client(GGZ) as ggz:
+        case_id = ggz.post("/v1/cases", json={"payload": payload}).json()["case_id"]
+    sign_in(page, api, "privacy-officer")
+    page.goto(f"{api.base_url}/ui/audit/subject-report")
+    page.fill("#naam", "p zonder nummer")
+    page.fill("#geboortedatum", payload["geboortedatum"])
+    page.click("button:has-text('Inzage opstellen')")
+    assert page.locator("#report").count() == 1
+    assert "zonder" not in page.url.lower()
+    page.goto(f"{api.base_url}/ui/audit/subject-report")
+    page.fill("#zaak", case_id)
+    page.click("button:has-text('Inzage opstellen')")
+    assert page.locator("#report").count() == 1
+    page.goto(f"{api.base_url}/ui/audit/subject-report")
+    page.fill("#naam", "p zonder nummer")
+    page.click("button:has-text('Inzage opstellen')")
+    assert "naam en geboortedatum samen" in page.locator("[role=alert]").inner_text()
+    page.goto(f"{api.base_url}/ui/audit/subject-report")
+    page.click("button:has-text('Inzage opstellen')")
+    assert "één zoekwijze" in page.locator("[role=alert]").inner_text()
+    assert serious_violations(page) == []

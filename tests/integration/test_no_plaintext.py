@@ -249,11 +249,22 @@ def marked_lifecycle(store: CaseStore, bsn: str) -> list[str]:
         ZVH,
         {"ingediend_op": "2026-03-01", "besluit": "in_behandeling", "gronden": m("gronden")},
     )
-    post(
+    beperking = post(
         case_id,
         "beperking",
         ZVH,
         {"grond": "bezwaar_in_behandeling", "ingang": "2026-03-01", "toelichting": m("beperking")},
+    )
+    post(
+        case_id,
+        "beperking_opgeheven",
+        ZVH,
+        {
+            "beperking": beperking.event_id,
+            "opgeheven_op": "2026-03-01",
+            "betrokkene_geinformeerd_op": "2026-03-01",
+            "toelichting": m("opheffing"),
+        },
     )
     post(
         case_id,

@@ -10,7 +10,6 @@ corrects it, and only the procesregie records a clientverklaring, bezwaar or bep
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 from uuid import UUID
@@ -21,11 +20,6 @@ from hypothesis import strategies as st
 
 from casestore.bootstrap import Services
 from casestore.domain import errors
-from casestore.services.disclosure import SharedEvent
-from sharing.client import open_fields, values_of
-from sharing.envelope import EventContext
-from sharing.keys import OrgPrivateKeys
-from sharing.owned import reassemble
 from tests.factories import (
     FORENSISCH,
     GEMEENTE,
@@ -33,59 +27,17 @@ from tests.factories import (
     POLITIE,
     ZVH,
     aanmelding,
+    everything_read,
     fresh_bsn,
     include,
     netwerk,
+    partner_opens,
+    plaintexts,
     submit,
 )
 
 TEXT_FIELDS = ("gevraagde_actie", "toelichting", "medicatie", "diagnose")
 """The free-text content fields of a signalering, each given a marker of its own."""
-
-
-def organisations(services: Services) -> list[str]:
-    return sorted(services.store.sealer.matrix.organisations)
-
-
-def partner_opens(services: Services, org: str, event: SharedEvent) -> dict[str, Any]:
-    """What `org` opens of a received event with its own private key."""
-    path = services.settings.key_directory / "private" / f"{org}.json"
-    key = OrgPrivateKeys.from_json(json.loads(path.read_text())).decryption_key
-    context = EventContext(
-        services.store.sealer.region, str(event.case_id), event.event_id, event.event_type
-    )
-    return reassemble(
-        values_of(open_fields(context, event.sealed, event.grants, [key]), disclosed=True)
-    )
-
-
-def everything_read(services: Services, case_id: UUID) -> dict[str, list[SharedEvent]]:
-    """Every organisation's reads of the case: its case read, its case read opened by the
-    service (hosted organisations), and the case's events in its whole feed."""
-    disclosure = services.disclosure
-    hosted = services.store.sealer.keyring.hosted
-    reads: dict[str, list[SharedEvent]] = {}
-    for org in organisations(services):
-        found: list[SharedEvent] = []
-        try:
-            found += disclosure.read_case(org, case_id)
-            if org in hosted:
-                found += disclosure.read_case(org, case_id, decrypt=True)
-        except errors.CaseNotFound:
-            pass
-        found += [e for e in disclosure.feed(org, 0, 10_000) if e.case_id == case_id]
-        reads[org] = found
-    return reads
-
-
-def plaintexts(services: Services, reads: dict[str, list[SharedEvent]]) -> str:
-    """All that the organisations read, opened as they would, as one text to search."""
-    seen = []
-    for org, events in reads.items():
-        for event in events:
-            seen.append(json.dumps(event.to_json(), default=str))
-            seen.append(json.dumps(partner_opens(services, org, event), default=str))
-    return "\n".join(seen)
 
 
 def case_with_signal(services: Services, values: dict[str, str]) -> tuple[UUID, str]:

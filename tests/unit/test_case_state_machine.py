@@ -25,7 +25,7 @@ from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.catalogue import parse_payload
 from casestore.domain.events import EVENT_TYPES as REGISTERED
-from casestore.domain.events.rights import corrections_of, objections_of
+from casestore.domain.events.rights import corrections_of, objections_of, restraints_state
 from casestore.domain.header import EventHeader
 from casestore.domain.status import Status
 from casestore.services.sealing import case_context, kader_conditions
@@ -73,6 +73,7 @@ APPENDABLE = (  # harmless types at the ends, which hypothesis draws most
     "clientverklaring",
     "bezwaar",
     "beperking",
+    "beperking_opgeheven",
 )
 AFTER_END = ("nazorg", "heraanmelding")
 KADERS = ("vrijwillig", "zorgmachtiging", "bijzondere_voorwaarden")
@@ -129,6 +130,7 @@ class Model:
     case_roles: dict[str, str] = field(default_factory=dict)  # organisation -> rol_in_casus
     corrections: dict[str, dict[str, str]] = field(default_factory=dict)
     objections: dict[str, str] = field(default_factory=dict)
+    beperkingen: dict[str, bool] = field(default_factory=dict)  # beperking id -> lifted
 
 
 def claims_adult_too_early(model: Model, control: dict[str, Any], when: datetime) -> bool:
@@ -256,8 +258,14 @@ def predict(
     if event_type == "kaderwijziging":
         period = (event_id, control["ingangsdatum"], control["einddatum"])
         return replace(after, kaders={**model.kaders, control["kader"]: period})
-    if event_type in ("risicotaxatie", "escalatie", "clientverklaring", "beperking"):
+    if event_type in ("risicotaxatie", "escalatie", "clientverklaring"):
         return after
+    if event_type == "beperking":
+        return replace(after, beperkingen={**model.beperkingen, event_id: False})
+    if event_type == "beperking_opgeheven":
+        if model.beperkingen.get(control["beperking"]) is not False:
+            return errors.NoBeperkingToLift
+        return replace(after, beperkingen={**model.beperkingen, control["beperking"]: True})
     if event_type == "correctie":
         target = control["gebeurtenis"]
         done = model.corrections.get(target, {})
@@ -446,7 +454,12 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "clientverklaring": st.fixed_dictionaries({"ontvangen_op": DAY.map(str), "verklaring": text}),
     "bezwaar": st.one_of(
         st.fixed_dictionaries(
-            {"ingediend_op": DAY.map(str), "besluit": st.just("in_behandeling"), "gronden": text}
+            {
+                "ingediend_op": DAY.map(str),
+                "besluit": st.just("in_behandeling"),
+                "gronden": text,
+                "tegen": st.one_of(st.none(), st.just([REFERRER])),
+            }
         ),
         st.fixed_dictionaries(
             {
@@ -459,6 +472,13 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "beperking": st.fixed_dictionaries(
         {"grond": st.just("juistheid_betwist"), "ingang": DAY.map(str)}
+    ),
+    "beperking_opgeheven": st.tuples(REFERENCE, DAY).map(
+        lambda drawn: {
+            "beperking": drawn[0],
+            "opgeheven_op": str(drawn[1]),
+            "betrokkene_geinformeerd_op": str(drawn[1]),
+        }
     ),
     "informeren_uitgesteld": st.fixed_dictionaries(
         {"herzien_op": DAY.map(str), "reden": text, "grondslag": text}
@@ -660,6 +680,8 @@ class CaseProcess(RuleBasedStateMachine):
                 return model.regie["levensloopaanbieder"]
         if event_type == "correctie" and model.corrections:
             raw["gebeurtenis"] = sorted(model.corrections)[pick % len(model.corrections)]
+        if event_type == "beperking_opgeheven" and model.beperkingen:
+            raw["beperking"] = sorted(model.beperkingen)[pick % len(model.beperkingen)]
         if event_type == "bezwaar" and raw.get("bezwaar") and model.objections:
             raw["bezwaar"] = sorted(model.objections)[pick % len(model.objections)]
         if event_type == "regiewijziging" and model.regie:
@@ -702,6 +724,9 @@ class CaseProcess(RuleBasedStateMachine):
         assert self.case.nazorg_until == self.model.nazorg_until
         assert corrections_of(self.case) == self.model.corrections
         assert objections_of(self.case) == self.model.objections
+        assert {
+            k: r["lifted"] for k, r in restraints_state(self.case).items() if "lifted" in r
+        } == self.model.beperkingen
         assert {k: (p["id"], p["van"], p["tot"]) for k, p in self.case.kaders.items()} == (
             self.model.kaders
         )

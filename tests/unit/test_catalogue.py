@@ -222,6 +222,12 @@ REALISTIC: dict[str, dict[str, Any]] = {
         "tot": "2025-06-30",
         "toelichting": "Tot de correctie is beoordeeld.",
     },
+    "beperking_opgeheven": {
+        "beperking": "5b2a-beperking",
+        "opgeheven_op": "2025-05-20",
+        "betrokkene_geinformeerd_op": "2025-05-16",
+        "toelichting": "De correctie is beoordeeld en doorgevoerd.",
+    },
 }
 
 EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -273,8 +279,9 @@ EXPECTED_CONTROL_FIELDS: dict[str, tuple[str, ...]] = {
     "heraanmelding": (),
     "correctie": ("gebeurtenis", "velden", "op_verzoek_van_betrokkene"),
     "clientverklaring": ("ontvangen_op", "betreft"),
-    "bezwaar": ("ingediend_op", "besluit", "besloten_op", "bezwaar"),
+    "bezwaar": ("ingediend_op", "besluit", "besloten_op", "bezwaar", "tegen"),
     "beperking": ("grond", "ingang", "tot"),
+    "beperking_opgeheven": ("beperking", "opgeheven_op", "betrokkene_geinformeerd_op"),
 }
 
 NEGATIVE_INCLUSION = {
@@ -316,9 +323,9 @@ def required_fields() -> list[tuple[str, str]]:
 # ---- the catalogue as a whole -------------------------------------------------------
 
 
-def test_the_catalogue_holds_the_thirty_event_types_of_the_process() -> None:
+def test_the_catalogue_holds_the_thirty_one_event_types_of_the_process() -> None:
     assert set(EVENT_TYPES) == set(REALISTIC)
-    assert len(EVENT_TYPES) == 30
+    assert len(EVENT_TYPES) == 31
 
 
 @pytest.mark.parametrize("event_type", sorted(REALISTIC))

@@ -65,6 +65,7 @@ STORED_TOPICS = {
         "clientverklaring",
         "bezwaar",
         "beperking",
+        "beperking_opgeheven",
     )
 }
 POLICIES = Path(__file__).resolve().parents[2] / "policies"

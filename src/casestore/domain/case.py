@@ -150,6 +150,7 @@ class Case(Aggregate):
         case_roles: dict[str, str]  # organisation -> its rol_in_casus
         corrections: dict[str, dict[str, str]]  # event id -> field -> correctie event id
         objections: dict[str, str]  # bezwaar event id -> state of its decision
+        restraints: dict[str, dict[str, Any]]  # beperking / bezwaar id -> its control facts
 
     # Version 2 cases know the steps between the milestones (bekendheid, kaders, plan
     # actions, signals followed up, meetings, informing, nazorg); a snapshot of version 1 starts

@@ -22,6 +22,7 @@
     │   ├── AuthorNotInNetwork      only network members write to a case
     │   ├── EventToCorrectNotFound / NotCorrectable / AlreadyCorrected   a correctie
     │   ├── ObjectionNotPending     a decision on a bezwaar that is not in behandeling
+    │   ├── NoBeperkingToLift       lifting a beperking the case lacks or lifted already
     │   └── OccurredBeforeOpening
     ├── AuthorNotPermitted          the policy does not let this organisation write that type
     │   ├── RegieRequired           the regie of the case alone writes it
@@ -303,6 +304,11 @@ class AlreadyCorrected(ProcessViolation):
 class ObjectionNotPending(ProcessViolation):
     def __init__(self, event_id: str) -> None:
         super().__init__(f"the case has no bezwaar {event_id} in behandeling to decide")
+
+
+class NoBeperkingToLift(ProcessViolation):
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"the case has no beperking {event_id} that is not lifted yet")
 
 
 class RegieRequired(AuthorNotPermitted):

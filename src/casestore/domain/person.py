@@ -6,6 +6,11 @@ The key is a regional secret, so the same BSN yields the same pseudonym within a
 (a second referral finds the open case) but pseudonyms cannot be recomputed from a list
 of all BSNs, or of names and birth dates, by anyone without the secret. The two kinds are
 hashed under different personalisations, so one can never equal the other.
+
+A person known by both leads from both to one index: the index stream of the other
+pseudonym is an *alias* (`Person.Aliased`) of the person's own. So a referral with the
+BSN and the name, and a later one with the name alone (or the reverse, the BSN added
+later), find the same person; `casestore.services.person_index` decides it.
 """
 
 from __future__ import annotations
@@ -110,6 +115,39 @@ class Person(Aggregate):
             aggregate.cases = []
             aggregate.networks = {}
             aggregate.beside = {}
+            aggregate.alias_of = None
+            aggregate.with_bsn = False
+            aggregate.name_elsewhere = {}
+
+    class Aliased(Aggregate.Event):
+        """This index is another pseudonym of the person whose index is `person`."""
+
+        TOPIC = "casestore.person.aliased"
+        person: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.alias_of = self.person
+
+    class KnownByBsn(Aggregate.Event):
+        """The person is known by a BSN too (its pseudonym leads here)."""
+
+        TOPIC = "casestore.person.known-by-bsn"
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.with_bsn = True
+
+    class NameLeadsElsewhere(Aggregate.Event):
+        """A referral of this person (by BSN) gave a name and birth date that lead to
+        another person's index: not joined, flagged for the ZVH's bekendheid check."""
+
+        TOPIC = "casestore.person.name-leads-elsewhere"
+        case_id: str
+        other: str
+
+        def apply(self, aggregate: Any) -> None:
+            if self.case_id == DESTROYED:
+                return
+            aggregate.name_elsewhere = {**aggregate.name_elsewhere, self.case_id: self.other}
 
     class CaseOpened(Aggregate.Event):
         TOPIC = "casestore.person.case-opened"
@@ -177,6 +215,9 @@ class Person(Aggregate):
         cases: list[str]
         networks: dict[str, list[str] | None]  # open cases (the person's and beside it)
         beside: dict[str, str]  # aanmelding bij lopende casus -> the case it was made beside
+        alias_of: str | None  # this index is an alias: the person's own index id
+        with_bsn: bool  # a BSN pseudonym leads here (recorded since aliases are kept)
+        name_elsewhere: dict[str, str]  # case -> the other person its name leads to
 
     @classmethod
     def register(cls, pid: UUID, when: datetime) -> Person:
@@ -230,6 +271,18 @@ class Person(Aggregate):
             raise CannotReopen()
         self.trigger_event(
             self.CaseReopened, case_id=str(case_id), network=sorted(network), timestamp=when
+        )
+
+    def alias(self, person: UUID, when: datetime) -> None:
+        self.trigger_event(self.Aliased, person=str(person), timestamp=when)
+
+    def known_by_bsn(self, when: datetime) -> None:
+        if not self.with_bsn:
+            self.trigger_event(self.KnownByBsn, timestamp=when)
+
+    def name_leads_elsewhere(self, case_id: UUID, other: UUID, when: datetime) -> None:
+        self.trigger_event(
+            self.NameLeadsElsewhere, case_id=str(case_id), other=str(other), timestamp=when
         )
 
     def beside_of(self, case_id: str) -> str | None:

@@ -29,6 +29,7 @@ REFERENCES = (
     "casusoverleg",
     "gebeurtenis",
     "bezwaar",
+    "beperking",
 )  # payload fields naming an earlier event of the case
 
 
@@ -416,8 +417,9 @@ def returning() -> list[Step]:
 
 
 def rights() -> list[Step]:
-    """The person, once informed, has a reason corrected, adds a statement, objects and
-    has processing restricted while the objection is decided."""
+    """The person, once informed, has a reason corrected, adds a statement, objects to the
+    housing corporation's part and has processing restricted while the objection is
+    decided; the objection is rejected and the restriction lifted, the person told first."""
     return [
         Step(
             "correctie",
@@ -451,6 +453,7 @@ def rights() -> list[Step]:
                 "ingediend_op": _day(37),
                 "besluit": "in_behandeling",
                 "gronden": "Betrokkene wil niet dat de woningcorporatie meekijkt.",
+                "tegen": [WONEN],
             },
             name="bezwaar",
         ),
@@ -459,6 +462,7 @@ def rights() -> list[Step]:
             ZVH,
             37,
             {"grond": "bezwaar_in_behandeling", "ingang": _day(37), "tot": _day(60)},
+            name="beperking",
         ),
         Step(
             "bezwaar",
@@ -470,6 +474,17 @@ def rights() -> list[Step]:
                 "besloten_op": _day(55),
                 "bezwaar": "@bezwaar",
                 "motivering": "De corporatie ontvangt alleen wat de huur betreft; dat is nodig.",
+            },
+        ),
+        Step(
+            "beperking_opgeheven",
+            ZVH,
+            56,
+            {
+                "beperking": "@beperking",
+                "opgeheven_op": _day(56),
+                "betrokkene_geinformeerd_op": _day(55),
+                "toelichting": "Op het bezwaar is besloten; betrokkene is het besluit uitgelegd.",
             },
         ),
     ]

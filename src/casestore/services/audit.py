@@ -74,6 +74,7 @@ STREAM_DELIVERED = "stream.delivered"
 WEBHOOK_DELIVERED = "webhook.delivered"
 SEARCH_CASE = "search.case"
 SEARCH_BSN = "search.bsn"
+SEARCH_NAME = "search.name"  # by name and birth date, through their pseudonym
 POLICY_EXPLAINED = "policy.explained"
 POLICY_VIEWED_AS = "policy.viewed-as"
 POLICY_CHANGED = "policy.changed"

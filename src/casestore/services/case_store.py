@@ -5,24 +5,25 @@ payload against the catalogue, derives the event id, checks idempotency and the 
 version, lets the aggregate enforce the process, and saves — retrying only where a
 concurrent writer, not the caller, caused the conflict (see contention.py), and for no
 longer than `write_patience`.
+
+Beside it: `submissions` (the values it takes and returns, re-exported here),
+`event_headers` (event ids, the told time, the retry digest), `person_index` (which
+person a referral is about) and `case_erasure` (what destroying a case rewrites).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any, ClassVar, cast
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
-from nacl.encoding import RawEncoder
-from nacl.hash import blake2b
 
 from casestore.adapters import metrics
 from casestore.adapters.persistence.policy_table import SUPERSEDED
@@ -30,100 +31,57 @@ from casestore.adapters.persistence.recorder import CaseRecorder
 from casestore.adapters.persistence.sharing_tables import (
     Erasure,
     EventIdRow,
-    Rewrite,
     SideRows,
 )
 from casestore.domain import errors
-from casestore.domain.case import Case, destroyed_state, visible_control
+from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import Aanmelding, Payload, content_fields, parse_payload
-from casestore.domain.errors import FieldProblem
 from casestore.domain.events.closing import Uitstroom
 from casestore.domain.events.rights import CORRECTIE, check_correction
 from casestore.domain.header import EventHeader
-from casestore.domain.person import (
-    Person,
-    forget_case,
-    person_id,
-    pseudonym,
-    pseudonym_by_name,
-)
-from casestore.services.audit import EVENT_RECORDED, GRANT_CREATED, AuditTrail, Basis
+from casestore.domain.person import Person
+from casestore.services.audit import AuditTrail
+from casestore.services.case_erasure import erasure_of
 from casestore.services.contention import WRITE_PATIENCE_SECONDS, Retries
+from casestore.services.event_headers import (
+    check_occurred_at,
+    event_id_for,
+    new_case_id,
+    payload_digest,
+)
 from casestore.services.lru import Lru
+from casestore.services.person_index import PersonIndex
 from casestore.services.provenance import Attested, Provenance
+from casestore.services.recording_trail import recording_entries
 from casestore.services.region_settings import check_setting, check_uitstroom
 from casestore.services.sealing import PolicySuperseded, Sealed, Sealer, case_context
-from sharing.canonical import canonical_json, length_prefixed
+from casestore.services.submissions import (
+    Author,
+    Clock,
+    Recorded,
+    StoredCaseEvent,
+    Submission,
+    utcnow,
+)
 from sharing.errors import PolicyError
 from sharing.keys import format_time
 from sharing.policy import CaseContext
 from sharing.provenance import stored_document
 
-Clock = Callable[[], datetime]
 log = structlog.get_logger("casestore")
 
-EVENT_NAMESPACE = UUID("0b8f3c52-5a7e-4d0e-8a0c-7d8a51f1c9e3")
-CASE_NAMESPACE = UUID("a3f4e1d2-9b8c-4c7d-8e6f-5a4b3c2d1e0f")
+__all__ = [
+    "Author",
+    "CaseStore",
+    "Clock",
+    "Recorded",
+    "StoredCaseEvent",
+    "Submission",
+    "utcnow",
+]
+
 CASE_TOPICS = tuple(sorted({cls.TOPIC for cls in Case.Event.__subclasses__()}))
-CLOCK_SKEW = timedelta(minutes=5)
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # nothing in a case happened before
 RECENT_CASES = 256  # cases kept after a write, so the next append needs no read
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _new_case_id(event_id: str) -> UUID:
-    """The id of the case an aanmelding opens: fixed by its event id, so a retry finds it."""
-    return uuid5(CASE_NAMESPACE, event_id)
-
-
-@dataclass(frozen=True)
-class Author:
-    organisation: str
-    user: str
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One event as a partner submits it. A signed submission carries the author's
-    document, its signature and the salts of its disclosures (`sign_submission` makes
-    them); its idempotency key is the submission id the document names."""
-
-    event_type: str
-    payload: dict[str, Any]
-    author: Author
-    occurred_at: datetime | None = None
-    idempotency_key: str | None = None
-    signature: dict[str, Any] | None = None
-    author_document: dict[str, Any] | None = None
-    salts: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """Where an event landed; `replayed` is true when an idempotent retry found it."""
-
-    case_id: UUID
-    event_id: str
-    version: int
-    position: int
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class StoredCaseEvent:
-    """One case event as stored: header, control attributes and (sealed) content."""
-
-    position: int
-    case_id: UUID
-    version: int
-    event: Case.Event
-
-    @property
-    def event_type(self) -> str:
-        return self.event.event_type
 
 
 class CaseStore(Application[UUID]):
@@ -145,6 +103,7 @@ class CaseStore(Application[UUID]):
         self.snapshotting_intervals = {Case: snapshot_interval}  # type: ignore[misc]
         super().__init__(env)
         self._pseudonym_secret = pseudonym_secret
+        self.persons = PersonIndex(pseudonym_secret, self._read_person)
         self.custodian = custodian
         self.sealer = sealer
         self.provenance = provenance
@@ -217,14 +176,16 @@ class CaseStore(Application[UUID]):
         payload = parse_payload("aanmelding", submission.payload, today=now.date())
         assert isinstance(payload, Aanmelding)  # noqa: S101 - parse_payload picked the schema
         header, attested = self._header(submission, payload, None, now)
-        case_id = _new_case_id(header.event_id)
-        pid = person_id(self._pseudonym_of(payload))
+        case_id = new_case_id(header.event_id)
         retries = Retries(self.write_patience)
         while True:
             existing = self._replay(submission, header)
             if existing is not None:
                 return existing
-            person = self._person(pid, now)
+            resolved = self.persons.resolve(payload, now)
+            person, pid = resolved.person, resolved.person.id
+            if resolved.elsewhere is not None:
+                person.name_leads_elsewhere(case_id, resolved.elsewhere, now)
             network = sorted({submission.author.organisation, self.custodian})
             beside = person.refer(case_id, submission.author.organisation, network, now)
             case_key, key_row = self.sealer.new_case_key(str(case_id), now)
@@ -244,7 +205,7 @@ class CaseStore(Application[UUID]):
             try:
                 recordings = self._save_sealed(
                     case,
-                    person,
+                    *resolved.to_save,
                     side_rows=sealed.rows,
                     audit=self._audited(case_id, str(pid), header.event_id, "aanmelding", sealed),
                 )
@@ -421,37 +382,9 @@ class CaseStore(Application[UUID]):
     def _audited(
         self, case_id: UUID, person: str, event_id: str, event_type: str, sealed: Sealed
     ) -> list[dict[str, Any]]:
-        """The trail's entries of one recording: the event, and each organisation's grant
-        sealed with it (names and grounds only), chained in the save's transaction."""
         if self.audit is None:
             return []
-        trail, cid = self.audit, str(case_id)
-        grants = [
-            trail.entry(
-                GRANT_CREATED,
-                case=cid,
-                person=person,
-                events=[event_id],
-                fields=tuple(json.loads(g.basis)),
-                receiver=g.org_id,
-                basis=Basis.of_grant_basis(g.basis),
-                reason=f"sealed with {event_type}",
-            )
-            for g in sealed.rows.grants
-        ]
-        basis = Basis()
-        for g in sealed.rows.grants:
-            basis = basis | Basis.of_grant_basis(g.basis)
-        recorded = trail.entry(
-            EVENT_RECORDED,
-            case=cid,
-            person=person,
-            events=[event_id],
-            fields=sealed.content,
-            basis=basis,
-            reason=event_type,
-        )
-        return list(trail.within([recorded, *grants]))
+        return recording_entries(self.audit, case_id, person, event_id, event_type, sealed)
 
     def _keep(self, case: Case) -> None:
         self._recent.put(case.id, case)
@@ -537,7 +470,7 @@ class CaseStore(Application[UUID]):
         author = submission.author.organisation
         told = submission.occurred_at
         if told is not None:
-            self._check_occurred_at(submission.event_type, told, now)
+            check_occurred_at(submission.event_type, told, now)
         attested = self.provenance.attest(
             submission,
             payload,
@@ -546,8 +479,8 @@ class CaseStore(Application[UUID]):
             now=now,
         )
         occurred_at = attested.occurred_at  # a signed document may tell it alone
-        self._check_occurred_at(submission.event_type, occurred_at, now)
-        event_id = self._event_id(attested.submission_id, author, case_id)
+        check_occurred_at(submission.event_type, occurred_at, now)
+        event_id = event_id_for(attested.submission_id, author, case_id)
         # The time the author told: a signed submission may tell it in its document only.
         if told is None and submission.signature is not None:
             told = occurred_at
@@ -557,57 +490,14 @@ class CaseStore(Application[UUID]):
             author_user=submission.author.user,
             occurred_at=occurred_at,
             recorded_at=now,
-            digest=self._digest(submission, told, case_id or _new_case_id(event_id)),
+            digest=payload_digest(
+                self._pseudonym_secret, submission, told, case_id or new_case_id(event_id)
+            ),
             submission_id=attested.submission_id,
             author_document=attested.document,
             signature=attested.signature,
         )
         return header, attested
-
-    @staticmethod
-    def _event_id(submission_id: str, author: str, case_id: UUID | None) -> str:
-        """A submission id becomes a stable id scoped to its author (and case), so retries
-        find their first attempt and two organisations' ids never collide."""
-        scope = f"{case_id or 'new-case'}\x1f{author}"
-        return str(uuid5(EVENT_NAMESPACE, f"{scope}\x1f{submission_id}"))
-
-    @staticmethod
-    def _check_occurred_at(event_type: str, occurred_at: datetime, now: datetime) -> None:
-        """When the event happened, checked before anything formats or compares it: in
-        UTC it must be a time Python can hold (an offset may push year 1 or 9999 out of
-        range), after `EARLIEST` and not in the future."""
-        problem = None
-        if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
-            problem = "needs a time zone"
-        else:
-            try:
-                in_utc: datetime | None = occurred_at.astimezone(UTC)
-            except OverflowError:
-                in_utc = None
-            if in_utc is None or in_utc < EARLIEST:
-                problem = f"must lie after {EARLIEST.date().isoformat()}"
-            elif in_utc > now + CLOCK_SKEW:
-                problem = "may not lie in the future"
-        if problem is not None:
-            raise errors.PayloadInvalid(event_type, [FieldProblem("occurred_at", problem)])
-
-    def _digest(self, submission: Submission, told: datetime | None, case_id: UUID) -> str:
-        """A digest keyed per case: a plain hash of a low-entropy field would reveal its
-        value, and one key for every case would show the same payload sent to two."""
-        key = blake2b(
-            length_prefixed("payload-digest", str(case_id)),
-            key=self._pseudonym_secret[:64],
-            digest_size=32,
-            encoder=RawEncoder,
-        )
-        document = {
-            "type": submission.event_type,
-            "payload": submission.payload,
-            "occurred_at": told.isoformat() if told else None,
-            "author": submission.author.organisation,
-        }
-        digest: bytes = blake2b(canonical_json(document), key=key, digest_size=16)
-        return digest.decode("ascii")
 
     def _replay(self, submission: Submission, header: EventHeader) -> Recorded | None:
         """The first recording of a retried event, if its key was recorded before. Events
@@ -675,20 +565,15 @@ class CaseStore(Application[UUID]):
         wrapped, known = self.records.tables.wrapped_case_key(str(case_id))
         return self.sealer.case_key(str(case_id), wrapped, known)
 
-    def _pseudonym_of(self, referral: Aanmelding) -> str:
-        """The person's pseudonym: of the BSN, or without one of name and birth date."""
-        if referral.bsn is not None:
-            return pseudonym(referral.bsn, self._pseudonym_secret)
-        try:
-            return pseudonym_by_name(referral.naam, referral.geboortedatum, self._pseudonym_secret)
-        except ValueError:
-            problem = errors.FieldProblem("naam", "must hold letters: it identifies the person")
-            raise errors.PayloadInvalid("aanmelding", [problem]) from None
-
     def person_by_bsn(self, bsn: str) -> Person | None:
         """The person index of a BSN, through its pseudonym (None: never referred). The
         BSN itself is neither stored nor logged."""
-        return self._read_person(person_id(pseudonym(bsn, self._pseudonym_secret)))
+        return self.persons.by_bsn(bsn)
+
+    def person_by_name(self, naam: str, geboortedatum: date) -> Person | None:
+        """The person index of a name and birth date, through their pseudonym, as an
+        aanmelding without a BSN finds it (None: never referred)."""
+        return self.persons.by_name(naam, geboortedatum)
 
     def person_of(self, case: Case) -> Person:
         """The person index of a case's person."""
@@ -702,39 +587,8 @@ class CaseStore(Application[UUID]):
     # ---- destroying ----------------------------------------------------------------------
 
     def erasure(self, case: Case, when: datetime) -> Erasure:
-        """What destroying `case` rewrites: every event of the case without content or link
-        to the person, marked destroyed at `when`, and every event of the person's index
-        that names the case with the marker in its place; the case's snapshots go."""
-        backend = self.records.backend
-        events_table = backend.library_table(self.records.events_table_name)
-        marker = when.astimezone(UTC).isoformat()
-        rewrites = [
-            Rewrite(
-                events_table,
-                backend.originator(case.id),
-                stored.originator_version,
-                self._encoded(destroyed_state(self._decoded(stored.state), marker)),
-            )
-            for stored in self.recorder.select_events(case.id)
-        ]
-        if not case.destroyed:
-            pid = UUID(case.person_id)
-            for stored in self.recorder.select_events(pid):
-                state = self._decoded(stored.state)
-                if forget_case(state, str(case.id)):
-                    rewrites.append(
-                        Rewrite(
-                            events_table,
-                            backend.originator(pid),
-                            stored.originator_version,
-                            self._encoded(state),
-                        )
-                    )
-        snapshots = None
-        if self.snapshots is not None:
-            recorder = cast(Any, self.snapshots.recorder)
-            snapshots = backend.library_table(recorder.events_table_name)
-        return Erasure(rewrites, snapshots, backend.originator(case.id))
+        """What destroying `case` rewrites (`casestore.services.case_erasure`)."""
+        return erasure_of(self, case, when)
 
     def forget(self, case_id: UUID) -> None:
         """Drop what this process keeps of a destroyed case in memory."""
@@ -743,25 +597,6 @@ class CaseStore(Application[UUID]):
         if cache is not None:
             with suppress(KeyError):
                 cache.get(case_id, evict=True)
-
-    def _decoded(self, state: bytes) -> dict[str, Any]:
-        if self.mapper.cipher is not None:
-            state = self.mapper.cipher.decrypt(state)
-        if self.mapper.compressor is not None:
-            state = self.mapper.compressor.decompress(state)
-        decoded: dict[str, Any] = self.mapper.transcoder.decode(state)
-        return decoded
-
-    def _encoded(self, state: dict[str, Any]) -> bytes:
-        encoded = self.mapper.transcoder.encode(state)
-        if self.mapper.compressor is not None:
-            encoded = self.mapper.compressor.compress(encoded)
-        if self.mapper.cipher is not None:
-            encoded = self.mapper.cipher.encrypt(encoded)
-        return encoded
-
-    def _person(self, pid: UUID, now: datetime) -> Person:
-        return self._read_person(pid) or Person.register(pid, now)
 
     def _read_person(self, pid: UUID) -> Person | None:
         """A person index read straight from its events. Not through the repository: its

@@ -8,6 +8,12 @@ forbidden, so that asking cannot reveal that a person has a case at all.
 A field a `correctie` superseded is never served again, whatever grant may still name it:
 it is withheld and listed in `corrected` with the correctie that superseded it, so every
 reader sees that, and by which event, the record was corrected.
+
+While a beperking is in force, or after an objection against the organisation was upheld,
+an organisation receives each event of the case as its envelope only: no sealed field and
+no grant leaves the service for it (nor does the service open one for it), and the event
+lists in `restricted` the beperking or bezwaar that keeps it back
+(`casestore.domain.processing_restrictions` says who is spared).
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
 from casestore.domain.events.rights import CORRECTED, corrections_in, corrections_of
+from casestore.domain.processing_restrictions import (
+    Restraint,
+    Restraints,
+    restraints_in,
+    restraints_of,
+)
 from casestore.services.audit import CASE_DECRYPTED, CASE_READ, FEED_READ
 from casestore.services.case_store import CaseStore
 from casestore.services.sealing import Sealer, context_of
@@ -54,6 +66,7 @@ class SharedEvent:
     position: int  # in the global order: where a feed resumes
     payload: dict[str, Any] | None = field(default=None)  # decrypted, hosted orgs only
     corrected: list[dict[str, str]] = field(default_factory=list)  # superseded fields
+    restricted: list[dict[str, str]] = field(default_factory=list)  # beperking, bezwaar
 
     @property
     def context(self) -> dict[str, str]:
@@ -85,6 +98,7 @@ class SharedEvent:
             "countersignature": self.countersignature,
             "payload": self.payload,
             "corrected": self.corrected,
+            "restricted": self.restricted,
         }
 
 
@@ -118,16 +132,35 @@ class Disclosure:
         grants = self._grants_by_event(self._tables.grants_for(org_id, str(case_id)))
         history = self.store.history(case_id)
         corrections = corrections_in(history)
+        restraints = restraints_in(history)
         shared = []
         for event in history:
             position = positions.get(event.originator_version)
             if position is not None:
                 event_grants = grants.get(event.event_id, [])
                 superseded = corrections.get(event.event_id, {})
+                held = self._held(restraints, org_id, event.author_org)
                 shared.append(
-                    self._disclose(org_id, event, position, event_grants, decrypt, superseded)
+                    self._disclose(org_id, event, position, event_grants, decrypt, superseded, held)
                 )
         return shared
+
+    def _held(
+        self, restraints: Restraints, org_id: str, author: str | None
+    ) -> tuple[Restraint, ...]:
+        """The beperkingen and upheld objections that keep an event's content from `org_id`
+        (`author` None: from an event by another organisation)."""
+        if not restraints:
+            return ()
+        today = self.store.clock().date()
+        if author is None:
+            return restraints.on(org_id, self.store.custodian, today)
+        return restraints.withheld(org_id, author, self.store.custodian, today)
+
+    def _decoded(self, notification: Any) -> Case.Event:
+        event = self.store.mapper.to_domain_event(notification)
+        assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
+        return event
 
     def read_event(
         self, org_id: str, case_id: UUID, event_id: str, *, decrypt: bool = False
@@ -160,16 +193,30 @@ class Disclosure:
         caller records it, as a webhook delivery does once it knows the outcome)."""
         rows = self.store.records.feed_rows(org_id, after, limit)
         corrections: dict[UUID, dict[str, dict[str, str]]] = {}
+        restraints: dict[UUID, Restraints] = {}
         for row in rows:
             case_id = row.notification.originator_id
             if case_id not in corrections:
-                corrections[case_id] = corrections_of(self.store.case(case_id))
+                case = self.store.case(case_id)
+                corrections[case_id] = corrections_of(case)
+                restraints[case_id] = restraints_of(case)
         superseded = [
             corrections[row.notification.originator_id].get(row.event_id, {}) for row in rows
         ]
+        # Who wrote an event is known once it is decoded: only an event of a restricted
+        # case is decoded this early, to spare its own author the restriction.
+        decoded: dict[int, Case.Event] = {}
+        held: list[tuple[Restraint, ...]] = []
+        for index, row in enumerate(rows):
+            binding = self._held(restraints[row.notification.originator_id], org_id, None)
+            if binding:
+                decoded[index] = self._decoded(row.notification)
+                if decoded[index].author_org == org_id:
+                    binding = ()
+            held.append(binding)
         grants = [
-            _current(json.loads(f"[{row.grants}]") if row.grants else [], fields)
-            for row, fields in zip(rows, superseded, strict=True)
+            [] if kept else _current(json.loads(f"[{row.grants}]") if row.grants else [], fields)
+            for row, fields, kept in zip(rows, superseded, held, strict=True)
         ]
         pending = DONE
         if audit_as is not None and not decrypt:
@@ -181,11 +228,14 @@ class Disclosure:
             ]
             pending = self._begin(org_id, served, audit_as)
         shared = []
-        for row, event_grants, fields in zip(rows, grants, superseded, strict=True):
-            event = self.store.mapper.to_domain_event(row.notification)
-            assert isinstance(event, Case.Event)  # noqa: S101 - access rows are case events
+        for index, (row, event_grants, fields, kept) in enumerate(
+            zip(rows, grants, superseded, held, strict=True)
+        ):
+            event = decoded.get(index) or self._decoded(row.notification)
             shared.append(
-                self._disclose(org_id, event, row.notification.id, event_grants, decrypt, fields)
+                self._disclose(
+                    org_id, event, row.notification.id, event_grants, decrypt, fields, kept
+                )
             )
         if audit_as is not None and decrypt:  # recorded once the service has opened it
             opened = [(e.case_id, e.event_id, set(e.sealed)) for e in shared]
@@ -252,13 +302,15 @@ class Disclosure:
         grants: list[dict[str, Any]],
         decrypt: bool,
         superseded: dict[str, str],
+        held: tuple[Restraint, ...] = (),
     ) -> SharedEvent:
-        """`superseded`: the event's fields a correctie replaced, each with its event id."""
-        grants = _current(grants, superseded)
+        """`superseded`: the event's fields a correctie replaced, each with its event id;
+        `held`: the restraints that keep all its content from `org_id`."""
+        grants = [] if held else _current(grants, superseded)
         granted = _granted(grants)
         readable = {field_of(name)[0] for name in granted}
         payload = None
-        if decrypt:
+        if decrypt and not held:
             context = context_of(self.sealer.region, event)
             payload = self.sealer.open(
                 org_id, context, event.content, grants, disclosed=event.is_disclosed
@@ -287,6 +339,7 @@ class Disclosure:
                 {"field": name, "reason": CORRECTED, "correctie": correctie}
                 for name, correctie in sorted(superseded.items())
             ],
+            restricted=[r.to_json() for r in held],
         )
 
 

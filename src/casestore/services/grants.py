@@ -38,6 +38,7 @@ from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.events.conditions import conditions_of
 from casestore.domain.events.rights import corrections_of
+from casestore.domain.processing_restrictions import grantable, restraints_of
 from casestore.services.audit import CASE_SHREDDED, GRANT_CREATED, GRANT_REVOKED, Basis
 from casestore.services.case_store import CaseStore, Recorded
 from casestore.services.retention_terms import Terms
@@ -174,10 +175,12 @@ RECONCILING_EVENT_TYPES = frozenset(
         "netwerkwijziging",
         "inclusiebesluit",
         "correctie",
+        "bezwaar",
+        "beperking_opgeheven",
     }
 )
 """Events after which the grants of the case's earlier events may differ (a correctie: the
-fields it supersedes are granted no more)."""
+fields it supersedes are granted no more; an upheld bezwaar, a lifted beperking)."""
 
 KEY_TABLES = ("case_keys", "event_ids", "grants")
 """The tables that hold key material: wrapped case keys, escrows, wrapped data keys."""
@@ -279,13 +282,18 @@ class Grants:
                 continue
             for key, decision in matrix.startdossier(org, past, context, now).items():
                 wanted.add(org, events[int(str(key))][0], decision)
+        # A beperking in force suspends re-grants, an upheld bezwaar ends them.
+        authors = {v: e.author_org for v, (e, _) in events.items()}
+        want = grantable(
+            wanted.fields, have, restraints_of(final), self.store.custodian, now.date(), authors.get
+        )
         return Plan(
             cid,
             now,
             rows,
             have,
             have_access,
-            wanted.fields,
+            want,
             events,
             wanted.access,
             wanted.decisions,

@@ -23,17 +23,21 @@ import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from casestore.adapters.persistence.restriction_table import RestrictionRow, RestrictionTable
 from casestore.adapters.persistence.rows import stamp
 from casestore.domain import errors
+from casestore.domain.person import Person
 from casestore.services.audit import (
     EVENT_RECORDED,
     RESTRICTION_LIFTED,
     RESTRICTION_RECORDED,
     SEARCH_BSN,
+    SEARCH_CASE,
+    SEARCH_NAME,
     TRAIL_PREFIX,
     AuditTrail,
 )
@@ -147,8 +151,47 @@ class SubjectReports:
         person = self.store.person_by_bsn(bsn)
         if person is None:
             raise errors.CaseNotFound("no case for this person")
+        return self._report(person, SEARCH_BSN)
+
+    def find(
+        self,
+        *,
+        bsn: str | None = None,
+        naam: str | None = None,
+        geboortedatum: date | None = None,
+        case: UUID | None = None,
+    ) -> SubjectReport:
+        """The report of the person found one of three ways (the first given)."""
+        if bsn is not None:
+            return self.for_bsn(bsn)
+        if naam is not None and geboortedatum is not None:
+            return self.for_name(naam, geboortedatum)
+        if case is not None:
+            return self.for_case(case)
+        raise errors.CaseNotFound("no person named")
+
+    def for_name(self, naam: str, geboortedatum: date) -> SubjectReport:
+        """The report of a person registered without a BSN (or with one): found by the
+        name and birth date through their pseudonym, as an aanmelding finds the person;
+        in the trail as a search by name, under the pseudonymous id, never the name."""
+        try:
+            person = self.store.person_by_name(naam, geboortedatum)
+        except errors.PayloadInvalid:
+            person = None
+        if person is None:
+            raise errors.CaseNotFound("no case for this person")
+        return self._report(person, SEARCH_NAME)
+
+    def for_case(self, case_id: UUID) -> SubjectReport:
+        """The report of the person a case is about (every case of that person); in the
+        trail as a search by case id."""
+        person = self.store.person_of(self.store.case(case_id))
+        return self._report(person, SEARCH_CASE, case=str(case_id))
+
+    def _report(self, person: Person, action: str, case: str | None = None) -> SubjectReport:
         pid = str(person.id)
-        self.trail.record([self.trail.entry(SEARCH_BSN, person=pid, reason="inzage art. 15")])
+        entry = self.trail.entry(action, person=pid, case=case, reason="inzage art. 15")
+        self.trail.record([entry])
         return SubjectReport(pid, self.build(pid, [UUID(c) for c in person.cases]))
 
     def build(self, pid: str, cases: list[UUID]) -> dict[str, Any]:

@@ -11,7 +11,9 @@ A view of another organisation (`view=`) shows what that organisation receives, 
 as far as the reader itself may read it: a value reaches the timeline when the viewed
 organisation is granted it and the reader can open it; a field the viewed organisation is
 granted but the reader cannot open shows as sealed; a field the viewed organisation is
-not granted shows as withheld, with the rule it receives the event under.
+not granted shows as withheld, with the rule it receives the event under. While a beperking
+or an upheld bezwaar keeps a case's content from an organisation, its grants count for
+nothing: each field shows as withheld with that reason (`beperkt`, `bezwaar_toegewezen`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
 from casestore.domain.events import EVENT_TYPES
+from casestore.domain.processing_restrictions import Restraints, restraints_in
 from casestore.domain.timeline import NO_RULE, Fact, Owned, Projection, Sealed, Withheld, result
 from casestore.services.audit import TIMELINE_READ
 from casestore.services.case_store import CaseStore
@@ -226,6 +229,10 @@ class Timelines:
         if not positions:
             raise errors.CaseNotFound(cid)
         events, alive = self._stream(case_id)
+        # A case under a beperking or an upheld objection is folded afresh on every read:
+        # what they keep back turns on the day, not only on the events (a beperking ends
+        # on its date), and such cases are few.
+        restraints = restraints_in(events)
         openers: list[Opener] = []
         if reader in self.sealer.keyring.hosted:
             openers = self.sealer.keyring.openers(reader)
@@ -237,7 +244,7 @@ class Timelines:
             tuple(o.key.key_id for o in openers),
         )
         key = (case_id, reader, org, known)
-        kept = self._folds.get(key)
+        kept = None if restraints else self._folds.get(key)
         shown = None
         if kept is not None:
             with kept.lock:
@@ -252,9 +259,14 @@ class Timelines:
                 if org == reader
                 else self._by_event(self._tables.grant_texts(org, cid))
             )
+            if restraints:
+                folded.reader_grants, folded.org_grants = self._restrained(
+                    restraints, events, reader, org, folded.reader_grants, folded.org_grants
+                )
             with folded.lock:
                 shown = self._folded(folded, reader, org, events, positions, moment, openers)
-        self._folds.put(key, folded)
+        if not restraints:
+            self._folds.put(key, folded)
         rendered, served, opened_names = shown
         rendered["entries"] = _filtered(rendered["entries"], set(event_types), since, until)
         self._audited(reader, org, case_id, served, opened_names)
@@ -324,6 +336,28 @@ class Timelines:
             projection.apply(fact)
             folded.served.append(event.event_id)
             folded.opened |= opened
+
+    def _restrained(
+        self,
+        restraints: Restraints,
+        events: Sequence[Case.Event],
+        reader: str,
+        org: str,
+        reader_grants: dict[str, _Access],
+        org_grants: dict[str, _Access],
+    ) -> tuple[dict[str, _Access], dict[str, _Access]]:
+        """The grants as far as the case's beperkingen and upheld objections let them
+        count: the reader opens nothing they keep from it, and what they keep from the
+        viewed organisation shows as withheld for their reason."""
+        custodian, today = self.sealer.custodian, self.store.clock().date()
+        mine, theirs = dict(reader_grants), dict(org_grants)
+        for event in events:
+            if restraints.withheld(reader, event.author_org, custodian, today):
+                mine.pop(event.event_id, None)
+            held = restraints.withheld(org, event.author_org, custodian, today)
+            if held:
+                theirs[event.event_id] = _Access(frozenset(), tuple(r.reason for r in held), ())
+        return mine, theirs
 
     def _fact(
         self,

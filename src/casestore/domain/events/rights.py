@@ -13,8 +13,11 @@ without a key what no longer may be opened. That the author of the corrected eve
 the custodian, on the person's request) writes it is checked where the stored events are
 known, by `check_correction`.
 
-The other three are recorded by the regie of the case, which handles the person's
-requests (procesregie).
+The others are recorded by the regie of the case, which handles the person's requests
+(procesregie). What a `beperking` in force and an upheld `bezwaar` leave the partners (the
+envelope, not the content) is decided in `casestore.domain.processing_restrictions`; a
+`beperking_opgeheven` ends a beperking before its `tot` (art. 18(3): the person is told
+first).
 """
 
 from __future__ import annotations
@@ -26,9 +29,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, JsonValue, StringConstraints, model_validator
 
 from casestore.domain import errors
-from casestore.domain.events.fields import FREE_TEXT, EventRef, LongText, PastDate
+from casestore.domain.events.fields import (
+    FREE_TEXT,
+    EventRef,
+    LongText,
+    OrganisationId,
+    PastDate,
+)
 from casestore.domain.events.payload import Payload, control
 from casestore.domain.events.registry import event_type
+from casestore.domain.processing_restrictions import fold
 
 if TYPE_CHECKING:
     from casestore.domain.case import Case
@@ -121,6 +131,10 @@ class Bezwaar(Payload):
     besloten_op: PastDate | None = control(default=None)
     bezwaar: EventRef | None = control(default=None)
     """The objection this decides, recorded earlier as in behandeling."""
+    tegen: list[OrganisationId] | None = control(default=None, min_length=1, max_length=50)
+    """The organisations whose processing the person objects to (none named: every
+    partner's); upheld, they open none of the case's content from then on. A decision
+    takes those of the objection it decides."""
     gronden: LongText | None = None
     motivering: LongText | None = None
 
@@ -131,6 +145,8 @@ class Bezwaar(Payload):
             raise ValueError("an objection in behandeling has no decision date nor decides one")
         if not pending and self.besloten_op is None:
             raise ValueError("a decision on an objection has its date, besloten_op")
+        if self.bezwaar is not None and self.tegen is not None:
+            raise ValueError("a decision takes tegen from the objection it decides")
         return self
 
     @classmethod
@@ -146,6 +162,7 @@ class Bezwaar(Payload):
         records = dict(objections_of(case))
         records[str(event.control.get("bezwaar") or event.event_id)] = str(event.control["besluit"])
         case.objections = records
+        case.restraints = fold(restraints_state(case), event)
 
 
 @event_type(
@@ -159,11 +176,57 @@ class Beperking(Payload):
     ] = control()
     ingang: PastDate = control()
     tot: date | None = control(default=None)
+    """The first day it no longer holds; none: until it is lifted."""
     toelichting: LongText | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Beperking:
+        if self.tot is not None and self.tot <= self.ingang:
+            raise ValueError("tot lies after ingang")
+        return self
 
     @classmethod
     def guard(cls, case: Case, control: dict[str, Any]) -> None:
         """A restriction may be asked for from the aanmelding on."""
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.restraints = fold(restraints_state(case), event)
+
+
+@event_type(
+    "beperking_opgeheven",
+    "A beperking is lifted before its end (AVG art. 18(3)): the person was told first.",
+)
+class BeperkingOpgeheven(Payload):
+    by_regie = True
+    beperking: EventRef = control()
+    """The beperking lifted."""
+    opgeheven_op: PastDate = control()
+    betrokkene_geinformeerd_op: PastDate = control()
+    """When the person was told it would be lifted (before, art. 18(3))."""
+    toelichting: LongText | None = None
+
+    @model_validator(mode="after")
+    def _told_first(self) -> BeperkingOpgeheven:
+        if self.betrokkene_geinformeerd_op > self.opgeheven_op:
+            raise ValueError("the person is told before the beperking is lifted")
+        return self
+
+    @classmethod
+    def guard(cls, case: Case, control: dict[str, Any]) -> None:
+        record = restraints_state(case).get(str(control["beperking"]))
+        if record is None or record.get("kind") != "beperking" or record.get("lifted"):
+            raise errors.NoBeperkingToLift(str(control["beperking"]))
+
+    @classmethod
+    def evolve(cls, case: Case, event: Case.Event) -> None:
+        case.restraints = fold(restraints_state(case), event)
+
+
+def restraints_state(case: Case) -> dict[str, dict[str, Any]]:
+    """The case's beperkingen and objections as its state keeps them (none before)."""
+    return getattr(case, "restraints", None) or {}
 
 
 def corrections_of(case: Case) -> dict[str, dict[str, str]]:

@@ -93,11 +93,15 @@ def read_audit(
 def subject_report(
     body: SubjectReportCreate, caller: Officer, services: ServicesDep
 ) -> dict[str, Any]:
-    """The data-subject report (AVG art. 15) of the person with a BSN, from the trail: per
-    case, which organisations received or read which kinds of data, when, on which rules
-    and grounds, from which source; the referrer withheld (docs/audit.md). A person never
-    referred is 404. The BSN travels in the body, never in a URL, and is not kept."""
-    return services.subject_reports.for_bsn(body.bsn).document
+    """The data-subject report (AVG art. 15) of a person, found by BSN, by name and birth
+    date (a person registered without a BSN) or by a case id, from the trail: per case,
+    which organisations received or read which kinds of data, when, on which rules and
+    grounds, from which source; the referrer withheld (docs/audit.md). A person never
+    referred is 404. What identifies the person travels in the body, never in a URL, and
+    is not kept."""
+    return services.subject_reports.find(
+        bsn=body.bsn, naam=body.naam, geboortedatum=body.geboortedatum, case=body.zaak
+    ).document
 
 
 @router.get("/protocol/{organisation}", responses=errors())

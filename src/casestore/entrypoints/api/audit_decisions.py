@@ -68,7 +68,7 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "read_figures": NO_CASE_DATA,
     "read_notices": NO_CASE_DATA,  # positions and field names of the caller's own grants
     "read_audit": (AUDIT_READ,),
-    "subject_report": (SEARCH_BSN,),
+    "subject_report": (SEARCH_BSN,),  # search.name or search.case when asked that way
     # Reports drawn from the trail name no content; each leaves one entry about itself.
     "verstrekkingsprotocol": (AUDIT_PROTOCOL,),
     "blast_radius": (AUDIT_BLAST_RADIUS,),

@@ -145,6 +145,7 @@ def check_bekendheid(case_id: UUID, caller: Reader, services: ServicesDep) -> di
         "case_id": found.case_id,
         "lopende_casus": found.lopende_casus,
         "casussen": [vars(c) for c in found.casussen],
+        "zelfde_naam_andere_persoon": [vars(c) for c in found.zelfde_naam_andere_persoon],
     }
 
 

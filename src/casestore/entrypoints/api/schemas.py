@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -114,6 +114,13 @@ class SharedEventPublic(BaseModel):
         description="Fields a `correctie` superseded, withheld from every reader: per field "
         "its `field`, the `reason` `gecorrigeerd` and the `correctie` event id.",
     )
+    restricted: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="What keeps all of the event's content from the organisation now: per "
+        "beperking in force the `reason` `beperkt` and the `beperking` event id, per objection "
+        "upheld against it the `reason` `bezwaar_toegewezen` and the `bezwaar` event id. The "
+        "event is then an envelope only: nothing sealed, no grant.",
+    )
 
 
 class KeyGeneration(BaseModel):
@@ -172,6 +179,12 @@ class BekendheidPublic(BaseModel):
     )
     casussen: list[KnownCasePublic] = Field(
         description="Every case of the person, in the order they were opened."
+    )
+    zelfde_naam_andere_persoon: list[KnownCasePublic] = Field(
+        default_factory=list,
+        description="Set when this case's referral gave a BSN and a name and birth date "
+        "that lead to another person in the index: that person's cases. The two were not "
+        "joined (the BSN decided); judge whether they are two persons or one.",
     )
 
 
@@ -328,8 +341,31 @@ class RestrictionPublic(BaseModel):
 
 
 class SubjectReportCreate(_In):
-    bsn: str = Field(
+    """Exactly one way to find the person: the BSN, the name with the birth date (a person
+    registered without a BSN), or the id of one of the person's cases."""
+
+    bsn: str | None = Field(
+        default=None,
         min_length=9,
         max_length=9,
         description="The person's BSN: used only to find the pseudonym, neither stored nor logged.",
     )
+    naam: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The person's name as referred (spelling, accents and case do not "
+        "matter), with `geboortedatum`: used only to find the pseudonym, neither stored "
+        "nor logged.",
+    )
+    geboortedatum: date | None = Field(default=None, description="With `naam`.")
+    zaak: UUID | None = Field(default=None, description="The id of one of the person's cases.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SubjectReportCreate:
+        by_name = self.naam is not None or self.geboortedatum is not None
+        if by_name and (self.naam is None or self.geboortedatum is None):
+            raise ValueError("naam and geboortedatum go together")
+        if sum((self.bsn is not None, by_name, self.zaak is not None)) != 1:
+            raise ValueError("give exactly one of bsn, naam with geboortedatum, or zaak")
+        return self

@@ -1,12 +1,15 @@
 """The data-subject report (AVG art. 15) as a page a privacy officer prints for the
 person: the same report as `POST /v1/audit/subject-report` (casestore.services.
-subject_report), in Dutch, with the referrer withheld. The BSN is posted in a form —
-never in an address, a log line or the trail — and the search is recorded under the
-person's pseudonym in the signed-in officer's name."""
+subject_report), in Dutch, with the referrer withheld. The BSN, or the name and birth date
+of a person registered without one, or a case id, is posted in a form — never in an
+address, a log line or the trail — and the search is recorded under the person's
+pseudonym in the signed-in officer's name."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -34,18 +37,45 @@ def subject_report_form(request: Request, session: SignedIn) -> Response:
 
 @router.post("/subject-report")
 def subject_report(
-    request: Request, session: PostedForm, bsn: Annotated[str, Form(max_length=20)] = ""
+    request: Request,
+    session: PostedForm,
+    bsn: Annotated[str, Form(max_length=20)] = "",
+    naam: Annotated[str, Form(max_length=200)] = "",
+    geboortedatum: Annotated[str, Form(max_length=20)] = "",
+    zaak: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     if (refused := _refused(request, session)) is not None:
         return refused
-    bsn = bsn.strip()
-    try:
-        check_bsn(bsn)
-    except errors.InvalidBsn:
-        return _form_error(request, session, "Dit is geen geldig BSN (9 cijfers, elfproef).", 422)
+    bsn, naam, geboortedatum, zaak = (v.strip() for v in (bsn, naam, geboortedatum, zaak))
+    if sum(map(bool, (bsn, naam or geboortedatum, zaak))) != 1:
+        message = "Vul één zoekwijze in: BSN, naam met geboortedatum, of casusnummer."
+        return _form_error(request, session, message, 422)
+    born = case = None
+    if bsn:
+        try:
+            check_bsn(bsn)
+        except errors.InvalidBsn:
+            message = "Dit is geen geldig BSN (9 cijfers, elfproef)."
+            return _form_error(request, session, message, 422)
+    elif zaak:
+        try:
+            case = UUID(zaak)
+        except ValueError:
+            return _form_error(request, session, "Dit is geen casusnummer.", 422)
+    else:
+        try:
+            born = date.fromisoformat(geboortedatum)
+        except ValueError:
+            message = "Geef naam en geboortedatum samen (datum als jjjj-mm-dd)."
+            return _form_error(request, session, message, 422)
+        if not naam:
+            message = "Geef naam en geboortedatum samen (datum als jjjj-mm-dd)."
+            return _form_error(request, session, message, 422)
     try:
         with acting(actor_of(request, session.client)):
-            report = services(request).subject_reports.for_bsn(bsn)
+            report = services(request).subject_reports.find(
+                bsn=bsn or None, naam=naam or None, geboortedatum=born, case=case
+            )
     except errors.CaseNotFound:
         return _form_error(request, session, "Over deze persoon is niets vastgelegd.", 404)
     return render(

@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
@@ -262,8 +263,9 @@ class Grants:
         tables = self._tables
         grants = tables.grants_of_cases(case_ids)
         access = tables.access_of_cases(case_ids, tables.access_org_ids())
+        histories = self.store.histories([UUID(c) for c in case_ids])
         for cid in case_ids:
-            yield self._plan(UUID(cid), matrix, grants[cid], access[cid])
+            yield self._plan(UUID(cid), matrix, grants[cid], access[cid], histories[UUID(cid)])
 
     def _plan(
         self,
@@ -271,16 +273,18 @@ class Grants:
         matrix: AccessMatrix | None,
         grant_rows: Sequence[GrantRow],
         access_rows: Sequence[AccessRow],
+        stored: list[Case.Event] | None = None,
     ) -> Plan:
         now = self.store.clock()
         self.sealer.at(now)
         matrix = matrix or self.sealer.matrix
         cid = str(case_id)
         rows = {(g.org_id, g.version, g.key_id): g for g in grant_rows}
-        have = {key: frozenset(g.fields) for key, g in rows.items()}
+        have = {key: _sealed_fields(g.basis) for key, g in rows.items()}
         have_access = {(a.org_id, a.version) for a in access_rows}
         positions = {a.version: a.position for a in access_rows if a.position is not None}
-        stored = self.store.history(case_id)
+        if stored is None:
+            stored = self.store.history(case_id)
         final: Any = None
         for event in stored:
             final = event.mutate(final)
@@ -632,6 +636,12 @@ class Grants:
 
     def shred_record(self, case_id: UUID) -> ShredRecord | None:
         return self._tables.shred_record(str(case_id))
+
+
+@lru_cache(maxsize=4096)
+def _sealed_fields(basis: str) -> frozenset[str]:
+    """The fields a grant's basis names: many grants share one basis text, parsed once."""
+    return frozenset(json.loads(basis))
 
 
 def _kept(decision: Decision, org: str, event: Case.Event) -> Decision | None:

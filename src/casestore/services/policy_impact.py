@@ -9,6 +9,7 @@ rather than per case, and the memory is one page's, however large the store is.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,14 +59,14 @@ class Impact:
 def impact(grants: Grants, matrix: AccessMatrix, catalogue: Catalogue) -> Impact:
     """What applying `matrix` to stored history would change, per organisation; shredded
     cases hold nothing and change nothing."""
-    special = special_data(matrix.policy, catalogue)
+    categories = _categories(special_data(matrix.policy, catalogue))
     result: dict[str, OrgImpact] = {}
     persons: dict[str, dict[str, set[str]]] = {}  # org -> change -> person ids
     affected = []
     for page in grants.store.records.tables.case_pages(PAGE):
         live = [cid for cid, shredded in page if not shredded]
         for plan in grants.plans(live, matrix):
-            touched = _tally(plan, special, result)
+            touched = _tally(plan, categories, result)
             if touched:
                 affected.append(plan.case_id)
                 for org, changes in touched.items():
@@ -78,7 +79,9 @@ def impact(grants: Grants, matrix: AccessMatrix, catalogue: Catalogue) -> Impact
 
 
 def _tally(
-    plan: Plan, special: dict[str, Special], result: dict[str, OrgImpact]
+    plan: Plan,
+    categories: Callable[[str, str], tuple[str, ...]],
+    result: dict[str, OrgImpact],
 ) -> dict[str, set[str]]:
     """Count one case's fields and events gained and lost into `result`; the changes
     (gained, lost) each organisation saw in it."""
@@ -87,25 +90,43 @@ def _tally(
     for key in before.keys() | after.keys():
         org, version = key
         event_type = plan.events[version][0].event_type
-        for change, names in (
-            ("gained", after.get(key, frozenset()) - before.get(key, frozenset())),
-            ("lost", before.get(key, frozenset()) - after.get(key, frozenset())),
-        ):
+        had, has = before.get(key, frozenset()), after.get(key, frozenset())
+        if had == has:
+            continue
+        for change, names in (("gained", has - had), ("lost", had - has)):
             if not names:
                 continue
             org_impact = result.setdefault(org, OrgImpact())
             org_impact.fields[change] += len(names)
             touched.setdefault(org, set()).add(change)
-            fields_special = special[event_type].fields if event_type in special else {}
+            by_category = org_impact.by_category
             for name in names:
-                cats = fields_special.get(field_of(name)[0], frozenset())
-                for cat in sorted(str(c) for c in cats) or [ORDINARY]:
-                    org_impact.by_category.setdefault(cat, Counter())[change] += 1
+                for cat in categories(event_type, name):
+                    counter = by_category.get(cat)
+                    if counter is None:
+                        counter = by_category[cat] = Counter()
+                    counter[change] += 1
     for change, keys in (
-        ("gained", set(plan.want_access) - plan.have_access),
-        ("lost", plan.have_access - set(plan.want_access)),
+        ("gained", plan.want_access.keys() - plan.have_access),
+        ("lost", plan.have_access - plan.want_access.keys()),
     ):
         for org, _ in keys:
             result.setdefault(org, OrgImpact()).events[change] += 1
             touched.setdefault(org, set()).add(change)
     return touched
+
+
+def _categories(special: dict[str, Special]) -> Callable[[str, str], tuple[str, ...]]:
+    """The special categories of a sealed field of an event type (ordinary data: its own
+    category), remembered per field: a store holds few distinct ones."""
+    known: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def categories(event_type: str, name: str) -> tuple[str, ...]:
+        found = known.get((event_type, name))
+        if found is None:
+            fields = special[event_type].fields if event_type in special else {}
+            cats = fields.get(field_of(name)[0], frozenset())
+            found = known[(event_type, name)] = tuple(sorted(str(c) for c in cats)) or (ORDINARY,)
+        return found
+
+    return categories

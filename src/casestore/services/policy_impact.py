@@ -19,7 +19,7 @@ from sharing.policy import AccessMatrix, Catalogue
 from sharing.policy.diff import ORDINARY
 from sharing.policy.special import Special, special_data
 
-PAGE = 200
+PAGE = 50
 """Cases read and planned together."""
 
 

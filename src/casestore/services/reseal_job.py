@@ -24,7 +24,7 @@ from casestore.services.policy_errors import AlreadyDecided, NotFound, ProposalE
 log = structlog.get_logger("casestore.policy")
 
 LEASE = timedelta(seconds=30)
-PAGE = 200
+PAGE = 50
 """Cases planned and written together."""
 Progress = Callable[[int, int], None]
 

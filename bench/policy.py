@@ -14,7 +14,10 @@ Measured, each in a fresh process on the grown store (so that one step's memory 
 another's): the proposal's impact on stored history (`PolicyBook.impact`, timed, then
 again under tracemalloc for its peak), and, after approval, the re-seal job to its end
 (timed; grants re-sealed and revoked per second; the process's peak resident memory above
-what it held before the job).
+what it held before the job). Beside the re-seal, in the same process and store, its
+ceilings: the crypto of one grant alone (`Sealer.regrant`: open the escrow, wrap the keys
+for the recipient) and the bare COPY of grant rows into a table without the policy
+trigger, per second.
 """
 
 from __future__ import annotations
@@ -235,7 +238,7 @@ def _rss() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _measure_impact(services: Services, proposal: str) -> dict[str, Any]:
+def _measure_impact(services: Services, proposal: str, store_url: str) -> dict[str, Any]:
     book = services.policy
     matrix = book.compile(book.proposal(proposal).document, "proposal")
     started = time.perf_counter()
@@ -254,7 +257,47 @@ def _measure_impact(services: Services, proposal: str) -> dict[str, Any]:
     }
 
 
-def _measure_reseal(services: Services, job_id: str) -> dict[str, Any]:
+def _ceilings(services: Services, store_url: str) -> dict[str, Any]:
+    """What the re-seal cannot beat, measured on the same store: the crypto of one grant
+    (open the escrow, wrap the fields' keys for the recipient: `Sealer.regrant`), and the
+    bare COPY of grant rows into a table like `grants` without its trigger."""
+    store, sealer = services.store, services.sealer
+    tables = store.records.tables
+    cid = tables.case_page(1)[0][0]
+    events = {str(e.event_id): e for e in store.history(UUID(cid))}
+    row = tables.escrows_of_case(cid)[0]
+    escrow = Escrow.from_json(json.loads(row.escrow))
+    context = context_of(sealer.region, events[row.event_id])
+    case_key = store.case_key(UUID(cid))
+    org = tables.grants_of_case(cid)[0].org_id
+    recipient = next(iter(sealer.keyring.recipients(org, store.clock())))
+    n = 2_000
+    started = time.perf_counter()
+    for _ in range(n):
+        sealer.regrant(
+            context=context,
+            fields=list(escrow.fields),
+            escrow=escrow,
+            case_key=case_key,
+            recipient=recipient,
+        )
+    crypto = n / (time.perf_counter() - started)
+    url, _, schema = store_url.partition("?schema=")
+    with psycopg.connect(url) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        rows = conn.execute("SELECT * FROM casestore_grants LIMIT 20000").fetchall()
+        conn.execute("CREATE TEMP TABLE bare_grants (LIKE casestore_grants INCLUDING ALL)")
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY bare_grants FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row(values)
+        conn.commit()
+        copied = len(rows) / (time.perf_counter() - started)
+    return {"ceiling_regrant_per_s": round(crypto), "ceiling_copy_rows_per_s": round(copied)}
+
+
+def _measure_reseal(services: Services, job_id: str, store_url: str) -> dict[str, Any]:
+    ceilings = _ceilings(services, store_url)
     before = _rss()
     started = time.perf_counter()
     job = services.policy.run_job(job_id, "bench")
@@ -268,14 +311,16 @@ def _measure_reseal(services: Services, job_id: str) -> dict[str, Any]:
         "reseal_revoked": job.revoked,
         "reseal_grants_per_s": round(changed / seconds, 1),
         "reseal_rss_growth_bytes": max(0, peak - before),
+        **ceilings,
     }
 
 
 def table(result: dict[str, Any]) -> str:
     lines = [
         "| cases / events | impact | impact peak (tracemalloc) | re-seal | "
-        "grants changed | re-seal rate | re-seal RSS growth |",
-        "|---|---|---|---|---|---|---|",
+        "grants changed | re-seal rate | re-seal RSS growth | ceiling: regrant crypto | "
+        "ceiling: bare COPY of grant rows |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:
         lines.append(
@@ -283,7 +328,8 @@ def table(result: dict[str, Any]) -> str:
             f"{row['impact_peak_bytes'] / 2**20:.1f} MiB | {row['reseal_s']:.1f} s | "
             f"{row['reseal_granted'] + row['reseal_revoked']:,} | "
             f"{row['reseal_grants_per_s']:,.0f}/s | "
-            f"{row['reseal_rss_growth_bytes'] / 2**20:.1f} MiB |"
+            f"{row['reseal_rss_growth_bytes'] / 2**20:.1f} MiB | "
+            f"{row['ceiling_regrant_per_s']:,}/s | {row['ceiling_copy_rows_per_s']:,}/s |"
         )
     met = result["met"]
     lines.append(
@@ -307,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     services = build(settings(args.store_url, args.var_dir))
     try:
         measure = _measure_impact if args.step == "impact" else _measure_reseal
-        print(json.dumps(measure(services, args.argument)))
+        print(json.dumps(measure(services, args.argument, args.store_url)))
     finally:
         services.close()
     return 0

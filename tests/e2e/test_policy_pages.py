@@ -6,6 +6,7 @@ Both backends."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime, timedelta
 
 import yaml
 from playwright.sync_api import Page
@@ -13,7 +14,7 @@ from playwright.sync_api import Page
 from casestore.entrypoints import demo
 from tests.e2e.api import Api
 from tests.e2e.browser import screenshot, serious_violations
-from tests.factories import load_signed_demo
+from tests.factories import load_signed_demo, officer
 
 
 def sign_in(page: Page, api: Api, org: str) -> None:
@@ -126,3 +127,41 @@ def test_an_officer_proposes_one_rule_edit_on_the_page(api: Api, page: Page) -> 
     page.click("text=Regel voorleggen")
     assert "no rule bestaat-niet" in page.locator("[role=alert]").inner_text()
     assert len(book.proposals()) == 1
+
+
+def test_an_officer_approves_a_version_to_take_effect_later(api: Api, page: Page) -> None:
+    backend = (api.services.settings.database_url or "sqlite").split(":")[0]
+    book = api.services.policy
+    proposal = book.propose(
+        officer(api.services, demo.ZVH),
+        base_version=1,
+        document=without_police_rule(book.in_force().document),
+        reason="De politie hoeft de signaleringen niet meer",
+        dpia_reference="DPIA-2026-09",
+        vastgesteld_on=date(2026, 11, 20),
+    )
+    sign_in(page, api, demo.GEMEENTE)
+    page.goto(f"{api.base_url}/ui/policy/proposals/{proposal.proposal_id}")
+
+    # A moment already past is refused on the page, and nothing is decided.
+    page.fill("#approve-reason", "Akkoord per 1 januari")
+    page.fill("#effective_from", "2020-01-01T00:00")
+    page.click("text=Goedkeuren")
+    assert "ligt in het verleden" in page.locator("[role=alert]").inner_text()
+    assert page.locator("#status").inner_text().startswith("open")
+    assert book.scheduled() is None
+
+    later = (datetime.now(UTC) + timedelta(days=30)).replace(second=0, microsecond=0)
+    page.fill("#approve-reason", "Akkoord per volgende maand")
+    page.fill("#effective_from", later.strftime("%Y-%m-%dT%H:%M"))
+    assert serious_violations(page) == []
+    page.click("text=Goedkeuren")
+    assert page.url.endswith("/ui/policy/versions"), page.locator(".error").all_inner_texts()
+    scheduled = page.locator("tr", has_text="(gepland)")
+    assert scheduled.count() == 1
+    assert f"gepland vanaf {later:%Y-%m-%d %H:%M} UTC" in scheduled.inner_text()
+    assert "1 (van kracht)" in page.locator("tr.granted td").first.inner_text()
+    screenshot(page, f"policy-scheduled-{backend}")
+    waiting = book.scheduled()
+    assert waiting is not None and waiting.version == 2 and waiting.effective_from == later
+    assert book.in_force().version == 1

@@ -425,6 +425,16 @@ class CaseStore(Application[UUID]):
             raise errors.CaseNotFound(str(case_id))
         return events
 
+    def histories(self, case_ids: Sequence[UUID]) -> dict[UUID, list[Case.Event]]:
+        """`history` of many cases, read together."""
+        found = {}
+        for case_id, stored in self.records.events_of(case_ids).items():
+            events = [self.mapper.to_domain_event(s) for s in stored]
+            found[case_id] = [e for e in events if isinstance(e, Case.Event)]
+            if not found[case_id]:
+                raise errors.CaseNotFound(str(case_id))
+        return found
+
     def events_after(self, position: int, limit: int = 100) -> list[StoredCaseEvent]:
         """Case events in global order after a position: the basis of every feed."""
         notifications = self.recorder.select_notifications(

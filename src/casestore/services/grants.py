@@ -13,9 +13,10 @@ recorded, with its reason, in the grant history (`history`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
@@ -33,7 +34,12 @@ from casestore.adapters.persistence.grant_history import (
 )
 from casestore.adapters.persistence.policy_table import SUPERSEDED, NoticeRow
 from casestore.adapters.persistence.rows import project
-from casestore.adapters.persistence.sharing_tables import AccessRow, GrantRow, ShredRecord
+from casestore.adapters.persistence.sharing_tables import (
+    AccessRow,
+    EscrowRow,
+    GrantRow,
+    ShredRecord,
+)
 from casestore.domain import errors
 from casestore.domain.case import Case
 from casestore.domain.events.conditions import conditions_of
@@ -88,6 +94,31 @@ class GrantChange:
     policy_version: str
     rules: str
     reason: str
+
+
+@dataclass
+class _ChangeSet:
+    """The rows a reconciliation writes, of one case or of a batch of cases."""
+
+    add: list[GrantRow] = field(default_factory=list)
+    remove: list[tuple[str, str, int, str]] = field(default_factory=list)
+    add_access: list[AccessRow] = field(default_factory=list)
+    remove_access: list[tuple[str, str, int]] = field(default_factory=list)
+    history: list[GrantChangeRow] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[NoticeRow] = field(default_factory=list)
+
+    def extend(self, other: _ChangeSet) -> None:
+        for name in ("add", "remove", "add_access", "remove_access", "history", "audit", "notices"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def writes(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    def counts(self) -> GrantChanges:
+        return GrantChanges(
+            len(self.add), len(self.remove), len(self.add_access), len(self.remove_access)
+        )
 
 
 @dataclass(frozen=True)
@@ -225,17 +256,38 @@ class Grants:
         with `on_join` give it of the events before it joined. A partner that left keeps
         only what rules with `on_leave: keep` gave it, its own events, and the header of its
         own leaving (so that it is told by name that it left)."""
+        cid = str(case_id)
+        return self._plan(
+            case_id, matrix, self._tables.grants_of_case(cid), self._tables.access_of_case(cid)
+        )
+
+    def plans(self, case_ids: Sequence[str], matrix: AccessMatrix | None = None) -> Iterator[Plan]:
+        """`plan` of many cases, their grants and access rows read in one query each."""
+        tables = self._tables
+        grants = tables.grants_of_cases(case_ids)
+        access = tables.access_of_cases(case_ids, tables.access_org_ids())
+        histories = self.store.histories([UUID(c) for c in case_ids])
+        for cid in case_ids:
+            yield self._plan(UUID(cid), matrix, grants[cid], access[cid], histories[UUID(cid)])
+
+    def _plan(
+        self,
+        case_id: UUID,
+        matrix: AccessMatrix | None,
+        grant_rows: Sequence[GrantRow],
+        access_rows: Sequence[AccessRow],
+        stored: list[Case.Event] | None = None,
+    ) -> Plan:
         now = self.store.clock()
         self.sealer.at(now)
         matrix = matrix or self.sealer.matrix
         cid = str(case_id)
-        tables = self._tables
-        rows = {(g.org_id, g.version, g.key_id): g for g in tables.grants_of_case(cid)}
-        have = {key: frozenset(g.fields) for key, g in rows.items()}
-        access_rows = tables.access_of_case(cid)
+        rows = {(g.org_id, g.version, g.key_id): g for g in grant_rows}
+        have = {key: _sealed_fields(g.basis) for key, g in rows.items()}
         have_access = {(a.org_id, a.version) for a in access_rows}
         positions = {a.version: a.position for a in access_rows if a.position is not None}
-        stored = self.store.history(case_id)
+        if stored is None:
+            stored = self.store.history(case_id)
         final: Any = None
         for event in stored:
             final = event.mutate(final)
@@ -307,7 +359,37 @@ class Grants:
         and conditions (see `plan`): re-seal from escrow what is newly granted, delete what
         no longer is. A grant whose fields change is replaced by one for the fields now
         granted. Each change goes into the grant history with `reason`."""
-        plan = self.plan(case_id)
+        changes = self._changes(self.plan(case_id), reason, None)
+        self._tables.change_grants(**changes.writes())
+        return changes.counts()
+
+    def reconcile_many(self, case_ids: Sequence[str], reason: str) -> GrantChanges:
+        """`reconcile_case` of many cases (none shredded) in one transaction, their plans
+        and escrows read a batch at a time; when the batch cannot be written (a case written
+        or a version activated meanwhile) each case is done on its own, as `reconcile_case`
+        does, so the end is the same."""
+        plans = list(self.plans(case_ids))
+        needed = [p.case_id for p in plans if any(p.have.get(k) != n for k, n in p.want.items())]
+        escrows = self._tables.escrows_of_cases(needed)
+        batch = _ChangeSet()
+        for plan in plans:
+            batch.extend(self._changes(plan, reason, escrows.get(plan.case_id)))
+        try:
+            self._tables.change_grants(**batch.writes())
+        except Exception as exc:
+            if not (SUPERSEDED in str(exc) or isinstance(exc, IntegrityError)):
+                raise
+            total = GrantChanges(0, 0, 0, 0)
+            for cid in case_ids:
+                total = total + self.reconcile_case(UUID(cid), reason)
+            return total
+        return batch.counts()
+
+    def _changes(
+        self, plan: Plan, reason: str, escrow_rows: Sequence[EscrowRow] | None
+    ) -> _ChangeSet:
+        """What bringing one planned case in line writes (`reconcile`); its escrows as read
+        already, or read here when needed."""
         now, cid, tables = plan.now, plan.case_id, self._tables
         rows, have, have_access = plan.rows, plan.have, plan.have_access
         want, events, want_access = plan.want, plan.events, plan.want_access
@@ -316,9 +398,9 @@ class Grants:
         if new:
             escrows = {
                 r.event_id: Escrow.from_json(json.loads(r.escrow))
-                for r in tables.escrows_of_case(cid)
+                for r in (tables.escrows_of_case(cid) if escrow_rows is None else escrow_rows)
             }
-        case_key = self.store.case_key(case_id) if new else b""
+        case_key = self.store.case_key(UUID(cid)) if new else b""
         added = []
         for org, version, key_id in new:
             event, _ = events[version]
@@ -355,16 +437,15 @@ class Grants:
             self._change(rows[(org, cid_version, key_id)], REVOKED, now, reason)
             for org, _, cid_version, key_id in revoked
         ] + [self._change(row, GRANTED, now, reason) for row in added]
-        tables.change_grants(
-            add=added,
-            remove=revoked,
-            add_access=access_added,
-            remove_access=access_removed,
-            history=history,
-            audit=self._audited(rows, added, revoked, reason),
-            notices=self._notices(plan, now),
+        return _ChangeSet(
+            added,
+            revoked,
+            access_added,
+            access_removed,
+            history,
+            self._audited(rows, added, revoked, reason),
+            self._notices(plan, now),
         )
-        return GrantChanges(len(added), len(revoked), len(access_added), len(access_removed))
 
     def _audited(
         self,
@@ -563,6 +644,12 @@ class Grants:
 
     def shred_record(self, case_id: UUID) -> ShredRecord | None:
         return self._tables.shred_record(str(case_id))
+
+
+@lru_cache(maxsize=4096)
+def _sealed_fields(basis: str) -> frozenset[str]:
+    """The fields a grant's basis names: many grants share one basis text, parsed once."""
+    return frozenset(json.loads(basis))
 
 
 def _kept(decision: Decision, org: str, event: Case.Event) -> Decision | None:

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -35,8 +34,17 @@ from casestore.domain.catalogue import describe
 from casestore.services.audit import POLICY_CHANGED
 from casestore.services.case_store import CaseStore
 from casestore.services.clients import Client, ClientRole
-from casestore.services.grants import GrantChanges, Grants
+from casestore.services.grants import Grants
 from casestore.services.lru import Lru
+from casestore.services.policy_errors import (
+    AlreadyDecided,
+    FourEyes,
+    NotFound,
+    ProposalError,
+    StaleBase,
+)
+from casestore.services.policy_impact import Impact, OrgImpact, impact
+from casestore.services.reseal_job import LEASE, Progress, ResealJobs
 from casestore.services.sealing import Scheduled, Sealer
 from sharing.errors import PolicyError
 from sharing.owned import field_of
@@ -49,75 +57,33 @@ from sharing.policy import (
     policy_digest,
 )
 from sharing.policy.cases import run_case_text
-from sharing.policy.diff import ORDINARY, PolicyDiff, diff
+from sharing.policy.diff import PolicyDiff, diff
 from sharing.policy.edit import RuleEdit, apply_rule_edit
 from sharing.policy.lint import lint_policy
-from sharing.policy.special import special_data
 
 log = structlog.get_logger("casestore.policy")
 
+__all__ = [
+    "HISTORY_ALL",
+    "HISTORY_NEW",
+    "LEASE",
+    "AlreadyDecided",
+    "Analysis",
+    "FourEyes",
+    "Impact",
+    "NotFound",
+    "OrgImpact",
+    "PolicyBook",
+    "Progress",
+    "ProposalError",
+    "StaleBase",
+]
+
 HISTORY_ALL, HISTORY_NEW = "all", "new"
-LEASE = timedelta(seconds=30)
-Progress = Callable[[int, int], None]
-
-
-class ProposalError(Exception):
-    """A proposal cannot be made or decided; the message is safe to show."""
-
-    status = 422
-
-
-class NotFound(ProposalError):
-    status = 404
-
-
-class StaleBase(ProposalError):
-    status = 409
-
-
-class AlreadyDecided(ProposalError):
-    status = 409
-
-
-class FourEyes(ProposalError):
-    status = 403
 
 
 def label_of(version: int, policy: Policy) -> str:
     return f"{version}@{policy_digest(policy).removeprefix('sha256:')[:16]}"
-
-
-@dataclass(frozen=True)
-class OrgImpact:
-    persons: Counter[str] = field(default_factory=Counter)  # gained / lost
-    cases: Counter[str] = field(default_factory=Counter)
-    events: Counter[str] = field(default_factory=Counter)
-    fields: Counter[str] = field(default_factory=Counter)
-    by_category: dict[str, Counter[str]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        def pair(c: Counter[str]) -> dict[str, int]:
-            return {"gained": c["gained"], "lost": c["lost"]}
-
-        return {
-            "persons": pair(self.persons),
-            "cases": pair(self.cases),
-            "events": pair(self.events),
-            "fields": pair(self.fields),
-            "fields_by_category": {k: pair(v) for k, v in sorted(self.by_category.items())},
-        }
-
-
-@dataclass(frozen=True)
-class Impact:
-    organisations: dict[str, OrgImpact]
-    affected_cases: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "organisations": {o: i.to_json() for o, i in sorted(self.organisations.items())},
-            "affected_cases": self.affected_cases,
-        }
 
 
 @dataclass(frozen=True)
@@ -173,6 +139,7 @@ class PolicyBook:
         self.clock = clock
         self.catalogue = catalogue_from_description(describe())
         self._compiled: Lru[str, AccessMatrix] = Lru(8)
+        self.reseal = ResealJobs(table, grants, clock, self.in_force)
 
     # ---- versions --------------------------------------------------------------------------
 
@@ -375,58 +342,9 @@ class PolicyBook:
         )
 
     def impact(self, matrix: AccessMatrix) -> Impact:
-        """What applying `matrix` to stored history would change, per organisation, from
-        the grants and access rows as stored."""
-        special = special_data(matrix.policy, self.catalogue)
-        result: dict[str, OrgImpact] = {}
-        affected = []
-        tables = self.store.records.tables
-        for cid in tables.case_ids():
-            if tables.shred_record(cid) is not None:
-                continue
-            plan = self.grants.plan(UUID(cid), matrix)
-            before, after = plan.fields(False), plan.fields(True)
-            touched: dict[str, set[str]] = {}
-            for key in before.keys() | after.keys():
-                org, version = key
-                event_type = plan.events[version][0].event_type
-                for change, names in (
-                    ("gained", after.get(key, frozenset()) - before.get(key, frozenset())),
-                    ("lost", before.get(key, frozenset()) - after.get(key, frozenset())),
-                ):
-                    if not names:
-                        continue
-                    org_impact = result.setdefault(org, OrgImpact())
-                    org_impact.fields[change] += len(names)
-                    touched.setdefault(org, set()).add(change)
-                    for name in names:
-                        plain = field_of(name)[0]
-                        cats = (
-                            special[event_type].fields.get(plain, frozenset())
-                            if event_type in special
-                            else frozenset()
-                        )
-                        for cat in sorted(str(c) for c in cats) or [ORDINARY]:
-                            org_impact.by_category.setdefault(cat, Counter())[change] += 1
-            for change, keys in (
-                ("gained", set(plan.want_access) - plan.have_access),
-                ("lost", plan.have_access - set(plan.want_access)),
-            ):
-                for org, _ in keys:
-                    result.setdefault(org, OrgImpact()).events[change] += 1
-                    touched.setdefault(org, set()).add(change)
-            if touched:
-                affected.append(cid)
-                person = plan.person_id
-                for org, changes in touched.items():
-                    for change in changes:
-                        result[org].cases[change] += 1
-                        result[org].persons[f"{change}:{person}"] += 1
-        for org_impact in result.values():
-            persons = Counter(k.split(":", 1)[0] for k in org_impact.persons)
-            org_impact.persons.clear()
-            org_impact.persons.update(persons)
-        return Impact(result, affected)
+        """What applying `matrix` to stored history would change (casestore.services.
+        policy_impact)."""
+        return impact(self.grants, matrix, self.catalogue)
 
     def explain_decision(
         self, case_id: UUID, version: int, organisation: str, field: str | None = None
@@ -557,13 +475,10 @@ class PolicyBook:
     # ---- re-seal jobs ----------------------------------------------------------------------
 
     def job(self, job_id: str) -> JobRow:
-        row = self.table.job(job_id)
-        if row is None:
-            raise NotFound(f"no re-seal job {job_id}")
-        return row
+        return self.reseal.job(job_id)
 
     def jobs(self) -> list[JobRow]:
-        return self.table.jobs()
+        return self.reseal.jobs()
 
     def run_job(
         self,
@@ -573,76 +488,14 @@ class PolicyBook:
         progress: Progress | None = None,
         take_over: bool = False,
     ) -> JobRow:
-        """Re-seal and revoke case by case, in case id order, recording after each case
-        how far it got: a run that dies is resumed where it stopped, and a case done twice
-        changes nothing the second time (a reconciliation is idempotent)."""
-        job = self.job(job_id)
-        if job.status == "done":
-            return job
-        if self.in_force().version < job.version:
-            return job  # scheduled: the worker takes it up once the version is in force
-        now = self.clock()
-        holder = job.worker_id if take_over and job.worker_id else worker_id
-        if not self.table.claim_job(job_id, holder, now, now + LEASE):
-            raise AlreadyDecided(f"re-seal job {job_id} is being run by {job.worker_id}")
-        self.sealer.refresh()
-        in_force = self.in_force()
-        if in_force.version != job.version:
-            reason = f"policy version {in_force.version} activated"
-        else:
-            reason = f"policy version {job.version} activated"
-        case_ids = self.store.records.tables.case_ids()
-        todo = [c for c in case_ids if job.last_case is None or c > job.last_case]
-        done, total = len(case_ids) - len(todo), len(case_ids)
-        changes = GrantChanges(job.granted, job.revoked, 0, 0)
-        last = job.last_case
-        for cid in todo:
-            if self.store.records.tables.shred_record(cid) is None:
-                changes = changes + self.grants.reconcile_case(UUID(cid), reason)
-            done, last = done + 1, cid
-            now = self.clock()
-            if not self.table.advance_job(
-                job_id,
-                holder,
-                total=total,
-                done=done,
-                last_case=last,
-                granted=changes.granted,
-                revoked=changes.revoked,
-                now=now,
-                until=now + LEASE,
-                finished=False,
-            ):
-                raise AlreadyDecided(f"re-seal job {job_id} was taken over")
-            if progress is not None:
-                progress(done, total)
-        now = self.clock()
-        self.table.advance_job(
-            job_id,
-            holder,
-            total=total,
-            done=done,
-            last_case=last,
-            granted=changes.granted,
-            revoked=changes.revoked,
-            now=now,
-            until=now,
-            finished=True,
-        )
-        return self.job(job_id)
+        """Run a re-seal job to its end, resumably (casestore.services.reseal_job)."""
+        return self.reseal.run(job_id, worker_id, progress=progress, take_over=take_over)
 
     def run_job_in_background(self, job_id: str, worker_id: str) -> None:
-        """Run a job after the answer went out; whatever stops it is logged, and the
-        worker takes it up again (`Housekeeping.resume_policy_jobs`)."""
-        try:
-            self.run_job(job_id, worker_id)
-        except ProposalError as exc:  # another worker has it
-            log.info("re-seal job left to another worker", job=job_id, reason=str(exc))
-        except Exception as exc:  # storage away, say: the worker resumes it
-            log.warning("re-seal job stopped", job=job_id, error=type(exc).__name__)
+        self.reseal.run_in_background(job_id, worker_id)
 
     def unfinished_jobs(self) -> list[JobRow]:
-        return [j for j in self.table.jobs() if j.status != "done"]
+        return self.reseal.unfinished()
 
 
 def _decided(

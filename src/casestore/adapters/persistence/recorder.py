@@ -5,12 +5,16 @@ guarantees (optimistic concurrency per stream, a gap-free global order), and wri
 sharing tables' rows of a save, and its audit trail entries (`save(..., audit=[...])`),
 in the same transaction as its events. Beside the events
 they hand out their backend (for the tables that are not written with events) and the
-two reads that join the events table: a position, and a page of an organisation's feed.
+reads that join the events table (a position, a page of an organisation's feed) and the
+events of many aggregates in one read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
 
 from casestore.adapters.persistence.audit_table import AuditTable
 from casestore.adapters.persistence.backend import Backend
@@ -30,3 +34,27 @@ class CaseRecorder:
     def feed_rows(self, org_id: str, after: int, limit: int) -> list[FeedRow]:
         """The stored events `org_id` receives after a position, in global order."""
         raise NotImplementedError
+
+    def events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """The stored events of many aggregates in one read, each in version order: a run
+        over a page of cases reads their histories together, not one query per case."""
+        found: dict[UUID, list[StoredEvent]] = {i: [] for i in originator_ids}
+        if not originator_ids:
+            return found
+        marks = ", ".join("%s" for _ in originator_ids)
+        rows = self.backend.all(
+            "SELECT originator_id, originator_version, topic, state "
+            f"FROM {self.backend.library_table(self.events_table_name)} "
+            f"WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version",
+            [self.backend.originator(i) for i in originator_ids],
+        )
+        for row in rows:
+            found[UUID(str(row["originator_id"]))].append(
+                StoredEvent(
+                    originator_id=UUID(str(row["originator_id"])),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+            )
+        return found

@@ -73,15 +73,22 @@ def _stamped(value: datetime | None) -> str | None:
     return None if value is None else stamp(value)
 
 
+_READS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+
+
 def from_row(cls: type[Row], row: Mapping[str, Any]) -> Row:
     """An instance of `cls` from a row read by column name (times unstamped)."""
-    times = _time_fields(cls)
+    reads = _READS.get(cls)
+    if reads is None:
+        times = _time_fields(cls)
+        reads = _READS[cls] = tuple(
+            (f.name, column_of(f), f.name in times)
+            for f in fields(cls)  # type: ignore[arg-type]
+        )
     kwargs = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        value = row[column_of(f)]
-        if f.name in times and value is not None:
-            value = unstamp(value)
-        kwargs[f.name] = value
+    for name, column, is_time in reads:
+        value = row[column]
+        kwargs[name] = unstamp(value) if is_time and value is not None else value
     return cls(**kwargs)
 
 

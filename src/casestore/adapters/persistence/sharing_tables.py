@@ -15,7 +15,7 @@ The SQL is shared by both backends; the backend supplies parameter style and tab
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -226,6 +226,84 @@ class SharingTables:
         rows = self.backend.all(f"SELECT case_id FROM {self._t('case_keys')} ORDER BY case_id")
         return [r["case_id"] for r in rows]
 
+    def case_pages(self, size: int, after: str | None = None) -> Iterator[list[tuple[str, bool]]]:
+        """Every case (as `case_ids`) after `after`, a page of (case id, shredded) at a
+        time in case id order: a run over the whole store holds one page, not every id."""
+        while page := self.case_page(size, after):
+            yield page
+            after = page[-1][0]
+
+    def case_page(self, size: int, after: str | None = None) -> list[tuple[str, bool]]:
+        """Up to `size` cases after the case id `after`, as (case id, shredded)."""
+        rows = self.backend.all(
+            f"SELECT case_id, shredded_at FROM {self._t('case_keys')} "
+            "WHERE case_id > %s ORDER BY case_id LIMIT %s",
+            (after or "", size),
+        )
+        return [(r["case_id"], r["shredded_at"] is not None) for r in rows]
+
+    def count_cases(self, after: str | None = None) -> int:
+        """How many cases `case_ids` holds (after the case id `after`)."""
+        row = self.backend.one(
+            f"SELECT COUNT(*) AS n FROM {self._t('case_keys')} WHERE case_id > %s", (after or "",)
+        )
+        return 0 if row is None else int(row["n"])
+
+    def access_org_ids(self) -> list[str]:
+        """Every organisation that receives any event, read as a walk over the feed index
+        (one index probe per organisation, not a scan of every access row): reading many
+        cases' access rows then names them with the case ids, which the primary key
+        (org, case, version) serves."""
+        t = self._t("access")
+        rows = self.backend.all(
+            f"WITH RECURSIVE o(org) AS (SELECT MIN(org_id) FROM {t} "
+            f"UNION ALL SELECT (SELECT MIN(org_id) FROM {t} WHERE org_id > o.org) FROM o "
+            "WHERE o.org IS NOT NULL) SELECT org FROM o WHERE org IS NOT NULL"
+        )
+        return [str(r["org"]) for r in rows]
+
+    def grants_of_cases(self, case_ids: Sequence[str]) -> dict[str, list[GrantRow]]:
+        """`grants_of_case` of many cases in one read: case id -> its grants."""
+        found: dict[str, list[GrantRow]] = {c: [] for c in case_ids}
+        if case_ids:
+            rows = self.backend.all(
+                f"SELECT * FROM {self._t('grants')} WHERE case_id IN ({_marks(case_ids)}) "
+                "ORDER BY case_id, version, org_id, key_id",
+                tuple(case_ids),
+            )
+            for r in rows:
+                found[r["case_id"]].append(from_row(GrantRow, r))
+        return found
+
+    def access_of_cases(
+        self, case_ids: Sequence[str], org_ids: Sequence[str]
+    ) -> dict[str, list[AccessRow]]:
+        """`access_of_case` of many cases in one read, over the organisations `org_ids`
+        (`access_org_ids`): case id -> its access rows."""
+        found: dict[str, list[AccessRow]] = {c: [] for c in case_ids}
+        if case_ids and org_ids:
+            rows = self.backend.all(
+                f"SELECT * FROM {self._t('access')} WHERE org_id IN ({_marks(org_ids)}) "
+                f"AND case_id IN ({_marks(case_ids)}) ORDER BY case_id, version, org_id",
+                (*org_ids, *case_ids),
+            )
+            for r in rows:
+                found[r["case_id"]].append(from_row(AccessRow, r))
+        return found
+
+    def escrows_of_cases(self, case_ids: Sequence[str]) -> dict[str, list[EscrowRow]]:
+        """`escrows_of_case` of many cases in one read: case id -> its escrows."""
+        found: dict[str, list[EscrowRow]] = {c: [] for c in case_ids}
+        if case_ids:
+            rows = self.backend.all(
+                f"SELECT case_id, event_id, escrow_json FROM {self._t('event_ids')} "
+                f"WHERE case_id IN ({_marks(case_ids)}) AND escrow_json IS NOT NULL",
+                tuple(case_ids),
+            )
+            for r in rows:
+                found[r["case_id"]].append(from_row(EscrowRow, r))
+        return found
+
     def shred_record(self, case_id: str) -> ShredRecord | None:
         row = self.backend.one(
             f"SELECT case_id, shredded_at, shredded_by, reason FROM {self._t('case_keys')} "
@@ -404,3 +482,7 @@ class SharingTables:
                 sql(f"DELETE FROM {erasure.snapshots_table} WHERE originator_id = %s"),
                 (erasure.case_originator,),
             )
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ", ".join("%s" for _ in items)

@@ -9,7 +9,7 @@ a refusal is shown on the page with its reason.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -202,13 +202,16 @@ def approve(
     background: BackgroundTasks,
     reason: Text = "",
     history: Text = HISTORY_ALL,
+    effective_from: Text = "",
 ) -> Response:
     book = services(request).policy
     try:
+        moment = _moment(effective_from, book.clock())
         _, job = book.approve(
             proposal_id,
             session.client,
             reason=reason,
+            effective_from=moment,
             history=HISTORY_NEW if history == HISTORY_NEW else HISTORY_ALL,
         )
     except ProposalError as exc:
@@ -216,6 +219,27 @@ def approve(
     if job is not None:
         background.add_task(book.run_job_in_background, job.job_id, f"web-{uuid.uuid4().hex[:8]}")
     return RedirectResponse(f"{PREFIX}/policy/versions", status_code=303)
+
+
+def _moment(text: str, now: datetime) -> datetime | None:
+    """The moment a version takes effect, as the form's date-and-time field gives it (UTC,
+    to the minute); empty: at once. A moment already past is refused rather than taken as
+    'at once', so that an officer who mistyped the year hears of it."""
+    if not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ProposalError(
+            f"ingangsmoment {text!r} is geen datum en tijd (JJJJ-MM-DD UU:MM, UTC)"
+        ) from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment <= now:
+        raise ProposalError(
+            f"ingangsmoment {moment:%Y-%m-%d %H:%M} UTC ligt in het verleden: "
+            "laat het leeg om de versie meteen in te laten gaan"
+        )
+    return moment
 
 
 @router.post("/proposals/{proposal_id}/reject")

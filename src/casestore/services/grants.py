@@ -167,6 +167,7 @@ class _Wanted:
         self.access: dict[tuple[str, int], Case.Event] = {}
         self.decisions: dict[tuple[str, int], Decision] = {}
         self.recipients: dict[str, dict[str, Recipient]] = {}
+        self._parsed: dict[int, list[tuple[str, str, str]]] = {}
 
     def add(self, org: str, event: Case.Event, decision: Decision) -> None:
         version = event.originator_version
@@ -174,12 +175,15 @@ class _Wanted:
         earlier = self.decisions.get((org, version))
         self.decisions[(org, version)] = decision if earlier is None else _either(earlier, decision)
         corrected = self.superseded.get(event.event_id, {})
+        parsed = self._parsed.get(version)
+        if parsed is None:  # each event is judged for several organisations
+            parsed = self._parsed[version] = [(name, *field_of(name)) for name in event.content]
         names = {
             name
-            for name in event.content
-            if field_of(name)[0] not in corrected
-            and (access := decision.fields.get(field_of(name)[0])) is not None
-            and (access.scope is Scope.all or field_of(name)[1] in ("", org))
+            for name, plain, owner in parsed
+            if plain not in corrected
+            and (access := decision.fields.get(plain)) is not None
+            and (access.scope is Scope.all or owner in ("", org))
             and not self.expired(access, event)
         }
         if not names:
@@ -300,6 +304,7 @@ class Grants:
             corrections_of(final),
         )
         events: dict[int, tuple[Case.Event, CaseContext]] = {}
+        decided: dict[tuple[str, CaseContext, str], list[tuple[str, Decision]]] = {}
         joined: dict[str, int] = {}  # a current member: the version its membership runs from
         case: Any = None
         previous: frozenset[str] = frozenset()
@@ -311,8 +316,18 @@ class Grants:
                 joined[org] = version
             previous = network.members
             author = event.author_org
-            for org in matrix.recipients(event.event_type, network, now, author=author).receivers:
-                decision = matrix.decide(org, event.event_type, network, now, author=author)
+            # A case's events mostly repeat a few shapes (type, network, author): each
+            # shape is decided once per plan, at the plan's one moment.
+            shape = (event.event_type, network, author)
+            judged = decided.get(shape)
+            if judged is None:
+                judged = decided[shape] = [
+                    (org, matrix.decide(org, event.event_type, network, now, author=author))
+                    for org in matrix.recipients(
+                        event.event_type, network, now, author=author
+                    ).receivers
+                ]
+            for org, decision in judged:
                 still = org in members_now and joined.get(org, version) <= version
                 if not (still or org == author):
                     decision_kept = _kept(decision, org, event)

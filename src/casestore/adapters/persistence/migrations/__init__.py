@@ -10,7 +10,9 @@ the code knows, or older than `SERVES_FROM`, is refused with one line saying wha
 
 Adding a table, column or index is one new numbered file in each folder, the same number
 and name in both (a test holds them in step); raise `SERVES_FROM` to that number when the
-code cannot run without it. A file that has been released is never edited.
+code cannot run without it. A file that has been released is never edited. Records that
+older code cannot read (a new kind of person-index record, say) are a step too, a file
+without statements: the store's version then keeps that code from starting against it.
 
 The eventsourcing library's own tables (events, snapshots, their composite type and
 insert function on PostgreSQL) belong to migration 1 like every other table: the library

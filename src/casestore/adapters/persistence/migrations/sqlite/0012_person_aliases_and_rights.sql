@@ -1,0 +1,5 @@
+-- No table changes. From this step on a store may hold person-index aliases (the BSN and
+-- the name pseudonym of one person leading to one record) and the case events
+-- beperking_opgeheven and a bezwaar naming whom it is against (tegen), which code from
+-- before this step cannot read: the step's number keeps such code from starting against
+-- the store, as for any newer schema.

@@ -190,6 +190,37 @@ def test_re_grants_wait_while_a_beperking_is_in_force(services: Services) -> Non
     assert (RECLASSERING, referral) in holders(), "lifted, the startdossier is granted"
 
 
+def test_the_worker_grants_what_a_beperking_held_back_once_its_tot_has_come(
+    services: Services, clock: Clock
+) -> None:
+    """A beperking that ends by its date is not lifted by any event: the housekeeping
+    pass after its `tot` grants the startdossier it held back and tells the partner."""
+    store, tables = services.store, services.store.records.tables
+    case_id = included_case(services)
+    referral = store.history(case_id)[0].event_id
+    tot = clock().date() + timedelta(days=10)
+    beperking(services, case_id, tot=tot.isoformat())
+    store.append(case_id, submit("netwerkwijziging", netwerk(RECLASSERING), ZVH))
+
+    def startdossier() -> bool:
+        return any(
+            (g.org_id, g.event_id) == (RECLASSERING, referral)
+            for g in tables.grants_of_case(str(case_id))
+        )
+
+    services.housekeeping.run_once()
+    assert not startdossier(), "held back while the beperking is in force"
+    clock.advance(days=9)
+    services.housekeeping.run_once()
+    assert not startdossier(), "still the day before its tot"
+    notified = len(services.policy.table.notices(RECLASSERING, 1_000))
+    clock.advance(days=1)
+    services.housekeeping.run_once()
+    assert startdossier(), "granted by the first pass on its tot"
+    notices = services.policy.table.notices(RECLASSERING, 1_000)
+    assert len(notices) > notified, "and the partner is told"
+
+
 def test_only_a_beperking_not_lifted_is_lifted(services: Services) -> None:
     case_id = included_case(services)
     with pytest.raises(errors.NoBeperkingToLift):

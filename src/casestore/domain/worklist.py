@@ -104,6 +104,7 @@ def new_facts() -> Facts:
         "kaders": {},  # kader -> end date (or None)
         "informing": {"status": "niet_geinformeerd", "datum": None},
         "stable_since": None,  # the last event that unsettled it (domain/stability.py)
+        "beperkingen": {},  # beperking event id -> its tot (or None) until lifted
     }
 
 
@@ -210,6 +211,21 @@ def _uitstroom(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> N
     _close(f, Status.uitgestroomd, when)
 
 
+def _beperking(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f.setdefault("beperkingen", {})[event_id] = control.get("tot")
+
+
+def _beperking_lifted(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
+    f.setdefault("beperkingen", {}).pop(str(control.get("beperking")), None)
+
+
+def restriction_ends(facts: Facts) -> list[date]:
+    """The days on which the case's beperkingen end by themselves (their `tot`): from
+    then on its content is shared again, and nothing else happens at that moment to
+    re-grant what was held back."""
+    return sorted(date.fromisoformat(str(t)) for t in facts.get("beperkingen", {}).values() if t)
+
+
 def _heraanmelding(f: Facts, event_id: str, when: str, control: dict[str, Any]) -> None:
     f["status"] = Status.geincludeerd.value
     f["closed"] = None
@@ -239,6 +255,8 @@ _FOLDS = {
     "regiewijziging": _regie,
     "uitstroom": _uitstroom,
     "heraanmelding": _heraanmelding,
+    "beperking": _beperking,
+    "beperking_opgeheven": _beperking_lifted,
 }
 
 

@@ -56,6 +56,7 @@ RETENTION_JOB = "retention"
 RETENTION_EVERY = timedelta(days=1)
 LEASE = timedelta(minutes=10)  # outlasts a reconciliation of every case
 INTERVAL_SECONDS = 60.0
+RESTRICTION_ENDED = "a beperking ended on its tot date"
 CONDITION_ENDED = "a toestemming or conflict van plichten ended (expired or withdrawn)"
 
 
@@ -167,6 +168,9 @@ class Housekeeping:
         try:
             done = self._expire_and_begin_rules(row.last_run_at, started)
             ended = self._end_conditions(row.last_run_at, started)
+            lifted = self._end_restrictions(row.last_run_at, started)
+            if lifted is not None:
+                ended = lifted if ended is None else ended + lifted
             if ended is not None:
                 changes = ended if done.changes is None else done.changes + ended
                 done = Pass(done.started, done.crossed, changes)
@@ -240,6 +244,20 @@ class Housekeeping:
         for case_id in due:
             total = total + self.grants.reconcile_case(UUID(case_id), CONDITION_ENDED)
         log.info("condition records ended: grants reconciled", cases=len(due), **vars(total))
+        return total
+
+    def _end_restrictions(self, since: datetime | None, now: datetime) -> GrantChanges | None:
+        """Reconcile each case whose beperking ended by its `tot` since the last pass: what
+        it held back is granted then, and the partners are told as after a lifting."""
+        if self.worklist is None:
+            return None
+        due = self.worklist.restrictions_ended(since, now)
+        if not due:
+            return None
+        total = GrantChanges(0, 0, 0, 0)
+        for case_id in due:
+            total = total + self.grants.reconcile_case(UUID(case_id), RESTRICTION_ENDED)
+        log.info("beperkingen ended: grants reconciled", cases=len(due), **vars(total))
         return total
 
     # ---- in the worker process -------------------------------------------------------------

@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from casestore.adapters.persistence.retention_tables import RetentionTables
@@ -181,6 +181,18 @@ class Worklist:
                     )
                 self._seen = position
             return self._known.copy()
+
+    def restrictions_ended(self, since: datetime | None, now: datetime) -> list[str]:
+        """The cases with a beperking whose `tot` day began in (since, now]: a beperking
+        holds until the day before its `tot` (UTC days, as its dates are checked)."""
+        due = []
+        for case_id, known in self.current().items():
+            for day in domain.restriction_ends(known.facts):
+                start = datetime.combine(day, time.min, tzinfo=UTC)
+                if (since is None or since < start) and start <= now:
+                    due.append(case_id)
+                    break
+        return sorted(due)
 
     def may_see(self, client: Client, case_id: str) -> bool:
         """Whether the case is one of the client's worklist (open or not)."""

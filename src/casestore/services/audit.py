@@ -304,6 +304,9 @@ class AuditTrail:
         the entries are committed by another connection."""
         if not self.enabled or not entries:
             return DONE
+        if not self.table.backend.commits_off_thread:
+            self.table.record(entries)
+            return DONE
         return self._group.submit(entries)
 
     def append(self, cursor: Cursor, entries: Sequence[dict[str, Any]]) -> None:

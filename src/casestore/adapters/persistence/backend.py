@@ -33,6 +33,11 @@ class Cursor(Protocol):
 class Backend(ABC):
     broadcasts_revocations = False
     """Whether other processes learn of a revoked client (and so may cache clients)."""
+    commits_off_thread = True
+    """Whether a read's audit entries are worth committing by a writer thread while the read
+    goes on: where a commit waits on the server's disk (PostgreSQL), the wait overlaps the
+    read and concurrent reads share it; where the commit is the process's own work under
+    the interpreter lock (SQLite in-process), handing it over costs more than it saves."""
 
     # ---- how a statement is written ------------------------------------------------------
 

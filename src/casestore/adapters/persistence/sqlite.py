@@ -35,6 +35,7 @@ TRANSIENT = ("database is locked", "database table is locked", "unable to open",
 
 class SQLiteBackend(Backend):
     dialect = "sqlite"
+    commits_off_thread = False
     events_table = "stored_events"
 
     def __init__(self, datastore: SQLiteDatastore) -> None:

@@ -238,13 +238,7 @@ class Housekeeping:
                 if (since is None or since < parse_time(end)) and parse_time(end) <= now
             }
         )
-        if not due:
-            return None
-        total = GrantChanges(0, 0, 0, 0)
-        for case_id in due:
-            total = total + self.grants.reconcile_case(UUID(case_id), CONDITION_ENDED)
-        log.info("condition records ended: grants reconciled", cases=len(due), **vars(total))
-        return total
+        return self._reconcile(due, CONDITION_ENDED, "condition records ended")
 
     def _end_restrictions(self, since: datetime | None, now: datetime) -> GrantChanges | None:
         """Reconcile each case whose beperking ended by its `tot` since the last pass: what
@@ -252,12 +246,16 @@ class Housekeeping:
         if self.worklist is None:
             return None
         due = self.worklist.restrictions_ended(since, now)
+        return self._reconcile(due, RESTRICTION_ENDED, "beperkingen ended")
+
+    def _reconcile(self, due: list[str], reason: str, what: str) -> GrantChanges | None:
+        """Reconcile the cases something ended in since the last pass (None: none)."""
         if not due:
             return None
         total = GrantChanges(0, 0, 0, 0)
         for case_id in due:
-            total = total + self.grants.reconcile_case(UUID(case_id), RESTRICTION_ENDED)
-        log.info("beperkingen ended: grants reconciled", cases=len(due), **vars(total))
+            total = total + self.grants.reconcile_case(UUID(case_id), reason)
+        log.info(f"{what}: grants reconciled", cases=len(due), **vars(total))
         return total
 
     # ---- in the worker process -------------------------------------------------------------

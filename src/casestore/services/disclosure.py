@@ -25,12 +25,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from casestore.adapters.persistence.audit_group import DONE, Pending
 from casestore.adapters.persistence.sharing_tables import GrantRow
 from casestore.domain import errors
 from casestore.domain.case import Case, visible_control
 from casestore.domain.catalogue import content_fields
 from casestore.domain.events.rights import CORRECTED, corrections_in, corrections_of
+from casestore.domain.processing_restrictions import NONE as NO_RESTRAINTS
 from casestore.domain.processing_restrictions import (
     Restraint,
     Restraints,
@@ -42,6 +45,12 @@ from casestore.services.case_store import CaseStore
 from casestore.services.sealing import Sealer, context_of
 from sharing.keys import format_time
 from sharing.owned import field_of
+
+RIGHTS_TOPICS = tuple(
+    get_topic(Case.event_class(event_type))
+    for event_type in ("correctie", "beperking", "beperking_opgeheven", "bezwaar")
+)
+"""The events that change what a page may serve of their case's earlier events."""
 
 
 @dataclass(frozen=True)
@@ -194,12 +203,17 @@ class Disclosure:
         rows = self.store.records.feed_rows(org_id, after, limit)
         corrections: dict[UUID, dict[str, dict[str, str]]] = {}
         restraints: dict[UUID, Restraints] = {}
-        for row in rows:
-            case_id = row.notification.originator_id
-            if case_id not in corrections:
+        on_page = list(dict.fromkeys(row.notification.originator_id for row in rows))
+        # Only a case with a correctie, beperking or bezwaar is loaded whole: a page from
+        # far back would otherwise rebuild every case on it.
+        exercised = self.store.records.holding(on_page, RIGHTS_TOPICS)
+        for case_id in on_page:
+            if case_id in exercised:
                 case = self.store.case(case_id)
                 corrections[case_id] = corrections_of(case)
                 restraints[case_id] = restraints_of(case)
+            else:
+                corrections[case_id], restraints[case_id] = {}, NO_RESTRAINTS
         superseded = [
             corrections[row.notification.originator_id].get(row.event_id, {}) for row in rows
         ]

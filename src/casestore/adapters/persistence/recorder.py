@@ -58,3 +58,19 @@ class CaseRecorder:
                 )
             )
         return found
+
+    def holding(self, originator_ids: Sequence[UUID], topics: Sequence[str]) -> set[UUID]:
+        """Which of these aggregates hold an event stored under one of `topics`, in one
+        read over the events' primary key: a feed page asks it of its cases, so that only
+        the few with such events are loaded whole."""
+        if not originator_ids or not topics:
+            return set()
+        ids = ", ".join("%s" for _ in originator_ids)
+        names = ", ".join("%s" for _ in topics)
+        rows = self.backend.all(
+            f"SELECT DISTINCT originator_id FROM "
+            f"{self.backend.library_table(self.events_table_name)} "
+            f"WHERE originator_id IN ({ids}) AND topic IN ({names})",
+            [*(self.backend.originator(i) for i in originator_ids), *topics],
+        )
+        return {UUID(str(row["originator_id"])) for row in rows}
